@@ -1,0 +1,154 @@
+/**
+ * The one place where cloud error codes are understood: CloudError is how every
+ * failure leaves the cloud port, classify() decides what the saga does with it, and
+ * explain() turns a code into a sentence a person can act on.
+ * Pure module: also imported by workflow code.
+ */
+
+/** Codes the adapter itself produces when the wire gives no usable Code. */
+export const SyntheticCode = {
+  NetworkError: 'NetworkError',
+  RequestTimeout: 'RequestTimeout',
+  HttpServerError: 'HttpServerError',
+  MalformedResponse: 'MalformedResponse',
+} as const;
+
+export interface CloudErrorFields {
+  code: string;
+  message: string;
+  httpStatus?: number;
+  requestId?: string;
+  /** The cloud action that failed, e.g. `DeleteImage`. */
+  action?: string;
+}
+
+export class CloudError extends Error {
+  readonly code: string;
+  readonly httpStatus: number | undefined;
+  readonly requestId: string | undefined;
+  readonly action: string | undefined;
+
+  constructor(fields: CloudErrorFields) {
+    super(fields.message);
+    this.name = 'CloudError';
+    this.code = fields.code;
+    this.httpStatus = fields.httpStatus;
+    this.requestId = fields.requestId;
+    this.action = fields.action;
+  }
+
+  toJSON(): CloudErrorFields {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.httpStatus === undefined ? {} : { httpStatus: this.httpStatus }),
+      ...(this.requestId === undefined ? {} : { requestId: this.requestId }),
+      ...(this.action === undefined ? {} : { action: this.action }),
+    };
+  }
+}
+
+export function isCloudError(value: unknown): value is CloudError {
+  // Not instanceof: errors may cross module copies (and the doc warns against it).
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { name?: unknown }).name === 'CloudError' &&
+    typeof (value as { code?: unknown }).code === 'string'
+  );
+}
+
+/**
+ * - transient: retry with exponential backoff (bounded by the transient attempts).
+ * - bounded:   retry with backoff up to a budget; a spent budget is a failure of the step.
+ * - rejected:  fail at once, non-retryable; nothing was changed.
+ * - done:      what the step wanted is already true (idempotent success).
+ * - blocked:   something uses or holds the image; fail the step at once.
+ */
+export type ErrorClass = 'transient' | 'bounded' | 'rejected' | 'done' | 'blocked';
+
+/** Where in the saga a call failed; the same code can mean different things per step. */
+export type SagaStep =
+  | 'validate'
+  | 'templateLookup'
+  | 'templateDelete'
+  | 'templateRecreate'
+  | 'regionDelete'
+  | 'regionConfirm';
+
+const TRANSIENT_CODES: ReadonlySet<string> = new Set([
+  'InternalError',
+  'ServiceUnavailable',
+  'QueryTemplate.Failed',
+  SyntheticCode.NetworkError,
+  SyntheticCode.RequestTimeout,
+  SyntheticCode.HttpServerError,
+  SyntheticCode.MalformedResponse,
+]);
+
+const REJECTED_CODES: ReadonlySet<string> = new Set([
+  'ImageDeleteFailed.NotAllow',
+  'ImageDeleteFailed.NotAllowSharedImage',
+  'ImageDeleteFailed.NotAllowCommunityParent',
+  'ImageDeleteFailed.HasSharedImage',
+]);
+
+const BLOCKED_CODES: ReadonlySet<string> = new Set([
+  'ImageNotAllowDelete',
+  'InvalidImageOperation.ImageIsCreating',
+]);
+
+export function isThrottlingCode(code: string): boolean {
+  return code === 'Throttling' || code.startsWith('Throttling.');
+}
+
+export function classify(code: string, step: SagaStep): ErrorClass {
+  if (TRANSIENT_CODES.has(code) || isThrottlingCode(code)) return 'transient';
+  if (code === 'DeleteTemplate.Failed') return 'bounded';
+  if (code === 'InvalidTemplate.NotFound') return 'done';
+  if (code === 'Image.NotExist') {
+    // Before anything changed, a missing image is the caller's mistake; once the
+    // saga is deleting, a missing regional copy is the goal already reached.
+    return step === 'regionDelete' || step === 'regionConfirm' ? 'done' : 'rejected';
+  }
+  if (REJECTED_CODES.has(code)) return 'rejected';
+  if (BLOCKED_CODES.has(code)) return 'blocked';
+  // Unknown codes are never swallowed: retried a bounded number of times, then a failure.
+  return 'bounded';
+}
+
+const EXPLANATIONS: Readonly<Record<string, string>> = {
+  'Image.NotExist':
+    'The image does not exist in this account (or was already deleted). Check the image id and the account the worker runs as.',
+  'ImageDeleteFailed.NotAllow':
+    'Only a custom image owned by this account can be deleted. Check the image type and owner (IMGDEL_ACCOUNT_ID).',
+  'ImageDeleteFailed.NotAllowSharedImage':
+    'This is a shared image; it can only be removed by its owner. Delete the source image in the owning account instead.',
+  'ImageDeleteFailed.NotAllowCommunityParent':
+    'A community image was published from this image. Withdraw the community image first, then retry.',
+  'ImageDeleteFailed.HasSharedImage':
+    'This image has been shared to other accounts. Stop sharing it first, then retry.',
+  ImageNotAllowDelete:
+    'Instances (app instance groups, workstations or desktop groups) still use this image. Move or delete them, then retry.',
+  'InvalidImageOperation.ImageIsCreating':
+    'The image is still being created. Wait until it is AVAILABLE, or start the deletion with waitForCreation.',
+  'DeleteTemplate.Failed':
+    'The cloud refused to delete a template that references the image. Check the template in the console, then retry.',
+  'QueryTemplate.Failed': 'The cloud could not list the templates right now; this is usually temporary.',
+  'InvalidTemplate.NotFound': 'The template is already gone.',
+  InternalError: 'The cloud reported an internal error; this is usually temporary.',
+  ServiceUnavailable: 'The cloud service is unavailable right now; this is usually temporary.',
+  SignatureDoesNotMatch:
+    'The request signature was refused. Check ALIBABA_CLOUD_ACCESS_KEY_SECRET (and the clock of this machine).',
+  'InvalidAccessKeyId.NotFound': 'The access key id is unknown to the cloud. Check ALIBABA_CLOUD_ACCESS_KEY_ID.',
+  [SyntheticCode.NetworkError]: 'The cloud endpoint could not be reached. Check IMGDEL_CLOUD_ENDPOINT and the network.',
+  [SyntheticCode.RequestTimeout]: 'The cloud did not answer in time; this is usually temporary.',
+  [SyntheticCode.HttpServerError]: 'The cloud answered with a server error and no details; this is usually temporary.',
+  [SyntheticCode.MalformedResponse]: 'The cloud answered with a response imgdel could not understand.',
+};
+
+/** A sentence a person can act on, for any code (unknown codes included). */
+export function explain(code: string): string {
+  if (isThrottlingCode(code)) return 'The cloud throttled the request; imgdel slows down and retries.';
+  return EXPLANATIONS[code] ?? `The cloud answered with ${code}, which imgdel does not know; see the cloud's message.`;
+}

@@ -1,0 +1,85 @@
+/**
+ * The cloud port: exactly the operations the deletion saga needs, in domain terms.
+ * Nothing outside src/cloud/ knows about HTTP, signatures or wire field names;
+ * every failure leaves the port as a CloudError (see errors.ts).
+ */
+import { z } from 'zod';
+
+export const imageTypeSchema = z.enum(['User', 'Shared', 'System', 'Community']);
+export type ImageType = z.infer<typeof imageTypeSchema>;
+
+export const imageStatusSchema = z.enum(['AVAILABLE', 'INIT', 'CREATING', 'CREATE_FAILED']);
+export type ImageStatus = z.infer<typeof imageStatusSchema>;
+
+export const productTypeSchema = z.enum(['CloudDesktop', 'CloudApp', 'WuyingServer']);
+export type ProductType = z.infer<typeof productTypeSchema>;
+
+/** One custom image as the saga sees it. */
+export interface CloudImage {
+  imageId: string;
+  imageName: string;
+  imageType: ImageType;
+  /** Owner account id (the wire's AliUid), as a string of digits. */
+  ownerAccountId: string;
+  status: ImageStatus;
+  productType: ProductType;
+  parentImageId?: string;
+  /** Regions the image still has a copy in. */
+  regions: string[];
+  /** Some Community image names this one as its parent. */
+  hasCommunityChildren: boolean;
+  /** Some Shared image names this one as its parent. */
+  hasSharedChildren: boolean;
+}
+
+export const usageKindSchema = z.enum(['AppInstanceGroup', 'WuyingServer', 'DesktopGroup']);
+export type UsageKind = z.infer<typeof usageKindSchema>;
+
+/** Something that runs on the image and so blocks its deletion. */
+export interface ImageUsage {
+  kind: UsageKind;
+  id: string;
+  regionId: string;
+  status?: string;
+}
+
+/**
+ * A full snapshot of a CloudDesktop template, enough to re-create it.
+ * `fields` holds every other field the cloud returned (wire names, as returned),
+ * so a re-creation loses nothing the API gave us.
+ */
+export const templateSnapshotSchema = z.object({
+  templateId: z.string().min(1),
+  templateName: z.string().min(1),
+  imageId: z.string().min(1),
+  fields: z.record(z.string(), z.unknown()),
+});
+export type TemplateSnapshot = z.infer<typeof templateSnapshotSchema>;
+
+/** What every mutating call returns: the cloud's request id, for the report. */
+export interface CallReceipt {
+  requestId: string;
+}
+
+export interface RecreatedTemplate extends CallReceipt {
+  templateId: string;
+  /** false when a template with the snapshot's name and image already existed. */
+  created: boolean;
+}
+
+export interface CloudPort {
+  /** Reads one image; throws CloudError `Image.NotExist` when there is none. */
+  getImage(imageId: string): Promise<CloudImage>;
+  /** Everything (app instance groups, workstations, desktop groups) using the image in the given regions. */
+  listImageUsages(imageId: string, regions: readonly string[]): Promise<ImageUsage[]>;
+  /** Every CloudDesktop template that references the image, as full snapshots. */
+  listTemplates(imageId: string): Promise<TemplateSnapshot[]>;
+  /** Deletes one template; throws CloudError `InvalidTemplate.NotFound` when it is already gone. */
+  deleteTemplate(templateId: string): Promise<CallReceipt>;
+  /** Re-creates a template from its snapshot unless one with the same name and image exists. */
+  recreateTemplate(snapshot: TemplateSnapshot): Promise<RecreatedTemplate>;
+  /** Deletes the image's copy in one region; throws `Image.NotExist` when that copy is already gone. */
+  deleteImageInRegion(imageId: string, regionId: string): Promise<CallReceipt>;
+  /** True when the image has no copy left in the region (or no longer exists at all). */
+  isImageGoneFromRegion(imageId: string, regionId: string): Promise<boolean>;
+}

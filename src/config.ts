@@ -1,0 +1,204 @@
+/**
+ * Environment → zod → typed configuration. Parsed once per process (config()),
+ * or explicitly from a given environment (loadConfig(env)) in tests and tools.
+ * Secrets stay in the credential chain: this module never prints them.
+ */
+import { z } from 'zod';
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const hostPort = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:7233');
+
+/** "DeleteImage=19,ListImage=40" → { DeleteImage: 19, ListImage: 40 } */
+const rateLimitList = z
+  .string()
+  .trim()
+  .default('')
+  .transform((text, ctx) => {
+    const limits: Record<string, number> = {};
+    for (const entry of text.split(',').map((part) => part.trim()).filter(Boolean)) {
+      const match = /^([A-Za-z]+)=(\d+(?:\.\d+)?)$/.exec(entry);
+      if (!match?.[1] || !match[2] || Number(match[2]) <= 0) {
+        ctx.addIssue({ code: 'custom', message: `"${entry}" is not Action=perSecond (e.g. DeleteImage=19)` });
+        return z.NEVER;
+      }
+      limits[match[1]] = Number(match[2]);
+    }
+    return limits;
+  });
+
+export const envSchema = z.object({
+  TEMPORAL_ADDRESS: hostPort.default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().trim().min(1).default('default'),
+  TEMPORAL_API_KEY: optionalString,
+  TEMPORAL_TLS: z.enum(['true', 'false', '']).optional(),
+  TEMPORAL_TLS_CLIENT_CERT_PATH: optionalString,
+  TEMPORAL_TLS_CLIENT_KEY_PATH: optionalString,
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: optionalString,
+  TEMPORAL_TLS_SERVER_NAME: optionalString,
+  /** An @temporalio/envconfig profile; when set, it supplies the connection instead of the variables above. */
+  TEMPORAL_PROFILE: optionalString,
+  TEMPORAL_CONFIG_FILE: optionalString,
+  TEMPORAL_UI_URL: optionalString,
+  IMGDEL_TASK_QUEUE: z.string().trim().min(1).default('image-deletion'),
+
+  ALIBABA_CLOUD_ACCESS_KEY_ID: optionalString,
+  ALIBABA_CLOUD_ACCESS_KEY_SECRET: optionalString,
+  ALIBABA_CLOUD_SECURITY_TOKEN: optionalString,
+  IMGDEL_CLOUD_ENDPOINT: hostPort.optional(),
+  IMGDEL_CLOUD_PROTOCOL: z.enum(['HTTP', 'HTTPS']).optional(),
+  IMGDEL_REGION: z.string().trim().min(1).default('cn-shanghai'),
+  IMGDEL_ACCOUNT_ID: optionalString.pipe(z.string().regex(/^\d+$/, 'expected the numeric account id').optional()),
+  IMGDEL_CLOUD_CONNECT_TIMEOUT_MS: positiveInt(5_000),
+  IMGDEL_CLOUD_READ_TIMEOUT_MS: positiveInt(15_000),
+  /** Default per-action request rate of one worker process (requests per second). */
+  IMGDEL_CLOUD_RATE: z.coerce.number().positive().default(18),
+  /** Per-action overrides, e.g. "DeleteImage=19,ListImage=40". */
+  IMGDEL_CLOUD_RATE_LIMITS: rateLimitList,
+
+  IMGDEL_MAX_CONCURRENT_ACTIVITIES: positiveInt(100),
+  IMGDEL_MAX_CONCURRENT_WORKFLOW_TASKS: positiveInt(40),
+  IMGDEL_MAX_CACHED_WORKFLOWS: positiveInt(1000),
+  IMGDEL_SHUTDOWN_GRACE_MS: positiveInt(10_000),
+  IMGDEL_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  IMGDEL_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  IMGDEL_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+  IMGDEL_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+  /** Path to a prebuilt workflow bundle; production mode uses dist/workflow-bundle.js when unset. */
+  IMGDEL_WORKFLOW_BUNDLE: optionalString,
+  NODE_ENV: optionalString,
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface TemporalConnectionConfig {
+  address: string;
+  namespace: string;
+  apiKey?: string;
+  tls?: {
+    clientCertPath?: string;
+    clientKeyPath?: string;
+    serverCaCertPath?: string;
+    serverName?: string;
+  };
+  profile?: string;
+  configFile?: string;
+  uiUrl?: string;
+}
+
+export interface CloudConfig {
+  /** Set: both products go to this host:port (the emulator, or a proxy). */
+  endpoint?: string;
+  protocol: 'HTTP' | 'HTTPS';
+  region: string;
+  accountId?: string;
+  /** Only from the environment; otherwise the default credential chain decides. */
+  accessKeyId?: string;
+  accessKeySecret?: string;
+  securityToken?: string;
+  connectTimeoutMs: number;
+  readTimeoutMs: number;
+  defaultRatePerSecond: number;
+  ratePerSecondByAction: Record<string, number>;
+}
+
+export interface WorkerTuning {
+  maxConcurrentActivityTaskExecutions: number;
+  maxConcurrentWorkflowTaskExecutions: number;
+  maxCachedWorkflows: number;
+  shutdownGraceTimeMs: number;
+  metricsPort?: number;
+  healthPort?: number;
+  logLevel: Env['IMGDEL_LOG_LEVEL'];
+  logFormat: Env['IMGDEL_LOG_FORMAT'];
+  workflowBundlePath?: string;
+  production: boolean;
+}
+
+export interface Config {
+  temporal: TemporalConnectionConfig;
+  taskQueue: string;
+  cloud: CloudConfig;
+  worker: WorkerTuning;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration in the environment:\n${problems.join('\n')}`);
+  }
+  const e = parsed.data;
+  const wantsTls =
+    e.TEMPORAL_TLS === 'true' || e.TEMPORAL_TLS_CLIENT_CERT_PATH !== undefined || e.TEMPORAL_TLS_SERVER_CA_CERT_PATH !== undefined;
+  return {
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      ...(e.TEMPORAL_API_KEY ? { apiKey: e.TEMPORAL_API_KEY } : {}),
+      ...(wantsTls
+        ? {
+            tls: {
+              clientCertPath: e.TEMPORAL_TLS_CLIENT_CERT_PATH,
+              clientKeyPath: e.TEMPORAL_TLS_CLIENT_KEY_PATH,
+              serverCaCertPath: e.TEMPORAL_TLS_SERVER_CA_CERT_PATH,
+              serverName: e.TEMPORAL_TLS_SERVER_NAME,
+            },
+          }
+        : {}),
+      ...(e.TEMPORAL_PROFILE ? { profile: e.TEMPORAL_PROFILE } : {}),
+      ...(e.TEMPORAL_CONFIG_FILE ? { configFile: e.TEMPORAL_CONFIG_FILE } : {}),
+      ...(e.TEMPORAL_UI_URL ? { uiUrl: e.TEMPORAL_UI_URL } : {}),
+    },
+    taskQueue: e.IMGDEL_TASK_QUEUE,
+    cloud: {
+      ...(e.IMGDEL_CLOUD_ENDPOINT ? { endpoint: e.IMGDEL_CLOUD_ENDPOINT } : {}),
+      protocol: e.IMGDEL_CLOUD_PROTOCOL ?? (e.IMGDEL_CLOUD_ENDPOINT ? 'HTTP' : 'HTTPS'),
+      region: e.IMGDEL_REGION,
+      ...(e.IMGDEL_ACCOUNT_ID ? { accountId: e.IMGDEL_ACCOUNT_ID } : {}),
+      ...(e.ALIBABA_CLOUD_ACCESS_KEY_ID ? { accessKeyId: e.ALIBABA_CLOUD_ACCESS_KEY_ID } : {}),
+      ...(e.ALIBABA_CLOUD_ACCESS_KEY_SECRET ? { accessKeySecret: e.ALIBABA_CLOUD_ACCESS_KEY_SECRET } : {}),
+      ...(e.ALIBABA_CLOUD_SECURITY_TOKEN ? { securityToken: e.ALIBABA_CLOUD_SECURITY_TOKEN } : {}),
+      connectTimeoutMs: e.IMGDEL_CLOUD_CONNECT_TIMEOUT_MS,
+      readTimeoutMs: e.IMGDEL_CLOUD_READ_TIMEOUT_MS,
+      defaultRatePerSecond: e.IMGDEL_CLOUD_RATE,
+      ratePerSecondByAction: e.IMGDEL_CLOUD_RATE_LIMITS,
+    },
+    worker: {
+      maxConcurrentActivityTaskExecutions: e.IMGDEL_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentWorkflowTaskExecutions: e.IMGDEL_MAX_CONCURRENT_WORKFLOW_TASKS,
+      maxCachedWorkflows: e.IMGDEL_MAX_CACHED_WORKFLOWS,
+      shutdownGraceTimeMs: e.IMGDEL_SHUTDOWN_GRACE_MS,
+      ...(e.IMGDEL_METRICS_PORT === undefined ? {} : { metricsPort: e.IMGDEL_METRICS_PORT }),
+      ...(e.IMGDEL_HEALTH_PORT === undefined ? {} : { healthPort: e.IMGDEL_HEALTH_PORT }),
+      logLevel: e.IMGDEL_LOG_LEVEL,
+      logFormat: e.IMGDEL_LOG_FORMAT,
+      ...(e.IMGDEL_WORKFLOW_BUNDLE ? { workflowBundlePath: e.IMGDEL_WORKFLOW_BUNDLE } : {}),
+      production: e.NODE_ENV === 'production',
+    },
+  };
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration, parsed on first use. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}

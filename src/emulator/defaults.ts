@@ -1,0 +1,14 @@
+/**
+ * The emulator's embedded defaults, shared by `npm start`, tests and the benchmark.
+ * These are not secrets: they only open the local emulator.
+ */
+export const EMULATOR_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8787,
+  accessKeyId: 'LTAIimgdelEmulatorKey',
+  accessKeySecret: 'imgdel-emulator-secret-not-for-production',
+  /** The account that owns the demo images (and that the worker deletes for). */
+  accountId: '1234567890123456',
+  /** Another account, owner of the "someone else's image" demo case. */
+  otherAccountId: '9999999999999999',
+} as const;

@@ -1,0 +1,133 @@
+/**
+ * What the deletion workflow exposes: its type name, messages (query and updates),
+ * progress/report shape and search attributes. Shared by the workflow, the client
+ * and the CLI. Pure module: imported by workflow code.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+
+export const WORKFLOW_TYPE = 'deleteImage';
+export const DEFAULT_TASK_QUEUE = 'image-deletion';
+
+/** The status a person sees (CLI, client, --json). */
+export type DeletionStatus =
+  | 'running'
+  | 'awaiting-retry'
+  | 'deleted'
+  | 'rejected'
+  | 'compensated'
+  | 'abandoned'
+  | 'failed'
+  | 'cancelled'
+  | 'planned';
+
+export const TERMINAL_STATUSES: readonly DeletionStatus[] = [
+  'deleted',
+  'rejected',
+  'compensated',
+  'abandoned',
+  'failed',
+  'cancelled',
+  'planned',
+];
+
+export type Phase =
+  | 'validating'
+  | 'waiting-for-creation'
+  | 'deleting-templates'
+  | 'deleting-regions'
+  | 'compensating'
+  | 'awaiting-retry'
+  | 'finished';
+
+export interface StepError {
+  code: string;
+  message: string;
+  requestId?: string;
+}
+
+export type TemplateStatus = 'pending' | 'deleting' | 'deleted' | 'failed' | 'restored' | 'kept';
+
+export interface TemplateProgress {
+  templateId: string;
+  templateName: string;
+  status: TemplateStatus;
+  attempts: number;
+  lastError?: StepError;
+  requestId?: string;
+  /** Set once compensation re-created (or found) the template. */
+  restoredAs?: string;
+}
+
+export type RegionStatus = 'pending' | 'deleting' | 'deleted' | 'failed';
+
+export interface RegionProgress {
+  regionId: string;
+  status: RegionStatus;
+  attempts: number;
+  /** True when the copy was already gone when imgdel came to delete it. */
+  alreadyGone?: boolean;
+  lastError?: StepError;
+  requestId?: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+/** The progress query's answer, and (final) the workflow's report. */
+export interface DeletionProgress {
+  imageId: string;
+  status: DeletionStatus;
+  phase: Phase;
+  /** The first region whose copy was deleted: the point of no return. */
+  pivotRegion?: string;
+  templates: TemplateProgress[];
+  regions: RegionProgress[];
+  error?: StepError;
+  /** How many times an operator asked for a retry. */
+  retries: number;
+  /** One paragraph in plain words: what is happening and what, if anything, a person should do. */
+  details: string;
+  reason?: string;
+  requestedBy?: string;
+}
+
+export const progressQuery = defineQuery<DeletionProgress>('progress');
+/** Re-runs every failed step of a parked deletion; answers with the new progress. */
+export const retryUpdate = defineUpdate<DeletionProgress>('retry');
+/** Gives up on a parked deletion; the workflow fails with type Abandoned and the full report. */
+export const abandonUpdate = defineUpdate<DeletionProgress, [AbandonRequest?]>('abandon');
+
+export interface AbandonRequest {
+  reason?: string;
+}
+
+/** Failure types the workflow ends with, besides cloud error codes. */
+export const FailureType = {
+  InvalidInput: 'InvalidInput',
+  Compensated: 'Compensated',
+  Abandoned: 'Abandoned',
+  ParkTimeout: 'ParkTimeout',
+  CompensationFailed: 'CompensationFailed',
+} as const;
+
+export const imageIdKey = defineSearchAttributeKey('ImageId', SearchAttributeType.KEYWORD);
+export const deletionStatusKey = defineSearchAttributeKey('DeletionStatus', SearchAttributeType.KEYWORD);
+
+/** The search attributes imgdel registers on a dev server: `--search-attribute <name>=<type>`. */
+export const SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword'>> = {
+  ImageId: 'Keyword',
+  DeletionStatus: 'Keyword',
+};
+
+/** DeletionStatus search attribute values, as the Temporal UI shows them. */
+export const SEARCH_STATUS: Readonly<Record<DeletionStatus, string>> = {
+  running: 'Running',
+  'awaiting-retry': 'AwaitingRetry',
+  deleted: 'Deleted',
+  rejected: 'Rejected',
+  compensated: 'Compensated',
+  abandoned: 'Abandoned',
+  failed: 'Failed',
+  cancelled: 'Cancelled',
+  planned: 'Planned',
+};
