@@ -95,7 +95,7 @@ export const progressQuery = defineQuery<DeletionProgress>('progress');
 /** Re-runs every failed step of a parked deletion; answers with the new progress. */
 export const retryUpdate = defineUpdate<DeletionProgress>('retry');
 /** Gives up on a parked deletion; the workflow fails with type Abandoned and the full report. */
-export const abandonUpdate = defineUpdate<DeletionProgress, [AbandonRequest?]>('abandon');
+export const abandonUpdate = defineUpdate<DeletionProgress, [AbandonRequest]>('abandon');
 
 export interface AbandonRequest {
   reason?: string;

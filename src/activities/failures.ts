@@ -1,0 +1,63 @@
+/**
+ * How a CloudError leaves an activity: an ApplicationFailure whose `type` is the
+ * cloud code and whose retryability follows classify(). Bounded codes are retried
+ * until the step's attempt budget is spent, then fail non-retryably.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { classify, explain, isCloudError, type ErrorClass, type SagaStep } from '../cloud/errors.js';
+
+/** What the workflow finds in `failure.details[0]` of every cloud failure. */
+export interface CloudFailureDetails {
+  code: string;
+  errorClass: ErrorClass;
+  attempt: number;
+  requestId?: string;
+  httpStatus?: number;
+  action?: string;
+  /** The cloud's own message, kept apart from ours. */
+  cloudMessage: string;
+  budgetSpent: boolean;
+}
+
+export interface FailureContext {
+  step: SagaStep;
+  /** The subject in plain words, e.g. "delete image img-1 in cn-hangzhou". */
+  what: string;
+  attempt: number;
+  /** Attempts allowed for `bounded` codes. */
+  attemptBudget: number;
+}
+
+export function failureFromCloudError(error: unknown, context: FailureContext): Error {
+  if (!isCloudError(error)) {
+    // A bug or an unexpected runtime error: let Temporal retry it under the step's policy.
+    return error instanceof Error ? error : new Error(String(error));
+  }
+  const errorClass = classify(error.code, context.step);
+  const budgetSpent = errorClass === 'bounded' && context.attempt >= context.attemptBudget;
+  const nonRetryable = errorClass === 'rejected' || errorClass === 'blocked' || budgetSpent;
+  const details: CloudFailureDetails = {
+    code: error.code,
+    errorClass,
+    attempt: context.attempt,
+    ...(error.requestId === undefined ? {} : { requestId: error.requestId }),
+    ...(error.httpStatus === undefined ? {} : { httpStatus: error.httpStatus }),
+    ...(error.action === undefined ? {} : { action: error.action }),
+    cloudMessage: error.message,
+    budgetSpent,
+  };
+  const spent = budgetSpent ? ` (gave up after ${context.attempt} attempts)` : '';
+  return ApplicationFailure.create({
+    type: error.code,
+    message: `${context.what} failed with ${error.code}${spent}: ${sentence(error.message)} ${explain(error.code)}`,
+    nonRetryable,
+    details: [details],
+  });
+}
+
+/** The cloud's message as a sentence (capitalised, one full stop), or nothing. */
+function sentence(text: string): string {
+  const trimmed = text.trim().replace(/[.\s]+$/, '');
+  if (trimmed === '') return '';
+  return `${trimmed.charAt(0).toUpperCase()}${trimmed.slice(1)}.`;
+}

@@ -1,0 +1,200 @@
+/**
+ * createActivities(cloud): one cloud step per activity, each idempotent, each
+ * turning a CloudError into an ApplicationFailure through failures.ts.
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { classify, CloudError, isCloudError, type SagaStep } from '../cloud/errors.js';
+import type { CloudPort, ProductType, RecreatedTemplate, TemplateSnapshot } from '../cloud/port.js';
+import { failureFromCloudError } from './failures.js';
+import { describeUsages, isStillCreating, refusalFor } from './validation.js';
+
+export interface ActivityOptions {
+  /** The account imgdel deletes for: images of other accounts are refused. */
+  accountId: string;
+  /** How often a region delete re-reads the image until the copy is gone. */
+  confirmPollMs?: number;
+  /** How long a region delete waits for the copy to disappear before retrying. */
+  confirmTimeoutMs?: number;
+}
+
+export interface ImagePlan {
+  imageId: string;
+  imageName: string;
+  productType: ProductType;
+  regions: string[];
+  /** True while the image is still being created (only returned when the caller is willing to wait). */
+  creating: boolean;
+}
+
+export interface StepReceipt {
+  /** `already-gone`: the cloud said the thing was gone before this call removed it. */
+  outcome: 'deleted' | 'already-gone';
+  attempt: number;
+  requestId?: string;
+  startedAt: string;
+  finishedAt: string;
+}
+
+export interface RegionDeleteRequest {
+  imageId: string;
+  regionId: string;
+  /** Attempts allowed for bounded error codes (see classify). */
+  attemptBudget: number;
+}
+
+export interface TemplateDeleteRequest {
+  templateId: string;
+  templateName: string;
+  attemptBudget: number;
+}
+
+export interface RemainingRegions {
+  exists: boolean;
+  regions: string[];
+}
+
+export type ImgdelActivities = ReturnType<typeof createActivities>;
+
+export function createActivities(cloud: CloudPort, options: ActivityOptions) {
+  const confirmPollMs = options.confirmPollMs ?? 1_000;
+  const confirmTimeoutMs = options.confirmTimeoutMs ?? 60_000;
+
+  /** Runs one cloud step, turning CloudErrors into the right ApplicationFailure. */
+  async function step<T>(stepName: SagaStep, what: string, attemptBudget: number, body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (error) {
+      throw failureFromCloudError(error, { step: stepName, what, attempt: Context.current().info.attempt, attemptBudget });
+    }
+  }
+
+  /** A cloud error whose class is `done` means the goal is already reached. */
+  function isDone(error: unknown, stepName: SagaStep): boolean {
+    return isCloudError(error) && classify(error.code, stepName) === 'done';
+  }
+
+  const unbounded = Number.POSITIVE_INFINITY;
+
+  /** A refusal imgdel decides itself, reported exactly as if the cloud had said it. */
+  function refuse(code: string, reason: string, what: string): Error {
+    return failureFromCloudError(new CloudError({ code, message: reason }), {
+      step: 'validate',
+      what,
+      attempt: Context.current().info.attempt,
+      attemptBudget: 1,
+    });
+  }
+
+  return {
+    /** Reads the image and applies every rule that needs no other product's API. */
+    async validateImage(request: { imageId: string; allowCreating: boolean }): Promise<ImagePlan> {
+      const what = `validate image ${request.imageId}`;
+      const image = await step('validate', what, unbounded, () => cloud.getImage(request.imageId));
+      const refusal = refusalFor(image, options.accountId);
+      if (refusal) throw refuse(refusal.code, refusal.reason, what);
+      const creating = isStillCreating(image);
+      if (creating && !request.allowCreating) {
+        throw refuse('InvalidImageOperation.ImageIsCreating', `the image is ${image.status}`, what);
+      }
+      return {
+        imageId: image.imageId,
+        imageName: image.imageName,
+        productType: image.productType,
+        regions: [...image.regions].sort(),
+        creating,
+      };
+    },
+
+    /** No app instance group, workstation or desktop group may use the image, in any region. */
+    async checkImageUsage(request: { imageId: string; regions: string[] }): Promise<void> {
+      const what = `check what uses image ${request.imageId}`;
+      const usages = await step('validate', what, unbounded, () => cloud.listImageUsages(request.imageId, request.regions));
+      if (usages.length > 0) {
+        throw refuse('ImageNotAllowDelete', `in use by ${describeUsages(usages)}`, what);
+      }
+    },
+
+    /** Full snapshots of every template that references the image. */
+    async listTemplates(imageId: string): Promise<TemplateSnapshot[]> {
+      return step('templateLookup', `list the templates of image ${imageId}`, unbounded, () => cloud.listTemplates(imageId));
+    },
+
+    async deleteTemplate(request: TemplateDeleteRequest): Promise<StepReceipt> {
+      const startedAt = new Date().toISOString();
+      const attempt = Context.current().info.attempt;
+      const what = `delete template ${request.templateName} (${request.templateId})`;
+      try {
+        const receipt = await cloud.deleteTemplate(request.templateId);
+        return { outcome: 'deleted', attempt, requestId: receipt.requestId, startedAt, finishedAt: new Date().toISOString() };
+      } catch (error) {
+        if (isDone(error, 'templateDelete')) {
+          return { outcome: 'already-gone', attempt, startedAt, finishedAt: new Date().toISOString() };
+        }
+        throw failureFromCloudError(error, { step: 'templateDelete', what, attempt, attemptBudget: request.attemptBudget });
+      }
+    },
+
+    /** Compensation: idempotent by template name and image (see the port). */
+    async recreateTemplate(snapshot: TemplateSnapshot): Promise<RecreatedTemplate> {
+      return step('templateRecreate', `re-create template ${snapshot.templateName}`, unbounded, () =>
+        cloud.recreateTemplate(snapshot),
+      );
+    },
+
+    /** Deletes the image's copy in one region, then waits (heartbeating) until the cloud confirms it is gone. */
+    async deleteImageInRegion(request: RegionDeleteRequest): Promise<StepReceipt> {
+      const startedAt = new Date().toISOString();
+      const context = Context.current();
+      const attempt = context.info.attempt;
+      const what = `delete image ${request.imageId} in ${request.regionId}`;
+      let outcome: StepReceipt['outcome'] = 'deleted';
+      let requestId: string | undefined;
+      try {
+        requestId = (await cloud.deleteImageInRegion(request.imageId, request.regionId)).requestId;
+      } catch (error) {
+        if (!isDone(error, 'regionDelete')) {
+          throw failureFromCloudError(error, { step: 'regionDelete', what, attempt, attemptBudget: request.attemptBudget });
+        }
+        outcome = 'already-gone';
+      }
+      const deadline = Date.now() + confirmTimeoutMs;
+      for (;;) {
+        context.heartbeat({ phase: 'confirming', regionId: request.regionId });
+        const gone = await step('regionConfirm', `confirm ${what}`, request.attemptBudget, () =>
+          cloud.isImageGoneFromRegion(request.imageId, request.regionId),
+        );
+        if (gone) break;
+        if (Date.now() >= deadline) {
+          throw ApplicationFailure.create({
+            type: 'RegionDeleteUnconfirmed',
+            message: `${what}: the cloud accepted the delete but still lists the copy after ${confirmTimeoutMs} ms; retrying.`,
+          });
+        }
+        await context.sleep(confirmPollMs);
+      }
+      return {
+        outcome,
+        attempt,
+        ...(requestId === undefined ? {} : { requestId }),
+        startedAt,
+        finishedAt: new Date().toISOString(),
+      };
+    },
+
+    /** The truth after a cancellation: which regions still hold a copy. */
+    async remainingRegions(imageId: string): Promise<RemainingRegions> {
+      try {
+        const image = await cloud.getImage(imageId);
+        return { exists: true, regions: [...image.regions].sort() };
+      } catch (error) {
+        if (isCloudError(error) && error.code === 'Image.NotExist') return { exists: false, regions: [] };
+        throw failureFromCloudError(error, {
+          step: 'regionConfirm',
+          what: `read the regions of image ${imageId}`,
+          attempt: Context.current().info.attempt,
+          attemptBudget: unbounded,
+        });
+      }
+    },
+  };
+}

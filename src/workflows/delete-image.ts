@@ -1,0 +1,513 @@
+/**
+ * The image-deletion saga of deletion-saga.md: validate → snapshot and delete the
+ * templates → delete the image per region (bounded parallel) → report.
+ * Before the pivot (the first region whose copy is gone) every failure recovers
+ * backward (templates re-created); after it, the saga only goes forward and parks
+ * failed regions for an operator's retry or abandon.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { CloudFailureDetails } from '../activities/failures.js';
+import type { ImagePlan, ImgdelActivities, StepReceipt } from '../activities/index.js';
+import type { TemplateSnapshot } from '../cloud/port.js';
+import { runBounded } from './bounded.js';
+import { checkInput, resolveInput, type ResolvedInput } from './input.js';
+import {
+  FailureType,
+  SEARCH_STATUS,
+  abandonUpdate,
+  deletionStatusKey,
+  imageIdKey,
+  progressQuery,
+  retryUpdate,
+  type AbandonRequest,
+  type DeletionProgress,
+  type DeletionStatus,
+  type Phase,
+  type RegionProgress,
+  type StepError,
+  type TemplateProgress,
+} from './model.js';
+import { narrate } from './narrative.js';
+import { activityOptionsFor } from './retry-policies.js';
+import { Saga } from './saga.js';
+
+/** Longest single sleep while waiting for an image that is still being created. */
+const CREATION_POLL_SECONDS = 15;
+
+export async function deleteImage(rawInput: unknown): Promise<DeletionProgress> {
+  const check = checkInput(rawInput);
+  if (!check.ok) {
+    throw ApplicationFailure.create({
+      type: FailureType.InvalidInput,
+      message: `The deletion request is invalid, nothing was started: ${check.problems}`,
+      nonRetryable: true,
+    });
+  }
+  return new ImageDeletion(resolveInput(check.input)).run();
+}
+
+class ImageDeletion {
+  private readonly state: DeletionProgress;
+  private readonly saga = new Saga();
+  private readonly acts: ReturnType<typeof proxyActivities<ImgdelActivities>>;
+  private readonly reads: ReturnType<typeof proxyActivities<ImgdelActivities>>;
+  private readonly compensations: ReturnType<typeof proxyActivities<ImgdelActivities>>;
+  private readonly regionActs: ReturnType<typeof proxyActivities<ImgdelActivities>>;
+  private retryRequested = false;
+  private abandonRequest: AbandonRequest | undefined;
+  /** Bumped each time a retry round starts; the retry update waits for it. */
+  private retryRound = 0;
+
+  constructor(private readonly input: ResolvedInput) {
+    this.state = {
+      imageId: input.imageId,
+      status: 'running',
+      phase: 'validating',
+      templates: [],
+      regions: [],
+      retries: 0,
+      details: '',
+      ...(input.reason === undefined ? {} : { reason: input.reason }),
+      ...(input.requestedBy === undefined ? {} : { requestedBy: input.requestedBy }),
+    };
+    const options = activityOptionsFor(input);
+    this.reads = proxyActivities<ImgdelActivities>(options.reads);
+    this.acts = proxyActivities<ImgdelActivities>(options.templateDelete);
+    this.regionActs = proxyActivities<ImgdelActivities>(options.regionDelete);
+    this.compensations = proxyActivities<ImgdelActivities>(options.compensation);
+
+    setHandler(progressQuery, () => this.state);
+    setHandler(
+      retryUpdate,
+      async () => {
+        this.retryRequested = true;
+        const round = this.retryRound;
+        await condition(() => this.retryRound > round);
+        return this.state;
+      },
+      {
+        validator: () => {
+          const failed = this.state.regions.filter((region) => region.status === 'failed').length;
+          if (this.state.phase !== 'awaiting-retry' || failed === 0) {
+            throw new Error(
+              `Nothing to retry: no step of the deletion of ${input.imageId} has failed (status ${this.state.status}, phase ${this.state.phase}).`,
+            );
+          }
+        },
+      },
+    );
+    setHandler(
+      abandonUpdate,
+      async (request: AbandonRequest) => {
+        this.abandonRequest = request;
+        await condition(() => this.state.status === 'abandoned');
+        return this.state;
+      },
+      {
+        validator: (request: AbandonRequest) => {
+          const reason: unknown = (request as { reason?: unknown } | null)?.reason;
+          if (reason !== undefined && (typeof reason !== 'string' || reason.length > 500)) {
+            throw new Error('The abandon reason must be a text of at most 500 characters.');
+          }
+          if (this.state.phase !== 'awaiting-retry') {
+            throw new Error(
+              `Only a deletion awaiting retry can be abandoned; ${input.imageId} is ${this.state.status} (phase ${this.state.phase}). Use cancel to stop a running one.`,
+            );
+          }
+        },
+      },
+    );
+  }
+
+  async run(): Promise<DeletionProgress> {
+    this.moveTo('running', 'validating');
+    try {
+      const plan = await this.validate();
+      if (this.input.dryRun) return await this.finish('planned');
+      await this.deleteTemplates();
+      await this.deleteRegions(plan.regions);
+      await this.parkUntilDone();
+      return await this.finish('deleted');
+    } catch (error) {
+      if (isCancellation(error)) {
+        await CancellationScope.nonCancellable(() => this.afterCancellation());
+      }
+      throw error;
+    }
+  }
+
+  // ── validation ────────────────────────────────────────────────────────────
+
+  private async validate(): Promise<ImagePlan> {
+    const { imageId } = this.input;
+    let plan = await this.rejectOnFailure(() =>
+      this.reads.validateImage.executeWithOptions({ summary: `validate image ${imageId}` }, [
+        { imageId, allowCreating: this.input.waitForCreationSeconds > 0 },
+      ]),
+    );
+    let waited = 0;
+    while (plan.creating) {
+      if (waited >= this.input.waitForCreationSeconds) {
+        throw await this.fail(
+          'rejected',
+          {
+            code: 'InvalidImageOperation.ImageIsCreating',
+            message: `Image ${imageId} was still being created after ${waited} s; nothing was changed. Start the deletion again once it is AVAILABLE.`,
+          },
+          true,
+        );
+      }
+      this.moveTo('running', 'waiting-for-creation');
+      const pause = Math.min(CREATION_POLL_SECONDS, this.input.waitForCreationSeconds - waited);
+      await sleep(pause * 1000);
+      waited += pause;
+      plan = await this.rejectOnFailure(() =>
+        this.reads.validateImage.executeWithOptions({ summary: `validate image ${imageId} again (waited ${waited} s)` }, [
+          { imageId, allowCreating: true },
+        ]),
+      );
+    }
+    this.moveTo('running', 'validating');
+    const [, templates] = await this.rejectOnFailure(() =>
+      Promise.all([
+        this.reads.checkImageUsage.executeWithOptions({ summary: `check that nothing uses image ${imageId}` }, [
+          { imageId, regions: plan.regions },
+        ]),
+        this.reads.listTemplates.executeWithOptions({ summary: `list the templates of image ${imageId}` }, [imageId]),
+      ]),
+    );
+    this.snapshots = templates;
+    this.state.templates = templates.map(
+      (template): TemplateProgress => ({
+        templateId: template.templateId,
+        templateName: template.templateName,
+        status: 'pending',
+        attempts: 0,
+      }),
+    );
+    this.state.regions = plan.regions.map((regionId): RegionProgress => ({ regionId, status: 'pending', attempts: 0 }));
+    return plan;
+  }
+
+  private snapshots: TemplateSnapshot[] = [];
+
+  /** Validation failures change nothing: the workflow fails with the cloud code. */
+  private async rejectOnFailure<T>(body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      const stepError = stepErrorFrom(error);
+      const details = cloudDetailsOf(error);
+      const refused = details?.errorClass === 'rejected' || details?.errorClass === 'blocked';
+      throw await this.fail(refused ? 'rejected' : 'failed', stepError, true, error);
+    }
+  }
+
+  // ── templates (before the pivot) ───────────────────────────────────────────
+
+  private async deleteTemplates(): Promise<void> {
+    if (this.snapshots.length === 0) return;
+    this.moveTo('running', 'deleting-templates');
+    const snapshotsById = new Map(this.snapshots.map((snapshot) => [snapshot.templateId, snapshot]));
+    let firstFailure: unknown;
+    await runBounded(
+      this.state.templates,
+      this.input.regionConcurrency,
+      async (template) => {
+        const snapshot = snapshotsById.get(template.templateId);
+        if (!snapshot) return;
+        this.saga.addCompensation(`re-create template ${template.templateName}`, () => this.restoreTemplate(template, snapshot));
+        template.status = 'deleting';
+        this.refreshDetails();
+        try {
+          const receipt = await this.acts.deleteTemplate.executeWithOptions(
+            { summary: `delete template ${template.templateName} of image ${this.input.imageId}` },
+            [{ templateId: template.templateId, templateName: template.templateName, attemptBudget: this.input.templateAttempts }],
+          );
+          template.status = 'deleted';
+          template.attempts += receipt.attempt;
+          if (receipt.requestId) template.requestId = receipt.requestId;
+        } catch (error) {
+          if (isCancellation(error)) throw error;
+          template.status = 'failed';
+          template.lastError = stepErrorFrom(error);
+          template.attempts += attemptsOf(error);
+          firstFailure ??= error;
+        }
+        this.refreshDetails();
+      },
+      () => firstFailure !== undefined,
+    );
+    if (firstFailure !== undefined) throw await this.recoverBackward(stepErrorFrom(firstFailure), firstFailure);
+  }
+
+  private async restoreTemplate(template: TemplateProgress, snapshot: TemplateSnapshot): Promise<void> {
+    const restored = await this.compensations.recreateTemplate.executeWithOptions(
+      { summary: `re-create template ${snapshot.templateName} for image ${snapshot.imageId}` },
+      [snapshot],
+    );
+    template.status = restored.created ? 'restored' : 'kept';
+    template.restoredAs = restored.templateId;
+    this.refreshDetails();
+  }
+
+  /** Before the pivot: undo the template deletes, then fail as Compensated with the original error. */
+  private async recoverBackward(cause: StepError, original: unknown): Promise<ApplicationFailure> {
+    this.moveTo('running', 'compensating');
+    const failures = await this.saga.compensate();
+    if (failures.length > 0) {
+      return this.fail(
+        'failed',
+        {
+          code: FailureType.CompensationFailed,
+          message: `Deleting image ${this.input.imageId} failed (${cause.code}) and re-creating ${failures.length} template(s) failed too: ${failures
+            .map((failure) => failure.description)
+            .join(', ')}. Re-create them by hand from the snapshots in this report.`,
+        },
+        false,
+        original,
+      );
+    }
+    return this.fail(
+      'compensated',
+      {
+        code: FailureType.Compensated,
+        message: `Image ${this.input.imageId} was not deleted: ${cause.code}. Its templates were re-created and the image is untouched. ${cause.message}`,
+      },
+      true,
+      original,
+    );
+  }
+
+  // ── regions (the pivot, then forward only) ─────────────────────────────────
+
+  private async deleteRegions(regionIds: readonly string[]): Promise<void> {
+    this.moveTo('running', 'deleting-regions');
+    const pending = () => this.state.regions.filter((region) => region.status === 'pending');
+    // Before the pivot a failure stops new launches; the choice between backward and
+    // forward recovery is made only once nothing is in flight.
+    const failedBeforePivot = () =>
+      this.state.pivotRegion === undefined && this.state.regions.some((region) => region.status === 'failed');
+    let round = this.state.regions.filter((region) => regionIds.includes(region.regionId) && region.status === 'pending');
+    while (round.length > 0) {
+      await runBounded(round, this.input.regionConcurrency, (region) => this.deleteRegion(region), failedBeforePivot);
+      if (failedBeforePivot()) {
+        const failed = this.state.regions.find((region) => region.status === 'failed');
+        const cause = failed?.lastError ?? { code: 'RegionDeleteFailed', message: 'a region delete failed' };
+        throw await this.recoverBackward(cause, this.lastRegionFailure);
+      }
+      round = pending();
+    }
+  }
+
+  private lastRegionFailure: unknown;
+
+  private async deleteRegion(region: RegionProgress): Promise<void> {
+    region.status = 'deleting';
+    delete region.lastError;
+    this.refreshDetails();
+    try {
+      const receipt: StepReceipt = await this.regionActs.deleteImageInRegion.executeWithOptions(
+        { summary: `delete image ${this.input.imageId} in ${region.regionId}` },
+        [{ imageId: this.input.imageId, regionId: region.regionId, attemptBudget: this.input.transientAttempts }],
+      );
+      region.status = 'deleted';
+      region.attempts += receipt.attempt;
+      region.startedAt = receipt.startedAt;
+      region.finishedAt = receipt.finishedAt;
+      if (receipt.requestId) region.requestId = receipt.requestId;
+      if (receipt.outcome === 'already-gone') region.alreadyGone = true;
+      // A copy that is already gone counts too: most likely an earlier attempt of ours
+      // deleted it, and either way the image can no longer be left "as it was".
+      this.state.pivotRegion ??= region.regionId;
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      region.status = 'failed';
+      region.lastError = stepErrorFrom(error);
+      region.attempts += attemptsOf(error);
+      this.lastRegionFailure = error;
+    }
+    this.refreshDetails();
+  }
+
+  /** After the pivot: park failed regions until an operator retries, abandons, or the park timeout ends it. */
+  private async parkUntilDone(): Promise<void> {
+    for (;;) {
+      const failed = this.state.regions.filter((region) => region.status === 'failed');
+      if (failed.length === 0) return;
+      this.moveTo('awaiting-retry', 'awaiting-retry');
+      const decided = await condition(
+        () => this.retryRequested || this.abandonRequest !== undefined,
+        this.input.parkTimeoutSeconds * 1000,
+      );
+      if (this.abandonRequest !== undefined) {
+        const why = this.abandonRequest.reason ? ` (${this.abandonRequest.reason})` : '';
+        throw await this.fail(
+          'abandoned',
+          {
+            code: FailureType.Abandoned,
+            message: `An operator abandoned the deletion of ${this.input.imageId}${why}. ${this.regionSummary()}`,
+          },
+          true,
+        );
+      }
+      if (!decided) {
+        throw await this.fail(
+          'failed',
+          {
+            code: FailureType.ParkTimeout,
+            message: `Nobody retried the deletion of ${this.input.imageId} within ${this.input.parkTimeoutSeconds} s. ${this.regionSummary()}`,
+          },
+          true,
+        );
+      }
+      this.retryRequested = false;
+      this.state.retries += 1;
+      for (const region of failed) region.status = 'pending';
+      this.retryRound += 1;
+      await this.deleteRegions(failed.map((region) => region.regionId));
+    }
+  }
+
+  // ── cancellation ───────────────────────────────────────────────────────────
+
+  /** Runs non-cancellable: before the pivot compensate, after it report what is deleted. */
+  private async afterCancellation(): Promise<void> {
+    if (this.state.phase === 'deleting-regions' || this.state.phase === 'awaiting-retry') {
+      // In-flight region deletes were cancelled without an answer: ask the cloud.
+      const remaining = await this.reads.remainingRegions.executeWithOptions(
+        { summary: `read which regions still hold image ${this.input.imageId}` },
+        [this.input.imageId],
+      );
+      for (const region of this.state.regions) {
+        if (region.status !== 'deleted' && !remaining.regions.includes(region.regionId)) {
+          region.status = 'deleted';
+          this.state.pivotRegion ??= region.regionId;
+        } else if (region.status === 'deleting') {
+          region.status = 'pending';
+        }
+      }
+    }
+    if (this.state.pivotRegion === undefined && this.saga.pendingCompensations > 0) {
+      this.moveTo('running', 'compensating');
+      const failures = await this.saga.compensate();
+      if (failures.length > 0) {
+        this.state.error = {
+          code: FailureType.CompensationFailed,
+          message: `Re-creating ${failures.length} template(s) failed after the cancellation: ${failures.map((f) => f.description).join(', ')}.`,
+        };
+      }
+    }
+    this.state.error ??= {
+      code: 'Cancelled',
+      message:
+        this.state.pivotRegion === undefined
+          ? `The deletion of ${this.input.imageId} was cancelled before any region was deleted; the image and its templates are as they were.`
+          : `The deletion of ${this.input.imageId} was cancelled after the point of no return. ${this.regionSummary()}`,
+    };
+    await this.settle('cancelled');
+  }
+
+  // ── state, search attributes, outcome ─────────────────────────────────────
+
+  private moveTo(status: DeletionStatus, phase: Phase): void {
+    const statusChanged = status !== this.state.status || this.state.details === '';
+    this.state.status = status;
+    this.state.phase = phase;
+    if (statusChanged) {
+      upsertSearchAttributes([
+        { key: imageIdKey, value: this.input.imageId },
+        { key: deletionStatusKey, value: SEARCH_STATUS[status] },
+      ]);
+    }
+    this.refreshDetails();
+  }
+
+  private refreshDetails(): void {
+    this.state.details = narrate(this.state, this.input.parkTimeoutSeconds);
+    setCurrentDetails(this.state.details);
+  }
+
+  private regionSummary(): string {
+    const deleted = this.state.regions.filter((region) => region.status === 'deleted').map((region) => region.regionId);
+    const left = this.state.regions.filter((region) => region.status !== 'deleted').map((region) => region.regionId);
+    return `Deleted in: ${deleted.join(', ') || 'none'}. Still present in: ${left.join(', ') || 'none'}.`;
+  }
+
+  /** Marks the final status and lets running update handlers answer first. */
+  private async settle(status: DeletionStatus): Promise<void> {
+    this.moveTo(status, 'finished');
+    await condition(allHandlersFinished);
+  }
+
+  private async finish(status: 'deleted' | 'planned'): Promise<DeletionProgress> {
+    await this.settle(status);
+    return this.state;
+  }
+
+  /** Records the outcome and builds the failure the workflow ends with (report in details). */
+  private async fail(status: DeletionStatus, error: StepError, nonRetryable: boolean, cause?: unknown): Promise<ApplicationFailure> {
+    this.state.error = error;
+    await this.settle(status);
+    const causeFailure = applicationFailureOf(cause);
+    return ApplicationFailure.create({
+      type: error.code,
+      message: error.message,
+      nonRetryable,
+      details: [this.state],
+      ...(causeFailure ? { cause: causeFailure } : {}),
+    });
+  }
+}
+
+// ── failures → StepError ─────────────────────────────────────────────────────
+
+function applicationFailureOf(error: unknown): ApplicationFailure | undefined {
+  if (error instanceof ApplicationFailure) return error;
+  if (error instanceof ActivityFailure) return applicationFailureOf(error.cause);
+  return undefined;
+}
+
+function cloudDetailsOf(error: unknown): CloudFailureDetails | undefined {
+  const failure = applicationFailureOf(error);
+  const first: unknown = failure?.details?.[0];
+  if (typeof first === 'object' && first !== null && 'code' in first && 'errorClass' in first) {
+    return first as CloudFailureDetails;
+  }
+  return undefined;
+}
+
+function stepErrorFrom(error: unknown): StepError {
+  const failure = applicationFailureOf(error);
+  const details = cloudDetailsOf(error);
+  if (failure) {
+    return {
+      code: failure.type ?? 'Error',
+      message: failure.message,
+      ...(details?.requestId ? { requestId: details.requestId } : {}),
+    };
+  }
+  if (error instanceof ActivityFailure) {
+    const cause = error.cause;
+    const kind = cause ? cause.name : 'ActivityFailure';
+    return { code: kind === 'TimeoutFailure' ? 'ActivityTimeout' : kind, message: cause?.message ?? error.message };
+  }
+  return { code: 'Error', message: error instanceof Error ? error.message : String(error) };
+}
+
+function attemptsOf(error: unknown): number {
+  return cloudDetailsOf(error)?.attempt ?? 1;
+}

@@ -1,0 +1,67 @@
+/**
+ * One paragraph, in plain words, of where a deletion stands and what a person
+ * should do: the workflow's current details in the Temporal UI, and `details` in
+ * the progress. Pure.
+ */
+import type { DeletionProgress } from './model.js';
+
+function count(progress: DeletionProgress['regions'], status: string): number {
+  return progress.filter((item) => item.status === status).length;
+}
+
+function humanDuration(seconds: number): string {
+  if (seconds % 86_400 === 0) return `${seconds / 86_400} day(s)`;
+  if (seconds % 3_600 === 0) return `${seconds / 3_600} hour(s)`;
+  if (seconds % 60 === 0) return `${seconds / 60} minute(s)`;
+  return `${seconds} s`;
+}
+
+export function narrate(progress: DeletionProgress, parkTimeoutSeconds: number): string {
+  const image = progress.imageId;
+  const regions = progress.regions;
+  const total = regions.length;
+  const deleted = count(regions, 'deleted');
+  const failed = regions.filter((region) => region.status === 'failed');
+  const pivot = progress.pivotRegion ? ` The point of no return was passed in ${progress.pivotRegion}.` : '';
+  switch (progress.phase) {
+    case 'validating':
+      return `Validating image ${image}: it must be a custom image of this account, not shared, not the parent of a community image, and unused. Nothing has been changed yet.`;
+    case 'waiting-for-creation':
+      return `Image ${image} is still being created; waiting for it to become AVAILABLE before deleting it. Nothing has been changed yet.`;
+    case 'deleting-templates': {
+      const done = progress.templates.filter((template) => template.status === 'deleted').length;
+      return `Deleting the ${progress.templates.length} template(s) that reference image ${image} (${done} done). Each one was snapshotted first, so it can be re-created if the deletion cannot go on.`;
+    }
+    case 'deleting-regions':
+      return `Deleting image ${image} in ${total} region(s): ${deleted} deleted, ${count(regions, 'deleting')} in progress, ${failed.length} failed, ${count(regions, 'pending')} waiting.${pivot}`;
+    case 'compensating':
+      return `Deleting image ${image} failed before any region was deleted; re-creating its templates from their snapshots so that everything is left as it was.`;
+    case 'awaiting-retry': {
+      const why = failed.map((region) => `${region.regionId} (${region.lastError?.code ?? 'unknown error'})`).join(', ');
+      return `Image ${image} is deleted in ${deleted} of ${total} region(s); failed in ${why}. Fix the cause, then run "imgdel retry ${image}" (or "imgdel abandon ${image}"). It waits for an operator for at most ${humanDuration(parkTimeoutSeconds)}.`;
+    }
+    case 'finished':
+      return finishedSentence(progress, deleted, total);
+  }
+}
+
+function finishedSentence(progress: DeletionProgress, deleted: number, total: number): string {
+  const image = progress.imageId;
+  const error = progress.error ? ` ${progress.error.code}: ${progress.error.message}` : '';
+  switch (progress.status) {
+    case 'deleted':
+      return `Image ${image} is deleted in all ${total} region(s), with its ${progress.templates.length} template(s).`;
+    case 'planned':
+      return `Dry run: deleting image ${image} would delete ${progress.templates.length} template(s) and the image in ${total} region(s): ${progress.regions
+        .map((region) => region.regionId)
+        .join(', ')}. Nothing was changed.`;
+    case 'rejected':
+      return `Image ${image} cannot be deleted; nothing was changed.${error}`;
+    case 'compensated':
+      return `Image ${image} was not deleted; its templates were re-created and the image is untouched.${error}`;
+    case 'cancelled':
+      return `The deletion of image ${image} was cancelled; it is deleted in ${deleted} of ${total} region(s).${error}`;
+    default:
+      return `The deletion of image ${image} ended as ${progress.status}; it is deleted in ${deleted} of ${total} region(s).${error}`;
+  }
+}

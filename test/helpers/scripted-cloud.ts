@@ -1,0 +1,138 @@
+/**
+ * A scripted CloudPort for workflow tests: the real activities run on top of it, so
+ * these tests exercise the workflow with every classification and budget decision
+ * of the activity layer, while each test says exactly what "the cloud" answers.
+ * End-to-end tests use the real adapter against the emulator instead.
+ */
+import { Context } from '@temporalio/activity';
+import { CloudError } from '../../src/cloud/errors.js';
+import type { CloudImage, CloudPort, ImageUsage, RecreatedTemplate, TemplateSnapshot } from '../../src/cloud/port.js';
+
+export const ACCOUNT = '1234567890123456';
+
+/** What a scripted call does: succeed, fail with a cloud code, or hang until cancelled. */
+export type Answer = 'ok' | 'hang' | { code: string };
+
+export interface CloudScript {
+  image?: Partial<CloudImage> | { code: string };
+  usages?: ImageUsage[];
+  templates?: TemplateSnapshot[];
+  /** Called per DeleteTemplates call; `call` counts from 1 per template. */
+  deleteTemplate?: (templateId: string, call: number) => Answer;
+  /** Called per DeleteImage call; `call` counts from 1 per region. */
+  deleteRegion?: (regionId: string, call: number) => Answer;
+  /** Regions still holding the image when asked after a cancellation; default: as the cloud's state says. */
+  remainingRegions?: () => string[];
+}
+
+export interface ScriptedCloud extends CloudPort {
+  readonly calls: string[];
+  readonly recreated: string[];
+  script: CloudScript;
+}
+
+export function template(templateId: string, imageId: string, name = `tpl-${templateId}`): TemplateSnapshot {
+  return { templateId, templateName: name, imageId, fields: { Description: `template ${name}`, SystemDiskSize: 80 } };
+}
+
+function cloudError(code: string, action: string): CloudError {
+  return new CloudError({ code, message: `scripted ${code}`, httpStatus: code === 'ServiceUnavailable' ? 500 : 400, requestId: `req-${action}`, action });
+}
+
+/** Waits, heartbeating, until the activity is cancelled (or the test ends). */
+async function hangUntilCancelled(): Promise<never> {
+  const context = Context.current();
+  for (;;) {
+    context.heartbeat();
+    await context.sleep(50);
+  }
+}
+
+async function answer(value: Answer, action: string): Promise<void> {
+  if (value === 'ok') return;
+  if (value === 'hang') await hangUntilCancelled();
+  else throw cloudError(value.code, action);
+}
+
+export function scriptedCloud(imageId: string, regions: string[], script: CloudScript = {}): ScriptedCloud {
+  const calls: string[] = [];
+  const recreated: string[] = [];
+  const remaining = new Set(regions);
+  const existingTemplates = new Map((script.templates ?? []).map((t) => [t.templateId, t]));
+  const counters = new Map<string, number>();
+  const next = (key: string) => {
+    const value = (counters.get(key) ?? 0) + 1;
+    counters.set(key, value);
+    return value;
+  };
+
+  const cloud: ScriptedCloud = {
+    calls,
+    recreated,
+    script,
+    async getImage(id) {
+      calls.push(`getImage ${id}`);
+      const image = cloud.script.image;
+      if (image && 'code' in image) throw cloudError(image.code, 'ListImage');
+      return {
+        imageId: id,
+        imageName: `image ${id}`,
+        imageType: 'User',
+        ownerAccountId: ACCOUNT,
+        status: 'AVAILABLE',
+        productType: 'CloudDesktop',
+        hasCommunityChildren: false,
+        hasSharedChildren: false,
+        ...image,
+        regions: image?.regions ?? [...remaining],
+      };
+    },
+    async listImageUsages(id) {
+      calls.push(`listImageUsages ${id}`);
+      return cloud.script.usages ?? [];
+    },
+    async listTemplates(id) {
+      calls.push(`listTemplates ${id}`);
+      return [...existingTemplates.values()].filter((t) => t.imageId === id);
+    },
+    async deleteTemplate(templateId) {
+      calls.push(`deleteTemplate ${templateId}`);
+      const call = next(`template:${templateId}`);
+      await answer(cloud.script.deleteTemplate?.(templateId, call) ?? 'ok', 'DeleteTemplates');
+      if (!existingTemplates.delete(templateId)) throw cloudError('InvalidTemplate.NotFound', 'DeleteTemplates');
+      return { requestId: `req-delete-${templateId}` };
+    },
+    async recreateTemplate(snapshot): Promise<RecreatedTemplate> {
+      calls.push(`recreateTemplate ${snapshot.templateName}`);
+      const existing = [...existingTemplates.values()].find(
+        (t) => t.templateName === snapshot.templateName && t.imageId === snapshot.imageId,
+      );
+      if (existing) return { templateId: existing.templateId, created: false, requestId: 'req-describe' };
+      const templateId = `${snapshot.templateId}-r`;
+      existingTemplates.set(templateId, { ...snapshot, templateId });
+      recreated.push(snapshot.templateName);
+      return { templateId, created: true, requestId: 'req-create' };
+    },
+    async deleteImageInRegion(id, regionId) {
+      calls.push(`deleteImageInRegion ${regionId}`);
+      const call = next(`region:${regionId}`);
+      const scripted = cloud.script.deleteRegion?.(regionId, call) ?? 'ok';
+      // "Already gone" must be true of the state too, or the confirmation would wait forever.
+      if (typeof scripted === 'object' && scripted.code === 'Image.NotExist') remaining.delete(regionId);
+      await answer(scripted, 'DeleteImage');
+      if (!remaining.delete(regionId)) throw cloudError('Image.NotExist', 'DeleteImage');
+      return { requestId: `req-delete-${regionId}` };
+    },
+    async isImageGoneFromRegion(_id, regionId) {
+      return !remaining.has(regionId);
+    },
+  };
+  const originalGetImage = cloud.getImage.bind(cloud);
+  // After a cancellation the workflow asks which regions remain; a script can override the truth.
+  cloud.getImage = async (id) => {
+    const image = await originalGetImage(id);
+    const override = cloud.script.remainingRegions?.();
+    return override ? { ...image, regions: override } : image;
+  };
+  return cloud;
+}

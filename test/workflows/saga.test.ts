@@ -1,0 +1,414 @@
+/**
+ * The saga of deletion-saga.md, outcome by outcome, on the real Temporal dev server.
+ * The activities are the real ones over a scripted cloud port (test/helpers/scripted-cloud.ts),
+ * so each test states what the cloud answers and checks what the workflow did.
+ */
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { ApplicationFailure, CancelledFailure, WorkflowFailedError, WorkflowUpdateFailedError, type Client, type Connection, type WorkflowHandle } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../src/activities/index.js';
+import type { DeleteImageInput } from '../../src/workflows/input.js';
+import {
+  abandonUpdate,
+  deletionStatusKey,
+  imageIdKey,
+  progressQuery,
+  retryUpdate,
+  WORKFLOW_TYPE,
+  type DeletionProgress,
+} from '../../src/workflows/model.js';
+import { ACCOUNT, scriptedCloud, template, type CloudScript, type ScriptedCloud } from '../helpers/scripted-cloud.js';
+import { connectTestClient, createTestNativeConnection, uniqueTaskQueue } from '../helpers/temporal.js';
+
+const REGIONS = ['ap-southeast-1', 'cn-hangzhou', 'cn-shanghai'];
+
+let bundle: WorkflowBundleWithSourceMap;
+let client: Client;
+let connection: Connection;
+let nativeConnection: NativeConnection;
+
+beforeAll(async () => {
+  bundle = await bundleWorkflowCode({
+    workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
+  });
+  ({ client, connection } = await connectTestClient());
+  nativeConnection = await createTestNativeConnection();
+});
+
+afterAll(async () => {
+  await nativeConnection?.close();
+  await connection?.close();
+});
+
+function newImageId(): string {
+  return `img-${randomBytes(6).toString('hex')}`;
+}
+
+interface Scenario {
+  imageId: string;
+  cloud: ScriptedCloud;
+  taskQueue: string;
+}
+
+/** Runs `body` with a worker whose activities talk to a cloud scripted for a fresh image id. */
+async function withScenario<T>(
+  script: (imageId: string) => CloudScript,
+  body: (scenario: Scenario) => Promise<T>,
+  regions: string[] = REGIONS,
+): Promise<T> {
+  const imageId = newImageId();
+  const cloud = scriptedCloud(imageId, regions, script(imageId));
+  const taskQueue = uniqueTaskQueue('saga');
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    taskQueue,
+    workflowBundle: bundle,
+    activities: createActivities(cloud, { accountId: ACCOUNT, confirmPollMs: 10 }),
+  });
+  return worker.runUntil(body({ imageId, cloud, taskQueue }));
+}
+
+function start(scenario: Scenario, input: Partial<DeleteImageInput> = {}): Promise<WorkflowHandle> {
+  return client.workflow.start(WORKFLOW_TYPE, {
+    taskQueue: scenario.taskQueue,
+    workflowId: `delete-image-${scenario.imageId}`,
+    args: [{ imageId: scenario.imageId, retryInitialIntervalMs: 10, transientAttempts: 3, templateAttempts: 3, ...input }],
+  });
+}
+
+/** The failure a workflow ended with (its cause), or a test failure if it did not fail. */
+async function failureOf(handle: WorkflowHandle): Promise<Error> {
+  try {
+    await handle.result();
+  } catch (error) {
+    if (error instanceof WorkflowFailedError && error.cause) return error.cause;
+    throw error;
+  }
+  throw new Error('expected the workflow to fail');
+}
+
+function reportOf(failure: Error): DeletionProgress {
+  expect(failure).toBeInstanceOf(ApplicationFailure);
+  return (failure as ApplicationFailure).details?.[0] as DeletionProgress;
+}
+
+async function searchStatus(handle: WorkflowHandle): Promise<string | undefined> {
+  return (await handle.describe()).typedSearchAttributes.get(deletionStatusKey);
+}
+
+async function waitForStatus(handle: WorkflowHandle, status: DeletionProgress['status']): Promise<DeletionProgress> {
+  for (let i = 0; i < 600; i++) {
+    const progress = await handle.query(progressQuery);
+    if (progress.status === status) return progress;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`workflow never reached status ${status}`);
+}
+
+const twoTemplates = (imageId: string): CloudScript => ({
+  templates: [template('b-1', imageId), template('b-2', imageId)],
+});
+
+describe('deleteImage: deleted', () => {
+  it('deletes the templates first, then the image in every region, and reports it', async () => {
+    await withScenario(twoTemplates, async (scenario) => {
+      const handle = await start(scenario);
+      const report = (await handle.result()) as DeletionProgress;
+      expect(report.status).toBe('deleted');
+      expect(report.phase).toBe('finished');
+      expect(report.templates.map((t) => [t.templateId, t.status])).toEqual([
+        ['b-1', 'deleted'],
+        ['b-2', 'deleted'],
+      ]);
+      expect(report.regions.map((r) => [r.regionId, r.status, r.requestId])).toEqual(
+        REGIONS.map((r) => [r, 'deleted', `req-delete-${r}`]),
+      );
+      expect(REGIONS).toContain(report.pivotRegion);
+      const calls = scenario.cloud.calls;
+      const lastTemplateCall = calls.map((c) => c.startsWith('deleteTemplate')).lastIndexOf(true);
+      const firstRegionCall = calls.findIndex((c) => c.startsWith('deleteImageInRegion'));
+      expect(lastTemplateCall).toBeGreaterThan(-1);
+      expect(lastTemplateCall).toBeLessThan(firstRegionCall);
+      expect(scenario.cloud.recreated).toEqual([]);
+      expect(await searchStatus(handle)).toBe('Deleted');
+      expect((await handle.describe()).typedSearchAttributes.get(imageIdKey)).toBe(scenario.imageId);
+    });
+  });
+
+  it('counts a region whose copy is already gone (Image.NotExist) as deleted', async () => {
+    await withScenario(
+      () => ({ deleteRegion: (regionId) => (regionId === 'cn-hangzhou' ? { code: 'Image.NotExist' } : 'ok') }),
+      async (scenario) => {
+        const report = (await (await start(scenario)).result()) as DeletionProgress;
+        expect(report.status).toBe('deleted');
+        const hangzhou = report.regions.find((r) => r.regionId === 'cn-hangzhou');
+        expect(hangzhou).toMatchObject({ status: 'deleted', alreadyGone: true });
+      },
+    );
+  });
+
+  it('counts a template that is already gone (InvalidTemplate.NotFound) as deleted', async () => {
+    await withScenario(
+      (imageId) => ({
+        ...twoTemplates(imageId),
+        deleteTemplate: (templateId) => (templateId === 'b-2' ? { code: 'InvalidTemplate.NotFound' } : 'ok'),
+      }),
+      async (scenario) => {
+        const report = (await (await start(scenario)).result()) as DeletionProgress;
+        expect(report.status).toBe('deleted');
+        expect(report.templates.find((t) => t.templateId === 'b-2')?.status).toBe('deleted');
+      },
+    );
+  });
+
+  it('retries transient errors (InternalError, Throttling, ServiceUnavailable) and still deletes', async () => {
+    await withScenario(
+      (imageId) => ({
+        ...twoTemplates(imageId),
+        deleteTemplate: (_id, call) => (call === 1 ? { code: 'Throttling.User' } : 'ok'),
+        deleteRegion: (_id, call) => (call === 1 ? { code: 'InternalError' } : call === 2 ? { code: 'ServiceUnavailable' } : 'ok'),
+      }),
+      async (scenario) => {
+        const report = (await (await start(scenario)).result()) as DeletionProgress;
+        expect(report.status).toBe('deleted');
+        expect(report.regions.map((r) => r.attempts)).toEqual([3, 3, 3]);
+        expect(report.templates.map((t) => t.attempts)).toEqual([2, 2]);
+      },
+    );
+  });
+
+  it('dry run: validates and returns the plan, changing nothing', async () => {
+    await withScenario(twoTemplates, async (scenario) => {
+      const handle = await start(scenario, { dryRun: true });
+      const report = (await handle.result()) as DeletionProgress;
+      expect(report.status).toBe('planned');
+      expect(report.templates.map((t) => t.templateId)).toEqual(['b-1', 'b-2']);
+      expect(report.regions.map((r) => r.regionId)).toEqual(REGIONS);
+      expect(scenario.cloud.calls.filter((c) => c.startsWith('delete'))).toEqual([]);
+      expect(await searchStatus(handle)).toBe('Planned');
+    });
+  });
+});
+
+describe('deleteImage: rejected', () => {
+  const rejections: Array<[string, (imageId: string) => CloudScript]> = [
+    ['Image.NotExist', () => ({ image: { code: 'Image.NotExist' } })],
+    ['ImageDeleteFailed.NotAllow', () => ({ image: { ownerAccountId: '42' } })],
+    ['ImageDeleteFailed.NotAllowSharedImage', () => ({ image: { imageType: 'Shared' } })],
+    ['ImageDeleteFailed.NotAllowCommunityParent', () => ({ image: { hasCommunityChildren: true } })],
+    ['ImageDeleteFailed.HasSharedImage', () => ({ image: { hasSharedChildren: true } })],
+    ['InvalidImageOperation.ImageIsCreating', () => ({ image: { status: 'CREATING' } })],
+    ['ImageNotAllowDelete', () => ({ usages: [{ kind: 'DesktopGroup', id: 'dg-1', regionId: 'cn-hangzhou' }] })],
+  ];
+
+  it.each(rejections)('%s fails at once, non-retryable, and changes nothing', async (code, script) => {
+    await withScenario(script, async (scenario) => {
+      const handle = await start(scenario);
+      const failure = await failureOf(handle);
+      expect(failure).toBeInstanceOf(ApplicationFailure);
+      expect((failure as ApplicationFailure).type).toBe(code);
+      expect((failure as ApplicationFailure).nonRetryable).toBe(true);
+      expect(failure.message.length).toBeGreaterThan(40);
+      const report = reportOf(failure);
+      expect(report.status).toBe('rejected');
+      expect(report.error?.code).toBe(code);
+      expect(scenario.cloud.calls.filter((c) => c.startsWith('delete'))).toEqual([]);
+      expect(await searchStatus(handle)).toBe('Rejected');
+    });
+  });
+
+  it('waits for an image that is still being created when asked to, then fails when it stays so', async () => {
+    await withScenario(
+      () => ({ image: { status: 'CREATING' } }),
+      async (scenario) => {
+        const handle = await start(scenario, { waitForCreationSeconds: 2 });
+        const failure = await failureOf(handle);
+        expect((failure as ApplicationFailure).type).toBe('InvalidImageOperation.ImageIsCreating');
+        expect(scenario.cloud.calls.filter((c) => c.startsWith('getImage')).length).toBeGreaterThanOrEqual(2);
+      },
+    );
+  });
+
+  it('rejects invalid input with InvalidInput, touching no cloud API', async () => {
+    await withScenario(
+      () => ({}),
+      async (scenario) => {
+        const handle = await client.workflow.start(WORKFLOW_TYPE, {
+          taskQueue: scenario.taskQueue,
+          workflowId: `delete-image-invalid-${scenario.imageId}`,
+          args: [{ imageId: 'IMG-not valid', extra: true }],
+        });
+        const failure = await failureOf(handle);
+        expect((failure as ApplicationFailure).type).toBe('InvalidInput');
+        expect(failure.message).toContain('imageId');
+        expect(scenario.cloud.calls).toEqual([]);
+      },
+    );
+  });
+});
+
+describe('deleteImage: compensated (before the pivot)', () => {
+  it('re-creates the deleted templates when DeleteTemplate.Failed spends its budget; the image is untouched', async () => {
+    await withScenario(
+      (imageId) => ({
+        ...twoTemplates(imageId),
+        deleteTemplate: (templateId) => (templateId === 'b-2' ? { code: 'DeleteTemplate.Failed' } : 'ok'),
+      }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1 });
+        const failure = await failureOf(handle);
+        expect((failure as ApplicationFailure).type).toBe('Compensated');
+        expect((failure.cause as ApplicationFailure | undefined)?.type).toBe('DeleteTemplate.Failed');
+        const report = reportOf(failure);
+        expect(report.status).toBe('compensated');
+        expect(report.templates.find((t) => t.templateId === 'b-2')).toMatchObject({ status: 'kept', attempts: 3 });
+        expect(report.templates.find((t) => t.templateId === 'b-1')).toMatchObject({ status: 'restored', restoredAs: 'b-1-r' });
+        expect(scenario.cloud.recreated).toEqual(['tpl-b-1']);
+        expect(scenario.cloud.calls.filter((c) => c === 'deleteTemplate b-2')).toHaveLength(3);
+        expect(scenario.cloud.calls.some((c) => c.startsWith('deleteImageInRegion'))).toBe(false);
+        expect(await searchStatus(handle)).toBe('Compensated');
+      },
+    );
+  });
+
+  it('compensates when the first region delete is blocked by a new instance', async () => {
+    await withScenario(
+      (imageId) => ({ ...twoTemplates(imageId), deleteRegion: () => ({ code: 'ImageNotAllowDelete' }) }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1 });
+        const failure = await failureOf(handle);
+        expect((failure as ApplicationFailure).type).toBe('Compensated');
+        expect((failure.cause as ApplicationFailure | undefined)?.type).toBe('ImageNotAllowDelete');
+        const report = reportOf(failure);
+        expect(report.pivotRegion).toBeUndefined();
+        expect(scenario.cloud.calls.filter((c) => c.startsWith('deleteImageInRegion'))).toHaveLength(1);
+        expect(scenario.cloud.recreated.sort()).toEqual(['tpl-b-1', 'tpl-b-2']);
+      },
+    );
+  });
+});
+
+describe('deleteImage: parked after the pivot', () => {
+  const failingRegion = (fixed: { value: boolean }) => (imageId: string): CloudScript => ({
+    ...twoTemplates(imageId),
+    deleteRegion: (regionId) => (regionId === 'cn-shanghai' && !fixed.value ? { code: 'Mystery.Error' } : 'ok'),
+  });
+
+  it('parks a region whose budget is spent, then completes on retry', async () => {
+    const fixed = { value: false };
+    await withScenario(failingRegion(fixed), async (scenario) => {
+      const handle = await start(scenario, { regionConcurrency: 1 });
+      const parked = await waitForStatus(handle, 'awaiting-retry');
+      expect(parked.pivotRegion).toBe('ap-southeast-1');
+      expect(parked.regions.find((r) => r.regionId === 'cn-shanghai')).toMatchObject({
+        status: 'failed',
+        attempts: 3,
+        lastError: { code: 'Mystery.Error' },
+      });
+      expect(parked.details).toContain('imgdel retry');
+      expect(await searchStatus(handle)).toBe('AwaitingRetry');
+      fixed.value = true;
+      const afterRetry = await handle.executeUpdate(retryUpdate);
+      expect(afterRetry.retries).toBe(1);
+      const report = (await handle.result()) as DeletionProgress;
+      expect(report.status).toBe('deleted');
+      expect(report.regions.every((r) => r.status === 'deleted')).toBe(true);
+      expect(scenario.cloud.recreated).toEqual([]);
+    });
+  });
+
+  it('rejects retry (validator) when nothing has failed', async () => {
+    await withScenario(
+      () => ({ deleteRegion: () => 'hang' }),
+      async (scenario) => {
+        const handle = await start(scenario);
+        await waitForStatus(handle, 'running');
+        const refusal = await handle.executeUpdate(retryUpdate).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        expect(refusal).toBeInstanceOf(WorkflowUpdateFailedError);
+        expect((refusal as WorkflowUpdateFailedError).cause?.message).toMatch(/Nothing to retry/);
+        await handle.terminate('test done');
+      },
+    );
+  });
+
+  it('abandon ends a parked deletion with type Abandoned and the full report', async () => {
+    await withScenario(failingRegion({ value: false }), async (scenario) => {
+      const handle = await start(scenario, { regionConcurrency: 1 });
+      await waitForStatus(handle, 'awaiting-retry');
+      const answered = await handle.executeUpdate(abandonUpdate, { args: [{ reason: 'region retired' }] });
+      expect(answered.status).toBe('abandoned');
+      const failure = await failureOf(handle);
+      expect((failure as ApplicationFailure).type).toBe('Abandoned');
+      expect(failure.message).toContain('region retired');
+      const report = reportOf(failure);
+      expect(report.regions.filter((r) => r.status === 'deleted').map((r) => r.regionId)).toEqual(['ap-southeast-1', 'cn-hangzhou']);
+      expect(await searchStatus(handle)).toBe('Abandoned');
+    });
+  });
+
+  it('fails with ParkTimeout when nobody acts within the park timeout', async () => {
+    await withScenario(failingRegion({ value: false }), async (scenario) => {
+      const handle = await start(scenario, { parkTimeoutSeconds: 2 });
+      const failure = await failureOf(handle);
+      expect((failure as ApplicationFailure).type).toBe('ParkTimeout');
+      expect(reportOf(failure).status).toBe('failed');
+      expect(await searchStatus(handle)).toBe('Failed');
+    });
+  });
+});
+
+describe('deleteImage: cancelled', () => {
+  it('before the pivot: compensates and leaves the image as it was', async () => {
+    await withScenario(
+      (imageId) => ({ ...twoTemplates(imageId), deleteRegion: () => 'hang' }),
+      async (scenario) => {
+        const handle = await start(scenario);
+        await waitForPhase(handle, 'deleting-regions');
+        await handle.cancel();
+        const failure = await failureOf(handle);
+        expect(failure).toBeInstanceOf(CancelledFailure);
+        const progress = await handle.query(progressQuery);
+        expect(progress.status).toBe('cancelled');
+        expect(progress.pivotRegion).toBeUndefined();
+        expect(scenario.cloud.recreated.sort()).toEqual(['tpl-b-1', 'tpl-b-2']);
+        expect(await searchStatus(handle)).toBe('Cancelled');
+      },
+    );
+  });
+
+  it('after the pivot: stops and reports what is deleted and what is not, without compensating', async () => {
+    await withScenario(
+      (imageId) => ({ ...twoTemplates(imageId), deleteRegion: (regionId) => (regionId === 'cn-shanghai' ? 'hang' : 'ok') }),
+      async (scenario) => {
+        const handle = await start(scenario);
+        for (;;) {
+          const progress = await handle.query(progressQuery);
+          if (progress.regions.filter((r) => r.status === 'deleted').length === 2) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        await handle.cancel();
+        expect(await failureOf(handle)).toBeInstanceOf(CancelledFailure);
+        const progress = await handle.query(progressQuery);
+        expect(progress.status).toBe('cancelled');
+        expect(progress.pivotRegion).toBeDefined();
+        expect(progress.regions.find((r) => r.regionId === 'cn-shanghai')?.status).not.toBe('deleted');
+        expect(progress.error?.message).toContain('Still present in: cn-shanghai');
+        expect(scenario.cloud.recreated).toEqual([]);
+      },
+    );
+  });
+});
+
+async function waitForPhase(handle: WorkflowHandle, phase: DeletionProgress['phase']): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if ((await handle.query(progressQuery)).phase === phase) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`workflow never reached phase ${phase}`);
+}
