@@ -1,0 +1,19 @@
+/**
+ * Recorded workflow histories for the replay tests. `npm run histories:record`
+ * re-runs the end-to-end scenarios with IMGDEL_RECORD_HISTORIES=1, and each
+ * scenario saves its history (proto3 JSON, as the Temporal CLI and UI export it)
+ * under test/histories/<name>.json.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+
+export const HISTORIES_DIR = fileURLToPath(new URL('../histories/', import.meta.url));
+
+export async function recordHistoryIfAsked(name: string, handle: WorkflowHandle): Promise<void> {
+  if (process.env.IMGDEL_RECORD_HISTORIES !== '1') return;
+  const history = await handle.fetchHistory();
+  await mkdir(HISTORIES_DIR, { recursive: true });
+  await writeFile(`${HISTORIES_DIR}${name}.json`, `${historyToJSON(history)}\n`);
+}

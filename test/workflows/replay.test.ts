@@ -1,0 +1,32 @@
+/**
+ * Replays the recorded histories (test/histories/*.json, written by
+ * `npm run histories:record`) against today's workflow code: a change that is not
+ * deterministic for deletions already in flight fails here. Guard such changes with
+ * patched() (see README, "Changing the workflow").
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
+import { HISTORIES_DIR } from '../helpers/histories.js';
+import { workflowBundle } from '../helpers/stack.js';
+
+const files = readdirSync(HISTORIES_DIR).filter((name) => name.endsWith('.json')).sort();
+
+describe('replay of recorded histories', () => {
+  it('has recorded histories to replay', () => {
+    expect(files.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it.each(files)('%s replays without nondeterminism', async (file) => {
+    const history: unknown = JSON.parse(readFileSync(`${HISTORIES_DIR}${file}`, 'utf8'));
+    const results = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, [
+      { workflowId: file.replace(/\.json$/, ''), history },
+    ]);
+    let replayed = 0;
+    for await (const result of results) {
+      expect(result.error).toBeUndefined();
+      replayed += 1;
+    }
+    expect(replayed).toBe(1);
+  });
+});
