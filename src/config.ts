@@ -71,6 +71,8 @@ export const envSchema = z.object({
   IMGDEL_SHUTDOWN_GRACE_MS: positiveInt(10_000),
   IMGDEL_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   IMGDEL_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Interface the metrics and health endpoints listen on; 0.0.0.0 in a container. */
+  IMGDEL_OBSERVABILITY_HOST: z.string().trim().min(1).default('127.0.0.1'),
   IMGDEL_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
   IMGDEL_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   /** Path to a prebuilt workflow bundle; production mode uses dist/workflow-bundle.js when unset. */
@@ -118,6 +120,7 @@ export interface WorkerTuning {
   shutdownGraceTimeMs: number;
   metricsPort?: number;
   healthPort?: number;
+  observabilityHost: string;
   logLevel: Env['IMGDEL_LOG_LEVEL'];
   logFormat: Env['IMGDEL_LOG_FORMAT'];
   workflowBundlePath?: string;
@@ -187,6 +190,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       shutdownGraceTimeMs: e.IMGDEL_SHUTDOWN_GRACE_MS,
       ...(e.IMGDEL_METRICS_PORT === undefined ? {} : { metricsPort: e.IMGDEL_METRICS_PORT }),
       ...(e.IMGDEL_HEALTH_PORT === undefined ? {} : { healthPort: e.IMGDEL_HEALTH_PORT }),
+      observabilityHost: e.IMGDEL_OBSERVABILITY_HOST,
       logLevel: e.IMGDEL_LOG_LEVEL,
       logFormat: e.IMGDEL_LOG_FORMAT,
       ...(e.IMGDEL_WORKFLOW_BUNDLE ? { workflowBundlePath: e.IMGDEL_WORKFLOW_BUNDLE } : {}),

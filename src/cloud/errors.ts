@@ -141,6 +141,8 @@ const EXPLANATIONS: Readonly<Record<string, string>> = {
   SignatureDoesNotMatch:
     'The request signature was refused. Check ALIBABA_CLOUD_ACCESS_KEY_SECRET (and the clock of this machine).',
   'InvalidAccessKeyId.NotFound': 'The access key id is unknown to the cloud. Check ALIBABA_CLOUD_ACCESS_KEY_ID.',
+  InvalidCredentials:
+    'No usable cloud credentials were found. Set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or configure the default credential chain.',
   [SyntheticCode.NetworkError]: 'The cloud endpoint could not be reached. Check IMGDEL_CLOUD_ENDPOINT and the network.',
   [SyntheticCode.RequestTimeout]: 'The cloud did not answer in time; this is usually temporary.',
   [SyntheticCode.HttpServerError]: 'The cloud answered with a server error and no details; this is usually temporary.',

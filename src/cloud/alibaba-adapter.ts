@@ -1,0 +1,302 @@
+/**
+ * The real CloudPort: App Streaming (appstream-center 2021-09-01) and Elastic Desktop
+ * (ecd 2020-09-30) through the official runtime. The same adapter reaches the public
+ * endpoints or, with IMGDEL_CLOUD_ENDPOINT, the local emulator.
+ */
+import type { z } from 'zod';
+import type { CloudConfig } from '../config.js';
+import { CloudError, SyntheticCode } from './errors.js';
+import { OpenApiRpcCaller, type CallEvent, type ProductKey, type RpcCallerOptions } from './openapi-client.js';
+import type { CallReceipt, CloudImage, CloudPort, ImageUsage, RecreatedTemplate, TemplateSnapshot } from './port.js';
+import {
+  appInstanceGroupUsage,
+  createTemplateParams,
+  createTemplateResponseSchema,
+  deleteImageResponseSchema,
+  deleteTemplatesResponseSchema,
+  describeDesktopGroupsResponseSchema,
+  describeIssues,
+  describeTemplatesResponseSchema,
+  desktopGroupUsage,
+  listAppInstanceGroupResponseSchema,
+  listImageParentsResponseSchema,
+  listImageResponseSchema,
+  listWuyingServerResponseSchema,
+  regionsOf,
+  toCloudImage,
+  toTemplateSnapshot,
+  wuyingServerUsage,
+  type WireImage,
+} from './wire.js';
+
+export interface AlibabaCloudAdapterOptions {
+  /** Called after every cloud call (success or failure), e.g. for metrics. */
+  onCall?: (event: CallEvent) => void;
+  rateLimiter?: RpcCallerOptions['rateLimiter'];
+}
+
+/** ListImage and the other page-numbered lists accept at most 100 per page. */
+const PAGE_SIZE = 100;
+/** A guard against a cloud (or emulator) that never ends a list. */
+const MAX_PAGES = 1000;
+
+export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCloudAdapterOptions = {}): CloudPort {
+  const caller = new OpenApiRpcCaller(cloud, options);
+  /** Global (non-regional) App Streaming calls and the templates go to the configured region. */
+  const homeRegion = cloud.region;
+
+  async function call<Schema extends z.ZodType>(
+    product: ProductKey,
+    regionId: string,
+    action: string,
+    params: Record<string, unknown>,
+    schema: Schema,
+  ): Promise<z.output<Schema>> {
+    const body = await caller.call({ product, regionId, action, params });
+    rejectUnsuccessfulBody(action, body);
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) {
+      throw new CloudError({
+        code: SyntheticCode.MalformedResponse,
+        message: `${action} answered with an unexpected response: ${describeIssues(parsed.error)}`,
+        ...requestIdOf(body),
+        action,
+      });
+    }
+    return parsed.data;
+  }
+
+  /** Pages a PageNumber/PageSize list until a short page or the announced total. */
+  async function pageNumbered<Item>(
+    fetchPage: (pageNumber: number) => Promise<{ items: Item[]; total: number | null | undefined }>,
+  ): Promise<Item[]> {
+    const all: Item[] = [];
+    for (let pageNumber = 1; pageNumber <= MAX_PAGES; pageNumber += 1) {
+      const { items, total } = await fetchPage(pageNumber);
+      all.push(...items);
+      const reachedTotal = typeof total === 'number' && all.length >= total;
+      if (items.length < PAGE_SIZE || reachedTotal) return all;
+    }
+    throw pagingRunaway('a PageNumber list');
+  }
+
+  async function findImage(imageId: string): Promise<{ image: WireImage | undefined; requestId: string }> {
+    const response = await call(
+      'appstream',
+      homeRegion,
+      'ListImage',
+      { ImageId: imageId, PageSize: PAGE_SIZE, PageNumber: 1 },
+      listImageResponseSchema,
+    );
+    // The filter is ours to enforce: only an exact id counts.
+    return { image: response.Data.find((image) => image.ImageId === imageId), requestId: response.RequestId };
+  }
+
+  /**
+   * ASSUMPTION (docs/app-streaming-api.md, ListImage): the API has no flag for "parent of
+   * a community image" or "has shared images", so an image has such children when some
+   * image of ImageType `Community` (resp. `Shared`) names it as its ParentImageId. This
+   * function is the only place that knows it.
+   */
+  async function hasChildrenOfType(imageId: string, imageType: 'Community' | 'Shared'): Promise<boolean> {
+    for (let pageNumber = 1; pageNumber <= MAX_PAGES; pageNumber += 1) {
+      const page = await call(
+        'appstream',
+        homeRegion,
+        'ListImage',
+        { ImageType: imageType, PageSize: PAGE_SIZE, PageNumber: pageNumber },
+        listImageParentsResponseSchema,
+      );
+      if (page.Data.some((image) => image.ParentImageId === imageId)) return true;
+      const seen = (pageNumber - 1) * PAGE_SIZE + page.Data.length;
+      const reachedTotal = typeof page.Count === 'number' && seen >= page.Count;
+      if (page.Data.length < PAGE_SIZE || reachedTotal) return false;
+    }
+    throw pagingRunaway(`ListImage ImageType=${imageType}`);
+  }
+
+  async function findTemplates(
+    filter: Record<string, string>,
+  ): Promise<{ templates: TemplateSnapshot[]; requestId: string }> {
+    let requestId = '';
+    const templates = await pageNumbered(async (pageNumber) => {
+      const page = await call(
+        'ecd',
+        homeRegion,
+        'DescribeTemplates',
+        { ...filter, PageSize: PAGE_SIZE, PageNumber: pageNumber },
+        describeTemplatesResponseSchema,
+      );
+      requestId = page.RequestId;
+      return { items: page.Data, total: page.TotalCount };
+    });
+    return { templates: templates.map(toTemplateSnapshot), requestId };
+  }
+
+  return {
+    async getImage(imageId: string): Promise<CloudImage> {
+      const { image, requestId } = await findImage(imageId);
+      if (!image) {
+        throw new CloudError({
+          code: 'Image.NotExist',
+          message: `Image ${imageId} does not exist in this account (ListImage found no such image).`,
+          requestId,
+          action: 'ListImage',
+        });
+      }
+      const [hasCommunityChildren, hasSharedChildren] = await Promise.all([
+        hasChildrenOfType(imageId, 'Community'),
+        hasChildrenOfType(imageId, 'Shared'),
+      ]);
+      return toCloudImage(image, { hasCommunityChildren, hasSharedChildren });
+    },
+
+    async listImageUsages(imageId: string, regions: readonly string[]): Promise<ImageUsage[]> {
+      // App instance groups and workstations are listed account-wide (not filtered by
+      // region): anything anywhere that runs on the image blocks its deletion.
+      const appInstanceGroups = pageNumbered(async (pageNumber) => {
+        const page = await call(
+          'appstream',
+          homeRegion,
+          'ListAppInstanceGroup',
+          { ProductType: 'CloudApp', AppCenterImageId: imageId, PageSize: PAGE_SIZE, PageNumber: pageNumber },
+          listAppInstanceGroupResponseSchema,
+        );
+        return {
+          items: page.AppInstanceGroupModels.map((group) => appInstanceGroupUsage(group, homeRegion)),
+          total: page.TotalCount ?? page.Count,
+        };
+      });
+      const wuyingServers = pageNumbered(async (pageNumber) => {
+        const page = await call(
+          'appstream',
+          homeRegion,
+          'ListWuyingServer',
+          { ImageId: imageId, PageSize: PAGE_SIZE, PageNumber: pageNumber },
+          listWuyingServerResponseSchema,
+        );
+        return {
+          items: page.WuyingServerList.map((server) => wuyingServerUsage(server, homeRegion)),
+          total: page.TotalCount ?? page.Count,
+        };
+      });
+      const desktopGroups = Promise.all([...new Set(regions)].map((regionId) => desktopGroupsIn(regionId)));
+
+      async function desktopGroupsIn(regionId: string): Promise<ImageUsage[]> {
+        const usages: ImageUsage[] = [];
+        let nextToken: string | undefined;
+        for (let pageCount = 0; pageCount < MAX_PAGES; pageCount += 1) {
+          const page = await call(
+            'ecd',
+            regionId,
+            'DescribeDesktopGroups',
+            {
+              RegionId: regionId,
+              'ImageId.1': imageId,
+              MaxResults: PAGE_SIZE,
+              ...(nextToken ? { NextToken: nextToken } : {}),
+            },
+            describeDesktopGroupsResponseSchema,
+          );
+          usages.push(...page.DesktopGroups.map((group) => desktopGroupUsage(group, regionId)));
+          if (!page.NextToken || page.NextToken === nextToken) return usages;
+          nextToken = page.NextToken;
+        }
+        throw pagingRunaway('DescribeDesktopGroups');
+      }
+
+      const [groups, servers, desktopGroupsByRegion] = await Promise.all([
+        appInstanceGroups,
+        wuyingServers,
+        desktopGroups,
+      ]);
+      return [...groups, ...servers, ...desktopGroupsByRegion.flat()];
+    },
+
+    async listTemplates(imageId: string): Promise<TemplateSnapshot[]> {
+      const { templates } = await findTemplates({ ImageId: imageId });
+      // The filter is ours to enforce: a template of another image is never touched.
+      return templates.filter((template) => template.imageId === imageId);
+    },
+
+    async deleteTemplate(templateId: string): Promise<CallReceipt> {
+      const response = await call(
+        'ecd',
+        homeRegion,
+        'DeleteTemplates',
+        { 'TemplateIds.1': templateId },
+        deleteTemplatesResponseSchema,
+      );
+      return { requestId: response.RequestId };
+    },
+
+    async recreateTemplate(snapshot: TemplateSnapshot): Promise<RecreatedTemplate> {
+      // No client token exists for CreateTemplate: look first, so a retried compensation
+      // never creates a second copy.
+      const existing = await findTemplates({ TemplateName: snapshot.templateName, ImageId: snapshot.imageId });
+      const match = existing.templates.find(
+        (template) => template.templateName === snapshot.templateName && template.imageId === snapshot.imageId,
+      );
+      if (match) return { templateId: match.templateId, created: false, requestId: existing.requestId };
+      const response = await call(
+        'ecd',
+        homeRegion,
+        'CreateTemplate',
+        createTemplateParams(snapshot),
+        createTemplateResponseSchema,
+      );
+      return { templateId: response.Data, created: true, requestId: response.RequestId };
+    },
+
+    async deleteImageInRegion(imageId: string, regionId: string): Promise<CallReceipt> {
+      // ASSUMPTION (docs/app-streaming-api.md, DeleteImage): BizRegionId limits the delete to one region.
+      const response = await call(
+        'appstream',
+        homeRegion,
+        'DeleteImage',
+        { ImageId: imageId, BizRegionId: regionId },
+        deleteImageResponseSchema,
+      );
+      if (response.Data !== true) {
+        throw new CloudError({
+          code: SyntheticCode.MalformedResponse,
+          message: `DeleteImage of ${imageId} in ${regionId} did not confirm the deletion (Data=${JSON.stringify(response.Data) ?? 'missing'})`,
+          requestId: response.RequestId,
+          action: 'DeleteImage',
+        });
+      }
+      return { requestId: response.RequestId };
+    },
+
+    async isImageGoneFromRegion(imageId: string, regionId: string): Promise<boolean> {
+      const { image } = await findImage(imageId);
+      return image === undefined || !regionsOf(image).includes(regionId);
+    },
+  };
+}
+
+/** A 200 answer that still says it failed (`Success: false` with a Code) is a refusal. */
+function rejectUnsuccessfulBody(action: string, body: unknown): void {
+  if (typeof body !== 'object' || body === null) return;
+  const { Success, Code, Message } = body as { Success?: unknown; Code?: unknown; Message?: unknown };
+  if (Success !== false) return;
+  throw new CloudError({
+    code: typeof Code === 'string' && Code !== '' ? Code : SyntheticCode.MalformedResponse,
+    message: typeof Message === 'string' && Message !== '' ? Message : `${action} answered Success=false`,
+    ...requestIdOf(body),
+    action,
+  });
+}
+
+function requestIdOf(body: unknown): { requestId?: string } {
+  if (typeof body !== 'object' || body === null) return {};
+  const { RequestId } = body as { RequestId?: unknown };
+  return typeof RequestId === 'string' && RequestId !== '' ? { requestId: RequestId } : {};
+}
+
+function pagingRunaway(list: string): CloudError {
+  return new CloudError({
+    code: SyntheticCode.MalformedResponse,
+    message: `${list} did not end after ${MAX_PAGES} pages`,
+  });
+}

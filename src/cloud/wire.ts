@@ -1,0 +1,279 @@
+/**
+ * The wire: zod schemas of the cloud's JSON responses (wire names, as documented in
+ * docs/app-streaming-api.md) and their mapping to the port's domain types. Lenient where
+ * the cloud is known to vary (missing vs null, numbers as strings), strict on what the
+ * saga decides on (image type, status, product type).
+ */
+import { z } from 'zod';
+import {
+  imageStatusSchema,
+  imageTypeSchema,
+  productTypeSchema,
+  type CloudImage,
+  type ImageUsage,
+  type TemplateSnapshot,
+} from './port.js';
+
+/** A string field the cloud may omit or send as null; both become undefined. */
+const optionalText = z
+  .string()
+  .nullish()
+  .transform((value) => (value === null || value === '' ? undefined : value));
+
+/** A count the cloud may send as a number or a numeric string. */
+const optionalCount = z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]).nullish();
+
+const stringList = z
+  .array(z.string())
+  .nullish()
+  .transform((value) => value ?? []);
+
+/**
+ * Wire fields sent as bare JSON numbers that can exceed 2^53 (account ids are 16+
+ * digits): JSON.parse would round them, so they are read as their digits.
+ */
+const LARGE_INTEGER_FIELDS = ['AliUid'] as const;
+const LARGE_INTEGER_PATTERN = new RegExp(`"(${LARGE_INTEGER_FIELDS.join('|')})"(\\s*):(\\s*)(-?\\d+)`, 'g');
+
+/** JSON.parse, keeping LARGE_INTEGER_FIELDS exact (as strings of digits). */
+export function parseWireJson(text: string): unknown {
+  return JSON.parse(text.replace(LARGE_INTEGER_PATTERN, '"$1"$2:$3"$4"'));
+}
+
+/** Fields every RPC response has. */
+const envelope = {
+  RequestId: z.string().min(1),
+};
+
+// ---------------------------------------------------------------- ListImage
+
+const imageRegionDistributionSchema = z.object({
+  RegionId: z.string().min(1),
+  Status: optionalText,
+});
+
+export const wireImageSchema = z.object({
+  ImageId: z.string().min(1),
+  ImageName: optionalText,
+  ImageType: imageTypeSchema,
+  AliUid: z.union([z.number().int().nonnegative().refine(Number.isSafeInteger, 'AliUid lost precision'), z.string().regex(/^\d+$/)]),
+  Status: imageStatusSchema,
+  ProductType: productTypeSchema,
+  ParentImageId: optionalText,
+  ImageRegionList: stringList,
+  ImageRegionDistributeList: z
+    .array(imageRegionDistributionSchema)
+    .nullish()
+    .transform((value) => value ?? []),
+});
+export type WireImage = z.infer<typeof wireImageSchema>;
+
+export const listImageResponseSchema = z.object({
+  ...envelope,
+  Count: optionalCount,
+  Data: z
+    .array(wireImageSchema)
+    .nullish()
+    .transform((value) => value ?? []),
+});
+
+/**
+ * Scanning other images for children only needs ids and parents; other images' fields
+ * (types or statuses imgdel does not know) must not break the scan.
+ */
+export const listImageParentsResponseSchema = z.object({
+  ...envelope,
+  Count: optionalCount,
+  Data: z
+    .array(z.object({ ImageId: z.string().min(1), ParentImageId: optionalText }))
+    .nullish()
+    .transform((value) => value ?? []),
+});
+
+/** Regions an image still has a copy in: distribution entries ∪ the region list, in order. */
+export function regionsOf(image: WireImage): string[] {
+  return [...new Set([...image.ImageRegionDistributeList.map((entry) => entry.RegionId), ...image.ImageRegionList])];
+}
+
+export function toCloudImage(
+  image: WireImage,
+  children: { hasCommunityChildren: boolean; hasSharedChildren: boolean },
+): CloudImage {
+  return {
+    imageId: image.ImageId,
+    imageName: image.ImageName ?? '',
+    imageType: image.ImageType,
+    ownerAccountId: String(image.AliUid),
+    status: image.Status,
+    productType: image.ProductType,
+    ...(image.ParentImageId ? { parentImageId: image.ParentImageId } : {}),
+    regions: regionsOf(image),
+    hasCommunityChildren: children.hasCommunityChildren,
+    hasSharedChildren: children.hasSharedChildren,
+  };
+}
+
+// ---------------------------------------------------------------- DeleteImage
+
+export const deleteImageResponseSchema = z.object({
+  ...envelope,
+  // Checked by the adapter (`Data !== true` is a failure), so any value parses here.
+  Data: z.unknown(),
+});
+
+// ---------------------------------------------------------------- usages
+
+export const listAppInstanceGroupResponseSchema = z.object({
+  ...envelope,
+  Count: optionalCount,
+  TotalCount: optionalCount,
+  AppInstanceGroupModels: z
+    .array(
+      z.object({
+        AppInstanceGroupId: z.string().min(1),
+        RegionId: optionalText,
+        Status: optionalText,
+      }),
+    )
+    .nullish()
+    .transform((value) => value ?? []),
+});
+
+export const listWuyingServerResponseSchema = z.object({
+  ...envelope,
+  Count: optionalCount,
+  TotalCount: optionalCount,
+  WuyingServerList: z
+    .array(
+      z.object({
+        WuyingServerId: z.string().min(1),
+        BizRegionId: optionalText,
+        RegionId: optionalText,
+        Status: optionalText,
+      }),
+    )
+    .nullish()
+    .transform((value) => value ?? []),
+});
+
+export const describeDesktopGroupsResponseSchema = z.object({
+  ...envelope,
+  NextToken: optionalText,
+  DesktopGroups: z
+    .array(
+      z.object({
+        DesktopGroupId: z.string().min(1),
+        ImageId: optionalText,
+        Status: z.union([z.string(), z.number()]).nullish(),
+      }),
+    )
+    .nullish()
+    .transform((value) => value ?? []),
+});
+
+export function appInstanceGroupUsage(
+  group: z.infer<typeof listAppInstanceGroupResponseSchema>['AppInstanceGroupModels'][number],
+  fallbackRegionId: string,
+): ImageUsage {
+  return {
+    kind: 'AppInstanceGroup',
+    id: group.AppInstanceGroupId,
+    regionId: group.RegionId ?? fallbackRegionId,
+    ...(group.Status ? { status: group.Status } : {}),
+  };
+}
+
+export function wuyingServerUsage(
+  server: z.infer<typeof listWuyingServerResponseSchema>['WuyingServerList'][number],
+  fallbackRegionId: string,
+): ImageUsage {
+  return {
+    kind: 'WuyingServer',
+    id: server.WuyingServerId,
+    regionId: server.BizRegionId ?? server.RegionId ?? fallbackRegionId,
+    ...(server.Status ? { status: server.Status } : {}),
+  };
+}
+
+export function desktopGroupUsage(
+  group: z.infer<typeof describeDesktopGroupsResponseSchema>['DesktopGroups'][number],
+  regionId: string,
+): ImageUsage {
+  return {
+    kind: 'DesktopGroup',
+    id: group.DesktopGroupId,
+    regionId,
+    ...(group.Status === undefined || group.Status === null ? {} : { status: String(group.Status) }),
+  };
+}
+
+// ---------------------------------------------------------------- templates
+
+/** A template as returned: the three fields imgdel reads, and everything else kept verbatim. */
+export const wireTemplateSchema = z.looseObject({
+  TemplateId: z.string().min(1),
+  TemplateName: z.string().min(1),
+  ImageId: z.string().min(1),
+});
+
+export const describeTemplatesResponseSchema = z.object({
+  ...envelope,
+  TotalCount: optionalCount,
+  Data: z
+    .array(wireTemplateSchema)
+    .nullish()
+    .transform((value) => value ?? []),
+});
+
+export const deleteTemplatesResponseSchema = z.object({
+  ...envelope,
+  Code: optionalText,
+});
+
+export const createTemplateResponseSchema = z.object({
+  ...envelope,
+  Data: z.string().min(1),
+});
+
+export function toTemplateSnapshot(template: z.infer<typeof wireTemplateSchema>): TemplateSnapshot {
+  const { TemplateId, TemplateName, ImageId, ...fields } = template;
+  return { templateId: TemplateId, templateName: TemplateName, imageId: ImageId, fields };
+}
+
+/**
+ * Template fields the cloud sets itself: returned by DescribeTemplates but not accepted
+ * by CreateTemplate. The one list of them.
+ */
+export const READ_ONLY_TEMPLATE_FIELDS: ReadonlySet<string> = new Set([
+  'TemplateId',
+  'TemplateName',
+  'ImageId',
+  'CreateTime',
+  'UpdateTime',
+  'GmtCreate',
+  'GmtModified',
+  'AliUid',
+  'RequestId',
+]);
+
+/** CreateTemplate parameters (still nested; the runtime's flattening makes `DataDiskList.1.Size`). */
+export function createTemplateParams(snapshot: TemplateSnapshot): Record<string, unknown> {
+  const settable = Object.fromEntries(
+    Object.entries(snapshot.fields).filter(
+      ([name, value]) => !READ_ONLY_TEMPLATE_FIELDS.has(name) && value !== null && value !== undefined,
+    ),
+  );
+  return { ...settable, TemplateName: snapshot.templateName, ImageId: snapshot.imageId };
+}
+
+// ---------------------------------------------------------------- helpers
+
+/** Short, readable description of why a response did not match its schema. */
+export function describeIssues(error: z.ZodError): string {
+  const issues = error.issues.slice(0, 3).map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.join('.') : '(body)';
+    return `${path}: ${issue.message}`;
+  });
+  const more = error.issues.length > 3 ? ` (+${error.issues.length - 3} more)` : '';
+  return issues.join('; ') + more;
+}

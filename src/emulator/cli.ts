@@ -1,0 +1,65 @@
+/**
+ * The emulator's command line, shared by `npm run emulator` (main.ts) and the
+ * `imgdel emulator` subcommand.
+ */
+import { Command, Option } from 'commander';
+import { z } from 'zod';
+import { EMULATOR_DEFAULTS } from './defaults.js';
+import { startEmulator } from './server.js';
+
+const cliOptionsSchema = z.object({
+  port: z.coerce.number().int().min(0).max(65535),
+  host: z.string().min(1),
+  state: z.string().min(1).optional(),
+  seed: z.literal('demo').optional(),
+  accessKeyId: z.string().min(1),
+  accessKeySecret: z.string().min(1),
+  accountId: z.string().regex(/^\d+$/, 'the account id is digits'),
+  latencyMs: z.coerce.number().int().min(0),
+});
+
+export function emulatorCommand(): Command {
+  return new Command('emulator')
+    .description('Run the local App Streaming / ECD emulator (signed RPC API + /_emulator/ admin API)')
+    .option('--port <port>', 'port to listen on (0 = any free port)', String(EMULATOR_DEFAULTS.port))
+    .option('--host <host>', 'address to bind', EMULATOR_DEFAULTS.host)
+    .option('--state <file>', 'keep the state in this JSON file (loaded at start, saved after each change)')
+    .addOption(new Option('--seed <name>', 'seed an empty state with demo data').choices(['demo']))
+    .option('--access-key-id <id>', 'the access key id requests must be signed with', EMULATOR_DEFAULTS.accessKeyId)
+    .option('--access-key-secret <secret>', 'the access key secret requests must be signed with', EMULATOR_DEFAULTS.accessKeySecret)
+    .option('--account-id <id>', 'the account that owns the demo images and may delete images', EMULATOR_DEFAULTS.accountId)
+    .option('--latency-ms <ms>', 'delay added to every API call', '0')
+    .action(async (raw: unknown) => {
+      const parsed = cliOptionsSchema.safeParse(raw);
+      if (!parsed.success) {
+        process.stderr.write(`emulator: invalid options\n${z.prettifyError(parsed.error)}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      const options = parsed.data;
+      const emulator = await startEmulator({
+        port: options.port,
+        host: options.host,
+        accessKeyId: options.accessKeyId,
+        accessKeySecret: options.accessKeySecret,
+        accountId: options.accountId,
+        latencyMs: options.latencyMs,
+        ...(options.state === undefined ? {} : { statePath: options.state }),
+        ...(options.seed === undefined ? {} : { seed: options.seed }),
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      process.stdout.write(`emulator listening on ${emulator.url}\n`);
+      const stop = (signal: NodeJS.Signals): void => {
+        process.stderr.write(`emulator: ${signal}, closing\n`);
+        emulator.close().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            process.stderr.write(`emulator: close failed: ${String(error)}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

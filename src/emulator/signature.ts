@@ -1,0 +1,175 @@
+/**
+ * Request signature verification, as the official runtime (@alicloud/openapi-core)
+ * signs: ACS3-HMAC-SHA256 in the Authorization header, and the older HMAC-SHA1
+ * query signature (`Signature` + `SignatureMethod=HMAC-SHA1`).
+ *
+ * ACS3 canonical request, one item a line:
+ *   METHOD
+ *   path (as sent)
+ *   query: keys sorted, `key=percentEncode(value)` joined by `&` (keys are not encoded)
+ *   canonical headers: every signed header `name:trimmed value\n`, names lower case, sorted
+ *   (empty line, because the headers block ends with its own newline)
+ *   signed header names joined by `;`
+ *   hex SHA-256 of the body (the x-acs-content-sha256 header)
+ * string to sign = `ACS3-HMAC-SHA256\n` + hex(SHA-256(canonical request)),
+ * signature = hex(HMAC-SHA256(secret, string to sign)).
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { ApiError } from './api-errors.js';
+import type { FlatParams } from './params.js';
+
+export const ACS3_ALGORITHM = 'ACS3-HMAC-SHA256';
+
+export interface KeyPair {
+  accessKeyId: string;
+  accessKeySecret: string;
+}
+
+export interface SignedRequest {
+  method: string;
+  /** The path part of the request target, before `?`, as received. */
+  path: string;
+  query: FlatParams;
+  /** The form body's params (used by the HMAC-SHA1 signature only). */
+  bodyParams: FlatParams;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** RFC 3986 percent-encoding (encodeURIComponent plus !'()*), as the runtime encodes query values. */
+export function percentEncode(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+export function sha256Hex(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  if (value === undefined) return undefined;
+  return Array.isArray(value) ? value.map((item) => item.trim()).sort().join(',') : value.trim();
+}
+
+export function canonicalQuery(query: FlatParams): string {
+  return Object.keys(query)
+    .sort()
+    .map((key) => `${key}=${percentEncode(query[key] ?? '')}`)
+    .join('&');
+}
+
+/** The ACS3 canonical request for the given signed headers (lower-case names). */
+export function canonicalRequest(request: SignedRequest, signedHeaders: readonly string[], payloadHash: string): string {
+  const sortedNames = [...signedHeaders].sort();
+  const headerBlock = sortedNames.map((name) => `${name}:${headerValue(request.headers, name) ?? ''}\n`).join('');
+  return [
+    request.method,
+    request.path,
+    canonicalQuery(request.query),
+    headerBlock,
+    sortedNames.join(';'),
+    payloadHash,
+  ].join('\n');
+}
+
+export function acs3Signature(secret: string, canonical: string): string {
+  const stringToSign = `${ACS3_ALGORITHM}\n${sha256Hex(canonical)}`;
+  return createHmac('sha256', secret).update(stringToSign).digest('hex');
+}
+
+interface Acs3Authorization {
+  accessKeyId: string;
+  signedHeaders: string[];
+  signature: string;
+}
+
+function parseAuthorization(header: string): Acs3Authorization {
+  const space = header.indexOf(' ');
+  const algorithm = space < 0 ? header : header.slice(0, space);
+  if (algorithm !== ACS3_ALGORITHM) {
+    throw new ApiError('SignatureDoesNotMatch', `Unsupported signature algorithm ${algorithm || '(none)'}.`);
+  }
+  const fields = new Map<string, string>();
+  for (const part of header.slice(space + 1).split(',')) {
+    const equals = part.indexOf('=');
+    if (equals > 0) fields.set(part.slice(0, equals).trim(), part.slice(equals + 1).trim());
+  }
+  const accessKeyId = fields.get('Credential');
+  const signedHeaders = fields.get('SignedHeaders');
+  const signature = fields.get('Signature');
+  if (!accessKeyId || !signedHeaders || !signature) {
+    throw new ApiError('IncompleteSignature', 'The Authorization header needs Credential, SignedHeaders and Signature.');
+  }
+  return { accessKeyId, signedHeaders: signedHeaders.split(';').map((name) => name.trim().toLowerCase()), signature };
+}
+
+function sameText(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+function verifyAcs3(request: SignedRequest, authorization: string, keys: KeyPair): string {
+  const parsed = parseAuthorization(authorization);
+  if (parsed.accessKeyId !== keys.accessKeyId) throw new ApiError('InvalidAccessKeyId.NotFound');
+
+  const declaredHash = headerValue(request.headers, 'x-acs-content-sha256');
+  if (declaredHash === undefined) {
+    throw new ApiError('IncompleteSignature', 'The x-acs-content-sha256 header is missing.');
+  }
+  if (declaredHash.toLowerCase() !== sha256Hex(request.body)) {
+    throw new ApiError('SignatureDoesNotMatch', 'x-acs-content-sha256 does not match the request body.');
+  }
+  // Like the cloud: the host and every x-acs-* header sent must be covered by the signature.
+  const signed = new Set(parsed.signedHeaders);
+  for (const name of Object.keys(request.headers)) {
+    if ((name === 'host' || name.startsWith('x-acs-')) && !signed.has(name)) {
+      throw new ApiError('SignatureDoesNotMatch', `Header ${name} must be signed.`);
+    }
+  }
+  for (const name of signed) {
+    if (request.headers[name] === undefined) {
+      throw new ApiError('SignatureDoesNotMatch', `Signed header ${name} is missing from the request.`);
+    }
+  }
+  const expected = acs3Signature(keys.accessKeySecret, canonicalRequest(request, parsed.signedHeaders, declaredHash));
+  if (!sameText(expected, parsed.signature.toLowerCase())) throw new ApiError('SignatureDoesNotMatch');
+  return parsed.accessKeyId;
+}
+
+/** The HMAC-SHA1 RPC signature of the older signers, over query and body params together. */
+export function hmacSha1Signature(method: string, params: FlatParams, secret: string): string {
+  const canonical = Object.keys(params)
+    .filter((key) => key !== 'Signature')
+    .sort()
+    .map((key) => `${percentEncode(key)}=${percentEncode(params[key] ?? '')}`)
+    .join('&');
+  const stringToSign = `${method}&${percentEncode('/')}&${percentEncode(canonical)}`;
+  return createHmac('sha1', `${secret}&`).update(stringToSign).digest('base64');
+}
+
+function verifyHmacSha1(request: SignedRequest, keys: KeyPair): string {
+  const params = { ...request.query, ...request.bodyParams };
+  const accessKeyId = params['AccessKeyId'];
+  const signature = params['Signature'];
+  if (!accessKeyId || !signature) {
+    throw new ApiError('IncompleteSignature', 'The request needs AccessKeyId and Signature.');
+  }
+  if (params['SignatureMethod'] !== 'HMAC-SHA1') {
+    throw new ApiError('SignatureDoesNotMatch', `Unsupported SignatureMethod ${params['SignatureMethod'] ?? '(none)'}.`);
+  }
+  if (accessKeyId !== keys.accessKeyId) throw new ApiError('InvalidAccessKeyId.NotFound');
+  if (!sameText(hmacSha1Signature(request.method, params, keys.accessKeySecret), signature)) {
+    throw new ApiError('SignatureDoesNotMatch');
+  }
+  return accessKeyId;
+}
+
+/** Verifies the request's signature; returns the access key id, or throws the cloud's error. */
+export function verifySignature(request: SignedRequest, keys: KeyPair): string {
+  const authorization = headerValue(request.headers, 'authorization');
+  if (authorization !== undefined && authorization !== '') return verifyAcs3(request, authorization, keys);
+  if (request.query['Signature'] !== undefined) return verifyHmacSha1(request, keys);
+  throw new ApiError('IncompleteSignature', 'The request is not signed: the Authorization header is missing.');
+}

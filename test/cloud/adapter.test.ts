@@ -1,0 +1,623 @@
+/**
+ * The real adapter (official runtime, real signing) against the emulator: every port
+ * operation, every refusal as a CloudError, paging, faults, limits, hostile answers,
+ * network failure, and the emulator's persisted state across a restart.
+ */
+import http from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createAlibabaCloudAdapter } from '../../src/cloud/alibaba-adapter.js';
+import { isCloudError, type CloudError } from '../../src/cloud/errors.js';
+import type { CloudPort, TemplateSnapshot } from '../../src/cloud/port.js';
+import { loadConfig, type CloudConfig } from '../../src/config.js';
+import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/server.js';
+
+const ACCOUNT_ID = EMULATOR_DEFAULTS.accountId;
+const OTHER_ACCOUNT_ID = EMULATOR_DEFAULTS.otherAccountId;
+
+let emulator: RunningEmulator;
+let adapter: CloudPort;
+
+function cloudConfig(overrides: Record<string, string> = {}): CloudConfig {
+  return loadConfig({
+    IMGDEL_CLOUD_ENDPOINT: emulator.endpoint,
+    ALIBABA_CLOUD_ACCESS_KEY_ID: EMULATOR_DEFAULTS.accessKeyId,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: EMULATOR_DEFAULTS.accessKeySecret,
+    IMGDEL_ACCOUNT_ID: ACCOUNT_ID,
+    // The adapter's own limiter is tested on its own; here it must not slow the suite.
+    IMGDEL_CLOUD_RATE: '10000',
+    IMGDEL_CLOUD_CONNECT_TIMEOUT_MS: '5000',
+    IMGDEL_CLOUD_READ_TIMEOUT_MS: '5000',
+    ...overrides,
+  }).cloud;
+}
+
+async function admin(method: string, path: string, body?: unknown): Promise<unknown> {
+  const response = await fetch(`${emulator.url}/_emulator/${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`admin ${method} ${path}: HTTP ${response.status} ${text}`);
+  return text === '' ? undefined : JSON.parse(text);
+}
+
+interface SeedBody {
+  images?: Array<Record<string, unknown>>;
+  templates?: Array<Record<string, unknown>>;
+  instances?: Array<Record<string, unknown>>;
+}
+
+async function seed(body: SeedBody): Promise<void> {
+  await admin('POST', 'seed', body);
+}
+
+interface CallRecord {
+  action: string;
+  params: Record<string, string>;
+  httpStatus: number;
+  code: string | null;
+}
+
+async function calls(): Promise<CallRecord[]> {
+  return (await admin('GET', 'calls')) as CallRecord[];
+}
+
+async function cloudErrorOf(promise: Promise<unknown>): Promise<CloudError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(isCloudError(error), `expected a CloudError, got ${String(error)}`).toBe(true);
+    return error as CloudError;
+  }
+  throw new Error('expected the call to fail with a CloudError');
+}
+
+const image = (imageId: string, extra: Record<string, unknown> = {}) => ({
+  imageId,
+  imageName: `name-${imageId}`,
+  imageType: 'User',
+  aliUid: ACCOUNT_ID,
+  status: 'AVAILABLE',
+  productType: 'CloudDesktop',
+  regions: ['cn-shanghai', 'cn-hangzhou'],
+  ...extra,
+});
+
+const template = (templateId: string, imageId: string, extra: Record<string, unknown> = {}) => ({
+  templateId,
+  templateName: `tpl-${templateId}`,
+  imageId,
+  Description: 'office desktops',
+  TemplateType: 'USER_TEMPLATE',
+  ProductType: 'CloudDesktop',
+  SystemDiskSize: 80,
+  DataDiskList: [
+    { Size: 40, PerformanceLevel: 'PL0' },
+    { Size: 100, PerformanceLevel: 'PL1' },
+  ],
+  RegionConfigList: [{ RegionId: 'cn-shanghai', OfficeSiteId: 'cn-shanghai+dir-1' }],
+  ResourceTagList: [{ Key: 'env', Value: 'prod' }],
+  PolicyGroupId: 'pg-1',
+  ...extra,
+});
+
+beforeAll(async () => {
+  emulator = await startEmulator({
+    port: 0,
+    accessKeyId: EMULATOR_DEFAULTS.accessKeyId,
+    accessKeySecret: EMULATOR_DEFAULTS.accessKeySecret,
+    accountId: ACCOUNT_ID,
+  });
+  adapter = createAlibabaCloudAdapter(cloudConfig());
+});
+
+afterAll(async () => {
+  await emulator.close();
+});
+
+beforeEach(async () => {
+  await admin('POST', 'reset');
+});
+
+describe('getImage', () => {
+  it('reads an image in domain terms', async () => {
+    await seed({ images: [image('img-a1', { productType: 'CloudApp', regions: ['cn-shanghai', 'ap-southeast-1'] })] });
+    await expect(adapter.getImage('img-a1')).resolves.toEqual({
+      imageId: 'img-a1',
+      imageName: 'name-img-a1',
+      imageType: 'User',
+      ownerAccountId: ACCOUNT_ID,
+      status: 'AVAILABLE',
+      productType: 'CloudApp',
+      regions: ['cn-shanghai', 'ap-southeast-1'],
+      hasCommunityChildren: false,
+      hasSharedChildren: false,
+    });
+  });
+
+  it('keeps an owner account id beyond 2^53 exact', async () => {
+    await seed({ images: [image('img-other', { aliUid: OTHER_ACCOUNT_ID })] });
+    const found = await adapter.getImage('img-other');
+    expect(found.ownerAccountId).toBe(OTHER_ACCOUNT_ID);
+  });
+
+  it('throws Image.NotExist, with the request id, for an unknown image', async () => {
+    await seed({ images: [image('img-a1')] });
+    const error = await cloudErrorOf(adapter.getImage('img-missing'));
+    expect(error.code).toBe('Image.NotExist');
+    expect(error.message).toContain('img-missing');
+    expect(error.requestId).toMatch(/\S/);
+    expect(error.action).toBe('ListImage');
+  });
+
+  it('sees shared and community children, and the parent of a shared image', async () => {
+    await seed({
+      images: [
+        image('img-parent-c'),
+        image('img-parent-s'),
+        image('img-community', { imageType: 'Community', parentImageId: 'img-parent-c' }),
+        image('img-shared', { imageType: 'Shared', parentImageId: 'img-parent-s' }),
+      ],
+    });
+    const communityParent = await adapter.getImage('img-parent-c');
+    expect([communityParent.hasCommunityChildren, communityParent.hasSharedChildren]).toEqual([true, false]);
+    const sharedParent = await adapter.getImage('img-parent-s');
+    expect([sharedParent.hasCommunityChildren, sharedParent.hasSharedChildren]).toEqual([false, true]);
+    const shared = await adapter.getImage('img-shared');
+    expect(shared.imageType).toBe('Shared');
+    expect(shared.parentImageId).toBe('img-parent-s');
+  });
+
+  it('pages through more than 100 community images to find a child on the last page', async () => {
+    const community = Array.from({ length: 230 }, (_, index) =>
+      image(`img-comm${String(index).padStart(4, '0')}`, {
+        imageType: 'Community',
+        parentImageId: index === 229 ? 'img-target' : 'img-unrelated',
+      }),
+    );
+    await seed({ images: [image('img-target'), image('img-unrelated'), ...community] });
+    await admin('DELETE', 'calls');
+    const found = await adapter.getImage('img-target');
+    expect(found.hasCommunityChildren).toBe(true);
+    const communityPages = (await calls()).filter(
+      (call) => call.action === 'ListImage' && call.params['ImageType'] === 'Community',
+    );
+    expect(communityPages.map((call) => call.params['PageNumber'])).toEqual(['1', '2', '3']);
+    expect(communityPages.every((call) => call.params['PageSize'] === '100')).toBe(true);
+  });
+
+  it('stops paging at the announced count when no child exists', async () => {
+    const shared = Array.from({ length: 200 }, (_, index) =>
+      image(`img-sh${String(index).padStart(4, '0')}`, { imageType: 'Shared', parentImageId: 'img-unrelated' }),
+    );
+    await seed({ images: [image('img-target'), image('img-unrelated'), ...shared] });
+    await admin('DELETE', 'calls');
+    expect((await adapter.getImage('img-target')).hasSharedChildren).toBe(false);
+    const sharedPages = (await calls()).filter(
+      (call) => call.action === 'ListImage' && call.params['ImageType'] === 'Shared',
+    );
+    // 200 items: two full pages reach Count, so no third (empty) page is asked for.
+    expect(sharedPages).toHaveLength(2);
+  });
+});
+
+describe('listImageUsages', () => {
+  it('finds app instance groups, workstations and desktop groups, per region', async () => {
+    await seed({
+      images: [image('img-used', { regions: ['cn-shanghai', 'cn-hangzhou'] }), image('img-other')],
+      instances: [
+        { kind: 'AppInstanceGroup', id: 'aig-1', imageId: 'img-used', regionId: 'cn-hangzhou', status: 'RUNNING' },
+        { kind: 'WuyingServer', id: 'ws-1', imageId: 'img-used', regionId: 'cn-shanghai', status: 'STOPPED' },
+        { kind: 'DesktopGroup', id: 'dg-1', imageId: 'img-used', regionId: 'cn-hangzhou', status: 'RUNNING' },
+        { kind: 'DesktopGroup', id: 'dg-other', imageId: 'img-other', regionId: 'cn-hangzhou' },
+      ],
+    });
+    const usages = await adapter.listImageUsages('img-used', ['cn-shanghai', 'cn-hangzhou']);
+    expect(usages).toHaveLength(3);
+    expect(usages).toEqual(
+      expect.arrayContaining([
+        { kind: 'AppInstanceGroup', id: 'aig-1', regionId: 'cn-hangzhou', status: 'RUNNING' },
+        { kind: 'WuyingServer', id: 'ws-1', regionId: 'cn-shanghai', status: 'STOPPED' },
+        { kind: 'DesktopGroup', id: 'dg-1', regionId: 'cn-hangzhou', status: 'RUNNING' },
+      ]),
+    );
+    const desktopCalls = (await calls()).filter((call) => call.action === 'DescribeDesktopGroups');
+    expect(desktopCalls.map((call) => call.params['RegionId']).sort()).toEqual(['cn-hangzhou', 'cn-shanghai']);
+    expect(desktopCalls.every((call) => call.params['ImageId.1'] === 'img-used')).toBe(true);
+  });
+
+  it('returns nothing for an image nothing uses', async () => {
+    await seed({ images: [image('img-free')] });
+    await expect(adapter.listImageUsages('img-free', ['cn-shanghai', 'cn-hangzhou'])).resolves.toEqual([]);
+  });
+
+  it('pages through NextToken and PageNumber lists', async () => {
+    const desktopGroups = Array.from({ length: 205 }, (_, index) => ({
+      kind: 'DesktopGroup',
+      id: `dg-${index}`,
+      imageId: 'img-busy',
+      regionId: 'cn-shanghai',
+    }));
+    const appGroups = Array.from({ length: 150 }, (_, index) => ({
+      kind: 'AppInstanceGroup',
+      id: `aig-${index}`,
+      imageId: 'img-busy',
+      regionId: 'cn-hangzhou',
+    }));
+    await seed({ images: [image('img-busy')], instances: [...desktopGroups, ...appGroups] });
+    const usages = await adapter.listImageUsages('img-busy', ['cn-shanghai']);
+    expect(usages.filter((usage) => usage.kind === 'DesktopGroup')).toHaveLength(205);
+    expect(usages.filter((usage) => usage.kind === 'AppInstanceGroup')).toHaveLength(150);
+    expect(new Set(usages.map((usage) => usage.id)).size).toBe(355);
+    const tokens = (await calls())
+      .filter((call) => call.action === 'DescribeDesktopGroups')
+      .map((call) => call.params['NextToken'] ?? null);
+    expect(tokens).toEqual([null, '100', '200']);
+  });
+});
+
+describe('templates', () => {
+  it('lists full snapshots of the templates that reference the image, and only those', async () => {
+    await seed({
+      images: [image('img-t'), image('img-u')],
+      templates: [template('b-t1', 'img-t'), template('b-t2', 'img-t'), template('b-u1', 'img-u')],
+    });
+    const snapshots = await adapter.listTemplates('img-t');
+    expect(snapshots.map((snapshot) => snapshot.templateId).sort()).toEqual(['b-t1', 'b-t2']);
+    const first = snapshots.find((snapshot) => snapshot.templateId === 'b-t1');
+    expect(first).toMatchObject({
+      templateName: 'tpl-b-t1',
+      imageId: 'img-t',
+      fields: {
+        Description: 'office desktops',
+        SystemDiskSize: 80,
+        DataDiskList: [
+          { Size: 40, PerformanceLevel: 'PL0' },
+          { Size: 100, PerformanceLevel: 'PL1' },
+        ],
+        ResourceTagList: [{ Key: 'env', Value: 'prod' }],
+        PolicyGroupId: 'pg-1',
+      },
+    });
+  });
+
+  it('pages through more templates than fit on one page', async () => {
+    const many = Array.from({ length: 130 }, (_, index) => template(`b-many${index}`, 'img-t'));
+    await seed({ images: [image('img-t')], templates: many });
+    expect(await adapter.listTemplates('img-t')).toHaveLength(130);
+  });
+
+  it('deletes a template, and answers InvalidTemplate.NotFound the second time', async () => {
+    await seed({ images: [image('img-t')], templates: [template('b-t1', 'img-t')] });
+    const receipt = await adapter.deleteTemplate('b-t1');
+    expect(receipt.requestId).toMatch(/\S/);
+    expect(await adapter.listTemplates('img-t')).toEqual([]);
+    const error = await cloudErrorOf(adapter.deleteTemplate('b-t1'));
+    expect(error.code).toBe('InvalidTemplate.NotFound');
+    expect(error.httpStatus).toBe(400);
+    expect(error.requestId).toMatch(/\S/);
+    expect(error.action).toBe('DeleteTemplates');
+  });
+
+  it('re-creates a deleted template from its snapshot, once, with every field', async () => {
+    await seed({ images: [image('img-t')], templates: [template('b-t1', 'img-t')] });
+    const [snapshot] = await adapter.listTemplates('img-t');
+    if (!snapshot) throw new Error('no snapshot');
+    await adapter.deleteTemplate(snapshot.templateId);
+
+    const created = await adapter.recreateTemplate(snapshot);
+    expect(created.created).toBe(true);
+    expect(created.templateId).toMatch(/^b-/);
+    const again = await adapter.recreateTemplate(snapshot);
+    expect(again).toMatchObject({ created: false, templateId: created.templateId });
+
+    const after = await adapter.listTemplates('img-t');
+    expect(after).toHaveLength(1);
+    const [recreated] = after;
+    expect(recreated?.templateName).toBe(snapshot.templateName);
+    expect(recreated?.fields).toEqual(snapshot.fields);
+  });
+
+  it('does not count a template with a longer name containing the snapshot name as a match', async () => {
+    await seed({
+      images: [image('img-t')],
+      templates: [template('b-long', 'img-t', { templateName: 'office-extended' })],
+    });
+    const snapshot: TemplateSnapshot = { templateId: 'b-gone', templateName: 'office', imageId: 'img-t', fields: { SystemDiskSize: 80 } };
+    const result = await adapter.recreateTemplate(snapshot);
+    expect(result.created).toBe(true);
+    expect(result.templateId).not.toBe('b-long');
+  });
+
+  it('surfaces template refusals with their codes', async () => {
+    await seed({ images: [image('img-t')], templates: [template('b-t1', 'img-t')] });
+    await admin('POST', 'faults', { action: 'DeleteTemplates', code: 'DeleteTemplate.Failed' });
+    expect((await cloudErrorOf(adapter.deleteTemplate('b-t1'))).code).toBe('DeleteTemplate.Failed');
+    await admin('POST', 'faults', { action: 'DescribeTemplates', code: 'QueryTemplate.Failed' });
+    const error = await cloudErrorOf(adapter.listTemplates('img-t'));
+    expect(error.code).toBe('QueryTemplate.Failed');
+    expect(error.httpStatus).toBe(400);
+  });
+});
+
+describe('region deletes', () => {
+  it('deletes one region at a time; the image goes with its last copy', async () => {
+    await seed({ images: [image('img-d', { regions: ['cn-shanghai', 'cn-hangzhou'] })] });
+    const receipt = await adapter.deleteImageInRegion('img-d', 'cn-hangzhou');
+    expect(receipt.requestId).toMatch(/\S/);
+    await expect(adapter.isImageGoneFromRegion('img-d', 'cn-hangzhou')).resolves.toBe(true);
+    await expect(adapter.isImageGoneFromRegion('img-d', 'cn-shanghai')).resolves.toBe(false);
+    expect((await adapter.getImage('img-d')).regions).toEqual(['cn-shanghai']);
+
+    const again = await cloudErrorOf(adapter.deleteImageInRegion('img-d', 'cn-hangzhou'));
+    expect(again.code).toBe('Image.NotExist');
+    expect(again.httpStatus).toBe(400);
+
+    await adapter.deleteImageInRegion('img-d', 'cn-shanghai');
+    await expect(adapter.isImageGoneFromRegion('img-d', 'cn-shanghai')).resolves.toBe(true);
+    expect((await cloudErrorOf(adapter.getImage('img-d'))).code).toBe('Image.NotExist');
+    const deleteCalls = (await calls()).filter((call) => call.action === 'DeleteImage');
+    expect(deleteCalls.map((call) => call.params['BizRegionId'])).toEqual(['cn-hangzhou', 'cn-hangzhou', 'cn-shanghai']);
+  });
+
+  const refusals: Array<[string, SeedBody, string]> = [
+    ['ImageDeleteFailed.NotAllowSharedImage', { images: [image('img-p'), image('img-x', { imageType: 'Shared', parentImageId: 'img-p' })] }, 'img-x'],
+    ['ImageDeleteFailed.NotAllow', { images: [image('img-x', { aliUid: OTHER_ACCOUNT_ID })] }, 'img-x'],
+    ['ImageDeleteFailed.NotAllowCommunityParent', { images: [image('img-x'), image('img-c', { imageType: 'Community', parentImageId: 'img-x' })] }, 'img-x'],
+    ['ImageDeleteFailed.HasSharedImage', { images: [image('img-x'), image('img-s', { imageType: 'Shared', parentImageId: 'img-x' })] }, 'img-x'],
+    ['InvalidImageOperation.ImageIsCreating', { images: [image('img-x', { status: 'CREATING' })] }, 'img-x'],
+    [
+      'ImageNotAllowDelete',
+      { images: [image('img-x')], instances: [{ kind: 'WuyingServer', id: 'ws-1', imageId: 'img-x', regionId: 'cn-shanghai' }] },
+      'img-x',
+    ],
+    ['Image.NotExist', { images: [image('img-y')] }, 'img-x'],
+  ];
+  for (const [code, state, imageId] of refusals) {
+    it(`surfaces ${code} from DeleteImage as a CloudError with status and request id`, async () => {
+      await seed(state);
+      const error = await cloudErrorOf(adapter.deleteImageInRegion(imageId, 'cn-shanghai'));
+      expect(error.code).toBe(code);
+      expect(error.httpStatus).toBe(400);
+      expect(error.requestId).toMatch(/^[0-9A-F-]{36}$/);
+      expect(error.action).toBe('DeleteImage');
+      expect(error.message.length).toBeGreaterThan(0);
+    });
+  }
+
+  it('surfaces injected transient codes with their documented statuses', async () => {
+    await seed({ images: [image('img-d')] });
+    await admin('POST', 'faults', { action: 'DeleteImage', code: 'ServiceUnavailable' });
+    const unavailable = await cloudErrorOf(adapter.deleteImageInRegion('img-d', 'cn-shanghai'));
+    expect([unavailable.code, unavailable.httpStatus]).toEqual(['ServiceUnavailable', 500]);
+    await admin('POST', 'faults', { action: 'DeleteImage', code: 'InternalError' });
+    const internal = await cloudErrorOf(adapter.deleteImageInRegion('img-d', 'cn-shanghai'));
+    expect([internal.code, internal.httpStatus]).toEqual(['InternalError', 400]);
+    // Neither fault changed anything: the copy is still there.
+    await expect(adapter.isImageGoneFromRegion('img-d', 'cn-shanghai')).resolves.toBe(false);
+  });
+});
+
+describe('faults, limits and hostile answers', () => {
+  it('fails exactly as many times as a fault says, then succeeds', async () => {
+    await seed({ images: [image('img-f')] });
+    await admin('POST', 'faults', { action: 'ListImage', code: 'InternalError', times: 2 });
+    expect((await cloudErrorOf(adapter.getImage('img-f'))).code).toBe('InternalError');
+    expect((await cloudErrorOf(adapter.getImage('img-f'))).code).toBe('InternalError');
+    await expect(adapter.getImage('img-f')).resolves.toMatchObject({ imageId: 'img-f' });
+  });
+
+  it('waits out a latency fault shorter than the timeout', async () => {
+    await seed({ images: [image('img-f')] });
+    await admin('POST', 'faults', { action: 'ListImage', latencyMs: 300, times: 1 });
+    await expect(adapter.isImageGoneFromRegion('img-f', 'cn-shanghai')).resolves.toBe(false);
+    expect((await calls()).filter((call) => call.action === 'ListImage')).toHaveLength(1);
+  });
+
+  it('turns a latency fault longer than the timeout into RequestTimeout', async () => {
+    await seed({ images: [image('img-f')] });
+    await admin('POST', 'faults', { action: 'ListImage', latencyMs: 3000, times: 1 });
+    const impatient = createAlibabaCloudAdapter(
+      cloudConfig({ IMGDEL_CLOUD_READ_TIMEOUT_MS: '400', IMGDEL_CLOUD_CONNECT_TIMEOUT_MS: '400' }),
+    );
+    expect((await cloudErrorOf(impatient.isImageGoneFromRegion('img-f', 'cn-shanghai'))).code).toBe('RequestTimeout');
+  });
+
+  it('surfaces the cloud throttling the adapter as Throttling.User', async () => {
+    await seed({ images: [image('img-f')] });
+    await admin('POST', 'limits', { action: 'ListImage', perSecond: 0.01 });
+    await expect(adapter.isImageGoneFromRegion('img-f', 'cn-shanghai')).resolves.toBe(false);
+    const error = await cloudErrorOf(adapter.isImageGoneFromRegion('img-f', 'cn-shanghai'));
+    expect(error.code).toBe('Throttling.User');
+    expect(error.httpStatus).toBe(400);
+    expect(error.requestId).toMatch(/\S/);
+  });
+
+  it('turns a truncated JSON body into MalformedResponse', async () => {
+    await seed({ images: [image('img-f')] });
+    await admin('POST', 'faults', { action: 'ListImage', code: 'malformed' });
+    const error = await cloudErrorOf(adapter.getImage('img-f'));
+    expect(error.code).toBe('MalformedResponse');
+    expect(error.action).toBe('ListImage');
+  });
+
+  it('turns an empty body into MalformedResponse', async () => {
+    await seed({ images: [image('img-f')], templates: [template('b-t1', 'img-f')] });
+    await admin('POST', 'faults', { action: 'DeleteTemplates', code: 'empty' });
+    const error = await cloudErrorOf(adapter.deleteTemplate('b-t1'));
+    expect(error.code).toBe('MalformedResponse');
+    expect(error.httpStatus).toBe(200);
+  });
+
+  it('turns an HTML 500 page into HttpServerError', async () => {
+    await seed({ images: [image('img-f')] });
+    await admin('POST', 'faults', { action: 'DeleteImage', code: 'http500-html' });
+    const error = await cloudErrorOf(adapter.deleteImageInRegion('img-f', 'cn-shanghai'));
+    expect(error.code).toBe('HttpServerError');
+    expect(error.action).toBe('DeleteImage');
+  });
+
+  it('keeps the HTTP status a fault gives a code', async () => {
+    await seed({ images: [image('img-f')] });
+    await admin('POST', 'faults', { action: 'ListImage', code: 'ServiceUnavailable', httpStatus: 503 });
+    const error = await cloudErrorOf(adapter.getImage('img-f'));
+    expect([error.code, error.httpStatus]).toEqual(['ServiceUnavailable', 503]);
+  });
+});
+
+describe('credentials and network', () => {
+  it('surfaces a wrong secret as SignatureDoesNotMatch, without the secret in the error', async () => {
+    const wrongSecret = 'definitely-not-the-emulator-secret';
+    const badlySigned = createAlibabaCloudAdapter(cloudConfig({ ALIBABA_CLOUD_ACCESS_KEY_SECRET: wrongSecret }));
+    const error = await cloudErrorOf(badlySigned.getImage('img-any'));
+    expect(error.code).toBe('SignatureDoesNotMatch');
+    expect(error.requestId).toMatch(/\S/);
+    expect(JSON.stringify(error.toJSON())).not.toContain(wrongSecret);
+    expect(JSON.stringify(error.toJSON())).not.toContain(EMULATOR_DEFAULTS.accessKeySecret);
+  });
+
+  it('surfaces an unknown access key id as InvalidAccessKeyId.NotFound', async () => {
+    const unknownKey = createAlibabaCloudAdapter(cloudConfig({ ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAIunknownKey' }));
+    const error = await cloudErrorOf(unknownKey.getImage('img-any'));
+    expect(error.code).toBe('InvalidAccessKeyId.NotFound');
+    expect(error.httpStatus).toBe(404);
+  });
+
+  it('turns an endpoint with nothing listening into NetworkError', async () => {
+    const placeholder = http.createServer();
+    await new Promise<void>((resolve) => placeholder.listen(0, '127.0.0.1', resolve));
+    const port = (placeholder.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => placeholder.close(() => resolve()));
+    const unreachable = createAlibabaCloudAdapter(cloudConfig({ IMGDEL_CLOUD_ENDPOINT: `127.0.0.1:${port}` }));
+    const error = await cloudErrorOf(unreachable.deleteImageInRegion('img-any', 'cn-shanghai'));
+    expect(error.code).toBe('NetworkError');
+    expect(error.action).toBe('DeleteImage');
+  });
+
+  it('reports each call to onCall with its action and failure code', async () => {
+    await seed({ images: [image('img-f')] });
+    const events: Array<{ action: string; code?: string }> = [];
+    const observed = createAlibabaCloudAdapter(cloudConfig(), {
+      onCall: ({ action, code, durationMs }) => {
+        expect(durationMs).toBeGreaterThanOrEqual(0);
+        events.push({ action, ...(code ? { code } : {}) });
+      },
+    });
+    await observed.isImageGoneFromRegion('img-f', 'cn-shanghai');
+    await cloudErrorOf(observed.deleteTemplate('b-none'));
+    expect(events).toEqual([{ action: 'ListImage' }, { action: 'DeleteTemplates', code: 'InvalidTemplate.NotFound' }]);
+  });
+});
+
+describe('default credential chain', () => {
+  const chainVariables = [
+    'ALIBABA_CLOUD_ACCESS_KEY_ID',
+    'ALIBABA_CLOUD_ACCESS_KEY_SECRET',
+    'ALIBABA_CLOUD_SECURITY_TOKEN',
+    'ALIBABA_CLOUD_ECS_METADATA_DISABLED',
+    'ALIBABA_CLOUD_CREDENTIALS_FILE',
+    'ALIBABA_CLOUD_CONFIG_FILE',
+    'ALIBABA_CLOUD_PROFILE',
+    'HOME',
+  ] as const;
+
+  async function withEnvironment<T>(values: Partial<Record<(typeof chainVariables)[number], string>>, run: () => Promise<T>): Promise<T> {
+    const saved = new Map(chainVariables.map((name) => [name, process.env[name]]));
+    for (const name of chainVariables) {
+      const value = values[name];
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    try {
+      return await run();
+    } finally {
+      for (const [name, value] of saved) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  }
+
+  /** The configuration without a key pair: the adapter must fall back to the default chain. */
+  function configWithoutKeyPair(): CloudConfig {
+    const { accessKeyId: _id, accessKeySecret: _secret, ...rest } = cloudConfig();
+    return rest;
+  }
+
+  it('signs with what the default chain finds (here: the environment provider)', async () => {
+    await seed({ images: [image('img-chain')] });
+    const home = await mkdtemp(join(tmpdir(), 'imgdel-home-'));
+    try {
+      const result = await withEnvironment(
+        {
+          ALIBABA_CLOUD_ACCESS_KEY_ID: EMULATOR_DEFAULTS.accessKeyId,
+          ALIBABA_CLOUD_ACCESS_KEY_SECRET: EMULATOR_DEFAULTS.accessKeySecret,
+          ALIBABA_CLOUD_ECS_METADATA_DISABLED: 'true',
+          HOME: home,
+        },
+        () => createAlibabaCloudAdapter(configWithoutKeyPair()).getImage('img-chain'),
+      );
+      expect(result.imageId).toBe('img-chain');
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('turns an empty chain into InvalidCredentials, before anything is sent', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'imgdel-home-'));
+    try {
+      await admin('DELETE', 'calls');
+      const error = await withEnvironment({ ALIBABA_CLOUD_ECS_METADATA_DISABLED: 'true', HOME: home }, () =>
+        cloudErrorOf(createAlibabaCloudAdapter(configWithoutKeyPair()).getImage('img-any')),
+      );
+      expect(error.code).toBe('InvalidCredentials');
+      expect(error.action).toBe('ListImage');
+      expect(await calls()).toEqual([]);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('emulator restart with a state file', () => {
+  it('keeps images and templates, including changes made through the adapter', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'imgdel-adapter-'));
+    const statePath = join(directory, 'state.json');
+    const options = {
+      port: 0,
+      accessKeyId: EMULATOR_DEFAULTS.accessKeyId,
+      accessKeySecret: EMULATOR_DEFAULTS.accessKeySecret,
+      accountId: ACCOUNT_ID,
+      statePath,
+    };
+    let persistent = await startEmulator(options);
+    try {
+      const seedResponse = await fetch(`${persistent.url}/_emulator/seed`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          images: [image('img-keep', { regions: ['cn-shanghai', 'cn-hangzhou', 'ap-southeast-1'] })],
+          templates: [template('b-keep', 'img-keep')],
+        }),
+      });
+      expect(seedResponse.ok).toBe(true);
+      const before = createAlibabaCloudAdapter(cloudConfig({ IMGDEL_CLOUD_ENDPOINT: persistent.endpoint }));
+      await before.deleteImageInRegion('img-keep', 'ap-southeast-1');
+      await persistent.close();
+
+      persistent = await startEmulator(options);
+      const after = createAlibabaCloudAdapter(cloudConfig({ IMGDEL_CLOUD_ENDPOINT: persistent.endpoint }));
+      expect((await after.getImage('img-keep')).regions).toEqual(['cn-shanghai', 'cn-hangzhou']);
+      expect((await after.listTemplates('img-keep')).map((snapshot) => snapshot.templateId)).toEqual(['b-keep']);
+    } finally {
+      await persistent.close();
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+});

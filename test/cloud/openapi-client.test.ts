@@ -1,0 +1,278 @@
+/**
+ * The runtime wrapper against a bare local HTTP server that answers whatever a test
+ * needs — the shapes a real network produces and the emulator may not: what the runtime
+ * sends, and how every kind of bad answer becomes a CloudError.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig, type CloudConfig } from '../../src/config.js';
+import { isCloudError, type CloudError } from '../../src/cloud/errors.js';
+import { OpenApiRpcCaller, endpointFor, toCloudError } from '../../src/cloud/openapi-client.js';
+
+const ACCESS_KEY_ID = 'LTAItestKeyId';
+const ACCESS_KEY_SECRET = 'test-secret-value-123456';
+
+interface Answer {
+  status: number;
+  body: string;
+  contentType?: string;
+  delayMs?: number;
+}
+
+interface SeenRequest {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+let server: http.Server;
+let endpoint: string;
+let answer: Answer;
+let seen: SeenRequest[] = [];
+
+beforeAll(async () => {
+  server = http.createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+    request.on('end', () => {
+      seen.push({ method: request.method ?? '', url: request.url ?? '', headers: request.headers, body });
+      const send = () => {
+        response.statusCode = answer.status;
+        response.setHeader('content-type', answer.contentType ?? 'application/json;charset=utf-8');
+        response.end(answer.body);
+      };
+      if (answer.delayMs) setTimeout(send, answer.delayMs).unref();
+      else send();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  endpoint = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+beforeEach(() => {
+  seen = [];
+  answer = { status: 200, body: '{"RequestId":"req-ok","Data":[]}' };
+});
+
+function cloudConfig(overrides: Record<string, string> = {}): CloudConfig {
+  return loadConfig({
+    IMGDEL_CLOUD_ENDPOINT: endpoint,
+    ALIBABA_CLOUD_ACCESS_KEY_ID: ACCESS_KEY_ID,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: ACCESS_KEY_SECRET,
+    IMGDEL_CLOUD_RATE: '1000',
+    IMGDEL_CLOUD_CONNECT_TIMEOUT_MS: '2000',
+    IMGDEL_CLOUD_READ_TIMEOUT_MS: '2000',
+    ...overrides,
+  }).cloud;
+}
+
+async function failure(caller: OpenApiRpcCaller, action = 'ListImage'): Promise<CloudError> {
+  try {
+    await caller.call({ product: 'appstream', regionId: 'cn-shanghai', action, params: { ImageId: 'img-1' } });
+  } catch (error) {
+    expect(isCloudError(error)).toBe(true);
+    return error as CloudError;
+  }
+  throw new Error('the call was expected to fail');
+}
+
+describe('endpointFor', () => {
+  it('sends both products to a configured endpoint', () => {
+    expect(endpointFor({ endpoint: '127.0.0.1:8787' }, 'appstream', 'cn-shanghai')).toBe('127.0.0.1:8787');
+    expect(endpointFor({ endpoint: '127.0.0.1:8787' }, 'ecd', 'cn-hangzhou')).toBe('127.0.0.1:8787');
+  });
+
+  it('uses the regional public endpoints otherwise', () => {
+    expect(endpointFor({}, 'appstream', 'cn-shanghai')).toBe('appstream-center.cn-shanghai.aliyuncs.com');
+    expect(endpointFor({}, 'ecd', 'ap-southeast-1')).toBe('ecd.ap-southeast-1.aliyuncs.com');
+  });
+});
+
+describe('OpenApiRpcCaller', () => {
+  it('sends one signed RPC POST with a flattened form body and never the secret', async () => {
+    const caller = new OpenApiRpcCaller(cloudConfig());
+    const body = await caller.call({
+      product: 'ecd',
+      regionId: 'cn-shanghai',
+      action: 'CreateTemplate',
+      params: { TemplateName: 'a b', DataDiskList: [{ Size: 40 }, { Size: 80 }], 'TemplateIds.1': 'b-1', Tags: ['x', 'y'] },
+    });
+    expect(body).toEqual({ RequestId: 'req-ok', Data: [] });
+    expect(seen).toHaveLength(1);
+    const [request] = seen;
+    expect(request?.method).toBe('POST');
+    expect(request?.url).toBe('/');
+    expect(request?.headers['x-acs-action']).toBe('CreateTemplate');
+    expect(request?.headers['x-acs-version']).toBe('2020-09-30');
+    expect(request?.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(request?.headers.authorization).toMatch(
+      new RegExp(`^ACS3-HMAC-SHA256 Credential=${ACCESS_KEY_ID},SignedHeaders=[a-z0-9;-]+,Signature=[0-9a-f]{64}$`),
+    );
+    const form = new URLSearchParams(request?.body);
+    expect(Object.fromEntries(form)).toEqual({
+      TemplateName: 'a b',
+      'DataDiskList.1.Size': '40',
+      'DataDiskList.2.Size': '80',
+      'TemplateIds.1': 'b-1',
+      'Tags.1': 'x',
+      'Tags.2': 'y',
+    });
+    expect(JSON.stringify(request)).not.toContain(ACCESS_KEY_SECRET);
+  });
+
+  it('reads account ids beyond 2^53 exactly', async () => {
+    answer = { status: 200, body: '{"RequestId":"r","Data":[{"AliUid": 99999999999999999}]}' };
+    const body = await new OpenApiRpcCaller(cloudConfig()).call({
+      product: 'appstream',
+      regionId: 'cn-shanghai',
+      action: 'ListImage',
+      params: {},
+    });
+    expect(body).toEqual({ RequestId: 'r', Data: [{ AliUid: '99999999999999999' }] });
+  });
+
+  it('turns an error body into a CloudError with its code, status and request id, sent exactly once', async () => {
+    answer = {
+      status: 400,
+      body: JSON.stringify({ RequestId: 'req-7', HostId: 'h', Code: 'InternalError', Message: 'boom' }),
+    };
+    const error = await failure(new OpenApiRpcCaller(cloudConfig()));
+    expect(error.code).toBe('InternalError');
+    expect(error.httpStatus).toBe(400);
+    expect(error.requestId).toBe('req-7');
+    expect(error.action).toBe('ListImage');
+    expect(error.message).toBe('boom');
+    // Temporal owns retries: the runtime must not have retried.
+    expect(seen).toHaveLength(1);
+  });
+
+  it('keeps a throttling code and its status', async () => {
+    answer = { status: 429, body: JSON.stringify({ RequestId: 'req-t', Code: 'Throttling.User', Message: 'slow down' }) };
+    const error = await failure(new OpenApiRpcCaller(cloudConfig()));
+    expect(error.code).toBe('Throttling.User');
+    expect(error.httpStatus).toBe(429);
+    expect(error.requestId).toBe('req-t');
+  });
+
+  it('calls a 429 without a code Throttling', async () => {
+    answer = { status: 429, body: '{"RequestId":"req-429"}' };
+    const error = await failure(new OpenApiRpcCaller(cloudConfig()));
+    expect(error.code).toBe('Throttling');
+    expect(error.httpStatus).toBe(429);
+    expect(error.requestId).toBe('req-429');
+  });
+
+  it('calls a JSON 5xx without a code HttpServerError', async () => {
+    answer = { status: 503, body: '{}' };
+    const error = await failure(new OpenApiRpcCaller(cloudConfig()));
+    expect(error.code).toBe('HttpServerError');
+    expect(error.httpStatus).toBe(503);
+    expect(error.requestId).toBeUndefined();
+    expect(seen).toHaveLength(1);
+  });
+
+  it('calls a 5xx HTML page HttpServerError', async () => {
+    answer = { status: 502, body: '<html><body>Bad Gateway</body></html>', contentType: 'text/html' };
+    const error = await failure(new OpenApiRpcCaller(cloudConfig()));
+    expect(error.code).toBe('HttpServerError');
+    expect(error.action).toBe('ListImage');
+  });
+
+  it('calls a 5xx with an empty body HttpServerError', async () => {
+    answer = { status: 500, body: '' };
+    const error = await failure(new OpenApiRpcCaller(cloudConfig()));
+    expect(error.code).toBe('HttpServerError');
+  });
+
+  it('calls a 200 whose body is not JSON MalformedResponse, with a short excerpt', async () => {
+    answer = { status: 200, body: `not json ${'x'.repeat(5000)}` };
+    const error = await failure(new OpenApiRpcCaller(cloudConfig()));
+    expect(error.code).toBe('MalformedResponse');
+    expect(error.httpStatus).toBe(200);
+    expect(error.message).toContain('not json');
+    expect(error.message.length).toBeLessThan(300);
+  });
+
+  it('calls an empty 200 MalformedResponse', async () => {
+    answer = { status: 200, body: '' };
+    const error = await failure(new OpenApiRpcCaller(cloudConfig()));
+    expect(error.code).toBe('MalformedResponse');
+    expect(error.message).toContain('empty body');
+  });
+
+  it('calls a server that does not answer in time RequestTimeout', async () => {
+    answer = { status: 200, body: '{"RequestId":"late"}', delayMs: 3_000 };
+    const caller = new OpenApiRpcCaller(
+      cloudConfig({ IMGDEL_CLOUD_READ_TIMEOUT_MS: '200', IMGDEL_CLOUD_CONNECT_TIMEOUT_MS: '200' }),
+    );
+    const error = await failure(caller);
+    expect(error.code).toBe('RequestTimeout');
+  });
+
+  it('waits for a slow answer up to the read timeout, even past a shorter connect timeout', async () => {
+    answer = { status: 200, body: '{"RequestId":"slow-but-fine"}', delayMs: 600 };
+    const caller = new OpenApiRpcCaller(
+      cloudConfig({ IMGDEL_CLOUD_CONNECT_TIMEOUT_MS: '200', IMGDEL_CLOUD_READ_TIMEOUT_MS: '5000' }),
+    );
+    await expect(
+      caller.call({ product: 'appstream', regionId: 'cn-shanghai', action: 'ListImage', params: {} }),
+    ).resolves.toEqual({ RequestId: 'slow-but-fine' });
+  });
+
+  it('calls an endpoint with nothing listening NetworkError', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const error = await failure(new OpenApiRpcCaller(cloudConfig({ IMGDEL_CLOUD_ENDPOINT: `127.0.0.1:${port}` })));
+    expect(error.code).toBe('NetworkError');
+    expect(error.message).toContain('ECONNREFUSED');
+  });
+
+  it('never puts the secret into an error message, even when the server echoes it', async () => {
+    answer = {
+      status: 400,
+      body: JSON.stringify({ RequestId: 'r', Code: 'SignatureDoesNotMatch', Message: `bad: ${ACCESS_KEY_SECRET}` }),
+    };
+    const error = await failure(new OpenApiRpcCaller(cloudConfig()));
+    expect(error.code).toBe('SignatureDoesNotMatch');
+    expect(JSON.stringify(error.toJSON())).not.toContain(ACCESS_KEY_SECRET);
+    expect(error.message).toContain('[redacted]');
+  });
+
+  it('reports every call to onCall, with the code when it failed', async () => {
+    const events: Array<{ action: string; code?: string }> = [];
+    const caller = new OpenApiRpcCaller(cloudConfig(), { onCall: ({ action, code }) => events.push({ action, ...(code ? { code } : {}) }) });
+    await caller.call({ product: 'appstream', regionId: 'cn-shanghai', action: 'ListImage', params: {} });
+    answer = { status: 400, body: '{"RequestId":"r","Code":"Image.NotExist","Message":"m"}' };
+    await failure(caller, 'DeleteImage');
+    expect(events).toEqual([{ action: 'ListImage' }, { action: 'DeleteImage', code: 'Image.NotExist' }]);
+  });
+});
+
+describe('toCloudError', () => {
+  it('passes a CloudError through unchanged', async () => {
+    answer = { status: 400, body: '{"RequestId":"r","Code":"X","Message":"m"}' };
+    const original = await failure(new OpenApiRpcCaller(cloudConfig()));
+    expect(toCloudError(original, 'Other')).toBe(original);
+  });
+
+  it('maps system error codes without an HTTP answer', () => {
+    expect(toCloudError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), 'ListImage').code).toBe('NetworkError');
+    expect(toCloudError(Object.assign(new Error('slow'), { code: 'ETIMEDOUT' }), 'ListImage').code).toBe('RequestTimeout');
+    expect(toCloudError(Object.assign(new Error('t'), { name: 'RequestTimeoutError' }), 'ListImage').code).toBe('RequestTimeout');
+  });
+
+  it('keeps a client-side code of the runtime, e.g. InvalidCredentials', () => {
+    const error = toCloudError(Object.assign(new Error('no credentials'), { code: 'InvalidCredentials' }), 'ListImage');
+    expect(error.code).toBe('InvalidCredentials');
+    expect(error.action).toBe('ListImage');
+  });
+});

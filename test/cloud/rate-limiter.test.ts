@@ -1,0 +1,83 @@
+/**
+ * The per-action token bucket, on an injected clock: what it asks to wait is asserted,
+ * never how long anything took.
+ */
+import { describe, expect, it } from 'vitest';
+import { RateLimiter, type Clock } from '../../src/cloud/rate-limiter.js';
+
+/** A clock that stands still unless advanced; sleep() records the wait and returns at once. */
+function manualClock(): Clock & { sleeps: number[]; advance(ms: number): void } {
+  let now = 1_000;
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    now: () => now,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    advance: (ms) => {
+      now += ms;
+    },
+  };
+}
+
+describe('RateLimiter', () => {
+  it('lets the first call of an action through at once', async () => {
+    const clock = manualClock();
+    const limiter = new RateLimiter({ defaultRatePerSecond: 2, clock });
+    await limiter.acquire('ListImage');
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it('spaces calls of one action evenly (burst 1), in arrival order', async () => {
+    const clock = manualClock();
+    const limiter = new RateLimiter({ defaultRatePerSecond: 4, clock });
+    await Promise.all([1, 2, 3, 4].map(() => limiter.acquire('ListImage')));
+    expect(clock.sleeps).toEqual([250, 500, 750]);
+  });
+
+  it('keeps actions independent', async () => {
+    const clock = manualClock();
+    const limiter = new RateLimiter({ defaultRatePerSecond: 1, clock });
+    await limiter.acquire('ListImage');
+    await limiter.acquire('DeleteImage');
+    await limiter.acquire('DescribeTemplates');
+    expect(clock.sleeps).toEqual([]);
+    await limiter.acquire('ListImage');
+    expect(clock.sleeps).toEqual([1000]);
+  });
+
+  it('uses a per-action override over the default rate', async () => {
+    const clock = manualClock();
+    const limiter = new RateLimiter({ defaultRatePerSecond: 1, ratePerSecondByAction: { DeleteImage: 20 }, clock });
+    expect(limiter.intervalMsFor('DeleteImage')).toBe(50);
+    expect(limiter.intervalMsFor('ListImage')).toBe(1000);
+    await limiter.acquire('DeleteImage');
+    await limiter.acquire('DeleteImage');
+    expect(clock.sleeps).toEqual([50]);
+  });
+
+  it('only waits for the part of the interval that has not passed yet', async () => {
+    const clock = manualClock();
+    const limiter = new RateLimiter({ defaultRatePerSecond: 10, clock });
+    await limiter.acquire('ListImage');
+    clock.advance(30);
+    await limiter.acquire('ListImage');
+    expect(clock.sleeps).toEqual([70]);
+  });
+
+  it('saves up no burst while idle: after a pause, the second call still waits a full interval', async () => {
+    const clock = manualClock();
+    const limiter = new RateLimiter({ defaultRatePerSecond: 2, clock });
+    await limiter.acquire('ListImage');
+    clock.advance(60_000);
+    await limiter.acquire('ListImage');
+    await limiter.acquire('ListImage');
+    expect(clock.sleeps).toEqual([500]);
+  });
+
+  it('refuses a rate that is not a positive number', () => {
+    expect(() => new RateLimiter({ defaultRatePerSecond: 0 })).toThrow(RangeError);
+    expect(() => new RateLimiter({ defaultRatePerSecond: 1, ratePerSecondByAction: { ListImage: -1 } })).toThrow(/ListImage/);
+  });
+});

@@ -1,0 +1,190 @@
+/**
+ * The wire layer: schemas and mappings on their own, and the adapter against a bare
+ * server that answers well-formed JSON with the wrong shape (which the emulator never does).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAlibabaCloudAdapter } from '../../src/cloud/alibaba-adapter.js';
+import { isCloudError, type CloudError } from '../../src/cloud/errors.js';
+import { loadConfig } from '../../src/config.js';
+import {
+  READ_ONLY_TEMPLATE_FIELDS,
+  createTemplateParams,
+  listImageResponseSchema,
+  parseWireJson,
+  regionsOf,
+  toTemplateSnapshot,
+  wireTemplateSchema,
+} from '../../src/cloud/wire.js';
+
+describe('wire schemas and mappings', () => {
+  it('accepts missing and null optional fields', () => {
+    const parsed = listImageResponseSchema.parse({
+      RequestId: 'r',
+      Data: [
+        {
+          ImageId: 'img-1',
+          ImageName: null,
+          ImageType: 'User',
+          AliUid: 1,
+          Status: 'AVAILABLE',
+          ProductType: 'CloudApp',
+          ParentImageId: '',
+          ImageRegionList: null,
+        },
+      ],
+    });
+    const [image] = parsed.Data;
+    expect(image?.ParentImageId).toBeUndefined();
+    expect(image?.ImageRegionList).toEqual([]);
+    expect(image?.ImageRegionDistributeList).toEqual([]);
+  });
+
+  it('rejects an image type or status imgdel cannot reason about', () => {
+    const base = { ImageId: 'img-1', ImageType: 'User', AliUid: 1, Status: 'AVAILABLE', ProductType: 'CloudApp' };
+    expect(listImageResponseSchema.safeParse({ RequestId: 'r', Data: [{ ...base, ImageType: 'Marketplace' }] }).success).toBe(false);
+    expect(listImageResponseSchema.safeParse({ RequestId: 'r', Data: [{ ...base, Status: 'DELETING' }] }).success).toBe(false);
+    expect(listImageResponseSchema.safeParse({ Data: [] }).success).toBe(false);
+  });
+
+  it('unites the distribution list and the region list, without duplicates', () => {
+    const [image] = listImageResponseSchema.parse({
+      RequestId: 'r',
+      Data: [
+        {
+          ImageId: 'img-1',
+          ImageType: 'User',
+          AliUid: '1',
+          Status: 'AVAILABLE',
+          ProductType: 'CloudApp',
+          ImageRegionList: ['cn-shanghai', 'cn-beijing'],
+          ImageRegionDistributeList: [{ RegionId: 'cn-hangzhou' }, { RegionId: 'cn-shanghai' }],
+        },
+      ],
+    }).Data;
+    if (!image) throw new Error('no image');
+    expect(regionsOf(image)).toEqual(['cn-hangzhou', 'cn-shanghai', 'cn-beijing']);
+  });
+
+  it('reads large account ids as their exact digits', () => {
+    expect(parseWireJson('{"AliUid": 18446744073709551615}')).toEqual({ AliUid: '18446744073709551615' });
+    expect(parseWireJson('{"Note": "\\"AliUid\\": 5"}')).toEqual({ Note: '"AliUid": 5' });
+  });
+
+  it('keeps every template field in the snapshot and drops read-only ones on re-creation', () => {
+    const snapshot = toTemplateSnapshot(
+      wireTemplateSchema.parse({
+        TemplateId: 'b-1',
+        TemplateName: 'office',
+        ImageId: 'img-1',
+        CreateTime: '2024-01-01T00:00:00Z',
+        UpdateTime: '2024-01-02T00:00:00Z',
+        AliUid: 1,
+        SystemDiskSize: 80,
+        DataDiskList: [{ Size: 40 }],
+        SiteConfigList: [{ SiteId: 'cn-shanghai' }],
+      }),
+    );
+    expect(snapshot).toEqual({
+      templateId: 'b-1',
+      templateName: 'office',
+      imageId: 'img-1',
+      fields: {
+        CreateTime: '2024-01-01T00:00:00Z',
+        UpdateTime: '2024-01-02T00:00:00Z',
+        AliUid: 1,
+        SystemDiskSize: 80,
+        DataDiskList: [{ Size: 40 }],
+        SiteConfigList: [{ SiteId: 'cn-shanghai' }],
+      },
+    });
+    const params = createTemplateParams(snapshot);
+    expect(params).toEqual({
+      TemplateName: 'office',
+      ImageId: 'img-1',
+      SystemDiskSize: 80,
+      DataDiskList: [{ Size: 40 }],
+      SiteConfigList: [{ SiteId: 'cn-shanghai' }],
+    });
+    for (const readOnly of ['TemplateId', 'CreateTime', 'UpdateTime', 'AliUid', 'RequestId']) {
+      expect(READ_ONLY_TEMPLATE_FIELDS.has(readOnly)).toBe(true);
+    }
+  });
+});
+
+describe('the adapter on answers of the wrong shape', () => {
+  const bodies: Record<string, unknown> = {};
+  let server: http.Server;
+  let endpoint: string;
+
+  beforeAll(async () => {
+    server = http.createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        const action = String(request.headers['x-acs-action']);
+        response.setHeader('content-type', 'application/json');
+        response.end(JSON.stringify(bodies[action] ?? { RequestId: 'r-default' }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    endpoint = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  const adapter = () =>
+    createAlibabaCloudAdapter(
+      loadConfig({
+        IMGDEL_CLOUD_ENDPOINT: endpoint,
+        ALIBABA_CLOUD_ACCESS_KEY_ID: 'id',
+        ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'secret-secret',
+        IMGDEL_CLOUD_RATE: '10000',
+      }).cloud,
+    );
+
+  async function cloudErrorOf(promise: Promise<unknown>): Promise<CloudError> {
+    try {
+      await promise;
+    } catch (error) {
+      expect(isCloudError(error)).toBe(true);
+      return error as CloudError;
+    }
+    throw new Error('expected a CloudError');
+  }
+
+  it('calls a list whose items miss required fields MalformedResponse, naming the field', async () => {
+    bodies['ListImage'] = { RequestId: 'r-1', Count: 1, Data: [{ ImageId: 'img-1', ImageType: 'Weird' }] };
+    const error = await cloudErrorOf(adapter().getImage('img-1'));
+    expect(error.code).toBe('MalformedResponse');
+    expect(error.action).toBe('ListImage');
+    expect(error.requestId).toBe('r-1');
+    expect(error.message).toContain('Data.0.ImageType');
+    expect(error.message.length).toBeLessThan(400);
+  });
+
+  it('calls a DeleteImage answer without Data: true a failure', async () => {
+    bodies['DeleteImage'] = { RequestId: 'r-2', Data: false, Success: true };
+    const error = await cloudErrorOf(adapter().deleteImageInRegion('img-1', 'cn-shanghai'));
+    expect(error.code).toBe('MalformedResponse');
+    expect(error.requestId).toBe('r-2');
+  });
+
+  it('turns a 200 answer with Success: false into a CloudError with its Code', async () => {
+    bodies['DeleteTemplates'] = { RequestId: 'r-3', Success: false, Code: 'DeleteTemplate.Failed', Message: 'nope' };
+    const error = await cloudErrorOf(adapter().deleteTemplate('b-1'));
+    expect([error.code, error.message, error.requestId]).toEqual(['DeleteTemplate.Failed', 'nope', 'r-3']);
+  });
+
+  it('stops a NextToken list that repeats its token instead of looping', async () => {
+    bodies['ListAppInstanceGroup'] = { RequestId: 'r', AppInstanceGroupModels: [] };
+    bodies['ListWuyingServer'] = { RequestId: 'r', WuyingServerList: [] };
+    bodies['DescribeDesktopGroups'] = { RequestId: 'r', NextToken: 'same', DesktopGroups: [{ DesktopGroupId: 'dg-1' }] };
+    const usages = await adapter().listImageUsages('img-1', ['cn-shanghai']);
+    // First page (no token), second page (token "same") answers "same" again: stop there.
+    expect(usages.map((usage) => usage.id)).toEqual(['dg-1', 'dg-1']);
+  });
+});

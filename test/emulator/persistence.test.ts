@@ -1,0 +1,110 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startEmulator } from '../../src/emulator/server.js';
+import type { StateView } from '../../src/emulator/state.js';
+import { admin, callApi } from './helpers.js';
+
+let directory: string;
+
+beforeEach(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'imgdel-emulator-'));
+});
+afterEach(async () => {
+  await rm(directory, { recursive: true, force: true });
+});
+
+async function stateOf(url: string): Promise<StateView> {
+  return (await admin(url, 'GET', 'state')).json as StateView;
+}
+
+describe('emulator --state persistence', () => {
+  it('keeps state across a restart, and a second --seed demo does not duplicate', async () => {
+    const statePath = join(directory, 'state.json');
+    const first = await startEmulator({ port: 0, statePath, seed: 'demo' });
+    let before: StateView;
+    try {
+      expect((await callApi(first.url, 'DeleteImage', { ImageId: 'img-demo0001', BizRegionId: 'cn-hangzhou' })).status).toBe(200);
+      expect((await callApi(first.url, 'DeleteTemplates', { 'TemplateIds.1': 'b-demo0012a' })).status).toBe(200);
+      const created = await callApi(first.url, 'CreateTemplate', { TemplateName: 'persisted', ImageId: 'img-demo0002', SystemDiskSize: '60' });
+      expect(created.status).toBe(200);
+      before = await stateOf(first.url);
+      // Answered mutations are on disk already (no close needed).
+      const onDisk = JSON.parse(await readFile(statePath, 'utf8')) as StateView;
+      expect(onDisk).toEqual(before);
+    } finally {
+      await first.close();
+    }
+
+    const second = await startEmulator({ port: 0, statePath, seed: 'demo' });
+    try {
+      const after = await stateOf(second.url);
+      expect(after).toEqual(before);
+      expect(after.images.find((image) => image.imageId === 'img-demo0001')?.regions).toEqual(['cn-shanghai', 'ap-southeast-1']);
+      expect(after.templates.filter((template) => template.templateName === 'persisted')).toMatchObject([{ SystemDiskSize: 60 }]);
+      expect(after.images.filter((image) => image.imageId === 'img-demo0002')).toHaveLength(1);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('has every answered concurrent mutation on disk', async () => {
+    const statePath = join(directory, 'state.json');
+    const emulator = await startEmulator({ port: 0, statePath, seed: 'demo' });
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 25 }, (_, n) => callApi(emulator.url, 'CreateTemplate', { TemplateName: `burst-${n}`, ImageId: 'img-demo0002' })),
+      );
+      expect(answers.every((answer) => answer.status === 200)).toBe(true);
+      const onDisk = JSON.parse(await readFile(statePath, 'utf8')) as StateView;
+      const names = onDisk.templates.map((template) => template.templateName).filter((name) => name.startsWith('burst-'));
+      expect(names.sort()).toEqual(Array.from({ length: 25 }, (_, n) => `burst-${n}`).sort());
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  it('persists admin reset and seed', async () => {
+    const statePath = join(directory, 'state.json');
+    const first = await startEmulator({ port: 0, statePath, seed: 'demo' });
+    await admin(first.url, 'POST', 'reset');
+    await admin(first.url, 'POST', 'seed', { images: [{ imageId: 'img-kept0001', regions: ['cn-shanghai'] }] });
+    await first.close();
+    const second = await startEmulator({ port: 0, statePath });
+    try {
+      expect((await stateOf(second.url)).images.map((image) => image.imageId)).toEqual(['img-kept0001']);
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+describe('emulator command line', () => {
+  it('prints the start line, serves, and exits cleanly on SIGTERM', async () => {
+    // node --import tsx is what `npx tsx` runs, minus the wrapper processes that would
+    // stand between the signal and the emulator.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts', '--port', '0', '--seed', 'demo'], {
+      cwd: process.cwd(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const lines = createInterface({ input: child.stdout });
+      const firstLine = await new Promise<string>((resolve, reject) => {
+        lines.once('line', resolve);
+        child.once('exit', (code) => reject(new Error(`emulator exited early with ${String(code)}`)));
+      });
+      expect(firstLine).toMatch(/^emulator listening on http:\/\/127\.0\.0\.1:\d+$/);
+      const url = firstLine.slice('emulator listening on '.length);
+      const answer = await callApi(url, 'ListImage', { ImageId: 'img-demo0001' });
+      expect(answer.json?.['Count']).toBe(1);
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});

@@ -1,0 +1,138 @@
+import { createRequire } from 'node:module';
+import type OpenApiExports from '@alicloud/openapi-core';
+import { RuntimeOptions } from '@darabonba/typescript';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
+import { demoSeed } from '../../src/emulator/seed.js';
+import { startEmulator } from '../../src/emulator/server.js';
+import type { RunningEmulator } from '../../src/emulator/server.js';
+import { admin, callApi, formEncode, signCall } from './helpers.js';
+
+// require(): the same CommonJS exports object under vitest and under plain Node ESM.
+const OpenApi = createRequire(import.meta.url)('@alicloud/openapi-core') as typeof OpenApiExports;
+
+let emulator: RunningEmulator;
+
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0 });
+  await admin(emulator.url, 'POST', 'seed', demoSeed(EMULATOR_DEFAULTS.accountId));
+});
+afterAll(async () => {
+  await emulator.close();
+});
+
+describe('emulator signature checks', () => {
+  it('accepts a correctly signed request, with params in the body and in the query', async () => {
+    const answer = await callApi(emulator.url, 'ListImage', { ImageId: 'img-demo0001' }, { query: { PageSize: '5', ImageName: "demo clean(*)!'~" } });
+    // The query's ImageName does not match: proves query params are read too.
+    expect(answer.status).toBe(200);
+    expect(answer.json?.['Count']).toBe(0);
+    const plain = await callApi(emulator.url, 'ListImage', { ImageId: 'img-demo0001' }, { query: { PageSize: '5' } });
+    expect(plain.json?.['Count']).toBe(1);
+    expect(plain.json?.['RequestId']).toMatch(/^[0-9A-F-]{36}$/);
+    expect(plain.headers.get('x-acs-request-id')).toBe(plain.json?.['RequestId']);
+  });
+
+  it('refuses an unsigned request with IncompleteSignature', async () => {
+    const answer = await callApi(emulator.url, 'ListImage', {}, { unsigned: true });
+    expect(answer.status).toBe(400);
+    expect(answer.json).toMatchObject({ Code: 'IncompleteSignature' });
+    for (const field of ['RequestId', 'HostId', 'Message', 'Recommend']) expect(typeof answer.json?.[field]).toBe('string');
+  });
+
+  it('refuses a wrong secret with SignatureDoesNotMatch', async () => {
+    const answer = await callApi(emulator.url, 'ListImage', {}, { accessKeySecret: 'not-the-secret' });
+    expect(answer.status).toBe(400);
+    expect(answer.json?.['Code']).toBe('SignatureDoesNotMatch');
+  });
+
+  it('refuses an unknown access key id with InvalidAccessKeyId.NotFound (404)', async () => {
+    const answer = await callApi(emulator.url, 'ListImage', {}, { accessKeyId: 'LTAIunknown' });
+    expect(answer.status).toBe(404);
+    expect(answer.json?.['Code']).toBe('InvalidAccessKeyId.NotFound');
+  });
+
+  it('refuses a body whose hash is not the declared x-acs-content-sha256', async () => {
+    const answer = await callApi(emulator.url, 'DeleteImage', { ImageId: 'img-demo0002' }, { declaredContentHash: 'ab'.repeat(32) });
+    expect(answer.status).toBe(400);
+    expect(answer.json?.['Code']).toBe('SignatureDoesNotMatch');
+    // The refused call changed nothing.
+    const image = await callApi(emulator.url, 'ListImage', { ImageId: 'img-demo0002' });
+    expect(image.json?.['Count']).toBe(1);
+  });
+
+  it('refuses a request whose body was changed after signing', async () => {
+    const endpoint = new URL(emulator.url).host;
+    const { headers } = signCall(endpoint, 'ListImage', formEncode({ ImageId: 'img-demo0001' }));
+    const { host: _host, ...sendHeaders } = headers;
+    const tampered = formEncode({ ImageId: 'img-demo0002' });
+    const response = await fetch(`${emulator.url}/`, { method: 'POST', headers: sendHeaders, body: tampered });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { Code: string }).Code).toBe('SignatureDoesNotMatch');
+  });
+
+  it('answers InvalidAction.NotFound (404) for an unknown action', async () => {
+    const answer = await callApi(emulator.url, 'DeleteEverything', {}, { version: '2021-09-01' });
+    expect(answer.status).toBe(404);
+    expect(answer.json?.['Code']).toBe('InvalidAction.NotFound');
+  });
+
+  describe('with the official runtime (@alicloud/openapi-core)', () => {
+    function runtimeClient(signatureAlgorithm?: string, secret: string = EMULATOR_DEFAULTS.accessKeySecret): InstanceType<typeof OpenApi.default> {
+      return new OpenApi.default(
+        new OpenApi.$OpenApiUtil.Config({
+          accessKeyId: EMULATOR_DEFAULTS.accessKeyId,
+          accessKeySecret: secret,
+          endpoint: emulator.endpoint,
+          protocol: 'HTTP',
+          regionId: 'cn-shanghai',
+          ...(signatureAlgorithm === undefined ? {} : { signatureAlgorithm }),
+        }),
+      );
+    }
+
+    async function runtimeCall(client: InstanceType<typeof OpenApi.default>, action: string, version: string, body: Record<string, unknown>, query: Record<string, string> = {}): Promise<Record<string, unknown>> {
+      const params = new OpenApi.$OpenApiUtil.Params({
+        action,
+        version,
+        protocol: 'HTTP',
+        pathname: '/',
+        method: 'POST',
+        authType: 'AK',
+        style: 'RPC',
+        reqBodyType: 'formData',
+        bodyType: 'json',
+      });
+      const request = new OpenApi.$OpenApiUtil.OpenApiRequest({ body: OpenApi.OpenApiUtil.query(body), query });
+      const answer: unknown = await client.callApi(params, request, new RuntimeOptions({ autoretry: false }));
+      return (answer as { body: Record<string, unknown> }).body;
+    }
+
+    it('accepts its ACS3-HMAC-SHA256 signature, lists included', async () => {
+      const client = runtimeClient();
+      const images = await runtimeCall(client, 'ListImage', '2021-09-01', { ImageId: 'img-demo0001', ImageName: 'demo clean+multi/region*' });
+      expect(images['Count']).toBe(0);
+      const found = await runtimeCall(client, 'ListImage', '2021-09-01', { ImageId: 'img-demo0001' });
+      expect(found['Count']).toBe(1);
+      // Query params with characters that percent-encoding rules disagree on.
+      const queried = await runtimeCall(client, 'ListImage', '2021-09-01', {}, { ImageName: "multi region*(!)~'+/é", PageSize: '7' });
+      expect(queried).toMatchObject({ Count: 0, PageSize: 7 });
+      const templates = await runtimeCall(client, 'DescribeTemplates', '2020-09-30', { TemplateIds: ['b-demo0001a', 'b-demo0001b'] });
+      expect(templates['TotalCount']).toBe(2);
+    });
+
+    it('accepts its old HMAC-SHA1 query signature, routed by Action/Version', async () => {
+      const client = runtimeClient('v2');
+      const groups = await runtimeCall(client, 'DescribeDesktopGroups', '2020-09-30', { RegionId: 'cn-shanghai', ImageId: ['img-demo0012'] });
+      expect(groups['DesktopGroups']).toEqual([{ DesktopGroupId: 'dg-demo0012', ImageId: 'img-demo0012', Status: 'RUNNING', RegionId: 'cn-shanghai' }]);
+    });
+
+    it('surfaces refusals as runtime errors with the code', async () => {
+      for (const algorithm of [undefined, 'v2']) {
+        const client = runtimeClient(algorithm, 'wrong-secret');
+        const failure: unknown = await runtimeCall(client, 'ListImage', '2021-09-01', {}).catch((error: unknown) => error);
+        expect(failure).toMatchObject({ code: 'SignatureDoesNotMatch', statusCode: 400 });
+      }
+    });
+  });
+});
