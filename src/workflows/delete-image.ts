@@ -69,6 +69,10 @@ class ImageDeletion {
   private abandonRequest: AbandonRequest | undefined;
   /** Bumped each time a retry round starts; the retry update waits for it. */
   private retryRound = 0;
+  /** Full template snapshots, kept in workflow state so a compensation can re-create them. */
+  private snapshots: TemplateSnapshot[] = [];
+  /** The latest region failure, the cause reported if the saga recovers backward. */
+  private lastRegionFailure: unknown;
 
   constructor(private readonly input: ResolvedInput) {
     this.state = {
@@ -201,8 +205,6 @@ class ImageDeletion {
     return plan;
   }
 
-  private snapshots: TemplateSnapshot[] = [];
-
   /** Validation failures change nothing: the workflow fails with the cloud code. */
   private async rejectOnFailure<T>(body: () => Promise<T>): Promise<T> {
     try {
@@ -312,8 +314,6 @@ class ImageDeletion {
       round = pending();
     }
   }
-
-  private lastRegionFailure: unknown;
 
   private async deleteRegion(region: RegionProgress): Promise<void> {
     region.status = 'deleting';

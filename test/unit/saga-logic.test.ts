@@ -1,0 +1,161 @@
+/** Pure pieces of the saga: input schema, bounded parallelism, rules, failures, narrative. */
+import { ApplicationFailure } from '@temporalio/common';
+import { describe, expect, it } from 'vitest';
+import { failureFromCloudError, type CloudFailureDetails } from '../../src/activities/failures.js';
+import { refusalFor } from '../../src/activities/validation.js';
+import { CloudError } from '../../src/cloud/errors.js';
+import type { CloudImage } from '../../src/cloud/port.js';
+import { runBounded } from '../../src/workflows/bounded.js';
+import { checkInput, resolveInput, DEFAULTS } from '../../src/workflows/input.js';
+import type { DeletionProgress, Phase } from '../../src/workflows/model.js';
+import { narrate } from '../../src/workflows/narrative.js';
+
+describe('workflow input', () => {
+  it('accepts a minimal input and fills safe defaults', () => {
+    const check = checkInput({ imageId: 'img-0123abcd' });
+    expect(check.ok).toBe(true);
+    if (!check.ok) return;
+    expect(resolveInput(check.input)).toMatchObject({ dryRun: false, regionConcurrency: DEFAULTS.regionConcurrency });
+  });
+
+  it.each([
+    ['missing', {}],
+    ['null', null],
+    ['wrong prefix', { imageId: 'm-0123abcd' }],
+    ['upper case', { imageId: 'img-ABCD1234' }],
+    ['look-alike letters', { imageId: 'іmg-0123abcd' }],
+    ['too long', { imageId: `img-${'a'.repeat(80)}` }],
+    ['extra field', { imageId: 'img-0123abcd', force: true }],
+    ['concurrency 0', { imageId: 'img-0123abcd', regionConcurrency: 0 }],
+    ['park timeout of a year', { imageId: 'img-0123abcd', parkTimeoutSeconds: 365 * 86400 }],
+  ])('rejects %s with a message naming the field', (_label, input) => {
+    const check = checkInput(input);
+    expect(check.ok).toBe(false);
+    if (check.ok) return;
+    expect(check.problems).toMatch(/imageId|input|force|regionConcurrency|parkTimeoutSeconds/);
+  });
+});
+
+describe('runBounded', () => {
+  it('never runs more than the concurrency at once and runs everything', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const done: number[] = [];
+    await runBounded([1, 2, 3, 4, 5, 6, 7], 3, async (item) => {
+      inFlight += 1;
+      peak = Math.max(peak, inFlight);
+      await Promise.resolve();
+      await Promise.resolve();
+      done.push(item);
+      inFlight -= 1;
+    });
+    expect(peak).toBe(3);
+    expect(done.sort()).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('launches nothing new once asked to stop, but lets the ones in flight finish', async () => {
+    const started: number[] = [];
+    let stop = false;
+    await runBounded(
+      [1, 2, 3, 4],
+      2,
+      async (item) => {
+        started.push(item);
+        await Promise.resolve();
+        if (item === 1) stop = true;
+      },
+      () => stop,
+    );
+    expect(started).toEqual([1, 2]);
+  });
+});
+
+const customImage: CloudImage = {
+  imageId: 'img-rules001',
+  imageName: 'rules',
+  imageType: 'User',
+  ownerAccountId: '100',
+  status: 'AVAILABLE',
+  productType: 'CloudDesktop',
+  regions: ['cn-hangzhou'],
+  hasCommunityChildren: false,
+  hasSharedChildren: false,
+};
+
+describe('deletion rules', () => {
+  it.each<[string, Partial<CloudImage>, string | undefined]>([
+    ['a custom image of this account', {}, undefined],
+    ['a shared image', { imageType: 'Shared' }, 'ImageDeleteFailed.NotAllowSharedImage'],
+    ['a system image', { imageType: 'System' }, 'ImageDeleteFailed.NotAllow'],
+    ['another account’s image', { ownerAccountId: '200' }, 'ImageDeleteFailed.NotAllow'],
+    ['a community parent', { hasCommunityChildren: true }, 'ImageDeleteFailed.NotAllowCommunityParent'],
+    ['an image with shared copies', { hasSharedChildren: true }, 'ImageDeleteFailed.HasSharedImage'],
+  ])('%s → %s', (_label, change, code) => {
+    expect(refusalFor({ ...customImage, ...change }, '100')?.code).toBe(code);
+  });
+});
+
+describe('failureFromCloudError', () => {
+  const context = { step: 'templateDelete' as const, what: 'delete template t', attempt: 2, attemptBudget: 3 };
+
+  function failure(code: string, attempt: number): ApplicationFailure {
+    const error = failureFromCloudError(new CloudError({ code, message: 'cloud says no', requestId: 'R1' }), { ...context, attempt });
+    expect(error).toBeInstanceOf(ApplicationFailure);
+    return error as ApplicationFailure;
+  }
+
+  it('keeps a bounded code retryable until the budget is spent', () => {
+    expect(failure('DeleteTemplate.Failed', 2).nonRetryable).toBe(false);
+    const spent = failure('DeleteTemplate.Failed', 3);
+    expect(spent.nonRetryable).toBe(true);
+    expect(spent.type).toBe('DeleteTemplate.Failed');
+    expect((spent.details?.[0] as CloudFailureDetails).budgetSpent).toBe(true);
+    expect(spent.message).toContain('gave up after 3 attempts');
+  });
+
+  it('fails rejected and blocked codes at once, transient ones never', () => {
+    expect(failure('ImageDeleteFailed.NotAllow', 1).nonRetryable).toBe(true);
+    expect(failure('ImageNotAllowDelete', 1).nonRetryable).toBe(true);
+    expect(failure('InternalError', 99).nonRetryable).toBe(false);
+  });
+
+  it('carries the cloud code, request id and an actionable sentence', () => {
+    const refused = failure('ImageNotAllowDelete', 1);
+    expect(refused.type).toBe('ImageNotAllowDelete');
+    expect((refused.details?.[0] as CloudFailureDetails).requestId).toBe('R1');
+    expect(refused.message).toMatch(/Cloud says no\. .*then retry/);
+  });
+
+  it('passes non-cloud errors through unchanged for the retry policy', () => {
+    const bug = new TypeError('oops');
+    expect(failureFromCloudError(bug, context)).toBe(bug);
+  });
+});
+
+describe('narrative', () => {
+  const base: DeletionProgress = {
+    imageId: 'img-story001',
+    status: 'running',
+    phase: 'validating',
+    templates: [],
+    regions: [
+      { regionId: 'cn-hangzhou', status: 'deleted', attempts: 1 },
+      { regionId: 'cn-shanghai', status: 'failed', attempts: 3, lastError: { code: 'InternalError', message: 'x' } },
+    ],
+    retries: 0,
+    details: '',
+  };
+  const phases: Phase[] = ['validating', 'waiting-for-creation', 'deleting-templates', 'deleting-regions', 'compensating', 'awaiting-retry', 'finished'];
+
+  it.each(phases)('says something about the image in phase %s', (phase) => {
+    const text = narrate({ ...base, phase }, 3600);
+    expect(text).toContain('img-story001');
+  });
+
+  it('tells the operator what to do when parked', () => {
+    const text = narrate({ ...base, phase: 'awaiting-retry', status: 'awaiting-retry' }, 7 * 86400);
+    expect(text).toContain('cn-shanghai (InternalError)');
+    expect(text).toContain('imgdel retry img-story001');
+    expect(text).toContain('7 day(s)');
+  });
+});
