@@ -1,0 +1,308 @@
+/**
+ * Finds the Temporal CLI (which runs the development server), building it with Go on first use.
+ *
+ * Order: TEMPORAL_CLI (a path) → `temporal` on PATH when ≥ 1.4 → the cached build →
+ * `go install` into the cache. The cache is $XDG_CACHE_HOME/imgdel or ~/.cache/imgdel, outside
+ * the checkout, so every clone and worktree shares one build.
+ *
+ *   npm run temporal:install          builds when needed, says what it does
+ *   npm run --silent temporal:path    prints only the absolute path of the binary
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { z } from 'zod';
+import { findOnPath, isExecutableFile, OutputTail, runCommand, sleep } from './process.js';
+
+/** Built in this order: the first one that builds wins. */
+export const TEMPORAL_CLI_BUILD_VERSIONS = ['v1.5.1', 'v1.4.1', 'v1.3.0'] as const;
+const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
+/** A `temporal` found on PATH must be at least this version (older ones lack flags we pass). */
+const MINIMUM_PATH_VERSION: SemanticVersion = { major: 1, minor: 4, patch: 0 };
+const LOCK_WAIT_LIMIT_MS = 30 * 60_000;
+const BUILD_PROGRESS_EVERY_MS = 30_000;
+
+export type Log = (line: string) => void;
+
+const logToStderr: Log = (line) => process.stderr.write(`${line}\n`);
+
+export interface SemanticVersion {
+  major: number;
+  minor: number;
+  patch: number;
+}
+
+export class TemporalCliUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TemporalCliUnavailableError';
+  }
+}
+
+const cacheEnvSchema = z.object({
+  XDG_CACHE_HOME: z.string().optional(),
+  TEMPORAL_CLI: z.string().trim().optional(),
+  PATH: z.string().optional(),
+});
+
+/** Where imgdel keeps what it builds: $XDG_CACHE_HOME/imgdel, else ~/.cache/imgdel. */
+export function imgdelCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdgCacheHome = cacheEnvSchema.parse(env).XDG_CACHE_HOME;
+  // The XDG spec says relative values are invalid and must be ignored.
+  const base = xdgCacheHome !== undefined && isAbsolute(xdgCacheHome) ? xdgCacheHome : join(homedir(), '.cache');
+  return join(base, 'imgdel');
+}
+
+export function cachedTemporalCliPath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(imgdelCacheDir(env), 'bin', 'temporal');
+}
+
+/** Reads `temporal version 1.5.1 (Server …)`; undefined when there is no x.y.z in it. */
+export function parseTemporalVersion(versionOutput: string): SemanticVersion | undefined {
+  const match = /version\s+v?(\d+)\.(\d+)\.(\d+)/.exec(versionOutput);
+  if (!match?.[1] || !match[2] || !match[3]) return undefined;
+  return { major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3]) };
+}
+
+export function isAtLeast(version: SemanticVersion, minimum: SemanticVersion): boolean {
+  if (version.major !== minimum.major) return version.major > minimum.major;
+  if (version.minor !== minimum.minor) return version.minor > minimum.minor;
+  return version.patch >= minimum.patch;
+}
+
+function formatVersion(version: SemanticVersion): string {
+  return `${version.major}.${version.minor}.${version.patch}`;
+}
+
+/** The absolute path of a usable Temporal CLI; builds it into the cache when there is none. */
+export async function ensureTemporalCli(log: Log = logToStderr, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const parsedEnv = cacheEnvSchema.parse(env);
+
+  const explicit = parsedEnv.TEMPORAL_CLI;
+  if (explicit !== undefined && explicit !== '') {
+    const explicitPath = resolve(explicit);
+    if (!isExecutableFile(explicitPath)) {
+      throw new TemporalCliUnavailableError(`TEMPORAL_CLI=${explicit} is not an executable file; point it at a temporal binary or unset it.`);
+    }
+    return explicitPath;
+  }
+
+  const onPath = findOnPath('temporal', parsedEnv.PATH ?? '');
+  if (onPath !== undefined) {
+    const version = await temporalVersionOf(onPath);
+    if (version !== undefined && isAtLeast(version, MINIMUM_PATH_VERSION)) return onPath;
+    log(
+      `ignoring ${onPath}: version ${version === undefined ? 'unknown' : formatVersion(version)} is older than ${formatVersion(MINIMUM_PATH_VERSION)}`,
+    );
+  }
+
+  // A cached binary is one we built from a pinned tag; it reports 0.0.0-DEV, so no version check.
+  const cached = cachedTemporalCliPath(env);
+  if (isExecutableFile(cached)) return cached;
+
+  const go = findOnPath('go', parsedEnv.PATH ?? '');
+  if (go === undefined) throw new TemporalCliUnavailableError(noWayToGetTheCliMessage(cached));
+
+  const cacheDir = imgdelCacheDir(env);
+  await mkdir(join(cacheDir, 'bin'), { recursive: true });
+  const release = await acquireBuildLock(join(cacheDir, 'temporal-build.lock'), log);
+  try {
+    // Whoever held the lock before us may have built it.
+    if (isExecutableFile(cached)) return cached;
+    await buildTemporalCli(go, cached, env, log);
+    return cached;
+  } finally {
+    await release();
+  }
+}
+
+async function temporalVersionOf(binary: string): Promise<SemanticVersion | undefined> {
+  try {
+    const result = await runCommand(binary, ['--version'], { timeoutMs: 15_000 });
+    return result.exitCode === 0 ? parseTemporalVersion(result.stdout) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function noWayToGetTheCliMessage(cachedPath: string): string {
+  return [
+    `imgdel needs the Temporal CLI to run a development server, and there is none: no TEMPORAL_CLI, no temporal ≥ ${formatVersion(MINIMUM_PATH_VERSION)} on PATH, no build at ${cachedPath}, and no Go to build one.`,
+    'Any one of these fixes it:',
+    `  1. Install Go (https://go.dev/dl/) and run \`npm run temporal:install\`: it builds the CLI into ${cachedPath} (a few minutes, once).`,
+    `  2. Install the Temporal CLI ≥ ${formatVersion(MINIMUM_PATH_VERSION)} (https://docs.temporal.io/cli) so that \`temporal\` is on PATH.`,
+    '  3. Set TEMPORAL_CLI=/path/to/temporal to use a binary you already have, or TEMPORAL_ADDRESS=host:port to use a running Temporal server (then nothing is started).',
+  ].join('\n');
+}
+
+async function buildTemporalCli(go: string, destination: string, env: NodeJS.ProcessEnv, log: Log): Promise<void> {
+  const binDir = dirname(destination);
+  // go install copies the binary in place non-atomically; build into a private directory and rename,
+  // so an interrupted build never leaves a half-written binary at the cached path.
+  const staging = await mkdtemp(join(binDir, '.build-'));
+  const startedAt = Date.now();
+  const failures: string[] = [];
+  try {
+    for (const version of TEMPORAL_CLI_BUILD_VERSIONS) {
+      log(`building temporal CLI ${version} with go install into ${binDir} (first run only; takes a few minutes)`);
+      const outcome = await goInstall(go, `${TEMPORAL_CLI_MODULE}@${version}`, { ...env, GOBIN: staging }, (elapsedMs) =>
+        log(`still building temporal CLI ${version} (${Math.round(elapsedMs / 1000)} s)`),
+      );
+      const built = join(staging, 'temporal');
+      if (outcome.ok && isExecutableFile(built)) {
+        await rename(built, destination);
+        log(`built temporal CLI in ${Math.round((Date.now() - startedAt) / 1000)} s: ${destination}`);
+        return;
+      }
+      const failure = `go install ${TEMPORAL_CLI_MODULE}@${version} failed (${outcome.exit}):\n${outcome.output}`;
+      failures.push(failure);
+      log(failure);
+    }
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  throw new TemporalCliUnavailableError(
+    [
+      `could not build the Temporal CLI (tried ${TEMPORAL_CLI_BUILD_VERSIONS.join(', ')}); the last error:`,
+      failures.at(-1) ?? '',
+      'Install the Temporal CLI yourself (https://docs.temporal.io/cli) and put it on PATH, or set TEMPORAL_CLI=/path/to/temporal.',
+    ].join('\n'),
+  );
+}
+
+interface GoInstallOutcome {
+  ok: boolean;
+  exit: string;
+  output: string;
+}
+
+function goInstall(go: string, target: string, env: NodeJS.ProcessEnv, onProgress: (elapsedMs: number) => void): Promise<GoInstallOutcome> {
+  return new Promise((resolvePromise) => {
+    const startedAt = Date.now();
+    const output = new OutputTail(60);
+    const child = spawn(go, ['install', target], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
+    const progress = setInterval(() => onProgress(Date.now() - startedAt), BUILD_PROGRESS_EVERY_MS);
+    child.once('error', (error) => {
+      clearInterval(progress);
+      resolvePromise({ ok: false, exit: error.message, output: output.text() });
+    });
+    child.once('close', (exitCode, signal) => {
+      clearInterval(progress);
+      resolvePromise({
+        ok: exitCode === 0,
+        exit: signal === null ? `exit code ${String(exitCode)}` : `killed by ${signal}`,
+        output: output.text(),
+      });
+    });
+  });
+}
+
+const lockOwnerSchema = z.object({ pid: z.number().int().positive(), startedAt: z.string() });
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * An exclusive lock file holding the owner's pid, so two processes never build at once.
+ * A lock whose owner has died (or that stays unreadable) is stale and taken over.
+ */
+async function acquireBuildLock(lockPath: string, log: Log): Promise<() => Promise<void>> {
+  const waitStartedAt = Date.now();
+  let announcedWait = false;
+  for (;;) {
+    try {
+      const handle = await open(lockPath, 'wx');
+      await handle.writeFile(JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }));
+      await handle.close();
+      return async () => {
+        await rm(lockPath, { force: true });
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+
+    const owner = await readLockOwner(lockPath);
+    if (owner === 'gone') continue;
+    if (owner === 'unreadable') {
+      // The owner may be between creating the file and writing its pid; only an old unreadable lock is stale.
+      const ageMs = await fileAgeMs(lockPath);
+      if (ageMs !== undefined && ageMs > 10_000) await rm(lockPath, { force: true });
+    } else if (!isProcessAlive(owner.pid)) {
+      log(`removing a stale build lock left by pid ${owner.pid}`);
+      await rm(lockPath, { force: true });
+      continue;
+    } else if (!announcedWait) {
+      log(`another process (pid ${owner.pid}) is building the temporal CLI; waiting for it (lock ${lockPath})`);
+      announcedWait = true;
+    }
+    if (Date.now() - waitStartedAt > LOCK_WAIT_LIMIT_MS) {
+      throw new TemporalCliUnavailableError(`gave up waiting for the build lock ${lockPath}; remove it if no build is running`);
+    }
+    await sleep(1_000);
+  }
+}
+
+async function readLockOwner(lockPath: string): Promise<z.infer<typeof lockOwnerSchema> | 'gone' | 'unreadable'> {
+  let text: string;
+  try {
+    text = await readFile(lockPath, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+    throw error;
+  }
+  try {
+    const parsed = lockOwnerSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : 'unreadable';
+  } catch {
+    return 'unreadable';
+  }
+}
+
+async function fileAgeMs(path: string): Promise<number | undefined> {
+  try {
+    return Date.now() - (await stat(path)).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command('temporal-cli')
+    .description('Find or build the Temporal CLI that runs the development server')
+    .showHelpAfterError();
+  program
+    .command('install')
+    .description('build the Temporal CLI into the cache unless one is already available')
+    .action(async () => {
+      const startedAt = Date.now();
+      const path = await ensureTemporalCli();
+      process.stdout.write(`temporal CLI ready (${Math.round((Date.now() - startedAt) / 1000)} s): ${path}\n`);
+    });
+  program
+    .command('path')
+    .description('print only the absolute path of the Temporal CLI (building it first when needed)')
+    .action(async () => {
+      process.stdout.write(`${await ensureTemporalCli()}\n`);
+    });
+  await program.parseAsync(argv);
+}
+
+const isEntryPoint = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isEntryPoint) {
+  main(process.argv).catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}
