@@ -1,0 +1,378 @@
+/**
+ * The `imgdel` command line: start, watch and steer image deletions. Commands, exit
+ * codes and the --json shape are a contract scripts rely on (see exit-codes.ts and
+ * README "Using imgdel"). Human text comes from render.ts only.
+ */
+import { hostname, userInfo } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { z } from 'zod';
+import { createImgdelClient } from '../client/client.js';
+import type { ImgdelClient } from '../client/client.js';
+import type { DeletionOutcome } from '../client/outcome.js';
+import { emulatorCommand } from '../emulator/cli.js';
+import type { DeleteImageInput } from '../workflows/input.js';
+import { SEARCH_STATUS } from '../workflows/model.js';
+import type { DeletionStatus } from '../workflows/model.js';
+import { errorCodeFor, ExitCode, exitCodeForError, exitCodeForStatus } from './exit-codes.js';
+import { LiveProgress, renderList, renderOutcome, renderStarted } from './render.js';
+import type { TextSink } from './render.js';
+
+export interface CliContext {
+  stdout: TextSink;
+  stderr: TextSink;
+  env: Record<string, string | undefined>;
+  /** How long to try reaching Temporal (default 3 s: a CLI should fail fast). */
+  connectTimeoutMs?: number;
+  /** Poll interval of --wait (default 500 ms). */
+  pollMs?: number;
+}
+
+const STATUS_VALUES = Object.keys(SEARCH_STATUS) as DeletionStatus[];
+
+/** `awaiting-retry`, `AwaitingRetry` or `awaitingretry` all name the same status. */
+const statusArgSchema = z.string().transform((text, ctx) => {
+  const wanted = text.toLowerCase().replace(/[^a-z]/g, '');
+  const found = STATUS_VALUES.find((status) => status.replace(/-/g, '') === wanted);
+  if (found === undefined) {
+    ctx.addIssue({ code: 'custom', message: `--status must be one of ${STATUS_VALUES.join(', ')}` });
+    return z.NEVER;
+  }
+  return found;
+});
+
+const deleteOptionsSchema = z.object({
+  dryRun: z.boolean().optional(),
+  wait: z.boolean().optional(),
+  json: z.boolean().optional(),
+  reason: z.string().optional(),
+  requestedBy: z.string().optional(),
+  // NaN (not a number) passes through: the input schema refuses it and names the field.
+  waitForCreation: z.number().or(z.nan()).optional(),
+  regionConcurrency: z.number().or(z.nan()).optional(),
+  parkTimeout: z.number().or(z.nan()).optional(),
+});
+
+const flagsSchema = z.object({ wait: z.boolean().optional(), json: z.boolean().optional(), dryRun: z.boolean().optional() });
+const abandonOptionsSchema = z.object({ json: z.boolean().optional(), reason: z.string().optional() });
+const listOptionsSchema = z.object({ json: z.boolean().optional(), status: z.string().optional(), limit: z.number().int().min(1).max(10_000).optional() });
+
+const EXAMPLES = `
+Examples:
+  $ imgdel delete img-demo0001 --wait             delete everywhere, watch until it ends
+  $ imgdel delete img-demo0001 --dry-run          validate and print the plan, change nothing
+  $ imgdel status img-demo0001 --json             progress as one JSON object
+  $ imgdel list --status awaiting-retry           parked deletions waiting for an operator
+  $ imgdel retry img-demo0001 --wait              re-run the failed steps of a parked deletion
+
+Exit codes:
+  0  deleted (or the dry-run plan printed; or the deletion is still running without --wait)
+  1  rejected, compensated, abandoned, cancelled or failed; no such deletion; update refused
+  2  bad usage or invalid input (nothing was started)
+  3  parked, awaiting retry
+  4  cannot reach Temporal
+
+Connection (environment):
+  TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE (default default),
+  TEMPORAL_PROFILE (an envconfig profile instead), TEMPORAL_UI_URL (for links),
+  IMGDEL_TASK_QUEUE (default image-deletion)
+`;
+
+function numberArg(value: string): number {
+  // NaN is caught by the input schema, which names the field.
+  return value.trim() === '' ? Number.NaN : Number(value);
+}
+
+function defaultRequester(): string | undefined {
+  try {
+    return `${userInfo().username}@${hostname()}`.slice(0, 200);
+  } catch {
+    return undefined;
+  }
+}
+
+class Cli {
+  exitCode: number = ExitCode.Ok;
+  private clientInstance: ImgdelClient | undefined;
+
+  constructor(private readonly context: CliContext) {}
+
+  client(): ImgdelClient {
+    this.clientInstance ??= createImgdelClient({ env: this.context.env, connectTimeoutMs: this.context.connectTimeoutMs ?? 3_000 });
+    return this.clientInstance;
+  }
+
+  async close(): Promise<void> {
+    await this.clientInstance?.close();
+  }
+
+  out(lines: string[]): void {
+    if (lines.length > 0) this.context.stdout.write(`${lines.join('\n')}\n`);
+  }
+
+  err(lines: string[]): void {
+    if (lines.length > 0) this.context.stderr.write(`${lines.join('\n')}\n`);
+  }
+
+  json(value: unknown): void {
+    this.context.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  /** Runs one command; any error becomes a message and an exit code. */
+  async run(json: boolean, action: () => Promise<void>): Promise<void> {
+    try {
+      await action();
+    } catch (error) {
+      this.exitCode = exitCodeForError(error);
+      const message = error instanceof Error ? error.message : String(error);
+      if (json) this.json({ error: { code: errorCodeFor(error), message } });
+      this.err([`imgdel: ${message}`]);
+    }
+  }
+
+  /** Prints the final outcome and sets the exit code from its status. */
+  finish(outcome: DeletionOutcome, json: boolean, live?: LiveProgress): void {
+    this.exitCode = exitCodeForStatus(outcome.status);
+    if (json) {
+      this.json(outcome);
+    } else if (live) {
+      live.finish(outcome);
+    } else {
+      this.out(renderOutcome(outcome, { uiLink: this.client().linkFor(outcome.workflowId) }));
+    }
+  }
+
+  async wait(imageId: string, json: boolean, dryRun: boolean): Promise<{ outcome: DeletionOutcome; live?: LiveProgress }> {
+    const client = this.client();
+    if (json) {
+      return { outcome: await client.waitForOutcome(imageId, { dryRun, ...(this.pollOption()) }) };
+    }
+    const live = new LiveProgress(this.context.stdout);
+    const outcome = await client.waitForOutcome(imageId, {
+      dryRun,
+      onProgress: (next) => live.update(next),
+      ...this.pollOption(),
+    });
+    return { outcome, live };
+  }
+
+  private pollOption(): { pollMs?: number } {
+    return this.context.pollMs === undefined ? {} : { pollMs: this.context.pollMs };
+  }
+
+  async delete(imageId: string, rawOptions: unknown): Promise<void> {
+    const options = deleteOptionsSchema.parse(rawOptions);
+    const json = options.json === true;
+    const dryRun = options.dryRun === true;
+    await this.run(json, async () => {
+      const requestedBy = options.requestedBy ?? defaultRequester();
+      const input: DeleteImageInput = {
+        imageId,
+        ...(dryRun ? { dryRun } : {}),
+        ...(options.reason === undefined ? {} : { reason: options.reason }),
+        ...(requestedBy === undefined ? {} : { requestedBy }),
+        ...(options.waitForCreation === undefined ? {} : { waitForCreationSeconds: options.waitForCreation }),
+        ...(options.regionConcurrency === undefined ? {} : { regionConcurrency: options.regionConcurrency }),
+        ...(options.parkTimeout === undefined ? {} : { parkTimeoutSeconds: options.parkTimeout }),
+      };
+      const client = this.client();
+      const started = await client.startDeletion(input);
+      if (!json) this.out(renderStarted(started));
+      if (started.alreadyDeleted === true) {
+        this.finish(await client.outcome(imageId), json);
+        return;
+      }
+      // A dry run's plan is its result: always wait for it (validation only, quick).
+      if (options.wait === true || dryRun) {
+        const { outcome, live } = await this.wait(imageId, json, dryRun);
+        this.finish(outcome, json, live);
+        return;
+      }
+      const outcome: DeletionOutcome = started.started
+        ? { workflowId: started.workflowId, imageId, status: 'running', phase: 'validating', regions: [], templates: [] }
+        : await client.outcome(imageId);
+      this.exitCode = exitCodeForStatus(outcome.status);
+      if (json) this.json(outcome);
+      else this.out([`Follow it with: imgdel status ${imageId}   (or imgdel delete ${imageId} --wait)`]);
+    });
+  }
+
+  async status(imageId: string, rawOptions: unknown): Promise<void> {
+    const options = flagsSchema.parse(rawOptions);
+    const json = options.json === true;
+    await this.run(json, async () => {
+      this.finish(await this.client().outcome(imageId, { dryRun: options.dryRun === true }), json);
+    });
+  }
+
+  async retry(imageId: string, rawOptions: unknown): Promise<void> {
+    const options = flagsSchema.parse(rawOptions);
+    const json = options.json === true;
+    await this.run(json, async () => {
+      const afterRetry = await this.client().retry(imageId);
+      if (options.wait === true) {
+        if (!json) this.out([`Retrying the failed steps of ${imageId}…`]);
+        const { outcome, live } = await this.wait(imageId, json, false);
+        this.finish(outcome, json, live);
+      } else {
+        this.finish(afterRetry, json);
+      }
+    });
+  }
+
+  async abandon(imageId: string, rawOptions: unknown): Promise<void> {
+    const options = abandonOptionsSchema.parse(rawOptions);
+    const json = options.json === true;
+    await this.run(json, async () => {
+      this.finish(await this.client().abandon(imageId, options.reason), json);
+    });
+  }
+
+  async cancel(imageId: string): Promise<void> {
+    await this.run(false, async () => {
+      const result = await this.client().cancel(imageId);
+      if (result.requested) {
+        this.out([
+          `Cancellation of ${imageId} requested (workflow ${result.workflowId}).`,
+          'Before the pivot the templates are restored and the image is left as it was; after it, the deletion stops and reports what is left.',
+          `Follow it with: imgdel status ${imageId}`,
+        ]);
+        this.exitCode = ExitCode.Ok;
+        return;
+      }
+      this.err([`imgdel: nothing to cancel: the deletion of ${imageId} already ended.`]);
+      if (result.outcome) this.out(renderOutcome(result.outcome));
+      this.exitCode = ExitCode.Failed;
+    });
+  }
+
+  async list(rawOptions: unknown): Promise<void> {
+    const options = listOptionsSchema.parse(rawOptions);
+    const json = options.json === true;
+    await this.run(json, async () => {
+      let status: DeletionStatus | undefined;
+      if (options.status !== undefined) {
+        const parsed = statusArgSchema.safeParse(options.status);
+        if (!parsed.success) {
+          this.exitCode = ExitCode.Usage;
+          const message = parsed.error.issues.map((issue) => issue.message).join('; ');
+          if (json) this.json({ error: { code: 'InvalidInput', message } });
+          this.err([`imgdel: ${message}`]);
+          return;
+        }
+        status = parsed.data;
+      }
+      const deletions = await this.client().list({ ...(status === undefined ? {} : { status }), limit: options.limit ?? 100 });
+      if (json) this.json({ deletions });
+      else this.out(renderList(deletions));
+    });
+  }
+}
+
+function buildProgram(context: CliContext, cli: Cli): Command {
+  const program = new Command('imgdel')
+    .description('Delete an App Streaming custom image in every region, durably (a Temporal saga).')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => context.stdout.write(text),
+      writeErr: (text) => context.stderr.write(text),
+    })
+    .showHelpAfterError('(run imgdel --help for usage)')
+    .addHelpText('after', EXAMPLES);
+
+  program
+    .command('delete')
+    .description('start deleting an image (a second start attaches to the running deletion)')
+    .argument('<imageId>', 'the image, e.g. img-0123abcd')
+    .option('--dry-run', 'validate and print the plan; change nothing')
+    .option('--wait', 'show live progress until the deletion ends or parks')
+    .option('--json', 'print one JSON object on stdout')
+    .option('--reason <text>', 'why (kept in the workflow, shown in the UI)')
+    .option('--requested-by <name>', 'who asks (default: user@host)')
+    .option('--wait-for-creation <seconds>', 'wait this long for an image still being created', numberArg)
+    .option('--region-concurrency <n>', 'delete at most this many regions at once', numberArg)
+    .option('--park-timeout <seconds>', 'how long a parked deletion waits for retry or abandon', numberArg)
+    .action((imageId: string, options: unknown) => cli.delete(imageId, options));
+
+  program
+    .command('status')
+    .description('progress of the running or last deletion of an image')
+    .argument('<imageId>')
+    .option('--dry-run', 'show the last dry run instead')
+    .option('--json', 'print one JSON object on stdout')
+    .action((imageId: string, options: unknown) => cli.status(imageId, options));
+
+  program
+    .command('retry')
+    .description('re-run the failed steps of a parked deletion (refused when nothing failed)')
+    .argument('<imageId>')
+    .option('--wait', 'show live progress until it ends or parks again')
+    .option('--json', 'print one JSON object on stdout')
+    .action((imageId: string, options: unknown) => cli.retry(imageId, options));
+
+  program
+    .command('abandon')
+    .description('give up on a parked deletion (exits 1: the deletion ends abandoned)')
+    .argument('<imageId>')
+    .option('--reason <text>', 'why, kept in the report')
+    .option('--json', 'print one JSON object on stdout')
+    .action((imageId: string, options: unknown) => cli.abandon(imageId, options));
+
+  program
+    .command('cancel')
+    .description('cancel a running deletion (before the pivot it restores the templates)')
+    .argument('<imageId>')
+    .action((imageId: string) => cli.cancel(imageId));
+
+  program
+    .command('list')
+    .description('deletions found through the ImageId / DeletionStatus search attributes')
+    .addOption(new Option('--status <status>', `only this status: ${STATUS_VALUES.join(', ')}`))
+    .option('--limit <n>', 'at most this many (default 100)', numberArg)
+    .option('--json', 'print one JSON object on stdout')
+    .action((options: unknown) => cli.list(options));
+
+  const emulator = emulatorCommand()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => context.stdout.write(text),
+      writeErr: (text) => context.stderr.write(text),
+    });
+  program.addCommand(emulator);
+  return program;
+}
+
+/** Runs the CLI and resolves with the exit code (it never calls process.exit). */
+export async function runCli(argv: readonly string[], context: CliContext): Promise<number> {
+  const cli = new Cli(context);
+  const program = buildProgram(context, cli);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return cli.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    if (error instanceof z.ZodError) {
+      context.stderr.write(`imgdel: invalid options: ${error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`).join('; ')}\n`);
+      return ExitCode.Usage;
+    }
+    context.stderr.write(`imgdel: ${error instanceof Error ? error.message : String(error)}\n`);
+    return ExitCode.Failed;
+  } finally {
+    await cli.close();
+  }
+}
+
+/** The process entry point (bin/imgdel.mjs, `npm run imgdel`). */
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  const code = await runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env });
+  // The emulator keeps serving until a signal; every other command ends here.
+  if (argv[0] !== 'emulator' || code !== ExitCode.Ok) process.exit(code);
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (invokedDirectly) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`imgdel: ${String(error)}\n`);
+    process.exit(ExitCode.Failed);
+  });
+}

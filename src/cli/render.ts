@@ -1,0 +1,192 @@
+/**
+ * Everything the CLI shows a person, in one place: the progress block (shared by
+ * `delete --wait`, `status` and `retry --wait`), change lines for non-TTY output, the
+ * live view that redraws in place on a terminal, and error endings (code + explain()).
+ */
+import { explain } from '../cloud/errors.js';
+import { cloudCodeOf } from '../client/outcome.js';
+import type { DeletionOutcome, OutcomeError, OutcomeRegion, OutcomeTemplate } from '../client/outcome.js';
+import type { DeletionListItem, StartedDeletion } from '../client/client.js';
+
+export interface TextSink {
+  write(text: string): unknown;
+  isTTY?: boolean;
+  /** Terminal width, to count wrapped lines when redrawing. */
+  columns?: number;
+}
+
+const STATUS_HEADLINE: Readonly<Record<DeletionOutcome['status'], string>> = {
+  running: 'running',
+  'awaiting-retry': 'PARKED, awaiting retry',
+  deleted: 'DELETED in every region',
+  rejected: 'REJECTED, nothing was changed',
+  compensated: 'COMPENSATED, templates restored and the image left as it was',
+  abandoned: 'ABANDONED',
+  failed: 'FAILED',
+  cancelled: 'CANCELLED',
+  planned: 'PLANNED (dry run, nothing was changed)',
+};
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+function errorText(error: OutcomeError | undefined): string {
+  return error ? `  ${error.code}: ${error.message}` : '';
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + ' '.repeat(width - text.length);
+}
+
+/** A dry run's steps are all pending: say what would happen instead of counting attempts. */
+function stepState(status: string, attempts: number, planned: boolean): string {
+  return planned ? 'would be deleted' : `${pad(status, 8)}  ${plural(attempts, 'attempt')}`;
+}
+
+function templateLine(template: OutcomeTemplate, nameWidth: number, planned: boolean): string {
+  const label = pad(`${template.templateId} (${template.templateName})`, nameWidth);
+  return `    ${label}  ${stepState(template.status, template.attempts, planned)}${errorText(template.lastError)}`;
+}
+
+function regionLine(region: OutcomeRegion, idWidth: number, planned: boolean): string {
+  return `    ${pad(region.regionId, idWidth)}  ${stepState(region.status, region.attempts, planned)}${errorText(region.lastError)}`;
+}
+
+/** The error ending: what happened, then the cloud code and what to do about it. */
+export function renderErrorEnding(message: string, cloudCode: string | undefined): string[] {
+  const lines = [`Error: ${message}`];
+  if (cloudCode !== undefined) lines.push(`${cloudCode}: ${explain(cloudCode)}`);
+  return lines;
+}
+
+/** The full picture of one deletion, as lines. */
+export function renderOutcome(outcome: DeletionOutcome, options: { uiLink?: string } = {}): string[] {
+  const lines = [`Image ${outcome.imageId}: ${STATUS_HEADLINE[outcome.status]}`];
+  const facts = [`phase ${outcome.phase}`, `workflow ${outcome.workflowId}`];
+  if (outcome.pivotRegion !== undefined) facts.push(`pivot ${outcome.pivotRegion}`);
+  lines.push(`  ${facts.join(' · ')}`);
+  if (options.uiLink !== undefined) lines.push(`  Temporal UI: ${options.uiLink}`);
+  const nameWidth = Math.max(0, ...outcome.templates.map((t) => `${t.templateId} (${t.templateName})`.length));
+  const templatesKnown = outcome.phase !== 'validating' && outcome.phase !== 'waiting-for-creation';
+  const noTemplates = templatesKnown ? '  templates: none' : '  templates: not listed yet';
+  lines.push(outcome.templates.length === 0 ? noTemplates : `  templates (${outcome.templates.length}):`);
+  const planned = outcome.status === 'planned';
+  for (const template of outcome.templates) lines.push(templateLine(template, nameWidth, planned));
+  const idWidth = Math.max(0, ...outcome.regions.map((r) => r.regionId.length));
+  const noRegions = outcome.phase === 'finished' ? '  regions: none' : '  regions: none yet';
+  lines.push(outcome.regions.length === 0 ? noRegions : `  regions (${outcome.regions.length}):`);
+  for (const region of outcome.regions) lines.push(regionLine(region, idWidth, planned));
+  // The workflow's own paragraph, unless it only repeats the error printed below.
+  if (outcome.details && !(outcome.error && outcome.details.includes(outcome.error.message))) lines.push(`  ${outcome.details}`);
+  if (outcome.status === 'awaiting-retry' && !outcome.details?.includes('imgdel retry')) {
+    lines.push(`  Fix the cause, then: imgdel retry ${outcome.imageId}   (or give up: imgdel abandon ${outcome.imageId})`);
+  }
+  const cloudCode = cloudCodeOf(outcome);
+  if (outcome.error) {
+    lines.push(...renderErrorEnding(`${outcome.error.code}: ${outcome.error.message}`, cloudCode));
+  } else if (outcome.status === 'awaiting-retry' && cloudCode !== undefined) {
+    lines.push(`${cloudCode}: ${explain(cloudCode)}`);
+  }
+  return lines;
+}
+
+/** One line per change between two snapshots (the whole story when `previous` is undefined). */
+export function renderChanges(previous: DeletionOutcome | undefined, next: DeletionOutcome): string[] {
+  const lines: string[] = [];
+  if (previous === undefined || previous.status !== next.status || previous.phase !== next.phase) {
+    lines.push(`${next.imageId}: ${next.status} (${next.phase})`);
+  }
+  if (next.pivotRegion !== undefined && previous?.pivotRegion !== next.pivotRegion) {
+    lines.push(`pivot: ${next.pivotRegion} (from here on the deletion only goes forward)`);
+  }
+  const previousTemplates = new Map(previous?.templates.map((t) => [t.templateId, t]));
+  for (const template of next.templates) {
+    const before = previousTemplates.get(template.templateId);
+    if (before?.status === template.status && before.attempts === template.attempts) continue;
+    lines.push(
+      `template ${template.templateId} (${template.templateName}): ${template.status}, ${plural(template.attempts, 'attempt')}${errorText(template.lastError)}`,
+    );
+  }
+  const previousRegions = new Map(previous?.regions.map((r) => [r.regionId, r]));
+  for (const region of next.regions) {
+    const before = previousRegions.get(region.regionId);
+    if (before?.status === region.status && before.attempts === region.attempts) continue;
+    lines.push(`region ${region.regionId}: ${region.status}, ${plural(region.attempts, 'attempt')}${errorText(region.lastError)}`);
+  }
+  return lines;
+}
+
+/** Rows the lines take on a terminal `columns` wide (long lines wrap). */
+export function screenRows(lines: string[], columns: number | undefined): number {
+  if (columns === undefined || columns <= 0) return lines.length;
+  return lines.reduce((rows, line) => rows + Math.max(1, Math.ceil(line.length / columns)), 0);
+}
+
+/**
+ * Shows progress as it changes: redrawn in place on a terminal, one line per change
+ * otherwise (logs, CI, pipes).
+ */
+export class LiveProgress {
+  private previous: DeletionOutcome | undefined;
+  private drawnLines = 0;
+
+  constructor(
+    private readonly sink: TextSink,
+    private readonly uiLink?: string,
+  ) {}
+
+  update(outcome: DeletionOutcome): void {
+    if (this.sink.isTTY === true) {
+      // Move up over the previous block and clear it, then draw the new one.
+      const erase = this.drawnLines > 0 ? `\x1b[${this.drawnLines}F\x1b[J` : '';
+      const block = renderOutcome(outcome, this.uiLink === undefined ? {} : { uiLink: this.uiLink });
+      this.sink.write(`${erase}${block.join('\n')}\n`);
+      this.drawnLines = screenRows(block, this.sink.columns);
+    } else {
+      const lines = renderChanges(this.previous, outcome);
+      if (lines.length > 0) this.sink.write(`${lines.join('\n')}\n`);
+    }
+    this.previous = outcome;
+  }
+
+  /** After the last update: on a TTY the block is already complete; elsewhere print it once. */
+  finish(outcome: DeletionOutcome): void {
+    if (this.sink.isTTY === true) {
+      if (this.previous === undefined) this.update(outcome);
+      return;
+    }
+    this.sink.write(`${renderOutcome(outcome, this.uiLink === undefined ? {} : { uiLink: this.uiLink }).join('\n')}\n`);
+  }
+}
+
+export function renderStarted(started: StartedDeletion): string[] {
+  const lines: string[] = [];
+  if (started.alreadyDeleted === true) {
+    lines.push(`Image ${started.imageId} was already deleted (workflow ${started.workflowId}); nothing was started.`);
+  } else if (started.started) {
+    lines.push(`Started the deletion of ${started.imageId}.`);
+  } else {
+    lines.push(`A deletion of ${started.imageId} is already running; attached to it (one deletion per image).`);
+  }
+  lines.push(`  workflow id  ${started.workflowId}`);
+  if (started.uiUrl !== undefined) lines.push(`  Temporal UI  ${started.uiUrl}`);
+  return lines;
+}
+
+export function renderList(items: DeletionListItem[]): string[] {
+  if (items.length === 0) return ['No deletions found.'];
+  const header = ['IMAGE', 'STATUS', 'STARTED', 'WORKFLOW ID'];
+  const rows = items.map((item) => [
+    item.imageId,
+    item.dryRun ? `${item.status} (dry run)` : item.status,
+    item.startTime.replace(/\.\d+Z$/, 'Z'),
+    item.workflowId,
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const format = (row: string[]) =>
+    row
+      .map((cell, column) => (column === row.length - 1 ? cell : pad(cell, widths[column] ?? 0)))
+      .join('  ');
+  return [format(header), ...rows.map(format)];
+}

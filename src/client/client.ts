@@ -1,0 +1,561 @@
+/**
+ * The imgdel client: starts, watches and steers image deletions through Temporal.
+ * Used by backend services (`import { createImgdelClient } from 'imgdel/client'`) and
+ * by the CLI. Input is checked with the workflow's own zod schema before anything is sent.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  ApplicationFailure,
+  CancelledFailure,
+  Client,
+  Connection,
+  isGrpcServiceError,
+  ServiceError,
+  TerminatedFailure,
+  TimeoutFailure,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
+import type { ConnectionOptions, WorkflowExecutionDescription, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
+import { loadConfig } from '../config.js';
+import { checkInput } from '../workflows/input.js';
+import type { DeleteImageInput } from '../workflows/input.js';
+import {
+  abandonUpdate,
+  deletionStatusKey,
+  imageIdKey,
+  progressQuery,
+  retryUpdate,
+  SEARCH_ATTRIBUTES,
+  SEARCH_STATUS,
+  TERMINAL_STATUSES,
+  WORKFLOW_TYPE,
+} from '../workflows/model.js';
+import type { DeletionProgress, DeletionStatus } from '../workflows/model.js';
+import { resolveConnectionTarget, workflowUiLink } from './connection.js';
+import {
+  DeletionNotFoundError,
+  DeletionUpdateRefusedError,
+  InvalidDeletionInputError,
+  NothingToRetryError,
+  TemporalUnavailableError,
+} from './errors.js';
+import { outcomeFromFailure, outcomeFromProgress, parseProgress, TemporalEndCode } from './outcome.js';
+import type { DeletionOutcome } from './outcome.js';
+
+type DeleteImageWorkflow = (input: DeleteImageInput) => Promise<DeletionProgress>;
+
+export interface ImgdelClientOptions {
+  /** An open connection to reuse (the client never closes it). */
+  connection?: Connection;
+  address?: string;
+  namespace?: string;
+  taskQueue?: string;
+  /** Base URL of the Temporal UI, for links. Default: TEMPORAL_UI_URL, else http://<host>:<grpc port + 1000>. */
+  uiUrl?: string;
+  /** The environment to read configuration from (default: process.env). */
+  env?: Record<string, string | undefined>;
+  /** How long to try reaching Temporal before giving up (default 5 s). */
+  connectTimeoutMs?: number;
+  /** How long to wait for a worker to answer the progress query (default 5 s). */
+  queryTimeoutMs?: number;
+}
+
+export interface StartedDeletion {
+  workflowId: string;
+  runId: string;
+  imageId: string;
+  /** false: a deletion of this image was already running, and this call attached to it. */
+  started: boolean;
+  /** true: the last deletion of this image completed; nothing was started. */
+  alreadyDeleted?: boolean;
+  /** Link to the workflow in the Temporal UI. */
+  uiUrl?: string;
+}
+
+export interface WaitOptions {
+  onProgress?: (outcome: DeletionOutcome) => void;
+  /** Poll interval (default 500 ms). */
+  pollMs?: number;
+  /** Follow the dry run of this image instead of the real deletion. */
+  dryRun?: boolean;
+}
+
+export interface TargetOptions {
+  /** Address the dry run of this image (workflow id `delete-image-<id>-dry-run`). */
+  dryRun?: boolean;
+}
+
+export interface DeletionListItem {
+  workflowId: string;
+  runId: string;
+  imageId: string;
+  status: DeletionStatus;
+  dryRun: boolean;
+  temporalStatus: string;
+  startTime: string;
+  closeTime?: string;
+}
+
+export interface ListOptions {
+  status?: DeletionStatus;
+  /** At most this many (default 100), newest first. */
+  limit?: number;
+}
+
+export interface CancelResult {
+  workflowId: string;
+  /** false: the deletion had already ended; `outcome` says how. */
+  requested: boolean;
+  outcome?: DeletionOutcome;
+}
+
+/** Workflow id of the deletion (or dry run) of one image: one saga per image. */
+export function deletionWorkflowId(imageId: string, dryRun = false): string {
+  return dryRun ? `delete-image-${imageId}-dry-run` : `delete-image-${imageId}`;
+}
+
+const START_TOKEN_MEMO_KEY = 'imgdelStartToken';
+const DEFAULT_POLL_MS = 500;
+const GRPC_UNAVAILABLE = 14;
+const GRPC_DEADLINE_EXCEEDED = 4;
+
+export function createImgdelClient(options: ImgdelClientOptions = {}): ImgdelClient {
+  return new ImgdelClient(options);
+}
+
+export class ImgdelClient {
+  readonly address: string;
+  readonly namespace: string;
+  readonly taskQueue: string;
+  readonly uiUrl: string;
+  private readonly options: ImgdelClientOptions;
+  private readonly connectionOptions: ConnectionOptions;
+  private clientPromise: Promise<Client> | undefined;
+  private ownConnection: Connection | undefined;
+
+  constructor(options: ImgdelClientOptions = {}) {
+    this.options = options;
+    const config = loadConfig(options.env ?? process.env);
+    const target = resolveConnectionTarget(config, {
+      ...(options.address === undefined ? {} : { address: options.address }),
+      ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+      ...(options.uiUrl === undefined ? {} : { uiUrl: options.uiUrl }),
+    });
+    this.address = target.address;
+    this.namespace = target.namespace;
+    this.uiUrl = target.uiUrl;
+    this.connectionOptions = target.connectionOptions;
+    this.taskQueue = options.taskQueue ?? config.taskQueue;
+  }
+
+  /** Link to a workflow in the Temporal UI. */
+  linkFor(workflowId: string): string {
+    return workflowUiLink(this.uiUrl, this.namespace, workflowId);
+  }
+
+  /**
+   * Starts the deletion of one image, or attaches to the one already running. Returns
+   * `alreadyDeleted: true` (starting nothing) when the last deletion of the image completed.
+   */
+  async startDeletion(rawInput: DeleteImageInput): Promise<StartedDeletion> {
+    const check = checkInput(rawInput);
+    if (!check.ok) throw new InvalidDeletionInputError(check.problems);
+    const input = check.input;
+    const dryRun = input.dryRun === true;
+    const workflowId = deletionWorkflowId(input.imageId, dryRun);
+    const link = this.linkFor(workflowId);
+    return this.call(async (client) => {
+      if (!dryRun) {
+        const last = await describeOrUndefined(client.workflow.getHandle(workflowId));
+        if (last?.status.name === 'COMPLETED') {
+          const report = parseProgress(await client.workflow.getHandle(workflowId, last.runId).result());
+          if (report?.status === 'deleted') {
+            return { workflowId, runId: last.runId, imageId: input.imageId, started: false, alreadyDeleted: true, uiUrl: link };
+          }
+        }
+      }
+      const startToken = randomUUID();
+      const options = {
+        workflowId,
+        taskQueue: this.taskQueue,
+        args: [input] as [DeleteImageInput],
+        workflowIdConflictPolicy: 'USE_EXISTING' as const,
+        staticSummary: dryRun ? `Dry run: delete image ${input.imageId}` : `Delete image ${input.imageId}`,
+        staticDetails: startDetails(input),
+        typedSearchAttributes: [
+          { key: imageIdKey, value: input.imageId },
+          { key: deletionStatusKey, value: SEARCH_STATUS.running },
+        ],
+        memo: { [START_TOKEN_MEMO_KEY]: startToken },
+      };
+      const handle = await client.workflow.start<DeleteImageWorkflow>(WORKFLOW_TYPE, options).catch((error: unknown) => {
+        throw explainMissingSearchAttributes(error, this.namespace);
+      });
+      const runId = handle.firstExecutionRunId;
+      // USE_EXISTING answers with the running execution; our token in its memo tells
+      // whether that execution is the one this call started.
+      const description = await client.workflow.getHandle(workflowId, runId).describe();
+      const started = description.memo?.[START_TOKEN_MEMO_KEY] === startToken;
+      return { workflowId, runId, imageId: input.imageId, started, uiUrl: link };
+    });
+  }
+
+  /** The progress of the running or last deletion of an image. */
+  async getProgress(imageId: string, target: TargetOptions = {}): Promise<DeletionProgress> {
+    const snapshot = await this.snapshot(imageId, target);
+    return snapshot.progress ?? outcomeAsProgress(snapshot.outcome);
+  }
+
+  /** The running or last deletion of an image, as the CLI's JSON shape. */
+  async outcome(imageId: string, target: TargetOptions = {}): Promise<DeletionOutcome> {
+    return (await this.snapshot(imageId, target)).outcome;
+  }
+
+  /** Polls until the deletion ends or parks (awaiting-retry); calls onProgress on every change. */
+  async waitForOutcome(imageId: string, options: WaitOptions = {}): Promise<DeletionOutcome> {
+    const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+    const target = { dryRun: options.dryRun === true };
+    let lastSeen = '';
+    for (;;) {
+      const outcome = await this.outcome(imageId, target);
+      const seen = JSON.stringify(outcome);
+      if (seen !== lastSeen) {
+        lastSeen = seen;
+        options.onProgress?.(outcome);
+      }
+      if (isSettled(outcome.status)) return outcome;
+      await sleep(pollMs);
+    }
+  }
+
+  /** Re-runs every failed step of a parked deletion; refused (NothingToRetryError) when nothing failed. */
+  async retry(imageId: string): Promise<DeletionOutcome> {
+    const workflowId = deletionWorkflowId(imageId);
+    return this.call(async (client) => {
+      const description = await this.describeExisting(client, imageId, workflowId);
+      if (description.status.name !== 'RUNNING') {
+        throw new NothingToRetryError(imageId, `the deletion already ended (${describeEnd(description)}); see imgdel status ${imageId}`);
+      }
+      const handle = client.workflow.getHandle(workflowId, description.runId);
+      try {
+        const answer = await handle.executeUpdate(retryUpdate);
+        return this.progressOutcome(workflowId, imageId, answer);
+      } catch (error) {
+        if (error instanceof WorkflowUpdateFailedError) throw new NothingToRetryError(imageId, refusalReason(error));
+        throw error;
+      }
+    });
+  }
+
+  /** Gives up on a parked deletion; resolves with the final outcome (status abandoned). */
+  async abandon(imageId: string, reason?: string): Promise<DeletionOutcome> {
+    const workflowId = deletionWorkflowId(imageId);
+    await this.call(async (client) => {
+      const description = await this.describeExisting(client, imageId, workflowId);
+      if (description.status.name !== 'RUNNING') {
+        throw new DeletionUpdateRefusedError(
+          'abandon',
+          imageId,
+          `cannot abandon the deletion of ${imageId}: it already ended (${describeEnd(description)})`,
+        );
+      }
+      try {
+        await client.workflow
+          .getHandle(workflowId, description.runId)
+          .executeUpdate(abandonUpdate, { args: [reason === undefined ? {} : { reason }] });
+      } catch (error) {
+        if (error instanceof WorkflowUpdateFailedError) {
+          throw new DeletionUpdateRefusedError('abandon', imageId, `abandon refused for ${imageId}: ${refusalReason(error)}`);
+        }
+        throw error;
+      }
+      // The workflow ends right after accepting the update; wait for that ending.
+      await client.workflow.getHandle(workflowId, description.runId).result().catch(() => undefined);
+    });
+    return this.outcome(imageId);
+  }
+
+  /** Asks the deletion to stop: before the pivot it compensates; after, it reports what is left. */
+  async cancel(imageId: string): Promise<CancelResult> {
+    const workflowId = deletionWorkflowId(imageId);
+    const ended = await this.call(async (client) => {
+      const description = await this.describeExisting(client, imageId, workflowId);
+      if (description.status.name !== 'RUNNING') return true;
+      await client.workflow.getHandle(workflowId, description.runId).cancel();
+      return false;
+    });
+    if (!ended) return { workflowId, requested: true };
+    return { workflowId, requested: false, outcome: await this.outcome(imageId) };
+  }
+
+  /** Deletions found through the ImageId / DeletionStatus search attributes, newest first. */
+  async list(options: ListOptions = {}): Promise<DeletionListItem[]> {
+    const limit = options.limit ?? 100;
+    const query = listQuery(options.status);
+    return this.call(async (client) => {
+      const items: DeletionListItem[] = [];
+      for await (const info of client.workflow.list({ query, pageSize: Math.min(limit, 1000) })) {
+        items.push(listItem(info));
+        if (items.length >= limit) break;
+      }
+      return items;
+    });
+  }
+
+  /** Closes the connection this client opened (not one passed in). */
+  async close(): Promise<void> {
+    const connection = this.ownConnection;
+    this.ownConnection = undefined;
+    this.clientPromise = undefined;
+    await connection?.close();
+  }
+
+  private connect(): Promise<Client> {
+    this.clientPromise ??= (async () => {
+      let connection = this.options.connection;
+      if (connection === undefined) {
+        try {
+          connection = await Connection.connect({
+            ...this.connectionOptions,
+            connectTimeout: this.options.connectTimeoutMs ?? 5_000,
+          });
+        } catch (error) {
+          throw new TemporalUnavailableError(this.address, errorMessage(error));
+        }
+        this.ownConnection = connection;
+      }
+      return new Client({ connection, namespace: this.namespace });
+    })();
+    const pending = this.clientPromise;
+    // A failed connect is not cached: the next call tries again.
+    pending.catch(() => {
+      if (this.clientPromise === pending) this.clientPromise = undefined;
+    });
+    return pending;
+  }
+
+  private async call<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+    const client = await this.connect();
+    try {
+      return await fn(client);
+    } catch (error) {
+      if (isUnavailable(error)) throw new TemporalUnavailableError(this.address, errorMessage(error));
+      throw error;
+    }
+  }
+
+  private async describeExisting(client: Client, imageId: string, workflowId: string): Promise<WorkflowExecutionDescription> {
+    const description = await describeOrUndefined(client.workflow.getHandle(workflowId));
+    if (description === undefined) throw new DeletionNotFoundError(imageId, workflowId);
+    return description;
+  }
+
+  private progressOutcome(workflowId: string, imageId: string, answer: unknown): DeletionOutcome {
+    const progress = parseProgress(answer);
+    if (progress) return outcomeFromProgress(workflowId, progress);
+    return { workflowId, imageId, status: 'running', phase: 'validating', regions: [], templates: [] };
+  }
+
+  private async snapshot(imageId: string, target: TargetOptions): Promise<{ outcome: DeletionOutcome; progress?: DeletionProgress }> {
+    const workflowId = deletionWorkflowId(imageId, target.dryRun === true);
+    return this.call(async (client) => {
+      const description = await this.describeExisting(client, imageId, workflowId);
+      const handle = client.workflow.getHandle<DeleteImageWorkflow>(workflowId, description.runId);
+      const status = description.status.name;
+      if (status === 'RUNNING') {
+        const progress = await this.queryProgress(client, handle);
+        if (progress) return { outcome: outcomeFromProgress(workflowId, progress), progress };
+        return {
+          outcome: {
+            workflowId,
+            imageId,
+            status: 'running',
+            phase: 'validating',
+            regions: [],
+            templates: [],
+            details:
+              `No worker answered the progress query. Is a worker running on task queue ${description.taskQueue}? ` +
+              'Start one with `npm run worker` (or `npm start` for the local stack).',
+          },
+        };
+      }
+      if (status === 'COMPLETED') {
+        const progress = parseProgress(await handle.result());
+        if (progress) return { outcome: outcomeFromProgress(workflowId, progress), progress };
+        return { outcome: { workflowId, imageId, status: 'deleted', phase: 'finished', regions: [], templates: [] } };
+      }
+      const facts = await this.failureFacts(client, handle, workflowId, imageId, status === 'CANCELLED');
+      const outcome = outcomeFromFailure(facts);
+      return facts.report ? { outcome, progress: { ...facts.report, status: outcome.status } } : { outcome };
+    });
+  }
+
+  private async failureFacts(
+    client: Client,
+    handle: WorkflowHandle<DeleteImageWorkflow>,
+    workflowId: string,
+    imageId: string,
+    cancelled: boolean,
+  ): Promise<Parameters<typeof outcomeFromFailure>[0]> {
+    try {
+      await handle.result();
+    } catch (error) {
+      if (!(error instanceof WorkflowFailedError)) throw error;
+      const cause = error.cause;
+      if (cause instanceof ApplicationFailure) {
+        const report = parseProgress(cause.details?.[0]);
+        return { workflowId, imageId, code: cause.type ?? 'Error', message: cause.message, ...(report ? { report } : {}) };
+      }
+      if (cause instanceof CancelledFailure || cancelled) {
+        // A cancelled workflow has no report in its failure; a worker may still answer the query.
+        const report = await this.queryProgress(client, handle);
+        return {
+          workflowId,
+          imageId,
+          code: TemporalEndCode.Cancelled,
+          message: 'The deletion was cancelled.',
+          ...(report ? { report } : {}),
+        };
+      }
+      if (cause instanceof TerminatedFailure) {
+        return { workflowId, imageId, code: TemporalEndCode.Terminated, message: `The workflow was terminated: ${cause.message}` };
+      }
+      if (cause instanceof TimeoutFailure) {
+        return { workflowId, imageId, code: TemporalEndCode.TimedOut, message: 'The workflow timed out.' };
+      }
+      return { workflowId, imageId, code: cause?.name ?? 'Error', message: cause?.message ?? error.message };
+    }
+    return { workflowId, imageId, code: 'Error', message: 'The workflow ended without a result.' };
+  }
+
+  private async queryProgress(client: Client, handle: WorkflowHandle<DeleteImageWorkflow>): Promise<DeletionProgress | undefined> {
+    const deadline = Date.now() + (this.options.queryTimeoutMs ?? 5_000);
+    try {
+      return parseProgress(await client.connection.withDeadline(deadline, () => handle.query(progressQuery)));
+    } catch (error) {
+      if (isUnavailable(error) && !isDeadline(error)) throw error;
+      return undefined;
+    }
+  }
+}
+
+/** running and awaiting-retry are the only states that are neither an end nor a park. */
+function isSettled(status: DeletionStatus): boolean {
+  return status === 'awaiting-retry' || TERMINAL_STATUSES.includes(status);
+}
+
+function outcomeAsProgress(outcome: DeletionOutcome): DeletionProgress {
+  return {
+    imageId: outcome.imageId,
+    status: outcome.status,
+    phase: outcome.phase,
+    ...(outcome.pivotRegion === undefined ? {} : { pivotRegion: outcome.pivotRegion }),
+    templates: outcome.templates,
+    regions: outcome.regions,
+    ...(outcome.error ? { error: outcome.error } : {}),
+    retries: 0,
+    details: outcome.details ?? '',
+  };
+}
+
+function startDetails(input: DeleteImageInput): string {
+  const lines = [
+    input.dryRun ? 'Dry run: validate and plan, change nothing.' : 'Deletes the image in every region, templates first.',
+  ];
+  if (input.reason !== undefined) lines.push(`Reason: ${input.reason}`);
+  if (input.requestedBy !== undefined) lines.push(`Requested by: ${input.requestedBy}`);
+  return lines.join('\n\n');
+}
+
+function listQuery(status: DeletionStatus | undefined): string {
+  const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`, 'ImageId IS NOT NULL'];
+  if (status === 'running') {
+    clauses.push(`DeletionStatus = '${SEARCH_STATUS.running}'`, `ExecutionStatus = 'Running'`);
+  } else if (status === 'cancelled') {
+    // The workflow cannot record its own cancellation in a search attribute reliably.
+    clauses.push(`ExecutionStatus = 'Canceled'`);
+  } else if (status !== undefined) {
+    clauses.push(`DeletionStatus = '${SEARCH_STATUS[status]}'`);
+  }
+  return clauses.join(' AND ');
+}
+
+const STATUS_BY_SEARCH_VALUE: ReadonlyMap<string, DeletionStatus> = new Map(
+  (Object.entries(SEARCH_STATUS) as [DeletionStatus, string][]).map(([status, value]) => [value, status]),
+);
+
+function listItem(info: WorkflowExecutionInfo): DeletionListItem {
+  const imageId = info.typedSearchAttributes.get(imageIdKey) ?? info.workflowId.replace(/^delete-image-/, '');
+  const recorded = STATUS_BY_SEARCH_VALUE.get(info.typedSearchAttributes.get(deletionStatusKey) ?? '') ?? 'running';
+  return {
+    workflowId: info.workflowId,
+    runId: info.runId,
+    imageId,
+    status: reconcileStatus(recorded, info.status.name),
+    dryRun: info.workflowId.endsWith('-dry-run'),
+    temporalStatus: info.status.name,
+    startTime: info.startTime.toISOString(),
+    ...(info.closeTime ? { closeTime: info.closeTime.toISOString() } : {}),
+  };
+}
+
+/** A closed workflow whose attribute still says running ended without recording why. */
+function reconcileStatus(recorded: DeletionStatus, execution: string): DeletionStatus {
+  if (execution === 'CANCELLED') return 'cancelled';
+  if (execution === 'RUNNING' || (recorded !== 'running' && recorded !== 'awaiting-retry')) return recorded;
+  if (execution === 'COMPLETED') return 'deleted';
+  return 'failed';
+}
+
+function describeEnd(description: WorkflowExecutionDescription): string {
+  return `its workflow is ${description.status.name.toLowerCase().replace(/_/g, ' ')}`;
+}
+
+function refusalReason(error: WorkflowUpdateFailedError): string {
+  return error.cause?.message ?? error.message;
+}
+
+async function describeOrUndefined(handle: WorkflowHandle): Promise<WorkflowExecutionDescription | undefined> {
+  try {
+    return await handle.describe();
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return undefined;
+    throw error;
+  }
+}
+
+/** A namespace without imgdel's search attributes refuses the start; say how to register them. */
+function explainMissingSearchAttributes(error: unknown, namespace: string): unknown {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : '';
+  const message = error instanceof Error ? [error.message, cause].filter(Boolean).join(': ') : '';
+  if (!/search attribute/i.test(message)) return error;
+  const create = Object.entries(SEARCH_ATTRIBUTES)
+    .map(([name, type]) => `temporal operator search-attribute create --namespace ${namespace} --name ${name} --type ${type}`)
+    .join(' && ');
+  return new Error(`${message}. imgdel needs its search attributes in namespace ${namespace}: ${create}`, { cause: error });
+}
+
+function grpcCode(error: unknown): number | undefined {
+  if (isGrpcServiceError(error)) return error.code;
+  if (error instanceof ServiceError && isGrpcServiceError(error.cause)) return error.cause.code;
+  return undefined;
+}
+
+function isUnavailable(error: unknown): boolean {
+  const code = grpcCode(error);
+  return code === GRPC_UNAVAILABLE || code === GRPC_DEADLINE_EXCEEDED;
+}
+
+function isDeadline(error: unknown): boolean {
+  return grpcCode(error) === GRPC_DEADLINE_EXCEEDED;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

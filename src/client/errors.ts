@@ -1,0 +1,57 @@
+/**
+ * The errors the imgdel client throws. Each one says what went wrong in words a person
+ * can act on; the CLI maps them to exit codes (src/cli/exit-codes.ts).
+ */
+
+/** The input failed the workflow's zod schema; nothing was started. */
+export class InvalidDeletionInputError extends Error {
+  constructor(readonly problems: string) {
+    super(`invalid deletion input (nothing was started): ${problems}`);
+    this.name = 'InvalidDeletionInputError';
+  }
+}
+
+/** No workflow has ever run for this image (under this workflow id). */
+export class DeletionNotFoundError extends Error {
+  constructor(
+    readonly imageId: string,
+    readonly workflowId: string,
+  ) {
+    super(`no deletion found for image ${imageId} (workflow id ${workflowId})`);
+    this.name = 'DeletionNotFoundError';
+  }
+}
+
+/** The workflow refused an Update (its validator rejected it, or the deletion is not running). */
+export class DeletionUpdateRefusedError extends Error {
+  constructor(
+    readonly update: 'retry' | 'abandon',
+    readonly imageId: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DeletionUpdateRefusedError';
+  }
+}
+
+/** `retry` was refused: no step of this deletion is failed (or it is not running any more). */
+export class NothingToRetryError extends DeletionUpdateRefusedError {
+  constructor(imageId: string, why: string) {
+    super('retry', imageId, `nothing to retry for image ${imageId}: ${why}`);
+    this.name = 'NothingToRetryError';
+  }
+}
+
+/** The Temporal server could not be reached. */
+export class TemporalUnavailableError extends Error {
+  constructor(
+    readonly address: string,
+    why: string,
+  ) {
+    super(
+      `cannot reach Temporal at ${address}: ${why}. ` +
+        'Start it with `npm start` (or set TEMPORAL_ADDRESS / TEMPORAL_PROFILE to the server to use).',
+    );
+    this.name = 'TemporalUnavailableError';
+  }
+}

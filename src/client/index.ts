@@ -1,0 +1,30 @@
+/**
+ * imgdel's client module for backend services:
+ *
+ *   import { createImgdelClient } from 'imgdel/client';
+ *   const imgdel = createImgdelClient();
+ *   const { workflowId } = await imgdel.startDeletion({ imageId: 'img-0123abcd', reason: 'retired' });
+ *   const outcome = await imgdel.waitForOutcome('img-0123abcd');
+ */
+export { createImgdelClient, deletionWorkflowId, ImgdelClient } from './client.js';
+export type {
+  CancelResult,
+  DeletionListItem,
+  ImgdelClientOptions,
+  ListOptions,
+  StartedDeletion,
+  TargetOptions,
+  WaitOptions,
+} from './client.js';
+export { defaultUiUrl, workflowUiLink } from './connection.js';
+export {
+  DeletionNotFoundError,
+  DeletionUpdateRefusedError,
+  InvalidDeletionInputError,
+  NothingToRetryError,
+  TemporalUnavailableError,
+} from './errors.js';
+export { cloudCodeOf, isCloudCode, outcomeFromFailure, outcomeFromProgress } from './outcome.js';
+export type { DeletionOutcome, OutcomeError, OutcomeRegion, OutcomeTemplate } from './outcome.js';
+export type { DeleteImageInput } from '../workflows/input.js';
+export type { DeletionProgress, DeletionStatus } from '../workflows/model.js';

@@ -1,0 +1,227 @@
+/**
+ * DeletionOutcome: the one shape a person or a script sees for a deletion (the CLI's
+ * --json object, the client's return value). Built from the workflow's progress answer,
+ * its completion report, or its final failure. Pure functions; no Temporal calls here.
+ */
+import { z } from 'zod';
+import { FailureType } from '../workflows/model.js';
+import type { DeletionProgress, DeletionStatus, Phase, RegionStatus, StepError, TemplateStatus } from '../workflows/model.js';
+
+export interface OutcomeError {
+  code: string;
+  message: string;
+}
+
+export interface OutcomeRegion {
+  regionId: string;
+  status: RegionStatus;
+  attempts: number;
+  lastError?: OutcomeError;
+}
+
+export interface OutcomeTemplate {
+  templateId: string;
+  templateName: string;
+  status: TemplateStatus;
+  attempts: number;
+  lastError?: OutcomeError;
+}
+
+export interface DeletionOutcome {
+  workflowId: string;
+  imageId: string;
+  status: DeletionStatus;
+  phase: Phase;
+  pivotRegion?: string;
+  regions: OutcomeRegion[];
+  templates: OutcomeTemplate[];
+  error?: OutcomeError;
+  /** The workflow's own explanation in plain words, when it gave one. */
+  details?: string;
+}
+
+/** Codes that describe how the workflow ended rather than what the cloud answered. */
+export const TemporalEndCode = {
+  Cancelled: 'Cancelled',
+  Terminated: 'Terminated',
+  TimedOut: 'TimedOut',
+} as const;
+
+const NON_CLOUD_CODES: ReadonlySet<string> = new Set<string>([
+  ...Object.values(FailureType),
+  ...Object.values(TemporalEndCode),
+]);
+
+/** True when `code` came from the cloud API (so explain() has something to say about it). */
+export function isCloudCode(code: string): boolean {
+  return !NON_CLOUD_CODES.has(code);
+}
+
+// The progress report crosses a process boundary (query answer, workflow result,
+// failure details): parse it, tolerating fields added later.
+const stepErrorSchema = z.looseObject({ code: z.string(), message: z.string(), requestId: z.string().optional() });
+
+const deletionStatusSchema = z.enum([
+  'running',
+  'awaiting-retry',
+  'deleted',
+  'rejected',
+  'compensated',
+  'abandoned',
+  'failed',
+  'cancelled',
+  'planned',
+]);
+
+const phaseSchema = z.enum([
+  'validating',
+  'waiting-for-creation',
+  'deleting-templates',
+  'deleting-regions',
+  'compensating',
+  'awaiting-retry',
+  'finished',
+]);
+
+export const deletionProgressSchema = z.looseObject({
+  imageId: z.string(),
+  status: deletionStatusSchema,
+  phase: phaseSchema,
+  pivotRegion: z.string().optional(),
+  templates: z.array(
+    z.looseObject({
+      templateId: z.string(),
+      templateName: z.string(),
+      status: z.enum(['pending', 'deleting', 'deleted', 'failed', 'restored', 'kept']),
+      attempts: z.number(),
+      lastError: stepErrorSchema.optional(),
+      requestId: z.string().optional(),
+      restoredAs: z.string().optional(),
+    }),
+  ),
+  regions: z.array(
+    z.looseObject({
+      regionId: z.string(),
+      status: z.enum(['pending', 'deleting', 'deleted', 'failed']),
+      attempts: z.number(),
+      alreadyGone: z.boolean().optional(),
+      lastError: stepErrorSchema.optional(),
+      requestId: z.string().optional(),
+      startedAt: z.string().optional(),
+      finishedAt: z.string().optional(),
+    }),
+  ),
+  error: stepErrorSchema.optional(),
+  retries: z.number().default(0),
+  details: z.string().default(''),
+  reason: z.string().optional(),
+  requestedBy: z.string().optional(),
+});
+
+/** The report if `value` is one, else undefined. */
+export function parseProgress(value: unknown): DeletionProgress | undefined {
+  const parsed = deletionProgressSchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}
+
+function plainError(error: StepError | undefined): OutcomeError | undefined {
+  return error === undefined ? undefined : { code: error.code, message: error.message };
+}
+
+export function outcomeFromProgress(workflowId: string, progress: DeletionProgress): DeletionOutcome {
+  const error = plainError(progress.error);
+  return {
+    workflowId,
+    imageId: progress.imageId,
+    status: progress.status,
+    phase: progress.phase,
+    ...(progress.pivotRegion === undefined ? {} : { pivotRegion: progress.pivotRegion }),
+    regions: progress.regions.map((region) => {
+      const lastError = plainError(region.lastError);
+      return {
+        regionId: region.regionId,
+        status: region.status,
+        attempts: region.attempts,
+        ...(lastError ? { lastError } : {}),
+      };
+    }),
+    templates: progress.templates.map((template) => {
+      const lastError = plainError(template.lastError);
+      return {
+        templateId: template.templateId,
+        templateName: template.templateName,
+        status: template.status,
+        attempts: template.attempts,
+        ...(lastError ? { lastError } : {}),
+      };
+    }),
+    ...(error ? { error } : {}),
+    ...(progress.details ? { details: progress.details } : {}),
+  };
+}
+
+/** The status a failure type stands for, when the report does not say. */
+export function statusForFailureType(type: string): DeletionStatus {
+  switch (type) {
+    case FailureType.Compensated:
+      return 'compensated';
+    case FailureType.Abandoned:
+      return 'abandoned';
+    case FailureType.ParkTimeout:
+    case FailureType.CompensationFailed:
+    case TemporalEndCode.Terminated:
+    case TemporalEndCode.TimedOut:
+      return 'failed';
+    case TemporalEndCode.Cancelled:
+      return 'cancelled';
+    default:
+      // A cloud error code (or InvalidInput): the workflow refused before changing anything.
+      return 'rejected';
+  }
+}
+
+const CLOSED_STATUSES: ReadonlySet<DeletionStatus> = new Set<DeletionStatus>([
+  'rejected',
+  'compensated',
+  'abandoned',
+  'failed',
+  'cancelled',
+]);
+
+export interface FailureFacts {
+  workflowId: string;
+  imageId: string;
+  /** ApplicationFailure type, or a TemporalEndCode. */
+  code: string;
+  message: string;
+  /** details[0] of the failure, or a last progress answer. */
+  report?: DeletionProgress;
+}
+
+/** The outcome of a workflow that ended without completing. */
+export function outcomeFromFailure(facts: FailureFacts): DeletionOutcome {
+  const fallbackStatus = statusForFailureType(facts.code);
+  const base: DeletionOutcome = facts.report
+    ? outcomeFromProgress(facts.workflowId, facts.report)
+    : { workflowId: facts.workflowId, imageId: facts.imageId, status: fallbackStatus, phase: 'finished', regions: [], templates: [] };
+  // Trust the workflow's report when it names a failed ending; a Temporal-level end
+  // (cancel, terminate, timeout) overrides whatever the last progress said.
+  const status =
+    facts.code in TemporalEndCode || !CLOSED_STATUSES.has(base.status) ? fallbackStatus : base.status;
+  return { ...base, status, phase: 'finished', error: { code: facts.code, message: facts.message } };
+}
+
+/**
+ * The cloud error code behind an outcome, for explain(): the failure type when it is a
+ * cloud code, otherwise the first failed step's (compensation, parking and abandoning
+ * wrap the cloud's answer).
+ */
+export function cloudCodeOf(outcome: DeletionOutcome): string | undefined {
+  if (outcome.error && isCloudCode(outcome.error.code)) return outcome.error.code;
+  const failedStep =
+    outcome.templates.find((template) => template.status === 'failed' && template.lastError) ??
+    outcome.regions.find((region) => region.status === 'failed' && region.lastError);
+  if (failedStep?.lastError) return failedStep.lastError.code;
+  const anyError = [...outcome.templates, ...outcome.regions].find((step) => step.lastError && isCloudCode(step.lastError.code));
+  return anyError?.lastError?.code;
+}

@@ -1,0 +1,309 @@
+/**
+ * `npm start`: the whole local stack in one command — the Temporal dev server (or the
+ * one TEMPORAL_ADDRESS names), the cloud emulator with demo data, and an imgdel worker —
+ * then says where everything is and what to try. Ctrl-C stops it all: worker first,
+ * then emulator, then server. State persists in .data/ (workflows and emulator).
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import type { WriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Connection } from '@temporalio/client';
+import { Command } from 'commander';
+import { z } from 'zod';
+import { ConfigError, loadConfig } from '../config.js';
+import { EMULATOR_DEFAULTS } from '../emulator/defaults.js';
+import { startEmulator } from '../emulator/server.js';
+import type { RunningEmulator } from '../emulator/server.js';
+import { startDevServer } from './dev-server.js';
+import type { RunningDevServer } from './dev-server.js';
+import { findFreePort, hasExited, OutputTail, sleep, waitForExit } from './process.js';
+
+const HOST = '127.0.0.1';
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const WORKER_ENTRY = join(REPO_ROOT, 'src', 'worker.ts');
+const DEFAULT_PORTS = { temporal: 7233, ui: 8233, emulator: EMULATOR_DEFAULTS.port } as const;
+/** Bundling the workflows on a cold machine takes a while; this is a ceiling. */
+const WORKER_READY_TIMEOUT_MS = 180_000;
+/** Task queue type WORKFLOW in the Temporal API. */
+const TASK_QUEUE_TYPE_WORKFLOW = 1;
+
+const portSchema = z.coerce.number().int().min(0).max(65535);
+const optionsSchema = z.object({
+  temporalPort: portSchema,
+  uiPort: portSchema,
+  emulatorPort: portSchema,
+  dataDir: z.string().min(1),
+});
+type StartOptions = z.infer<typeof optionsSchema>;
+
+type CloudMode =
+  | { kind: 'emulator' }
+  | { kind: 'real'; accountId: string | undefined }
+  | { kind: 'endpoint'; endpoint: string };
+
+const say = (line = ''): void => {
+  process.stdout.write(`${line}\n`);
+};
+const note = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+/** `preferred` if nobody listens there, else a free port (0 always means "any free port"). */
+async function portOrFree(preferred: number): Promise<number> {
+  if (preferred === 0) return findFreePort(HOST);
+  const free = await new Promise<boolean>((done) => {
+    const probe = createServer();
+    probe.once('error', () => done(false));
+    probe.listen({ host: HOST, port: preferred }, () => probe.close(() => done(true)));
+  });
+  return free ? preferred : findFreePort(HOST);
+}
+
+function cloudModeFor(env: NodeJS.ProcessEnv): CloudMode {
+  const config = loadConfig(env);
+  if (config.cloud.endpoint !== undefined) return { kind: 'endpoint', endpoint: config.cloud.endpoint };
+  if (config.cloud.accessKeyId !== undefined) return { kind: 'real', accountId: config.cloud.accountId };
+  return { kind: 'emulator' };
+}
+
+function realCloudBanner(accountId: string | undefined): string[] {
+  const width = 76;
+  const row = (text: string) => `!!  ${text.padEnd(width - 8)}  !!`;
+  const edge = '!'.repeat(width);
+  return [
+    edge,
+    row('REAL ALIBABA CLOUD'),
+    row('ALIBABA_CLOUD_ACCESS_KEY_ID is set and IMGDEL_CLOUD_ENDPOINT is not:'),
+    row('the worker talks to the real cloud. No emulator is started.'),
+    row(`Deletions started now DELETE REAL IMAGES in account ${accountId ?? '(IMGDEL_ACCOUNT_ID unset)'}.`),
+    row('Unset ALIBABA_CLOUD_ACCESS_KEY_ID to use the local emulator instead.'),
+    edge,
+  ];
+}
+
+/** Resolves once a worker polls the task queue; rejects if the worker process dies first. */
+async function waitForWorker(address: string, namespace: string, taskQueue: string, worker: ChildProcess, tail: OutputTail): Promise<void> {
+  const connection = await Connection.connect({ address, connectTimeout: 5_000 });
+  const deadline = Date.now() + WORKER_READY_TIMEOUT_MS;
+  try {
+    for (;;) {
+      if (hasExited(worker)) throw new Error(`the worker exited (code ${String(worker.exitCode)}) before it was ready:\n${tail.text()}`);
+      if (Date.now() > deadline) throw new Error(`the worker did not poll ${taskQueue} within ${WORKER_READY_TIMEOUT_MS} ms:\n${tail.text()}`);
+      const answer = await connection.workflowService.describeTaskQueue({
+        namespace,
+        taskQueue: { name: taskQueue },
+        taskQueueType: TASK_QUEUE_TYPE_WORKFLOW,
+      });
+      if ((answer.pollers ?? []).length > 0) return;
+      await sleep(250);
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+function workerEnv(server: RunningDevServer, taskQueue: string, mode: CloudMode, emulator: RunningEmulator | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: server.namespace, IMGDEL_TASK_QUEUE: taskQueue };
+  if (!server.external) {
+    // A profile would point the worker elsewhere than the server started here.
+    delete env.TEMPORAL_PROFILE;
+    delete env.TEMPORAL_CONFIG_FILE;
+  }
+  env.IMGDEL_LOG_FORMAT ??= 'pretty';
+  if (mode.kind === 'emulator' && emulator !== undefined) {
+    env.IMGDEL_CLOUD_ENDPOINT = emulator.endpoint;
+    env.ALIBABA_CLOUD_ACCESS_KEY_ID = EMULATOR_DEFAULTS.accessKeyId;
+    env.ALIBABA_CLOUD_ACCESS_KEY_SECRET = EMULATOR_DEFAULTS.accessKeySecret;
+    env.IMGDEL_ACCOUNT_ID = EMULATOR_DEFAULTS.accountId;
+    delete env.ALIBABA_CLOUD_SECURITY_TOKEN;
+  }
+  return env;
+}
+
+/** What to export so that `npx imgdel …` in another shell finds this stack. */
+function exportsFor(server: RunningDevServer, uiUrl: string | undefined, taskQueue: string): string[] {
+  const lines: string[] = [];
+  if (server.address !== `${HOST}:${DEFAULT_PORTS.temporal}` && server.address !== `localhost:${DEFAULT_PORTS.temporal}`) {
+    lines.push(`export TEMPORAL_ADDRESS=${server.address}`);
+  }
+  if (server.namespace !== 'default') lines.push(`export TEMPORAL_NAMESPACE=${server.namespace}`);
+  const port = Number(/:(\d+)$/.exec(server.address)?.[1] ?? DEFAULT_PORTS.temporal);
+  if (uiUrl !== undefined && uiUrl !== `http://${HOST}:${port + 1000}`) lines.push(`export TEMPORAL_UI_URL=${uiUrl}`);
+  if (taskQueue !== 'image-deletion') lines.push(`export IMGDEL_TASK_QUEUE=${taskQueue}`);
+  return lines;
+}
+
+async function run(options: StartOptions): Promise<void> {
+  const env = process.env;
+  const config = loadConfig(env);
+  const mode = cloudModeFor(env);
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const relativeDataDir = relative(process.cwd(), dataDir);
+  const shownDataDir = relativeDataDir === '' ? '.' : relativeDataDir.startsWith('..') ? dataDir : relativeDataDir;
+  const logs: WriteStream[] = [];
+  const logFile = (name: string): WriteStream => {
+    const stream = createWriteStream(join(dataDir, name), { flags: 'a' });
+    logs.push(stream);
+    return stream;
+  };
+
+  if (mode.kind === 'real') {
+    for (const line of realCloudBanner(mode.accountId)) say(line);
+    say();
+  }
+
+  let server: RunningDevServer | undefined;
+  let emulator: RunningEmulator | undefined;
+  let worker: ChildProcess | undefined;
+  let stopping = false;
+
+  const stopAll = async (): Promise<void> => {
+    if (worker !== undefined && worker.pid !== undefined && !hasExited(worker)) {
+      const group = worker.pid;
+      const exited = waitForExit(worker);
+      signalGroup(group, 'SIGTERM');
+      const timer = setTimeout(() => signalGroup(group, 'SIGKILL'), config.worker.shutdownGraceTimeMs + 5_000);
+      await exited;
+      clearTimeout(timer);
+      // Anything the worker left in its process group goes with it.
+      signalGroup(group, 'SIGKILL');
+    }
+    await emulator?.close();
+    await server?.stop();
+    await Promise.all(logs.map((stream) => new Promise<void>((done) => stream.end(() => done()))));
+  };
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    note(`\n${signal}: stopping the worker, the emulator and the Temporal server…`);
+    stopAll().then(
+      () => {
+        note('stopped.');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        note(`stopping failed: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // If this process dies without stopping, do not leave the worker behind.
+  process.once('exit', () => {
+    if (worker?.pid !== undefined && !hasExited(worker)) signalGroup(worker.pid, 'SIGKILL');
+  });
+
+  try {
+    const [temporalPort, uiPort] = [await portOrFree(options.temporalPort), await portOrFree(options.uiPort)];
+    server = await startDevServer({
+      port: temporalPort,
+      uiPort,
+      dbFilename: join(dataDir, 'temporal.sqlite'),
+      log: (line) => note(`[temporal] ${line}`),
+    });
+    const uiUrl = server.uiUrl ?? config.temporal.uiUrl ?? (server.external ? undefined : `http://${HOST}:${uiPort}`);
+
+    if (mode.kind === 'emulator') {
+      const emulatorLog = logFile('emulator.log');
+      emulator = await startEmulator({
+        port: await portOrFree(options.emulatorPort),
+        host: HOST,
+        statePath: join(dataDir, 'emulator.json'),
+        seed: 'demo',
+        log: (line) => emulatorLog.write(`${new Date().toISOString()} ${line}\n`),
+      });
+    }
+
+    const workerLog = logFile('worker.log');
+    const tail = new OutputTail(60);
+    worker = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], {
+      cwd: REPO_ROOT,
+      env: workerEnv(server, config.taskQueue, mode, emulator),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: Ctrl-C reaches only this process, which stops the worker first.
+      detached: true,
+    });
+    for (const stream of [worker.stdout, worker.stderr]) {
+      stream?.setEncoding('utf8').on('data', (chunk: string) => {
+        workerLog.write(chunk);
+        tail.push(chunk);
+      });
+    }
+    const runningWorker = worker;
+    await waitForWorker(server.address, server.namespace, config.taskQueue, runningWorker, tail);
+    runningWorker.once('exit', (code, signal) => {
+      if (stopping) return;
+      note(`the worker stopped unexpectedly (${signal ?? `code ${String(code)}`}); last output:\n${tail.text()}`);
+      onSignal('SIGTERM');
+    });
+
+    const exports = exportsFor(server, uiUrl, config.taskQueue);
+    say(`Temporal server   ${server.address}  (namespace ${server.namespace}${server.external ? ', from TEMPORAL_ADDRESS' : `, workflows kept in ${join(shownDataDir, 'temporal.sqlite')}`})`);
+    if (uiUrl !== undefined) say(`Temporal UI       ${uiUrl}`);
+    if (emulator !== undefined) {
+      say(`Cloud emulator    ${emulator.url}  (demo images img-demo0001 … img-demo0012, state in ${join(shownDataDir, 'emulator.json')})`);
+    } else if (mode.kind === 'endpoint') {
+      say(`Cloud endpoint    ${mode.endpoint}  (from IMGDEL_CLOUD_ENDPOINT; no emulator started)`);
+    } else {
+      say('Cloud             REAL Alibaba Cloud (no emulator)');
+    }
+    say(`Worker            task queue ${config.taskQueue}, pid ${String(runningWorker.pid)}, log in ${join(shownDataDir, 'worker.log')}`);
+    say();
+    say('Try, in another terminal:');
+    for (const line of exports) say(`  ${line}`);
+    if (mode.kind === 'emulator') {
+      say('  npx imgdel delete img-demo0001 --wait      # a clean image: templates, then 3 regions');
+      say('  npx imgdel delete img-demo0003 --wait      # in use by an app instance group: rejected');
+    } else {
+      say('  npx imgdel delete <imageId> --dry-run      # validate and print the plan, change nothing');
+    }
+    say('  npx imgdel list                            # every deletion, by status');
+    if (emulator !== undefined) say(`(start over with fresh demo data: stop, rm -r ${shownDataDir}, npm start)`);
+    say();
+    say('imgdel is ready. Ctrl-C stops everything.');
+  } catch (error) {
+    stopping = true;
+    await stopAll().catch(() => undefined);
+    throw error;
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+export function startCommand(): Command {
+  return new Command('start')
+    .description('Run the local imgdel stack: Temporal dev server, cloud emulator (demo data) and a worker')
+    .option('--temporal-port <port>', 'Temporal gRPC port (busy: any free port; 0: any free port)', String(DEFAULT_PORTS.temporal))
+    .option('--ui-port <port>', 'Temporal UI port', String(DEFAULT_PORTS.ui))
+    .option('--emulator-port <port>', 'emulator port', String(DEFAULT_PORTS.emulator))
+    .option('--data-dir <dir>', 'where workflows, emulator state and logs are kept', join(REPO_ROOT, '.data'))
+    .action(async (raw: unknown) => {
+      const parsed = optionsSchema.safeParse(raw);
+      if (!parsed.success) {
+        note(`npm start: invalid options\n${z.prettifyError(parsed.error)}`);
+        process.exit(2);
+      }
+      await run(parsed.data);
+    });
+}
+
+startCommand()
+  .parseAsync(process.argv)
+  .catch((error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    note(`npm start: ${message}`);
+    process.exit(error instanceof ConfigError ? 2 : 1);
+  });

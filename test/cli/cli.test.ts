@@ -1,0 +1,286 @@
+/**
+ * Every `imgdel` command and exit code, against the real stack (in-process CLI with
+ * captured output), plus the real executable (bin/imgdel.mjs) for exit codes.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { explain } from '../../src/cloud/errors.js';
+import { startTestStack } from '../helpers/stack.js';
+import type { TestStack } from '../helpers/stack.js';
+import { imgdel, parseOutcomeJson, seedImage, stackEnv } from '../client/fixtures.js';
+
+const BIN = fileURLToPath(new URL('../../bin/imgdel.mjs', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+let stack: TestStack;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  env = stackEnv(stack);
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function workflowExists(workflowId: string): Promise<boolean> {
+  try {
+    await stack.client.workflow.getHandle(workflowId).describe();
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+}
+
+function runBin(args: string[], extraEnv: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('bad usage and invalid input: exit 2, nothing started', () => {
+  const badIds: Array<[string, string]> = [
+    ['empty', ''],
+    ['malformed', 'IMG_not-an-id'],
+    ['oversized', `img-${'a'.repeat(70)}`],
+    ['unicode look-alike (Cyrillic е)', 'img-dеmo0001'],
+    ['fullwidth digits', 'img-demo０００１'],
+    ['shell metacharacters', 'img-demo0001;rm'],
+  ];
+  for (const [label, imageId] of badIds) {
+    it(`refuses a ${label} image id`, async () => {
+      const run = await imgdel(['delete', imageId], env);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/invalid deletion input \(nothing was started\): imageId/);
+      expect(await workflowExists(`delete-image-${imageId}`)).toBe(false);
+    });
+  }
+
+  it('prints one JSON error object with --json', async () => {
+    const run = await imgdel(['delete', 'nope', '--json'], env);
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toMatchObject({ error: { code: 'InvalidInput' } });
+  });
+
+  it('refuses a non-numeric option value through the input schema', async () => {
+    const run = await imgdel(['delete', 'img-a1b2c3d4', '--region-concurrency', 'many'], env);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('regionConcurrency');
+    expect(await workflowExists('delete-image-img-a1b2c3d4')).toBe(false);
+  });
+
+  it('maps commander usage errors to 2 and help to 0', async () => {
+    expect((await imgdel(['delete'], env)).code).toBe(2);
+    expect((await imgdel(['delete', 'img-a1b2c3d4', '--frobnicate'], env)).code).toBe(2);
+    expect((await imgdel(['explode'], env)).code).toBe(2);
+    expect((await imgdel([], env)).code).toBe(2);
+    expect((await imgdel(['list', '--status', 'sideways'], env)).code).toBe(2);
+    expect((await imgdel(['list', '--limit', 'lots'], env)).code).toBe(2);
+    const help = await imgdel(['--help'], env);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Exit codes:');
+    expect(help.stdout).toContain('imgdel delete img-demo0001 --wait');
+  });
+});
+
+describe('cannot reach Temporal: exit 4', () => {
+  it('names the address it tried', async () => {
+    const run = await imgdel(['status', 'img-a1b2c3d4'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    expect(run.code).toBe(4);
+    expect(run.stderr).toContain('cannot reach Temporal at 127.0.0.1:1');
+  });
+});
+
+describe('delete, status, list', () => {
+  it('deletes with --wait (exit 0), prints the workflow id and its UI link, and a second delete reports it already deleted', async () => {
+    const imageId = await seedImage(stack.admin, { templates: 2 });
+    const run = await imgdel(['delete', imageId, '--wait', '--reason', 'retired'], env);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`workflow id  delete-image-${imageId}`);
+    expect(run.stdout).toContain(`http://127.0.0.1:8233/namespaces/default/workflows/delete-image-${imageId}`);
+    expect(run.stdout).toContain(`Image ${imageId}: DELETED in every region`);
+    // Not a TTY: one line per change, no cursor movement.
+    expect(run.stdout).toMatch(/^region cn-hangzhou: deleted, 1 attempt$/m);
+    expect(run.stdout).not.toContain('\x1b[');
+
+    const again = await imgdel(['delete', imageId], env);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('already deleted');
+
+    const status = await imgdel(['status', imageId, '--json'], env);
+    expect(status.code).toBe(0);
+    const outcome = parseOutcomeJson(status.stdout);
+    expect(outcome).toMatchObject({ workflowId: `delete-image-${imageId}`, imageId, status: 'deleted', phase: 'finished' });
+    expect(outcome.templates).toHaveLength(2);
+    expect(outcome.regions.every((region) => region.status === 'deleted')).toBe(true);
+    expect(outcome.pivotRegion).toBeDefined();
+  });
+
+  it('--wait --json prints exactly one JSON object', async () => {
+    const imageId = await seedImage(stack.admin, { regions: ['cn-shanghai'] });
+    const run = await imgdel(['delete', imageId, '--wait', '--json'], env);
+    expect(run.code).toBe(0);
+    expect(parseOutcomeJson(run.stdout).status).toBe('deleted');
+  });
+
+  it('delete without --wait exits 0 with the deletion running, and attaches on a second start', async () => {
+    const imageId = await seedImage(stack.admin);
+    await stack.admin.addFault({ action: 'DeleteImage', imageId, latencyMs: 1_500, times: -1 });
+    const first = await imgdel(['delete', imageId, '--json'], env);
+    expect(first.code).toBe(0);
+    expect(parseOutcomeJson(first.stdout).status).toBe('running');
+    const second = await imgdel(['delete', imageId], env);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('already running; attached');
+    const waited = await imgdel(['status', imageId], env);
+    expect(waited.code).toBe(0);
+  });
+
+  it('--dry-run prints the plan and exits 0, changing nothing', async () => {
+    const imageId = await seedImage(stack.admin, { regions: ['cn-shanghai', 'cn-hangzhou'] });
+    const run = await imgdel(['delete', imageId, '--dry-run', '--json'], env);
+    expect(run.code).toBe(0);
+    const plan = parseOutcomeJson(run.stdout);
+    expect(plan.status).toBe('planned');
+    expect(plan.workflowId).toBe(`delete-image-${imageId}-dry-run`);
+    expect(plan.regions.map((region) => region.regionId).sort()).toEqual(['cn-hangzhou', 'cn-shanghai']);
+    const state = await stack.admin.state();
+    expect(state.images.find((image) => image.imageId === imageId)?.regions).toHaveLength(2);
+    expect(await workflowExists(`delete-image-${imageId}`)).toBe(false);
+  });
+
+  it('a rejected deletion exits 1 and ends with the cloud code and its explanation', async () => {
+    const imageId = await seedImage(stack.admin, { inUse: true });
+    const run = await imgdel(['delete', imageId, '--wait'], env);
+    expect(run.code).toBe(1);
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe(`ImageNotAllowDelete: ${explain('ImageNotAllowDelete')}`);
+    const json = await imgdel(['status', imageId, '--json'], env);
+    expect(json.code).toBe(1);
+    expect(parseOutcomeJson(json.stdout)).toMatchObject({ status: 'rejected', error: { code: 'ImageNotAllowDelete' } });
+  });
+
+  it('status of an image never deleted exits 1 and says so', async () => {
+    const run = await imgdel(['status', 'img-nodeletion0001'], env);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('no deletion found for image img-nodeletion0001');
+  });
+});
+
+describe('parked: retry and abandon', () => {
+  it('delete --wait exits 3 when parked; list finds it; retry --wait exits 3 while the cause stays, 0 once fixed', async () => {
+    const imageId = await seedImage(stack.admin);
+    const fault = await stack.admin.addFault({ action: 'DeleteImage', imageId, regionId: 'cn-hangzhou', code: 'ImageNotAllowDelete', times: -1 });
+    const parked = await imgdel(['delete', imageId, '--wait'], env);
+    expect(parked.code).toBe(3);
+    expect(parked.stdout).toContain('PARKED, awaiting retry');
+    expect(parked.stdout).toContain(`imgdel retry ${imageId}`);
+    expect(parked.stdout.trimEnd().split('\n').at(-1)).toBe(`ImageNotAllowDelete: ${explain('ImageNotAllowDelete')}`);
+
+    const status = await imgdel(['status', imageId, '--json'], env);
+    expect(status.code).toBe(3);
+    const outcome = parseOutcomeJson(status.stdout);
+    expect(outcome.status).toBe('awaiting-retry');
+    expect(outcome.regions.find((region) => region.regionId === 'cn-hangzhou')).toMatchObject({
+      status: 'failed',
+      lastError: { code: 'ImageNotAllowDelete' },
+    });
+
+    let listed: { deletions: Array<{ imageId: string; status: string }> } = { deletions: [] };
+    for (let attempt = 0; attempt < 100 && !listed.deletions.some((item) => item.imageId === imageId); attempt++) {
+      const list = await imgdel(['list', '--status', 'AwaitingRetry', '--json'], env);
+      expect(list.code).toBe(0);
+      listed = JSON.parse(list.stdout) as typeof listed;
+      if (!listed.deletions.some((item) => item.imageId === imageId)) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(listed.deletions.find((item) => item.imageId === imageId)?.status).toBe('awaiting-retry');
+    const table = await imgdel(['list', '--status', 'awaiting-retry'], env);
+    expect(table.stdout).toMatch(new RegExp(`^${imageId}\\s+awaiting-retry`, 'm'));
+
+    const stillParked = await imgdel(['retry', imageId, '--wait'], env);
+    expect(stillParked.code).toBe(3);
+
+    await fetch(`${stack.emulator.url}/_emulator/faults/${fault.id}`, { method: 'DELETE' });
+    const retried = await imgdel(['retry', imageId, '--wait', '--json'], env);
+    expect(retried.code).toBe(0);
+    expect(parseOutcomeJson(retried.stdout).status).toBe('deleted');
+
+    const nothingLeft = await imgdel(['retry', imageId], env);
+    expect(nothingLeft.code).toBe(1);
+    expect(nothingLeft.stderr).toContain('nothing to retry');
+  });
+
+  it('retry is refused with a clear message while nothing failed', async () => {
+    const imageId = await seedImage(stack.admin);
+    await stack.admin.addFault({ action: 'DeleteImage', imageId, latencyMs: 1_500, times: -1 });
+    expect((await imgdel(['delete', imageId], env)).code).toBe(0);
+    const refused = await imgdel(['retry', imageId, '--json'], env);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout)).toMatchObject({ error: { code: 'NothingToRetry' } });
+    expect(refused.stderr).toMatch(/nothing to retry for image/);
+  });
+
+  it('abandon ends a parked deletion: exit 1, status abandoned, error code Abandoned', async () => {
+    const imageId = await seedImage(stack.admin, { regions: ['cn-shanghai', 'cn-hangzhou'] });
+    await stack.admin.addFault({ action: 'DeleteImage', imageId, regionId: 'cn-hangzhou', code: 'ImageNotAllowDelete', times: -1 });
+    expect((await imgdel(['delete', imageId, '--wait'], env)).code).toBe(3);
+    const run = await imgdel(['abandon', imageId, '--json'], env);
+    expect(run.code).toBe(1);
+    expect(parseOutcomeJson(run.stdout)).toMatchObject({ status: 'abandoned', error: { code: 'Abandoned' } });
+  });
+});
+
+describe('cancel', () => {
+  it('cancels a running deletion (exit 0); status then says cancelled (exit 1); a second cancel exits 1', async () => {
+    const imageId = await seedImage(stack.admin);
+    await stack.admin.addFault({ action: 'DeleteTemplates', latencyMs: 3_000, times: -1 });
+    expect((await imgdel(['delete', imageId], env)).code).toBe(0);
+    const cancel = await imgdel(['cancel', imageId], env);
+    expect(cancel.code).toBe(0);
+    expect(cancel.stdout).toContain('Cancellation of');
+    await stack.admin.clearFaults();
+    let status = await imgdel(['status', imageId, '--json'], env);
+    for (let attempt = 0; attempt < 100 && parseOutcomeJson(status.stdout).status === 'running'; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      status = await imgdel(['status', imageId, '--json'], env);
+    }
+    expect(parseOutcomeJson(status.stdout).status).toBe('cancelled');
+    expect(status.code).toBe(1);
+    const again = await imgdel(['cancel', imageId], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('nothing to cancel');
+  });
+});
+
+describe('the imgdel executable', () => {
+  it('exits 2 for invalid input, 4 without Temporal, 0 for a deletion', async () => {
+    const invalid = await runBin(['delete', 'img-dеmo0001'], env);
+    expect(invalid.code).toBe(2);
+    const unreachable = await runBin(['status', 'img-a1b2c3d4'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    expect(unreachable.code).toBe(4);
+    expect(unreachable.stderr).toContain('127.0.0.1:1');
+    const imageId = await seedImage(stack.admin, { regions: ['cn-shanghai'] });
+    const deleted = await runBin(['delete', imageId, '--wait', '--json'], env);
+    expect(deleted.code).toBe(0);
+    expect(parseOutcomeJson(deleted.stdout).status).toBe('deleted');
+  });
+
+  it('runs the emulator subcommand (its help, from emulatorCommand())', async () => {
+    const help = await runBin(['emulator', '--help'], {});
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--seed <name>');
+  });
+});

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config.js';
+import {
+  DeletionNotFoundError,
+  InvalidDeletionInputError,
+  NothingToRetryError,
+  TemporalUnavailableError,
+} from '../../src/client/errors.js';
+import { errorCodeFor, ExitCode, exitCodeForError, exitCodeForStatus } from '../../src/cli/exit-codes.js';
+
+describe('exit codes', () => {
+  it('are the documented numbers', () => {
+    expect(ExitCode).toEqual({ Ok: 0, Failed: 1, Usage: 2, AwaitingRetry: 3, TemporalUnavailable: 4 });
+  });
+
+  it('follow the deletion status', () => {
+    expect(exitCodeForStatus('deleted')).toBe(0);
+    expect(exitCodeForStatus('planned')).toBe(0);
+    expect(exitCodeForStatus('running')).toBe(0);
+    expect(exitCodeForStatus('awaiting-retry')).toBe(3);
+    for (const status of ['rejected', 'compensated', 'abandoned', 'failed', 'cancelled'] as const) {
+      expect(exitCodeForStatus(status)).toBe(1);
+    }
+  });
+
+  it('follow the error', () => {
+    expect(exitCodeForError(new InvalidDeletionInputError('imageId: bad'))).toBe(2);
+    expect(exitCodeForError(new ConfigError('TEMPORAL_ADDRESS: bad'))).toBe(2);
+    expect(exitCodeForError(new TemporalUnavailableError('127.0.0.1:1', 'refused'))).toBe(4);
+    expect(exitCodeForError(new DeletionNotFoundError('img-a1b2', 'delete-image-img-a1b2'))).toBe(1);
+    expect(exitCodeForError(new NothingToRetryError('img-a1b2', 'nothing failed'))).toBe(1);
+    expect(exitCodeForError(new Error('boom'))).toBe(1);
+    expect(errorCodeFor(new NothingToRetryError('img-a1b2', 'nothing failed'))).toBe('NothingToRetry');
+    expect(errorCodeFor(new TemporalUnavailableError('127.0.0.1:1', 'refused'))).toBe('TemporalUnavailable');
+  });
+});

@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import type { DeletionOutcome } from '../../src/client/outcome.js';
+import { explain } from '../../src/cloud/errors.js';
+import { LiveProgress, renderChanges, renderList, renderOutcome, renderStarted, screenRows } from '../../src/cli/render.js';
+
+const running: DeletionOutcome = {
+  workflowId: 'delete-image-img-fixture01',
+  imageId: 'img-fixture01',
+  status: 'running',
+  phase: 'deleting-regions',
+  pivotRegion: 'cn-shanghai',
+  templates: [{ templateId: 'b-1', templateName: 'office', status: 'deleted', attempts: 1 }],
+  regions: [
+    { regionId: 'cn-shanghai', status: 'deleted', attempts: 1 },
+    { regionId: 'cn-hangzhou', status: 'deleting', attempts: 2, lastError: { code: 'Throttling.User', message: 'slow down' } },
+  ],
+};
+
+const parked: DeletionOutcome = {
+  ...running,
+  status: 'awaiting-retry',
+  phase: 'awaiting-retry',
+  regions: [
+    { regionId: 'cn-shanghai', status: 'deleted', attempts: 1 },
+    { regionId: 'cn-hangzhou', status: 'failed', attempts: 1, lastError: { code: 'ImageNotAllowDelete', message: 'in use' } },
+  ],
+};
+
+describe('renderOutcome', () => {
+  it('shows every template and region with status and attempts', () => {
+    const text = renderOutcome(running, { uiLink: 'http://ui/x' }).join('\n');
+    expect(text).toContain('Image img-fixture01: running');
+    expect(text).toContain('pivot cn-shanghai');
+    expect(text).toContain('Temporal UI: http://ui/x');
+    expect(text).toMatch(/b-1 \(office\)\s+deleted\s+1 attempt/);
+    expect(text).toMatch(/cn-hangzhou\s+deleting\s+2 attempts\s+Throttling.User: slow down/);
+  });
+
+  it('ends a parked deletion with the cloud code and its explanation, and says how to go on', () => {
+    const lines = renderOutcome(parked);
+    expect(lines.join('\n')).toContain(`imgdel retry ${parked.imageId}`);
+    expect(lines.at(-1)).toBe(`ImageNotAllowDelete: ${explain('ImageNotAllowDelete')}`);
+  });
+
+  it('ends a rejected deletion with the code and explain()', () => {
+    const rejected: DeletionOutcome = {
+      ...running,
+      status: 'rejected',
+      phase: 'finished',
+      regions: [],
+      templates: [],
+      error: { code: 'ImageDeleteFailed.HasSharedImage', message: 'shared to 2 accounts' },
+    };
+    const lines = renderOutcome(rejected);
+    expect(lines).toContain('Error: ImageDeleteFailed.HasSharedImage: shared to 2 accounts');
+    expect(lines.at(-1)).toBe(`ImageDeleteFailed.HasSharedImage: ${explain('ImageDeleteFailed.HasSharedImage')}`);
+  });
+
+  it('explains a compensated deletion by the cloud code of the step that failed, not by "Compensated"', () => {
+    const compensated: DeletionOutcome = {
+      ...running,
+      status: 'compensated',
+      phase: 'finished',
+      templates: [{ templateId: 'b-1', templateName: 'office', status: 'failed', attempts: 5, lastError: { code: 'DeleteTemplate.Failed', message: 'refused' } }],
+      regions: [],
+      error: { code: 'Compensated', message: 'templates restored' },
+    };
+    const lines = renderOutcome(compensated);
+    expect(lines).toContain('Error: Compensated: templates restored');
+    expect(lines.at(-1)).toBe(`DeleteTemplate.Failed: ${explain('DeleteTemplate.Failed')}`);
+  });
+
+  it('describes a dry-run plan without attempts', () => {
+    const planned: DeletionOutcome = { ...running, status: 'planned', phase: 'finished', regions: [{ regionId: 'cn-shanghai', status: 'pending', attempts: 0 }] };
+    const text = renderOutcome(planned).join('\n');
+    expect(text).toContain('PLANNED');
+    expect(text).toMatch(/cn-shanghai\s+would be deleted/);
+    expect(text).not.toContain('0 attempts');
+  });
+});
+
+describe('renderChanges', () => {
+  it('tells the whole story first, then only what changed', () => {
+    const first = renderChanges(undefined, running);
+    expect(first[0]).toBe('img-fixture01: running (deleting-regions)');
+    expect(first).toHaveLength(5);
+    expect(renderChanges(running, running)).toEqual([]);
+    const next = renderChanges(running, parked);
+    expect(next).toEqual([
+      'img-fixture01: awaiting-retry (awaiting-retry)',
+      'region cn-hangzhou: failed, 1 attempt  ImageNotAllowDelete: in use',
+    ]);
+  });
+});
+
+describe('LiveProgress', () => {
+  it('prints one line per change when not on a terminal', () => {
+    let written = '';
+    const live = new LiveProgress({ write: (text: string) => (written += text), isTTY: false });
+    live.update(running);
+    live.update(running);
+    live.update(parked);
+    expect(written.split('\n').filter((line) => line.startsWith('region cn-hangzhou'))).toHaveLength(2);
+    expect(written).not.toContain('\x1b[');
+  });
+
+  it('redraws the block in place on a terminal', () => {
+    const writes: string[] = [];
+    const live = new LiveProgress({ write: (text: string) => writes.push(text), isTTY: true });
+    live.update(running);
+    live.update(parked);
+    const blockLines = renderOutcome(running).length;
+    expect(writes[0]?.startsWith('\x1b[')).toBe(false);
+    expect(writes[1]?.startsWith(`\x1b[${blockLines}F\x1b[J`)).toBe(true);
+    expect(writes[1]).toContain('PARKED');
+  });
+});
+
+describe('screenRows', () => {
+  it('counts wrapped lines so that a redraw erases all of the previous block', () => {
+    expect(screenRows(['short', 'x'.repeat(81)], 80)).toBe(3);
+    expect(screenRows(['', 'x'.repeat(80)], 80)).toBe(2);
+    expect(screenRows(['a', 'b'], undefined)).toBe(2);
+  });
+
+  it('is what LiveProgress moves up over on a narrow terminal', () => {
+    const writes: string[] = [];
+    const live = new LiveProgress({ write: (text: string) => writes.push(text), isTTY: true, columns: 20 });
+    live.update(running);
+    live.update(running);
+    expect(writes[1]?.startsWith(`\x1b[${screenRows(renderOutcome(running), 20)}F`)).toBe(true);
+  });
+});
+
+describe('renderStarted and renderList', () => {
+  it('says whether it started, attached or found the image already deleted', () => {
+    const base = { workflowId: 'delete-image-img-a1b2', runId: 'r', imageId: 'img-a1b2', uiUrl: 'http://ui/w' };
+    expect(renderStarted({ ...base, started: true })[0]).toMatch(/^Started/);
+    expect(renderStarted({ ...base, started: false })[0]).toMatch(/already running; attached/);
+    expect(renderStarted({ ...base, started: false, alreadyDeleted: true })[0]).toMatch(/already deleted/);
+    expect(renderStarted({ ...base, started: true })).toContain('  Temporal UI  http://ui/w');
+  });
+
+  it('lists deletions as aligned columns', () => {
+    const lines = renderList([
+      { workflowId: 'delete-image-img-a1b2', runId: 'r', imageId: 'img-a1b2', status: 'awaiting-retry', dryRun: false, temporalStatus: 'RUNNING', startTime: '2026-01-02T03:04:05.678Z' },
+      { workflowId: 'delete-image-img-c3d4-dry-run', runId: 'r', imageId: 'img-c3d4', status: 'planned', dryRun: true, temporalStatus: 'COMPLETED', startTime: '2026-01-02T03:04:05.678Z' },
+    ]);
+    expect(lines[0]).toMatch(/^IMAGE\s+STATUS\s+STARTED\s+WORKFLOW ID$/);
+    expect(lines[1]).toMatch(/^img-a1b2\s+awaiting-retry\s+2026-01-02T03:04:05Z\s+delete-image-img-a1b2$/);
+    expect(lines[2]).toContain('planned (dry run)');
+    expect(renderList([])).toEqual(['No deletions found.']);
+  });
+});

@@ -1,0 +1,185 @@
+/**
+ * The client module against the real stack: shared dev server, emulator, in-process
+ * worker with the real activities.
+ */
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createImgdelClient,
+  DeletionNotFoundError,
+  InvalidDeletionInputError,
+  NothingToRetryError,
+  TemporalUnavailableError,
+} from '../../src/client/index.js';
+import type { DeletionListItem, DeletionStatus, ImgdelClient } from '../../src/client/index.js';
+import { startTestStack } from '../helpers/stack.js';
+import type { TestStack } from '../helpers/stack.js';
+import { seedImage, stackEnv } from './fixtures.js';
+
+let stack: TestStack;
+let imgdel: ImgdelClient;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  imgdel = createImgdelClient({ env: stackEnv(stack) });
+});
+
+afterAll(async () => {
+  await imgdel?.close();
+  await stack?.close();
+});
+
+async function workflowExists(workflowId: string): Promise<boolean> {
+  try {
+    await stack.client.workflow.getHandle(workflowId).describe();
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+}
+
+/** Visibility is eventually consistent: list until the deletion shows up (bounded). */
+async function listUntilFound(status: DeletionStatus, workflowId: string): Promise<DeletionListItem | undefined> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const found = (await imgdel.list({ status })).find((item) => item.workflowId === workflowId);
+    if (found) return found;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return undefined;
+}
+
+describe('startDeletion', () => {
+  it('refuses invalid input with the zod problems and starts nothing', async () => {
+    const error = await imgdel.startDeletion({ imageId: 'img-ОOPS' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(InvalidDeletionInputError);
+    expect((error as InvalidDeletionInputError).problems).toContain('imageId');
+    expect(await workflowExists('delete-image-img-ОOPS')).toBe(false);
+  });
+
+  it('runs one saga per image: a second start attaches; a start after completion reports it already deleted', async () => {
+    const imageId = await seedImage(stack.admin);
+    // Slow region deletes keep the first deletion running while the others arrive.
+    await stack.admin.addFault({ action: 'DeleteImage', imageId, latencyMs: 1_500, times: -1 });
+    const [first, second] = await Promise.all([
+      imgdel.startDeletion({ imageId, reason: 'test', requestedBy: 'client.test' }),
+      imgdel.startDeletion({ imageId }),
+    ]);
+    expect(first.workflowId).toBe(`delete-image-${imageId}`);
+    expect(second.runId).toBe(first.runId);
+    expect([first.started, second.started].sort()).toEqual([false, true]);
+    expect(first.uiUrl).toBe(`http://127.0.0.1:8233/namespaces/default/workflows/delete-image-${imageId}`);
+
+    const description = await stack.client.workflow.getHandle(first.workflowId).describe();
+    expect(description.typedSearchAttributes.getAll().map((pair) => pair.key.name).sort()).toEqual(['DeletionStatus', 'ImageId']);
+    expect(description.taskQueue).toBe(stack.taskQueue);
+
+    // Running and nothing failed: the retry Update's validator refuses.
+    const refusal = await imgdel.retry(imageId).catch((caught: unknown) => caught);
+    expect(refusal).toBeInstanceOf(NothingToRetryError);
+    expect((refusal as Error).message).toMatch(/nothing to retry/);
+
+    const seen: string[] = [];
+    const outcome = await imgdel.waitForOutcome(imageId, { pollMs: 100, onProgress: (next) => seen.push(next.status) });
+    expect(outcome.status).toBe('deleted');
+    expect(outcome.regions.map((region) => region.status)).toEqual(['deleted', 'deleted', 'deleted']);
+    expect(outcome.templates.map((template) => template.status)).toEqual(['deleted']);
+    expect(seen.at(-1)).toBe('deleted');
+
+    const again = await imgdel.startDeletion({ imageId });
+    expect(again).toMatchObject({ alreadyDeleted: true, started: false, runId: first.runId });
+    const progress = await imgdel.getProgress(imageId);
+    expect(progress.status).toBe('deleted');
+  });
+
+  it('plans a dry run under its own workflow id and changes nothing', async () => {
+    const imageId = await seedImage(stack.admin, { regions: ['cn-shanghai', 'cn-hangzhou'] });
+    const started = await imgdel.startDeletion({ imageId, dryRun: true });
+    expect(started.workflowId).toBe(`delete-image-${imageId}-dry-run`);
+    const outcome = await imgdel.waitForOutcome(imageId, { dryRun: true, pollMs: 100 });
+    expect(outcome.status).toBe('planned');
+    const state = await stack.admin.state();
+    expect(state.images.find((image) => image.imageId === imageId)?.regions).toEqual(['cn-shanghai', 'cn-hangzhou']);
+  });
+});
+
+describe('a rejected deletion', () => {
+  it('ends with the cloud code as error code', async () => {
+    const imageId = await seedImage(stack.admin, { inUse: true });
+    await imgdel.startDeletion({ imageId });
+    const outcome = await imgdel.waitForOutcome(imageId, { pollMs: 100 });
+    expect(outcome.status).toBe('rejected');
+    expect(outcome.error?.code).toBe('ImageNotAllowDelete');
+    expect(await imgdel.outcome(imageId)).toEqual(outcome);
+  });
+});
+
+describe('a parked deletion', () => {
+  it('is listed as AwaitingRetry, retried, and finally deleted', async () => {
+    const imageId = await seedImage(stack.admin);
+    const fault = await stack.admin.addFault({ action: 'DeleteImage', imageId, regionId: 'cn-hangzhou', code: 'ImageNotAllowDelete', times: -1 });
+    const started = await imgdel.startDeletion({ imageId });
+    const parked = await imgdel.waitForOutcome(imageId, { pollMs: 100 });
+    expect(parked.status).toBe('awaiting-retry');
+    expect(parked.regions.find((region) => region.regionId === 'cn-hangzhou')?.lastError?.code).toBe('ImageNotAllowDelete');
+
+    const listed = await listUntilFound('awaiting-retry', started.workflowId);
+    expect(listed).toMatchObject({ imageId, status: 'awaiting-retry', dryRun: false, temporalStatus: 'RUNNING' });
+    expect((await imgdel.list({ status: 'deleted' })).some((item) => item.workflowId === started.workflowId)).toBe(false);
+
+    const stillFailing = await imgdel.retry(imageId);
+    expect(['running', 'awaiting-retry']).toContain(stillFailing.status);
+    const parkedAgain = await imgdel.waitForOutcome(imageId, { pollMs: 100 });
+    expect(parkedAgain.status).toBe('awaiting-retry');
+    expect(parkedAgain.regions.find((region) => region.regionId === 'cn-hangzhou')?.attempts).toBeGreaterThan(1);
+
+    await fetch(`${stack.emulator.url}/_emulator/faults/${fault.id}`, { method: 'DELETE' });
+    await imgdel.retry(imageId);
+    const finished = await imgdel.waitForOutcome(imageId, { pollMs: 100 });
+    expect(finished.status).toBe('deleted');
+  });
+
+  it('can be abandoned; the outcome carries the Abandoned code and the full report', async () => {
+    const imageId = await seedImage(stack.admin, { regions: ['cn-shanghai', 'cn-hangzhou'] });
+    await stack.admin.addFault({ action: 'DeleteImage', imageId, regionId: 'cn-hangzhou', code: 'ImageNotAllowDelete', times: -1 });
+    await imgdel.startDeletion({ imageId });
+    expect((await imgdel.waitForOutcome(imageId, { pollMs: 100 })).status).toBe('awaiting-retry');
+    const outcome = await imgdel.abandon(imageId, 'the instance cannot be moved');
+    expect(outcome.status).toBe('abandoned');
+    expect(outcome.error?.code).toBe('Abandoned');
+    expect(outcome.regions.map((region) => `${region.regionId}:${region.status}`).sort()).toEqual(['cn-hangzhou:failed', 'cn-shanghai:deleted']);
+  });
+});
+
+describe('cancel', () => {
+  it('cancels a running deletion, and the outcome says cancelled', async () => {
+    const imageId = await seedImage(stack.admin);
+    await stack.admin.addFault({ action: 'DeleteTemplates', latencyMs: 3_000, times: -1 });
+    await imgdel.startDeletion({ imageId });
+    const result = await imgdel.cancel(imageId);
+    expect(result.requested).toBe(true);
+    const outcome = await imgdel.waitForOutcome(imageId, { pollMs: 100 });
+    expect(outcome.status).toBe('cancelled');
+    expect(outcome.error?.code).toBe('Cancelled');
+    await stack.admin.clearFaults();
+    const second = await imgdel.cancel(imageId);
+    expect(second.requested).toBe(false);
+    expect(second.outcome?.status).toBe('cancelled');
+  });
+});
+
+describe('errors', () => {
+  it('names the image when there is no deletion', async () => {
+    const error = await imgdel.outcome('img-neverstarted01').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(DeletionNotFoundError);
+    expect((error as Error).message).toContain('img-neverstarted01');
+  });
+
+  it('names the address when Temporal cannot be reached', async () => {
+    const unreachable = createImgdelClient({ address: '127.0.0.1:1', connectTimeoutMs: 500 });
+    const error = await unreachable.outcome('img-a1b2c3d4').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TemporalUnavailableError);
+    expect((error as TemporalUnavailableError).address).toBe('127.0.0.1:1');
+    expect((error as Error).message).toContain('127.0.0.1:1');
+  });
+});

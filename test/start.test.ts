@@ -1,0 +1,171 @@
+/**
+ * `npm start` on a fresh data directory: comes up on free ports (no TEMPORAL_ADDRESS),
+ * says it is ready, serves a real deletion through the `imgdel` executable, and stops
+ * cleanly on Ctrl-C (SIGINT to its process group), leaving no process behind.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { findFreePort } from '../src/dev/process.js';
+import { testTemporalAddress, uniqueTaskQueue } from './helpers/temporal.js';
+
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const START = join(REPO_ROOT, 'src', 'dev', 'start.ts');
+const BIN = join(REPO_ROOT, 'bin', 'imgdel.mjs');
+
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^(IMGDEL_|TEMPORAL_|ALIBABA_CLOUD_)/.test(key)) continue;
+    env[key] = value;
+  }
+  return env;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function runBin(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'imgdel-start-'));
+const groups: number[] = [];
+
+afterAll(() => {
+  // Only if a test failed half-way: never leave a stack running.
+  for (const group of groups) {
+    try {
+      process.kill(-group, 'SIGKILL');
+    } catch {
+      // Already gone, as it should be.
+    }
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+interface RunningStart {
+  pid: number;
+  stdout: () => string;
+  stderr: () => string;
+  ready: boolean;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Spawns the start script in its own process group (like a terminal job) and waits for `imgdel is ready`. */
+async function spawnStart(args: string[], env: NodeJS.ProcessEnv): Promise<RunningStart> {
+  const child = spawn(process.execPath, ['--import', 'tsx', START, ...args], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const pid = child.pid ?? 0;
+  groups.push(pid);
+  let stdout = '';
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const ready = await new Promise<boolean>((resolve) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (/^imgdel is ready/m.test(stdout)) resolve(true);
+    });
+    void exited.then(() => resolve(false));
+  });
+  return { pid, stdout: () => stdout, stderr: () => stderr, ready, exited };
+}
+
+/** Ctrl-C: SIGINT to the whole group; resolves with how the start script ended. */
+async function interrupt(run: RunningStart): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  process.kill(-run.pid, 'SIGINT');
+  return run.exited;
+}
+
+function workerPidOf(stdout: string): number {
+  return Number(/pid (\d+)/.exec(stdout)?.[1]);
+}
+
+describe('npm start', () => {
+  it('comes up, deletes img-demo0001 through the imgdel executable, stops cleanly on Ctrl-C, and keeps the workflows', async () => {
+    const [temporalPort, uiPort, emulatorPort] = [await findFreePort(), await findFreePort(), await findFreePort()];
+    const args = ['--temporal-port', String(temporalPort), '--ui-port', String(uiPort), '--emulator-port', String(emulatorPort), '--data-dir', dataDir];
+    const first = await spawnStart(args, cleanEnv());
+    expect(first.ready, `npm start did not get ready:\n${first.stdout()}\n${first.stderr()}`).toBe(true);
+    const stdout = first.stdout();
+    expect(stdout).toContain(`Temporal server   127.0.0.1:${temporalPort}`);
+    expect(stdout).toContain(`Temporal UI       http://127.0.0.1:${uiPort}`);
+    expect(stdout).toContain(`Cloud emulator    http://127.0.0.1:${emulatorPort}`);
+    expect(stdout).toContain('task queue image-deletion');
+    expect(stdout).toContain(`export TEMPORAL_ADDRESS=127.0.0.1:${temporalPort}`);
+    expect(stdout).toContain('npx imgdel delete img-demo0001 --wait');
+    expect(stdout).not.toContain('REAL ALIBABA CLOUD');
+    const workerPid = workerPidOf(stdout);
+    expect(isAlive(workerPid)).toBe(true);
+
+    const userEnv = { ...cleanEnv(), TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, TEMPORAL_UI_URL: `http://127.0.0.1:${uiPort}` };
+    const deletion = await runBin(['delete', 'img-demo0001', '--wait'], userEnv);
+    expect(deletion.code, deletion.stdout + deletion.stderr).toBe(0);
+    expect(deletion.stdout).toContain(`http://127.0.0.1:${uiPort}/namespaces/default/workflows/delete-image-img-demo0001`);
+    expect(deletion.stdout).toContain('DELETED in every region');
+
+    const ending = await interrupt(first);
+    expect(ending, first.stderr()).toEqual({ code: 0, signal: null });
+    expect(first.stderr()).toContain('stopped.');
+    expect(isAlive(workerPid)).toBe(false);
+    // Nothing is left in its process group (the Temporal server) or in the worker's.
+    expect(() => process.kill(-first.pid, 0)).toThrow();
+    expect(() => process.kill(-workerPid, 0)).toThrow();
+    expect(existsSync(join(dataDir, 'temporal.sqlite'))).toBe(true);
+    expect(existsSync(join(dataDir, 'emulator.json'))).toBe(true);
+
+    // Started again on the same data: the finished deletion is still there.
+    const second = await spawnStart(args, cleanEnv());
+    expect(second.ready, second.stderr()).toBe(true);
+    const status = await runBin(['status', 'img-demo0001', '--json'], userEnv);
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ imageId: 'img-demo0001', status: 'deleted' });
+    expect(await interrupt(second)).toEqual({ code: 0, signal: null });
+  });
+
+  it('says LOUDLY that it talks to the real cloud when real credentials are configured, and starts no emulator', async () => {
+    const env = {
+      ...cleanEnv(),
+      // The shared test server stands in for the user's; nothing is deleted (no workflow is started).
+      TEMPORAL_ADDRESS: testTemporalAddress(),
+      IMGDEL_TASK_QUEUE: uniqueTaskQueue('start-real'),
+      ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAIrealLookingKeyForTest',
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'not-a-real-secret',
+      IMGDEL_ACCOUNT_ID: '1111222233334444',
+    };
+    const run = await spawnStart(['--data-dir', dataDir], env);
+    expect(run.ready, run.stderr()).toBe(true);
+    const stdout = run.stdout();
+    expect(stdout).toMatch(/^!{20,}$/m);
+    expect(stdout).toContain('REAL ALIBABA CLOUD');
+    expect(stdout).toContain('DELETE REAL IMAGES in account 1111222233334444');
+    expect(stdout).not.toContain('Cloud emulator');
+    expect(stdout).not.toContain('not-a-real-secret');
+    expect(stdout).toContain('npx imgdel delete <imageId> --dry-run');
+    expect(await interrupt(run)).toEqual({ code: 0, signal: null });
+  });
+});
