@@ -19,7 +19,7 @@ import {
 } from '@temporalio/client';
 import type { ConnectionOptions, WorkflowExecutionDescription, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
 import { loadConfig } from '../config.js';
-import { checkInput } from '../workflows/input.js';
+import { checkInput, workflowIdFor } from '../workflows/input.js';
 import type { DeleteImageInput } from '../workflows/input.js';
 import {
   abandonUpdate,
@@ -112,9 +112,7 @@ export interface CancelResult {
 }
 
 /** Workflow id of the deletion (or dry run) of one image: one saga per image. */
-export function deletionWorkflowId(imageId: string, dryRun = false): string {
-  return dryRun ? `delete-image-${imageId}-dry-run` : `delete-image-${imageId}`;
-}
+export const deletionWorkflowId = workflowIdFor;
 
 const START_TOKEN_MEMO_KEY = 'imgdelStartToken';
 const DEFAULT_POLL_MS = 500;

@@ -4,7 +4,7 @@
  * its completion report, or its final failure. Pure functions; no Temporal calls here.
  */
 import { z } from 'zod';
-import { FailureType } from '../workflows/model.js';
+import { DELETION_STATUSES, FailureType, PHASES, REGION_STATUSES, TEMPLATE_STATUSES } from '../workflows/model.js';
 import type { DeletionProgress, DeletionStatus, Phase, RegionStatus, StepError, TemplateStatus } from '../workflows/model.js';
 
 export interface OutcomeError {
@@ -61,27 +61,9 @@ export function isCloudCode(code: string): boolean {
 // failure details): parse it, tolerating fields added later.
 const stepErrorSchema = z.looseObject({ code: z.string(), message: z.string(), requestId: z.string().optional() });
 
-const deletionStatusSchema = z.enum([
-  'running',
-  'awaiting-retry',
-  'deleted',
-  'rejected',
-  'compensated',
-  'abandoned',
-  'failed',
-  'cancelled',
-  'planned',
-]);
+const deletionStatusSchema = z.enum(DELETION_STATUSES);
 
-const phaseSchema = z.enum([
-  'validating',
-  'waiting-for-creation',
-  'deleting-templates',
-  'deleting-regions',
-  'compensating',
-  'awaiting-retry',
-  'finished',
-]);
+const phaseSchema = z.enum(PHASES);
 
 export const deletionProgressSchema = z.looseObject({
   imageId: z.string(),
@@ -92,7 +74,7 @@ export const deletionProgressSchema = z.looseObject({
     z.looseObject({
       templateId: z.string(),
       templateName: z.string(),
-      status: z.enum(['pending', 'deleting', 'deleted', 'failed', 'restored', 'kept']),
+      status: z.enum(TEMPLATE_STATUSES),
       attempts: z.number(),
       lastError: stepErrorSchema.optional(),
       requestId: z.string().optional(),
@@ -102,7 +84,7 @@ export const deletionProgressSchema = z.looseObject({
   regions: z.array(
     z.looseObject({
       regionId: z.string(),
-      status: z.enum(['pending', 'deleting', 'deleted', 'failed']),
+      status: z.enum(REGION_STATUSES),
       attempts: z.number(),
       alreadyGone: z.boolean().optional(),
       lastError: stepErrorSchema.optional(),

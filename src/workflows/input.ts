@@ -100,6 +100,7 @@ export function checkInput(raw: unknown): InputCheck {
   return parsed.success ? { ok: true, input: parsed.data } : { ok: false, problems: describeInputProblems(parsed.error) };
 }
 
-export function workflowIdFor(imageId: string): string {
-  return `delete-image-${imageId}`;
+/** One saga per image: `delete-image-<imageId>`; a dry run has its own id, so it never blocks a real deletion. */
+export function workflowIdFor(imageId: string, dryRun = false): string {
+  return dryRun ? `delete-image-${imageId}-dry-run` : `delete-image-${imageId}`;
 }

@@ -10,16 +10,18 @@ export const WORKFLOW_TYPE = 'deleteImage';
 export const DEFAULT_TASK_QUEUE = 'image-deletion';
 
 /** The status a person sees (CLI, client, --json). */
-export type DeletionStatus =
-  | 'running'
-  | 'awaiting-retry'
-  | 'deleted'
-  | 'rejected'
-  | 'compensated'
-  | 'abandoned'
-  | 'failed'
-  | 'cancelled'
-  | 'planned';
+export const DELETION_STATUSES = [
+  'running',
+  'awaiting-retry',
+  'deleted',
+  'rejected',
+  'compensated',
+  'abandoned',
+  'failed',
+  'cancelled',
+  'planned',
+] as const;
+export type DeletionStatus = (typeof DELETION_STATUSES)[number];
 
 export const TERMINAL_STATUSES: readonly DeletionStatus[] = [
   'deleted',
@@ -31,14 +33,16 @@ export const TERMINAL_STATUSES: readonly DeletionStatus[] = [
   'planned',
 ];
 
-export type Phase =
-  | 'validating'
-  | 'waiting-for-creation'
-  | 'deleting-templates'
-  | 'deleting-regions'
-  | 'compensating'
-  | 'awaiting-retry'
-  | 'finished';
+export const PHASES = [
+  'validating',
+  'waiting-for-creation',
+  'deleting-templates',
+  'deleting-regions',
+  'compensating',
+  'awaiting-retry',
+  'finished',
+] as const;
+export type Phase = (typeof PHASES)[number];
 
 export interface StepError {
   code: string;
@@ -46,7 +50,8 @@ export interface StepError {
   requestId?: string;
 }
 
-export type TemplateStatus = 'pending' | 'deleting' | 'deleted' | 'failed' | 'restored' | 'kept';
+export const TEMPLATE_STATUSES = ['pending', 'deleting', 'deleted', 'failed', 'restored', 'kept'] as const;
+export type TemplateStatus = (typeof TEMPLATE_STATUSES)[number];
 
 export interface TemplateProgress {
   templateId: string;
@@ -59,7 +64,8 @@ export interface TemplateProgress {
   restoredAs?: string;
 }
 
-export type RegionStatus = 'pending' | 'deleting' | 'deleted' | 'failed';
+export const REGION_STATUSES = ['pending', 'deleting', 'deleted', 'failed'] as const;
+export type RegionStatus = (typeof REGION_STATUSES)[number];
 
 export interface RegionProgress {
   regionId: string;
