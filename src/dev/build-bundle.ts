@@ -1,0 +1,50 @@
+/**
+ * Prebuilds the workflow bundle for production workers (npm run build:bundle), so a worker
+ * starts without webpack and every replica runs byte-identical workflow code.
+ *
+ *   npm run build:bundle                 # → dist/workflow-bundle.js
+ *   npm run build:bundle -- out/bundle.js
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import type { Logger } from '@temporalio/common';
+import { DEFAULT_WORKFLOW_BUNDLE_PATH, WORKFLOWS_SOURCE_PATH } from '../workflow-source.js';
+
+export interface BuildBundleOptions {
+  /** Where to write the bundle; dist/workflow-bundle.js by default. */
+  outputPath?: string;
+  /** The workflow entry module; src/workflows/index.ts by default. */
+  workflowsPath?: string;
+  logger?: Logger;
+}
+
+export interface BuiltBundle {
+  codePath: string;
+  bytes: number;
+}
+
+export async function buildWorkflowBundle(options: BuildBundleOptions = {}): Promise<BuiltBundle> {
+  const codePath = resolve(options.outputPath ?? DEFAULT_WORKFLOW_BUNDLE_PATH);
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: options.workflowsPath ?? WORKFLOWS_SOURCE_PATH,
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  await mkdir(dirname(codePath), { recursive: true });
+  await writeFile(codePath, code);
+  return { codePath, bytes: Buffer.byteLength(code) };
+}
+
+const entry = process.argv[1];
+if (entry !== undefined && import.meta.url === pathToFileURL(resolve(entry)).href) {
+  buildWorkflowBundle({ ...(process.argv[2] ? { outputPath: process.argv[2] } : {}) }).then(
+    ({ codePath, bytes }) => {
+      process.stdout.write(`workflow bundle written: ${codePath} (${Math.round(bytes / 1024)} KiB)\n`);
+    },
+    (error: unknown) => {
+      process.stderr.write(`build:bundle failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

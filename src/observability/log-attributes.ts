@@ -1,0 +1,37 @@
+/**
+ * Adds `imageId` to every log line an activity writes (SDK lines included), so one image's
+ * deletion can be followed across workers with a single filter. The id comes from the
+ * activity's input when it carries one, otherwise from the workflow id (delete-image-<imageId>).
+ */
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import { workflowIdFor } from '../workflows/input.js';
+
+const WORKFLOW_ID_PREFIX = workflowIdFor('');
+
+function imageIdFromArgs(args: readonly unknown[]): string | undefined {
+  const first = args[0];
+  if (typeof first === 'string' && /^imgc?-/.test(first)) return first;
+  if (typeof first === 'object' && first !== null && 'imageId' in first && typeof first.imageId === 'string') return first.imageId;
+  return undefined;
+}
+
+export function imageIdFromWorkflowId(workflowId: string | undefined): string | undefined {
+  return workflowId?.startsWith(WORKFLOW_ID_PREFIX) ? workflowId.slice(WORKFLOW_ID_PREFIX.length) || undefined : undefined;
+}
+
+export const imageIdLogAttributes: ActivityInterceptorsFactory = (context) => {
+  let imageId = imageIdFromWorkflowId(context.info.workflowExecution?.workflowId);
+  return {
+    inbound: {
+      execute(input, next) {
+        imageId = imageIdFromArgs(input.args) ?? imageId;
+        return next(input);
+      },
+    },
+    outbound: {
+      getLogAttributes(input, next) {
+        return next(imageId === undefined ? input : { ...input, imageId });
+      },
+    },
+  };
+};

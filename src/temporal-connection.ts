@@ -1,0 +1,98 @@
+/**
+ * The one place that turns configuration into Temporal connection options, for the
+ * worker (NativeConnection) and for the client and CLI (Connection): plain address,
+ * mTLS, Temporal Cloud API key, or an @temporalio/envconfig profile (TEMPORAL_PROFILE).
+ */
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import type { NativeConnectionOptions, TLSConfig } from '@temporalio/worker';
+import { ConfigError, type Config, type TemporalConnectionConfig } from './config.js';
+
+/** Connection options plus the namespace to use with them. */
+export interface TemporalTarget<Options> {
+  connectionOptions: Options;
+  namespace: string;
+}
+
+type ConfigOrTemporal = Config | TemporalConnectionConfig;
+
+function temporalSection(config: ConfigOrTemporal): TemporalConnectionConfig {
+  return 'temporal' in config ? config.temporal : config;
+}
+
+function readPemFile(path: string, variable: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(`${variable}: cannot read ${path} (${reason})`);
+  }
+}
+
+function tlsFromConfig(temporal: TemporalConnectionConfig): TLSConfig | undefined {
+  const tls = temporal.tls;
+  if (!tls) return undefined;
+  const { clientCertPath, clientKeyPath, serverCaCertPath, serverName } = tls;
+  if ((clientCertPath === undefined) !== (clientKeyPath === undefined)) {
+    throw new ConfigError(
+      'TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH must be set together (mTLS needs both the certificate and its key)',
+    );
+  }
+  return {
+    ...(serverName ? { serverNameOverride: serverName } : {}),
+    ...(serverCaCertPath ? { serverRootCACertificate: readPemFile(serverCaCertPath, 'TEMPORAL_TLS_SERVER_CA_CERT_PATH') } : {}),
+    ...(clientCertPath && clientKeyPath
+      ? {
+          clientCertPair: {
+            crt: readPemFile(clientCertPath, 'TEMPORAL_TLS_CLIENT_CERT_PATH'),
+            key: readPemFile(clientKeyPath, 'TEMPORAL_TLS_CLIENT_KEY_PATH'),
+          },
+        }
+      : {}),
+  };
+}
+
+function fromProfile(temporal: TemporalConnectionConfig, profile: string): TemporalTarget<NativeConnectionOptions> {
+  try {
+    const loaded = loadClientConnectConfig({
+      profile,
+      ...(temporal.configFile ? { configSource: { path: temporal.configFile } } : {}),
+    });
+    return { connectionOptions: loaded.connectionOptions, namespace: loaded.namespace ?? temporal.namespace };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(`TEMPORAL_PROFILE=${profile}: cannot load the Temporal client profile (${reason})`);
+  }
+}
+
+/** Options for `NativeConnection.connect` (the worker). */
+export function nativeConnectionOptions(config: ConfigOrTemporal): TemporalTarget<NativeConnectionOptions> {
+  const temporal = temporalSection(config);
+  if (temporal.profile) return fromProfile(temporal, temporal.profile);
+  const tls = tlsFromConfig(temporal);
+  return {
+    connectionOptions: {
+      address: temporal.address,
+      // An API key implies TLS (Temporal Cloud); the SDK turns `undefined` into TLS when a key is present.
+      ...(tls ? { tls } : {}),
+      ...(temporal.apiKey ? { apiKey: temporal.apiKey } : {}),
+    },
+    namespace: temporal.namespace,
+  };
+}
+
+/** Options for `Connection.connect` of @temporalio/client (the client library and the CLI). */
+export function clientConnectionOptions(config: ConfigOrTemporal): TemporalTarget<ConnectionOptions> {
+  const native = nativeConnectionOptions(config);
+  const { address, tls, apiKey, metadata } = native.connectionOptions;
+  return {
+    connectionOptions: {
+      ...(address ? { address } : {}),
+      ...(tls === undefined ? {} : { tls }),
+      ...(apiKey ? { apiKey } : {}),
+      ...(metadata ? { metadata } : {}),
+    },
+    namespace: native.namespace,
+  };
+}

@@ -1,0 +1,222 @@
+/**
+ * The imgdel worker process: polls the image-deletion task queue and runs the deletion
+ * workflow and its activities against Alibaba Cloud (or the emulator, via IMGDEL_CLOUD_ENDPOINT).
+ *
+ *   npm run worker                      # development: bundles src/workflows at start
+ *   NODE_ENV=production npm run worker  # production: loads dist/workflow-bundle.js (npm run build:bundle)
+ *
+ * SIGINT/SIGTERM: graceful shutdown (running activities get IMGDEL_SHUTDOWN_GRACE_MS to finish);
+ * a second signal exits at once.
+ */
+import { constants as osConstants } from 'node:os';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Logger } from '@temporalio/common';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from './activities/index.js';
+import { createAlibabaCloudAdapter } from './cloud/alibaba-adapter.js';
+import type { CloudPort } from './cloud/port.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { startHealthServer, type RunningHealthServer } from './observability/health.js';
+import { imageIdLogAttributes } from './observability/log-attributes.js';
+import { createLogger } from './observability/logger.js';
+import { installRuntime, metricsBindAddress } from './observability/metrics.js';
+import { configSecrets, redactedConfig } from './observability/redact.js';
+import { nativeConnectionOptions } from './temporal-connection.js';
+import { resolveWorkflowSource, type WorkflowSource } from './workflow-source.js';
+
+/** Exit status for configuration errors (sysexits EX_CONFIG), so supervisors can tell them apart. */
+export const CONFIG_ERROR_EXIT_CODE = 78;
+
+/** The account whose images this worker deletes; the worker refuses to start without it. */
+export function requireAccountId(config: Config): string {
+  const accountId = config.cloud.accountId;
+  if (accountId === undefined) {
+    throw new ConfigError(
+      'IMGDEL_ACCOUNT_ID is not set: the worker deletes only images owned by this account; ' +
+        'set it to the numeric Alibaba Cloud account id (for example IMGDEL_ACCOUNT_ID=1234567890123456)',
+    );
+  }
+  return accountId;
+}
+
+export interface ImgdelWorkerOptions {
+  config: Config;
+  /** Reused and left open by close(); when absent, one is opened from config.temporal and closed by close(). */
+  connection?: NativeConnection;
+  /** The cloud the activities call; the Alibaba Cloud adapter for config.cloud when absent. */
+  cloud?: CloudPort;
+  /** Overrides config.taskQueue (tests use one queue each). */
+  taskQueue?: string;
+  logger?: Logger;
+}
+
+export interface ImgdelWorker {
+  worker: Worker;
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  workflowSource: WorkflowSource;
+  /** Runs the worker until it is shut down (worker.shutdown() or close()). */
+  run(): Promise<void>;
+  /** Shuts the worker down (if it runs), waits for it, and closes the connection if this module opened it. */
+  close(): Promise<void>;
+}
+
+function isStopped(worker: Worker): boolean {
+  const state = worker.getState();
+  return state === 'STOPPED' || state === 'FAILED';
+}
+
+async function waitUntilStopped(worker: Worker): Promise<void> {
+  while (!isStopped(worker)) await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+}
+
+export async function createImgdelWorker(options: ImgdelWorkerOptions): Promise<ImgdelWorker> {
+  const { config } = options;
+  const accountId = requireAccountId(config);
+  const logger = options.logger ?? createLogger({ level: config.worker.logLevel, format: config.worker.logFormat, secrets: configSecrets(config) });
+  const workflowSource = resolveWorkflowSource(config.worker);
+  const taskQueue = options.taskQueue ?? config.taskQueue;
+  const target = nativeConnectionOptions(config);
+  const cloud = options.cloud ?? createAlibabaCloudAdapter(config.cloud);
+
+  const ownsConnection = options.connection === undefined;
+  const connection = options.connection ?? (await NativeConnection.connect(target.connectionOptions));
+
+  const workflowOptions: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> =
+    workflowSource.kind === 'bundle' ? { workflowBundle: { codePath: workflowSource.codePath } } : { workflowsPath: workflowSource.workflowsPath };
+
+  let worker: Worker;
+  try {
+    worker = await Worker.create({
+      connection,
+      namespace: target.namespace,
+      taskQueue,
+      activities: createActivities(cloud, { accountId }),
+      interceptors: { activity: [imageIdLogAttributes] },
+      ...workflowOptions,
+      maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivityTaskExecutions,
+      maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTaskExecutions,
+      maxCachedWorkflows: config.worker.maxCachedWorkflows,
+      shutdownGraceTime: config.worker.shutdownGraceTimeMs,
+    });
+  } catch (error) {
+    if (ownsConnection) await connection.close();
+    throw error;
+  }
+  if (workflowSource.kind === 'bundle') {
+    logger.info('loaded the prebuilt workflow bundle', { workflowBundle: workflowSource.codePath, taskQueue });
+  } else {
+    logger.info('bundled the workflows from source', { workflowsPath: workflowSource.workflowsPath, taskQueue });
+  }
+
+  let running: Promise<void> | undefined;
+  let closed = false;
+  return {
+    worker,
+    connection,
+    namespace: target.namespace,
+    taskQueue,
+    workflowSource,
+    run() {
+      running ??= worker.run();
+      return running;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      const state = worker.getState();
+      if (state === 'INITIALIZED' && running === undefined) {
+        // A created worker holds the connection until it has run; run it out at once.
+        await worker.runUntil(Promise.resolve());
+      } else {
+        if (state === 'RUNNING') worker.shutdown();
+        if (running) await running.catch(() => undefined);
+        else await waitUntilStopped(worker);
+      }
+      if (ownsConnection) await connection.close();
+    },
+  };
+}
+
+function exitCodeForSignal(signal: NodeJS.Signals): number {
+  return 128 + (osConstants.signals[signal] ?? 1);
+}
+
+/**
+ * The worker process: logger, Runtime (metrics), health endpoint, worker; runs until SIGINT/SIGTERM.
+ * Resolves once the worker has shut down gracefully; rejects when it fails.
+ */
+export async function runWorker(config: Config = loadConfig()): Promise<void> {
+  const logger = createLogger({ level: config.worker.logLevel, format: config.worker.logFormat, secrets: configSecrets(config) });
+  requireAccountId(config);
+  resolveWorkflowSource(config.worker);
+  logger.info('imgdel worker starting', { config: redactedConfig(config) });
+  installRuntime(config.worker, logger);
+  const metricsAddress = metricsBindAddress(config.worker);
+  if (metricsAddress) logger.info('Prometheus metrics enabled', { metrics: `http://${metricsAddress}/metrics` });
+
+  let imgdel: ImgdelWorker | undefined;
+  let health: RunningHealthServer | undefined;
+  if (config.worker.healthPort !== undefined) {
+    health = await startHealthServer({
+      port: config.worker.healthPort,
+      host: config.worker.observabilityHost,
+      state: () => imgdel?.worker.getState() ?? 'STARTING',
+    });
+    logger.info('health endpoint listening', { health: health.url });
+  }
+
+  let signalsReceived = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signalsReceived += 1;
+    if (signalsReceived > 1 || imgdel === undefined) {
+      logger.warn(`received ${signal} again: exiting now without waiting for running activities`, { signal });
+      process.exit(exitCodeForSignal(signal));
+    }
+    logger.info(`received ${signal}: shutting down gracefully`, { signal, shutdownGraceTimeMs: config.worker.shutdownGraceTimeMs });
+    imgdel.worker.shutdown();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    imgdel = await createImgdelWorker({ config, logger });
+    logger.info('imgdel worker running', {
+      address: config.temporal.profile ? `profile ${config.temporal.profile}` : config.temporal.address,
+      namespace: imgdel.namespace,
+      taskQueue: imgdel.taskQueue,
+      workflowSource: imgdel.workflowSource.kind,
+    });
+    await imgdel.run();
+    logger.info('imgdel worker stopped: shutdown complete');
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await imgdel?.close().catch((error: unknown) => logger.warn('closing the worker failed', { error }));
+    await health?.close();
+  }
+}
+
+function isMainModule(): boolean {
+  const entry = process.argv[1];
+  return entry !== undefined && import.meta.url === pathToFileURL(resolve(entry)).href;
+}
+
+if (isMainModule()) {
+  runWorker().then(
+    () => {
+      process.exitCode = 0;
+    },
+    (error: unknown) => {
+      if (error instanceof ConfigError) {
+        process.stderr.write(`imgdel worker: configuration error: ${error.message}\n`);
+        process.exit(CONFIG_ERROR_EXIT_CODE);
+      }
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      process.stderr.write(`imgdel worker: failed: ${message}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,34 @@
+/**
+ * Where the worker gets its workflow code: bundled from source in development, or the
+ * bundle prebuilt by `npm run build:bundle` in production. Shared by the worker and the
+ * bundle builder, and light to import (no activities, no cloud SDK).
+ */
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, type WorkerTuning } from './config.js';
+
+const sourceDirectory = dirname(fileURLToPath(import.meta.url));
+
+/** The workflow code in development: bundled from source when the worker starts. */
+export const WORKFLOWS_SOURCE_PATH = resolve(sourceDirectory, 'workflows/index.ts');
+/** Where `npm run build:bundle` writes the prebuilt workflow bundle. */
+export const DEFAULT_WORKFLOW_BUNDLE_PATH = resolve(sourceDirectory, '../dist/workflow-bundle.js');
+
+export type WorkflowSource = { kind: 'source'; workflowsPath: string } | { kind: 'bundle'; codePath: string };
+
+/** Production (NODE_ENV=production or IMGDEL_WORKFLOW_BUNDLE set) loads a prebuilt bundle; development bundles the source. */
+export function resolveWorkflowSource(worker: Pick<WorkerTuning, 'production' | 'workflowBundlePath'>): WorkflowSource {
+  if (!worker.production && worker.workflowBundlePath === undefined) {
+    return { kind: 'source', workflowsPath: WORKFLOWS_SOURCE_PATH };
+  }
+  const codePath = worker.workflowBundlePath ? resolve(worker.workflowBundlePath) : DEFAULT_WORKFLOW_BUNDLE_PATH;
+  if (!existsSync(codePath)) {
+    const variable = worker.workflowBundlePath ? 'IMGDEL_WORKFLOW_BUNDLE' : 'NODE_ENV=production';
+    throw new ConfigError(
+      `${variable}: the prebuilt workflow bundle ${codePath} does not exist; run npm run build:bundle ` +
+        '(or, in development, unset NODE_ENV and IMGDEL_WORKFLOW_BUNDLE to bundle the workflows from source)',
+    );
+  }
+  return { kind: 'bundle', codePath };
+}

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { CONFIG_ERROR_EXIT_CODE, createImgdelWorker } from '../../src/worker.js';
+import { resolveWorkflowSource, WORKFLOWS_SOURCE_PATH } from '../../src/workflow-source.js';
+import { startWorkerProcess } from './worker-process.js';
+
+describe('worker configuration errors', () => {
+  it('refuses to start without IMGDEL_ACCOUNT_ID, naming the variable', async () => {
+    await expect(createImgdelWorker({ config: loadConfig({}) })).rejects.toThrow(ConfigError);
+    await expect(createImgdelWorker({ config: loadConfig({}) })).rejects.toThrow(/IMGDEL_ACCOUNT_ID/);
+  });
+
+  it('exits with the configuration status and a clear message when run as a process', async () => {
+    const worker = startWorkerProcess({ TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    expect(await worker.exited).toBe(CONFIG_ERROR_EXIT_CODE);
+    expect(worker.output()).toMatch(/configuration error: IMGDEL_ACCOUNT_ID is not set/);
+  });
+
+  it('names an invalid variable', async () => {
+    const worker = startWorkerProcess({ IMGDEL_ACCOUNT_ID: '1234567890123456', IMGDEL_LOG_LEVEL: 'LOUD' });
+    expect(await worker.exited).toBe(CONFIG_ERROR_EXIT_CODE);
+    expect(worker.output()).toMatch(/IMGDEL_LOG_LEVEL/);
+  });
+
+  it('asks for npm run build:bundle when production mode has no bundle', async () => {
+    expect(() => resolveWorkflowSource({ production: false, workflowBundlePath: 'does/not/exist.js' })).toThrow(/npm run build:bundle/);
+    expect(resolveWorkflowSource({ production: false })).toEqual({ kind: 'source', workflowsPath: WORKFLOWS_SOURCE_PATH });
+    const worker = startWorkerProcess({ IMGDEL_ACCOUNT_ID: '1234567890123456', IMGDEL_WORKFLOW_BUNDLE: 'does/not/exist.js' });
+    expect(await worker.exited).toBe(CONFIG_ERROR_EXIT_CODE);
+    expect(worker.output()).toMatch(/IMGDEL_WORKFLOW_BUNDLE: the prebuilt workflow bundle .*exist\.js does not exist; run npm run build:bundle/);
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * The worker process in development mode (workflows bundled from source) with every
+ * observability endpoint on: Prometheus metrics from the Temporal Runtime, /healthz,
+ * JSON logs, and a graceful exit on SIGTERM.
+ */
+import type { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/server.js';
+import { workflowIdFor } from '../../src/workflows/input.js';
+import { WORKFLOW_TYPE, type DeletionProgress } from '../../src/workflows/model.js';
+import { connectTestClient, testNamespace, testTemporalAddress, uniqueTaskQueue } from '../helpers/temporal.js';
+import { freePort, seedEmulator, seedImage, startWorkerProcess, type WorkerProcess } from './worker-process.js';
+
+const IMAGE_ID = 'img-metrics0001';
+
+let emulator: RunningEmulator;
+let worker: WorkerProcess;
+let client: Client;
+let connection: Connection;
+let metricsPort: number;
+let healthPort: number;
+const taskQueue = uniqueTaskQueue('imgdel-metrics');
+
+async function scrape(): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+  expect(response.status).toBe(200);
+  return response.text();
+}
+
+/** Sample lines (not # HELP/# TYPE) of one metric for this test's task queue. */
+function samples(text: string, metric: string): string[] {
+  return text.split('\n').filter((line) => line.startsWith(`${metric}{`) && line.includes(`task_queue="${taskQueue}"`));
+}
+
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0, host: '127.0.0.1' });
+  await seedEmulator(emulator.url, [seedImage(IMAGE_ID, EMULATOR_DEFAULTS.accountId)]);
+  metricsPort = await freePort();
+  healthPort = await freePort();
+  worker = startWorkerProcess({
+    TEMPORAL_ADDRESS: testTemporalAddress(),
+    TEMPORAL_NAMESPACE: testNamespace(),
+    IMGDEL_TASK_QUEUE: taskQueue,
+    IMGDEL_CLOUD_ENDPOINT: emulator.endpoint,
+    ALIBABA_CLOUD_ACCESS_KEY_ID: EMULATOR_DEFAULTS.accessKeyId,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: EMULATOR_DEFAULTS.accessKeySecret,
+    IMGDEL_ACCOUNT_ID: EMULATOR_DEFAULTS.accountId,
+    IMGDEL_METRICS_PORT: String(metricsPort),
+    IMGDEL_HEALTH_PORT: String(healthPort),
+    IMGDEL_SHUTDOWN_GRACE_MS: '5000',
+    // DEBUG shows the SDK's per-activity lines ("Activity started"/"Activity completed").
+    IMGDEL_LOG_LEVEL: 'DEBUG',
+  });
+  ({ client, connection } = await connectTestClient());
+  await worker.waitForLog((line) => line.message === 'imgdel worker running');
+});
+
+afterAll(async () => {
+  await worker?.kill();
+  await connection?.close();
+  await emulator?.close();
+});
+
+describe('worker observability', () => {
+  it('bundles the workflows from source in development mode', () => {
+    expect(worker.logs.some((line) => line.message === 'bundled the workflows from source')).toBe(true);
+    expect(worker.logs.some((line) => line.message === 'loaded the prebuilt workflow bundle')).toBe(false);
+  });
+
+  it('writes every log line as one JSON object with time, level and message', () => {
+    expect(worker.logs.length).toBeGreaterThan(3);
+    for (const line of worker.logs) {
+      expect(typeof line.time).toBe('string');
+      expect(Number.isNaN(Date.parse(String(line.time)))).toBe(false);
+      expect(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).toContain(line.level);
+      expect(typeof line.message).toBe('string');
+    }
+    // SDK lines (forwarded through the Runtime logger) come out in the same format.
+    expect(worker.logs.some((line) => line['sdkComponent'] === 'worker')).toBe(true);
+  });
+
+  it('answers /healthz with 200 and the worker state', async () => {
+    const response = await fetch(`http://127.0.0.1:${healthPort}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok', state: 'RUNNING' });
+  });
+
+  it('exposes the Temporal worker metrics on the Prometheus endpoint', async () => {
+    const text = await scrape();
+    expect(text.split('\n').filter((line) => line.startsWith('temporal_')).length).toBeGreaterThan(0);
+    expect(samples(text, 'temporal_worker_start')).toHaveLength(1);
+    expect(samples(text, 'temporal_worker_task_slots_available').length).toBeGreaterThan(0);
+  });
+
+  it('counts a completed deletion workflow', async () => {
+    const progress: DeletionProgress = await client.workflow.execute(WORKFLOW_TYPE, {
+      args: [{ imageId: IMAGE_ID }],
+      workflowId: workflowIdFor(IMAGE_ID),
+      taskQueue,
+    });
+    expect(progress.status).toBe('deleted');
+    const completed = samples(await scrape(), 'temporal_workflow_completed');
+    expect(completed).toHaveLength(1);
+    expect(completed[0]).toMatch(/workflow_type="deleteImage"/);
+    expect(Number(completed[0]?.split(' ').at(-1))).toBe(1);
+  });
+
+  it('logs activity lines with the workflow and activity in their fields', () => {
+    const activityLines = worker.logs.filter((line) => line['activityType'] !== undefined);
+    expect(activityLines.length).toBeGreaterThan(0);
+    expect(activityLines.every((line) => line['workflowId'] === workflowIdFor(IMAGE_ID))).toBe(true);
+    expect(activityLines.every((line) => line['imageId'] === IMAGE_ID)).toBe(true);
+  });
+
+  it('exits 0 on SIGTERM after a graceful shutdown', async () => {
+    worker.child.kill('SIGTERM');
+    const exitCode = await Promise.race([
+      worker.exited,
+      new Promise<string>((resolveLate) => setTimeout(() => resolveLate('still running after the grace time'), 20_000)),
+    ]);
+    expect(exitCode).toBe(0);
+    expect(worker.logs.some((line) => line.message === 'received SIGTERM: shutting down gracefully')).toBe(true);
+    expect(worker.logs.some((line) => line.message === 'Worker state changed' && line['state'] === 'STOPPED')).toBe(true);
+  });
+});

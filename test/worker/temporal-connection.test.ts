@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { clientConnectionOptions, nativeConnectionOptions } from '../../src/temporal-connection.js';
+
+const directory = mkdtempSync(join(tmpdir(), 'imgdel-connection-'));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+function file(name: string, text: string): string {
+  const path = join(directory, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('Temporal connection options', () => {
+  it('uses the plain address and namespace by default, without TLS', () => {
+    const target = nativeConnectionOptions(loadConfig({ TEMPORAL_ADDRESS: 'temporal:7233', TEMPORAL_NAMESPACE: 'images' }));
+    expect(target).toEqual({ connectionOptions: { address: 'temporal:7233' }, namespace: 'images' });
+    expect(clientConnectionOptions(loadConfig({})).connectionOptions).toEqual({ address: 'localhost:7233' });
+  });
+
+  it('reads mTLS certificates and the server CA from files', () => {
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233',
+      TEMPORAL_TLS_CLIENT_CERT_PATH: file('client.pem', 'CERT'),
+      TEMPORAL_TLS_CLIENT_KEY_PATH: file('client.key', 'KEY'),
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: file('ca.pem', 'CA'),
+      TEMPORAL_TLS_SERVER_NAME: 'temporal.internal',
+    });
+    const tls = nativeConnectionOptions(config).connectionOptions.tls;
+    expect(tls).toMatchObject({ serverNameOverride: 'temporal.internal' });
+    if (typeof tls !== 'object' || tls === null) throw new Error('expected a TLS object');
+    expect(Buffer.from(tls.serverRootCACertificate ?? []).toString()).toBe('CA');
+    expect(Buffer.from(tls.clientCertPair?.crt ?? []).toString()).toBe('CERT');
+    expect(Buffer.from(tls.clientCertPair?.key ?? []).toString()).toBe('KEY');
+    expect(clientConnectionOptions(config).connectionOptions.tls).toEqual(tls);
+  });
+
+  it('names the variable when a certificate is missing or half configured', () => {
+    const missing = loadConfig({ TEMPORAL_TLS_SERVER_CA_CERT_PATH: join(directory, 'nope.pem') });
+    expect(() => nativeConnectionOptions(missing)).toThrow(ConfigError);
+    expect(() => nativeConnectionOptions(missing)).toThrow(/TEMPORAL_TLS_SERVER_CA_CERT_PATH/);
+    const half = loadConfig({ TEMPORAL_TLS_CLIENT_CERT_PATH: file('only-cert.pem', 'CERT') });
+    expect(() => nativeConnectionOptions(half)).toThrow(/TEMPORAL_TLS_CLIENT_KEY_PATH/);
+  });
+
+  it('passes a Temporal Cloud API key on both connections', () => {
+    const config = loadConfig({ TEMPORAL_ADDRESS: 'eu-west-1.aws.api.temporal.io:7233', TEMPORAL_API_KEY: 'key-123456', TEMPORAL_NAMESPACE: 'ns.acct' });
+    expect(nativeConnectionOptions(config).connectionOptions.apiKey).toBe('key-123456');
+    expect(clientConnectionOptions(config)).toEqual({
+      connectionOptions: { address: 'eu-west-1.aws.api.temporal.io:7233', apiKey: 'key-123456' },
+      namespace: 'ns.acct',
+    });
+  });
+
+  it('takes address, namespace and API key from an envconfig profile when TEMPORAL_PROFILE is set', () => {
+    const configFile = file(
+      'temporal.toml',
+      ['[profile.prod]', 'address = "prod.tmprl.cloud:7233"', 'namespace = "prod-ns"', 'api_key = "profile-key-123"', ''].join('\n'),
+    );
+    const config = loadConfig({ TEMPORAL_PROFILE: 'prod', TEMPORAL_CONFIG_FILE: configFile });
+    const native = nativeConnectionOptions(config);
+    expect(native.namespace).toBe('prod-ns');
+    expect(native.connectionOptions.address).toBe('prod.tmprl.cloud:7233');
+    expect(native.connectionOptions.apiKey).toBe('profile-key-123');
+    expect(clientConnectionOptions(config).connectionOptions).toMatchObject({ address: 'prod.tmprl.cloud:7233', apiKey: 'profile-key-123' });
+  });
+
+  it('explains an unknown profile', () => {
+    const configFile = file('other.toml', '[profile.dev]\naddress = "localhost:7233"\n');
+    expect(() => nativeConnectionOptions(loadConfig({ TEMPORAL_PROFILE: 'missing', TEMPORAL_CONFIG_FILE: configFile }))).toThrow(
+      /TEMPORAL_PROFILE=missing/,
+    );
+  });
+});
