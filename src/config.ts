@@ -13,6 +13,12 @@ const optionalString = z
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+/** A port, where an empty variable means "not set" (not port 0). */
+const optionalPort = z.preprocess(
+  (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+  z.coerce.number().int().min(0).max(65535).optional(),
+);
+
 const hostPort = z
   .string()
   .trim()
@@ -69,8 +75,8 @@ export const envSchema = z.object({
   IMGDEL_MAX_CONCURRENT_WORKFLOW_TASKS: positiveInt(40),
   IMGDEL_MAX_CACHED_WORKFLOWS: positiveInt(1000),
   IMGDEL_SHUTDOWN_GRACE_MS: positiveInt(10_000),
-  IMGDEL_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-  IMGDEL_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  IMGDEL_METRICS_PORT: optionalPort,
+  IMGDEL_HEALTH_PORT: optionalPort,
   /** Interface the metrics and health endpoints listen on; 0.0.0.0 in a container. */
   IMGDEL_OBSERVABILITY_HOST: z.string().trim().min(1).default('127.0.0.1'),
   IMGDEL_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
