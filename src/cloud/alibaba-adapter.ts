@@ -135,7 +135,17 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
 
   return {
     async getImage(imageId: string): Promise<CloudImage> {
-      const { image, requestId } = await findImage(imageId);
+      // The children look-ups need nothing from the image's own ListImage: asking all three at
+      // once takes one round trip instead of two (measured by `npm run bench`, P1). When
+      // several fail, the image's own look-up names the error, as it did when it ran first.
+      const [found, community, shared] = await Promise.allSettled([
+        findImage(imageId),
+        hasChildrenOfType(imageId, 'Community'),
+        hasChildrenOfType(imageId, 'Shared'),
+      ]);
+      const { image, requestId } = settledValue(found);
+      const hasCommunityChildren = settledValue(community);
+      const hasSharedChildren = settledValue(shared);
       if (!image) {
         throw new CloudError({
           code: 'Image.NotExist',
@@ -144,10 +154,6 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
           action: 'ListImage',
         });
       }
-      const [hasCommunityChildren, hasSharedChildren] = await Promise.all([
-        hasChildrenOfType(imageId, 'Community'),
-        hasChildrenOfType(imageId, 'Shared'),
-      ]);
       return toCloudImage(image, { hasCommunityChildren, hasSharedChildren });
     },
 
@@ -273,6 +279,11 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
       return image === undefined || !regionsOf(image).includes(regionId);
     },
   };
+}
+
+function settledValue<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
 }
 
 /** A 200 answer that still says it failed (`Success: false` with a Code) is a refusal. */

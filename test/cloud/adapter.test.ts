@@ -407,7 +407,7 @@ describe('region deletes', () => {
 describe('faults, limits and hostile answers', () => {
   it('fails exactly as many times as a fault says, then succeeds', async () => {
     await seed({ images: [image('img-f')] });
-    await admin('POST', 'faults', { action: 'ListImage', code: 'InternalError', times: 2 });
+    await admin('POST', 'faults', { action: 'ListImage', code: 'InternalError', imageId: 'img-f', times: 2 });
     expect((await cloudErrorOf(adapter.getImage('img-f'))).code).toBe('InternalError');
     expect((await cloudErrorOf(adapter.getImage('img-f'))).code).toBe('InternalError');
     await expect(adapter.getImage('img-f')).resolves.toMatchObject({ imageId: 'img-f' });

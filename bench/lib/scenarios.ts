@@ -1,0 +1,432 @@
+/**
+ * The benchmark's scenarios (P1–P5 of the issue). Each one seeds the emulator, starts
+ * workflows on a worker process the runner started, waits for them, and returns its
+ * figures. Times come from the Temporal server (start and close time of each
+ * execution), never from this process's polling.
+ */
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { EmulatorAdmin, EmulatorCall, SeedImage, SeedTemplate } from '../../src/emulator/admin-client.js';
+import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
+import { workflowIdFor, type DeleteImageInput } from '../../src/workflows/input.js';
+import { WORKFLOW_TYPE, type DeletionProgress } from '../../src/workflows/model.js';
+import { NOOP_WORKFLOW_TYPE, type NoopDeletionInput } from '../noop-workflow.js';
+import { ProcessMonitor, type MemoryWindow } from './proc-stats.js';
+import type { WorkerProcess } from './worker-process.js';
+
+export interface BenchContext {
+  client: Client;
+  admin: EmulatorAdmin;
+  /** Base URL of the emulator (admin calls the typed client lacks). */
+  emulatorUrl: string;
+  /** Lower-case letters and digits that make this run's image ids unique. */
+  runTag: string;
+  log(line: string): void;
+}
+
+/** The App Streaming regions P1 spreads its image over. */
+export const TWELVE_REGIONS = [
+  'ap-northeast-1',
+  'ap-southeast-1',
+  'ap-southeast-5',
+  'cn-beijing',
+  'cn-chengdu',
+  'cn-hangzhou',
+  'cn-hongkong',
+  'cn-shanghai',
+  'cn-shenzhen',
+  'eu-central-1',
+  'us-east-1',
+  'us-west-1',
+] as const;
+
+export const P1_CALL_LATENCY_MS = 200;
+
+/**
+ * P1's denominator: the cloud calls that must follow one another whatever the design's
+ * parallelism, each taking the emulated 200 ms.
+ *  1. ListImage of the image: its regions, owner and status (the Community/Shared
+ *     children look-ups need no answer from it and may run beside it).
+ *  2. The usage check: DescribeDesktopGroups per region needs the regions from (1);
+ *     ListAppInstanceGroup, ListWuyingServer and DescribeTemplates run beside it.
+ *  3. DeleteTemplates: nothing may change before validation has passed.
+ *  4. DeleteImage in one region: the templates go before the pivot (the spec's order);
+ *     every region runs in parallel, so one region's delete is on the path.
+ *  5. ListImage confirming that region's copy is gone.
+ * The issue's "validation" is therefore two rounds (1 and 2): 5 × 200 ms = 1 000 ms.
+ */
+export const CRITICAL_PATH_CALLS = [
+  'ListImage (the image)',
+  'DescribeDesktopGroups (usage, needs the regions)',
+  'DeleteTemplates',
+  'DeleteImage (one region)',
+  'ListImage (confirm)',
+] as const;
+
+export const CRITICAL_PATH_MS = CRITICAL_PATH_CALLS.length * P1_CALL_LATENCY_MS;
+
+/** Seed bodies are capped at 1 MiB by the emulator: send large seeds in slices. */
+const SEED_SLICE = 200;
+
+function seedImage(imageId: string, regions: readonly string[]): SeedImage {
+  return {
+    imageId,
+    imageName: `bench ${imageId}`,
+    imageType: 'User',
+    aliUid: EMULATOR_DEFAULTS.accountId,
+    status: 'AVAILABLE',
+    productType: 'CloudDesktop',
+    regions: [...regions],
+  };
+}
+
+function seedTemplates(imageId: string, count: number): SeedTemplate[] {
+  return Array.from({ length: count }, (_, index) => ({
+    templateId: `b-${imageId.slice(4)}t${index}`,
+    templateName: `${imageId}-template-${index}`,
+    imageId,
+    Description: 'benchmark template',
+    SystemDiskSize: 80,
+    TemplateType: 'USER',
+  }));
+}
+
+async function seed(context: BenchContext, imageIds: readonly string[], regions: readonly string[], templatesPerImage: number): Promise<void> {
+  for (let offset = 0; offset < imageIds.length; offset += SEED_SLICE) {
+    const slice = imageIds.slice(offset, offset + SEED_SLICE);
+    await context.admin.seed({
+      images: slice.map((imageId) => seedImage(imageId, regions)),
+      templates: slice.flatMap((imageId) => seedTemplates(imageId, templatesPerImage)),
+    });
+  }
+}
+
+function imageIds(context: BenchContext, scenario: string, count: number): string[] {
+  return Array.from({ length: count }, (_, index) => `img-${context.runTag}${scenario}${String(index).padStart(4, '0')}`);
+}
+
+export interface ExecutionTiming {
+  workflowId: string;
+  startMs: number;
+  closeMs: number;
+  historyLength: number;
+  historySizeBytes: number;
+}
+
+async function timingOf(handle: WorkflowHandle): Promise<ExecutionTiming> {
+  const description = await handle.describe();
+  if (description.closeTime === undefined) throw new Error(`${handle.workflowId} has no close time`);
+  return {
+    workflowId: handle.workflowId,
+    startMs: description.startTime.getTime(),
+    closeMs: description.closeTime.getTime(),
+    historyLength: description.historyLength,
+    historySizeBytes: description.historySize ?? 0,
+  };
+}
+
+function deletionInput(imageId: string, extra: Partial<DeleteImageInput>): DeleteImageInput {
+  return { imageId, reason: 'benchmark', ...extra };
+}
+
+async function runDeletions(
+  context: BenchContext,
+  worker: WorkerProcess,
+  ids: readonly string[],
+  extra: Partial<DeleteImageInput> = {},
+): Promise<ExecutionTiming[]> {
+  const handles = await Promise.all(
+    ids.map((imageId) =>
+      context.client.workflow.start(WORKFLOW_TYPE, {
+        taskQueue: worker.taskQueue,
+        workflowId: workflowIdFor(imageId),
+        args: [deletionInput(imageId, extra)],
+      }),
+    ),
+  );
+  const reports = (await Promise.all(handles.map((handle) => handle.result()))) as DeletionProgress[];
+  const notDeleted = reports.filter((report) => report.status !== 'deleted');
+  if (notDeleted.length > 0) {
+    throw new Error(`${notDeleted.length} deletion(s) did not end as deleted, e.g. ${JSON.stringify(notDeleted[0])}`);
+  }
+  return Promise.all(handles.map(timingOf));
+}
+
+async function runNoops(context: BenchContext, worker: WorkerProcess, ids: readonly string[], regions: readonly string[]): Promise<ExecutionTiming[]> {
+  const handles = await Promise.all(
+    ids.map((imageId) => {
+      const input: NoopDeletionInput = { imageId, regions: [...regions], templates: [`${imageId}-template-0`] };
+      return context.client.workflow.start(NOOP_WORKFLOW_TYPE, {
+        taskQueue: worker.taskQueue,
+        workflowId: `noop-${imageId}`,
+        args: [input],
+      });
+    }),
+  );
+  await Promise.all(handles.map((handle) => handle.result()));
+  return Promise.all(handles.map(timingOf));
+}
+
+const WARM_UP_RUNS = 3;
+
+/**
+ * A few deletions before measuring, without latency: the first workflows on a fresh
+ * worker pay for loading the workflow bundle and the cloud SDK, which users pay once
+ * per worker start, not per deletion.
+ */
+async function warmUp(context: BenchContext, worker: WorkerProcess, scenario: string): Promise<void> {
+  const ids = imageIds(context, scenario, WARM_UP_RUNS);
+  await seed(context, ids, ['cn-shanghai'], 1);
+  await runDeletions(context, worker, ids);
+}
+
+async function warmUpNoop(context: BenchContext, worker: WorkerProcess, scenario: string): Promise<void> {
+  await runNoops(context, worker, imageIds(context, scenario, WARM_UP_RUNS), P2_REGIONS);
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const low = sorted[middle - 1];
+  const high = sorted[middle];
+  if (high === undefined) return Number.NaN;
+  return sorted.length % 2 === 0 && low !== undefined ? (low + high) / 2 : high;
+}
+
+// ── P1 + P4: one image in 12 regions with 2 templates, 200 ms per call ──────────
+
+export interface StepTiming {
+  activity: string;
+  /** ms after the workflow started. */
+  scheduledMs: number;
+  startedMs: number;
+  closedMs: number;
+}
+
+export interface LatencyResult {
+  runs: Array<{ wallMs: number; ratio: number }>;
+  wallMs: number;
+  criticalPathMs: number;
+  ratio: number;
+  historyEvents: number;
+  historyBytes: number;
+  regions: number;
+  templates: number;
+  /** Where the time of the median run went, activity by activity. */
+  steps: StepTiming[];
+}
+
+async function stepsOf(handle: WorkflowHandle, startMs: number): Promise<StepTiming[]> {
+  const history = await handle.fetchHistory();
+  const scheduled = new Map<string, { activity: string; at: number }>();
+  const started = new Map<string, number>();
+  const steps: StepTiming[] = [];
+  const millis = (time: { seconds?: unknown; nanos?: number | null } | null | undefined): number =>
+    time ? Number(time.seconds ?? 0) * 1000 + Math.round((time.nanos ?? 0) / 1e6) - startMs : Number.NaN;
+  for (const event of history.events ?? []) {
+    const id = String(event.eventId ?? '');
+    if (event.activityTaskScheduledEventAttributes) {
+      scheduled.set(id, { activity: event.activityTaskScheduledEventAttributes.activityType?.name ?? '?', at: millis(event.eventTime) });
+    } else if (event.activityTaskStartedEventAttributes) {
+      started.set(String(event.activityTaskStartedEventAttributes.scheduledEventId ?? ''), millis(event.eventTime));
+    } else if (event.activityTaskCompletedEventAttributes) {
+      const scheduledId = String(event.activityTaskCompletedEventAttributes.scheduledEventId ?? '');
+      const step = scheduled.get(scheduledId);
+      if (step) {
+        steps.push({ activity: step.activity, scheduledMs: step.at, startedMs: started.get(scheduledId) ?? Number.NaN, closedMs: millis(event.eventTime) });
+      }
+    }
+  }
+  return steps;
+}
+
+export async function runLatencyScenario(
+  context: BenchContext,
+  worker: WorkerProcess,
+  options: { runs: number; regionConcurrency?: number; /** One letter that keeps this variant's image ids apart. */ label: string },
+): Promise<LatencyResult> {
+  const extra: Partial<DeleteImageInput> = options.regionConcurrency === undefined ? {} : { regionConcurrency: options.regionConcurrency };
+  await warmUp(context, worker, `w${options.label}`);
+
+  const fault = await context.admin.addFault({ action: '*', latencyMs: P1_CALL_LATENCY_MS, times: -1 });
+  const runs: Array<{ timing: ExecutionTiming; handle: WorkflowHandle }> = [];
+  try {
+    for (const imageId of imageIds(context, `l${options.label}`, options.runs)) {
+      await seed(context, [imageId], TWELVE_REGIONS, 2);
+      const [timing] = await runDeletions(context, worker, [imageId], extra);
+      if (timing === undefined) throw new Error('P1 run without timing');
+      runs.push({ timing, handle: context.client.workflow.getHandle(timing.workflowId) });
+      context.log(`P1 (${worker.label} worker) run ${runs.length}/${options.runs}: ${timing.closeMs - timing.startMs} ms`);
+    }
+  } finally {
+    await removeFault(context, fault.id);
+  }
+  const walls = runs.map((run) => run.timing.closeMs - run.timing.startMs);
+  const wallMs = median(walls);
+  const medianRun = runs.find((run) => run.timing.closeMs - run.timing.startMs === wallMs) ?? runs[0];
+  if (medianRun === undefined) throw new Error('P1 made no runs');
+  return {
+    runs: walls.map((wall) => ({ wallMs: wall, ratio: wall / CRITICAL_PATH_MS })),
+    wallMs,
+    criticalPathMs: CRITICAL_PATH_MS,
+    ratio: wallMs / CRITICAL_PATH_MS,
+    historyEvents: medianRun.timing.historyLength,
+    historyBytes: medianRun.timing.historySizeBytes,
+    regions: TWELVE_REGIONS.length,
+    templates: 2,
+    steps: await stepsOf(medianRun.handle, medianRun.timing.startMs),
+  };
+}
+
+async function removeFault(context: BenchContext, faultId: string): Promise<void> {
+  const response = await fetch(`${context.emulatorUrl}/_emulator/faults/${encodeURIComponent(faultId)}`, { method: 'DELETE' });
+  // An emulator without per-fault removal: clear them all (the benchmark adds only this one).
+  if (!response.ok) await context.admin.clearFaults();
+}
+
+// ── P2 + P5: N deletions at once vs the no-op baseline ───────────────────────────
+
+export const P2_REGIONS = ['cn-hangzhou', 'cn-shanghai', 'cn-shenzhen'] as const;
+
+export interface BatchResult {
+  count: number;
+  durationMs: number;
+  perSecond: number;
+  /** Seconds after the first start at which each one closed. */
+  completedAtSeconds: number[];
+  worker: MemoryWindow;
+}
+
+function batchResult(timings: readonly ExecutionTiming[], worker: MemoryWindow): BatchResult {
+  const firstStart = Math.min(...timings.map((timing) => timing.startMs));
+  const lastClose = Math.max(...timings.map((timing) => timing.closeMs));
+  const durationMs = Math.max(1, lastClose - firstStart);
+  return {
+    count: timings.length,
+    durationMs,
+    perSecond: (timings.length * 1000) / durationMs,
+    completedAtSeconds: timings.map((timing) => (timing.closeMs - firstStart) / 1000).sort((a, b) => a - b),
+    worker,
+  };
+}
+
+export interface ThroughputResult {
+  imgdel: BatchResult;
+  noop: BatchResult;
+  /** Every batch in the order it ran (ABBA). */
+  batches: Array<{ kind: 'imgdel' | 'noop'; count: number; durationMs: number; perSecond: number }>;
+  ratio: number;
+  activitiesPerDeletion: number;
+}
+
+/** Merges the batches of one kind: counts and durations add up, memory peaks take the maximum. */
+function combine(batches: readonly BatchResult[]): BatchResult {
+  const [first] = batches;
+  if (first === undefined) throw new Error('no batch to combine');
+  const count = batches.reduce((sum, batch) => sum + batch.count, 0);
+  const durationMs = batches.reduce((sum, batch) => sum + batch.durationMs, 0);
+  return {
+    count,
+    durationMs,
+    perSecond: (count * 1000) / durationMs,
+    // The chart shows the first batch: "N started at once" is one batch.
+    completedAtSeconds: first.completedAtSeconds,
+    worker: {
+      peakSampledRssBytes: Math.max(...batches.map((batch) => batch.worker.peakSampledRssBytes)),
+      highWaterMarkBytes: Math.max(...batches.map((batch) => batch.worker.highWaterMarkBytes)),
+      cpuSeconds: batches.reduce((sum, batch) => sum + batch.worker.cpuSeconds, 0),
+      samples: batches.reduce((sum, batch) => sum + batch.worker.samples, 0),
+    },
+  };
+}
+
+/**
+ * Batches run in the order no-op, imgdel, imgdel, no-op (ABBA): on a shared machine
+ * whose load drifts, a linear drift then costs both sides alike.
+ */
+const BATCH_ORDER = ['noop', 'imgdel', 'imgdel', 'noop'] as const;
+
+export async function runThroughputScenario(
+  context: BenchContext,
+  workers: { imgdel: WorkerProcess; noop: WorkerProcess },
+  options: { deletions: number },
+): Promise<ThroughputResult> {
+  await warmUpNoop(context, workers.noop, 'wn');
+  await warmUp(context, workers.imgdel, 'wb');
+  const results: { imgdel: BatchResult[]; noop: BatchResult[] } = { imgdel: [], noop: [] };
+  const batches: ThroughputResult['batches'] = [];
+  for (const [index, kind] of BATCH_ORDER.entries()) {
+    const ids = imageIds(context, `${kind === 'noop' ? 'n' : 'b'}${index}`, options.deletions);
+    if (kind === 'imgdel') await seed(context, ids, P2_REGIONS, 1);
+    const worker = workers[kind];
+    const monitor = new ProcessMonitor(worker.pid);
+    monitor.start();
+    const timings = kind === 'noop' ? await runNoops(context, worker, ids, P2_REGIONS) : await runDeletions(context, worker, ids);
+    const batch = batchResult(timings, monitor.stop());
+    results[kind].push(batch);
+    batches.push({ kind, count: batch.count, durationMs: batch.durationMs, perSecond: batch.perSecond });
+    context.log(`P2 ${kind} batch ${index + 1}/${BATCH_ORDER.length}: ${batch.count} in ${batch.durationMs} ms`);
+  }
+  const imgdel = combine(results.imgdel);
+  const noop = combine(results.noop);
+  return { imgdel, noop, batches, ratio: imgdel.perSecond / noop.perSecond, activitiesPerDeletion: 3 + 1 + P2_REGIONS.length };
+}
+
+// ── P3: region deletes against a DeleteImage quota ──────────────────────────────
+
+export const P3_QUOTA_PER_SECOND = 20;
+export const P3_REGIONS_PER_IMAGE = 10;
+
+export interface QuotaResult {
+  regionDeletes: number;
+  quotaPerSecond: number;
+  achievedPerSecond: number;
+  ratio: number;
+  throttled: number;
+  throttledCodes: Record<string, number>;
+}
+
+export async function runQuotaScenario(
+  context: BenchContext,
+  worker: WorkerProcess,
+  options: { regionDeletes: number },
+): Promise<QuotaResult> {
+  const imageCount = Math.max(1, Math.ceil(options.regionDeletes / P3_REGIONS_PER_IMAGE));
+  const regions = TWELVE_REGIONS.slice(0, P3_REGIONS_PER_IMAGE);
+  await warmUp(context, worker, 'wq');
+  const ids = imageIds(context, 'q', imageCount);
+  await seed(context, ids, regions, 0);
+  const ours = new Set(ids);
+  const startedAt = new Date().toISOString();
+  await context.admin.limit('DeleteImage', P3_QUOTA_PER_SECOND);
+  try {
+    await runDeletions(context, worker, ids);
+  } finally {
+    await clearLimits(context);
+  }
+  const calls = (await context.admin.calls()).filter((call) => call.at >= startedAt);
+  const deletes = calls.filter((call) => call.action === 'DeleteImage' && call.code === null && ours.has(call.params['ImageId'] ?? ''));
+  const times = deletes.map((call) => Date.parse(call.at)).sort((a, b) => a - b);
+  const first = times[0];
+  const last = times[times.length - 1];
+  // The rate between the first and the last accepted delete: n − 1 intervals.
+  const achievedPerSecond = first !== undefined && last !== undefined && last > first ? ((times.length - 1) * 1000) / (last - first) : 0;
+  const throttledCalls = calls.filter((call: EmulatorCall) => call.code?.startsWith('Throttling') === true);
+  const throttledCodes: Record<string, number> = {};
+  for (const call of throttledCalls) {
+    const code = call.code ?? '';
+    throttledCodes[code] = (throttledCodes[code] ?? 0) + 1;
+  }
+  return {
+    regionDeletes: deletes.length,
+    quotaPerSecond: P3_QUOTA_PER_SECOND,
+    achievedPerSecond,
+    ratio: achievedPerSecond / P3_QUOTA_PER_SECOND,
+    throttled: throttledCalls.length,
+    throttledCodes,
+  };
+}
+
+async function clearLimits(context: BenchContext): Promise<void> {
+  const response = await fetch(`${context.emulatorUrl}/_emulator/limits`, { method: 'DELETE' });
+  if (!response.ok) throw new Error(`clearing the emulator's limits answered HTTP ${response.status}`);
+}

@@ -1,0 +1,38 @@
+/**
+ * The throughput baseline (P2): a workflow with the same activities, in the same order
+ * and with the same parallelism, retry policies and bounded concurrency as one deletion
+ * (validate → usage ‖ templates → template deletes → region deletes), whose activities
+ * do nothing. imgdel's throughput over this one's is what imgdel adds on top of Temporal.
+ */
+import { proxyActivities } from '@temporalio/workflow';
+import { runBounded } from '../src/workflows/bounded.js';
+import { resolveInput } from '../src/workflows/input.js';
+import { activityOptionsFor } from '../src/workflows/retry-policies.js';
+import type { NoopActivities } from './noop-activities.js';
+
+export const NOOP_WORKFLOW_TYPE = 'noopDeletion';
+
+export interface NoopDeletionInput {
+  imageId: string;
+  regions: string[];
+  templates: string[];
+}
+
+export async function noopDeletion(input: NoopDeletionInput): Promise<number> {
+  const resolved = resolveInput({ imageId: input.imageId });
+  const options = activityOptionsFor(resolved);
+  const reads = proxyActivities<NoopActivities>(options.reads);
+  const templateActs = proxyActivities<NoopActivities>(options.templateDelete);
+  const regionActs = proxyActivities<NoopActivities>(options.regionDelete);
+
+  const plan = await reads.validateImage({ imageId: input.imageId, regions: input.regions });
+  const [, templates] = await Promise.all([
+    reads.checkImageUsage({ imageId: input.imageId, regions: plan.regions }),
+    reads.listTemplates({ imageId: input.imageId, templates: input.templates }),
+  ]);
+  await runBounded(templates, resolved.regionConcurrency, (templateId) => templateActs.deleteTemplate(templateId));
+  await runBounded(plan.regions, resolved.regionConcurrency, (regionId) =>
+    regionActs.deleteImageInRegion({ imageId: input.imageId, regionId }),
+  );
+  return 1 + 2 + templates.length + plan.regions.length;
+}

@@ -1,0 +1,89 @@
+/**
+ * Keeps the benchmark working: runs `bench/run.ts --quick` as a child process on the
+ * test server and checks that it wrote a result for every scenario, with numeric
+ * figures. It asserts nothing about speed: the figures are the benchmark's business.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { testTemporalAddress } from './helpers/temporal.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+const SCENARIO_IDS = ['P1', 'P2', 'P3', 'P4', 'P5'];
+
+const resultsSchema = z.object({
+  mode: z.literal('quick'),
+  scenarios: z.array(
+    z.object({
+      id: z.string(),
+      scenario: z.string().min(1),
+      figures: z.record(z.string(), z.number()),
+      headline: z.string(),
+      goal: z.string().min(1),
+      pass: z.boolean(),
+    }),
+  ),
+  chart: z.string(),
+});
+
+interface BenchRun {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runQuickBench(outDir: string): Promise<BenchRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'bench/run.ts', '--quick', '--temporal-address', testTemporalAddress(), '--out', outDir],
+      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('exit', (exitCode) => resolve({ exitCode, stdout, stderr }));
+  });
+}
+
+describe('npm run bench -- --quick', () => {
+  let outDir: string;
+  let run: BenchRun;
+
+  beforeAll(async () => {
+    outDir = await mkdtemp(join(tmpdir(), 'imgdel-bench-'));
+    run = await runQuickBench(outDir);
+  }, 170_000);
+
+  afterAll(async () => {
+    await rm(outDir, { recursive: true, force: true });
+  });
+
+  it('exits 0 and prints the Markdown table with a row per scenario', () => {
+    expect(run.exitCode, run.stderr.slice(-4000)).toBe(0);
+    expect(run.stdout).toContain('| id | scenario | figure | goal | result |');
+    for (const id of SCENARIO_IDS) expect(run.stdout).toMatch(new RegExp(`^\\| ${id} \\|`, 'm'));
+  });
+
+  it('writes latest.json with every scenario and finite numeric figures', async () => {
+    const results = resultsSchema.parse(JSON.parse(await readFile(join(outDir, 'latest.json'), 'utf8')));
+    expect(results.scenarios.map((scenario) => scenario.id)).toEqual(SCENARIO_IDS);
+    for (const scenario of results.scenarios) {
+      expect(Object.keys(scenario.figures).length, scenario.id).toBeGreaterThan(0);
+      for (const value of Object.values(scenario.figures)) expect(Number.isFinite(value), `${scenario.id}: ${value}`).toBe(true);
+      expect(scenario.figures[scenario.headline], `${scenario.id} headline ${scenario.headline}`).toBeTypeOf('number');
+    }
+  });
+
+  it('draws the throughput chart as a PNG', async () => {
+    const png = await readFile(join(outDir, 'throughput.png'));
+    expect((await stat(join(outDir, 'throughput.png'))).size).toBeGreaterThan(1000);
+    expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  });
+});
