@@ -1,8 +1,9 @@
 /**
- * Per-action client-side rate limit: a token bucket of size 1 per cloud action
- * (smooth, no bursts), so one worker process never exceeds the cloud's per-action
- * quota on its own. Implemented as slot reservation: each acquire() books the next
- * free slot of its action and sleeps until then — FIFO, no polling.
+ * Per-action client-side rate limit: a token bucket per cloud action holding at most
+ * `burstSeconds` worth of calls, so one worker process never exceeds the cloud's
+ * per-action quota on its own, yet a fan-out (12 regions at once) is not spread over a
+ * second when the quota allows it. acquire() takes a token, or reserves one (the
+ * bucket goes negative) and sleeps until it is due: FIFO, no polling.
  */
 
 export interface Clock {
@@ -21,31 +22,47 @@ export interface RateLimiterOptions {
   defaultRatePerSecond: number;
   /** Per-action overrides, e.g. { DeleteImage: 19 }. */
   ratePerSecondByAction?: Readonly<Record<string, number>>;
+  /** How many seconds of calls may go out at once after a quiet spell (default 1; at least one call). */
+  burstSeconds?: number;
   clock?: Clock;
+}
+
+interface Bucket {
+  tokens: number;
+  updatedAt: number;
 }
 
 export class RateLimiter {
   private readonly clock: Clock;
   private readonly defaultIntervalMs: number;
   private readonly intervalMsByAction: ReadonlyMap<string, number>;
-  /** The earliest time the next call of each action may start. */
-  private readonly nextSlotByAction = new Map<string, number>();
+  private readonly burstSeconds: number;
+  private readonly buckets = new Map<string, Bucket>();
 
   constructor(options: RateLimiterOptions) {
     this.clock = options.clock ?? systemClock;
+    this.burstSeconds = options.burstSeconds ?? 1;
     this.defaultIntervalMs = intervalFor(options.defaultRatePerSecond, 'default');
     this.intervalMsByAction = new Map(
       Object.entries(options.ratePerSecondByAction ?? {}).map(([action, rate]) => [action, intervalFor(rate, action)]),
     );
   }
 
-  /** Resolves when a call of `action` may start; reserves that slot. */
+  /** Resolves when a call of `action` may start; reserves its token. */
   async acquire(action: string): Promise<void> {
+    const intervalMs = this.intervalMsFor(action);
+    const capacity = this.capacityFor(action);
     const now = this.clock.now();
-    const slot = Math.max(now, this.nextSlotByAction.get(action) ?? now);
-    this.nextSlotByAction.set(action, slot + this.intervalMsFor(action));
-    const waitMs = slot - now;
-    if (waitMs > 0) await this.clock.sleep(waitMs);
+    const bucket = this.buckets.get(action) ?? { tokens: capacity, updatedAt: now };
+    bucket.tokens = Math.min(capacity, bucket.tokens + (now - bucket.updatedAt) / intervalMs) - 1;
+    bucket.updatedAt = now;
+    this.buckets.set(action, bucket);
+    if (bucket.tokens < 0) await this.clock.sleep(-bucket.tokens * intervalMs);
+  }
+
+  /** Calls of `action` that may go out back to back. */
+  capacityFor(action: string): number {
+    return Math.max(1, Math.floor((this.burstSeconds * 1000) / this.intervalMsFor(action)));
   }
 
   intervalMsFor(action: string): number {

@@ -12,6 +12,7 @@ import {
   allHandlersFinished,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -46,6 +47,14 @@ import { Saga } from './saga.js';
 /** Longest single sleep while waiting for an image that is still being created. */
 const CREATION_POLL_SECONDS = 15;
 
+/**
+ * Patch: the default region concurrency went from 4 to DEFAULTS.regionConcurrency.
+ * Deletions started before it keep 4 to the end (retry rounds included), exactly as
+ * they began; test/histories/v1-*.json are such deletions.
+ */
+export const WIDER_REGION_FANOUT_PATCH = 'wider-region-fanout';
+const ORIGINAL_REGION_CONCURRENCY = 4;
+
 export async function deleteImage(rawInput: unknown): Promise<DeletionProgress> {
   const check = checkInput(rawInput);
   if (!check.ok) {
@@ -55,7 +64,11 @@ export async function deleteImage(rawInput: unknown): Promise<DeletionProgress> 
       nonRetryable: true,
     });
   }
-  return new ImageDeletion(resolveInput(check.input)).run();
+  const input = resolveInput(check.input);
+  if (check.input.regionConcurrency === undefined && !patched(WIDER_REGION_FANOUT_PATCH)) {
+    input.regionConcurrency = ORIGINAL_REGION_CONCURRENCY;
+  }
+  return new ImageDeletion(input).run();
 }
 
 class ImageDeletion {

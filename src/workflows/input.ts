@@ -24,7 +24,8 @@ const seconds = (max: number, label: string) =>
     .max(max, { error: `${label} must be at most ${max} seconds` });
 
 export const DEFAULTS = {
-  regionConcurrency: 4,
+  /** Region deletes at once; the worker's per-action rate limit still paces the calls. */
+  regionConcurrency: 16,
   templateAttempts: 5,
   transientAttempts: 10,
   parkTimeoutSeconds: 7 * 24 * 3600,

@@ -29,9 +29,16 @@ describe('RateLimiter', () => {
     expect(clock.sleeps).toEqual([]);
   });
 
-  it('spaces calls of one action evenly (burst 1), in arrival order', async () => {
+  it('lets one second of calls out at once, then spaces the rest evenly, in arrival order', async () => {
     const clock = manualClock();
     const limiter = new RateLimiter({ defaultRatePerSecond: 4, clock });
+    await Promise.all([1, 2, 3, 4, 5, 6, 7].map(() => limiter.acquire('ListImage')));
+    expect(clock.sleeps).toEqual([250, 500, 750]);
+  });
+
+  it('with burstSeconds 0 (at least one call) spaces every call', async () => {
+    const clock = manualClock();
+    const limiter = new RateLimiter({ defaultRatePerSecond: 4, burstSeconds: 0, clock });
     await Promise.all([1, 2, 3, 4].map(() => limiter.acquire('ListImage')));
     expect(clock.sleeps).toEqual([250, 500, 750]);
   });
@@ -47,30 +54,32 @@ describe('RateLimiter', () => {
     expect(clock.sleeps).toEqual([1000]);
   });
 
+
   it('uses a per-action override over the default rate', async () => {
     const clock = manualClock();
     const limiter = new RateLimiter({ defaultRatePerSecond: 1, ratePerSecondByAction: { DeleteImage: 20 }, clock });
     expect(limiter.intervalMsFor('DeleteImage')).toBe(50);
     expect(limiter.intervalMsFor('ListImage')).toBe(1000);
-    await limiter.acquire('DeleteImage');
-    await limiter.acquire('DeleteImage');
+    expect(limiter.capacityFor('DeleteImage')).toBe(20);
+    await Promise.all(Array.from({ length: 21 }, () => limiter.acquire('DeleteImage')));
     expect(clock.sleeps).toEqual([50]);
   });
 
   it('only waits for the part of the interval that has not passed yet', async () => {
     const clock = manualClock();
-    const limiter = new RateLimiter({ defaultRatePerSecond: 10, clock });
+    const limiter = new RateLimiter({ defaultRatePerSecond: 10, burstSeconds: 0, clock });
     await limiter.acquire('ListImage');
     clock.advance(30);
     await limiter.acquire('ListImage');
     expect(clock.sleeps).toEqual([70]);
   });
 
-  it('saves up no burst while idle: after a pause, the second call still waits a full interval', async () => {
+  it('saves up at most one burst while idle: after a long pause, the call after the burst waits', async () => {
     const clock = manualClock();
     const limiter = new RateLimiter({ defaultRatePerSecond: 2, clock });
     await limiter.acquire('ListImage');
     clock.advance(60_000);
+    await limiter.acquire('ListImage');
     await limiter.acquire('ListImage');
     await limiter.acquire('ListImage');
     expect(clock.sleeps).toEqual([500]);
