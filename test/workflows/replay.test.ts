@@ -16,7 +16,7 @@ describe('replay of recorded histories', () => {
   it('has recorded histories to replay', () => {
     expect(files.length).toBeGreaterThanOrEqual(8);
     // Deletions started before the wider-region-fanout patch, and after it.
-    expect(files.filter((file) => file.startsWith("v1-"))).toHaveLength(4);
+    expect(files.filter((file) => file.startsWith('v1-'))).toHaveLength(4);
   });
 
   it.each(files)('%s replays without nondeterminism', async (file) => {
