@@ -3,8 +3,17 @@
  * turning a CloudError into an ApplicationFailure through failures.ts.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { z } from 'zod';
 import { classify, CloudError, isCloudError, type SagaStep } from '../cloud/errors.js';
-import type { CloudPort, ProductType, RecreatedTemplate, TemplateSnapshot } from '../cloud/port.js';
+import {
+  usageKindSchema,
+  usageSourceKey,
+  usageSourcesFor,
+  type CloudPort,
+  type ProductType,
+  type RecreatedTemplate,
+  type TemplateSnapshot,
+} from '../cloud/port.js';
 import { failureFromCloudError } from './failures.js';
 import { describeUsages, isStillCreating, refusalFor } from './validation.js';
 
@@ -54,6 +63,15 @@ export interface RemainingRegions {
 }
 
 export type ImgdelActivities = ReturnType<typeof createActivities>;
+
+/** Heartbeat details of checkImageUsage: the sources already looked at, and what they found. */
+const usageProgressSchema = z.object({
+  checked: z.array(z.string()),
+  usages: z.array(
+    z.object({ kind: usageKindSchema, id: z.string(), regionId: z.string(), status: z.string().optional() }),
+  ),
+});
+type UsageProgress = z.infer<typeof usageProgressSchema>;
 
 export function createActivities(cloud: CloudPort, options: ActivityOptions) {
   const confirmPollMs = options.confirmPollMs ?? 1_000;
@@ -105,13 +123,33 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
       };
     },
 
-    /** No app instance group, workstation or desktop group may use the image, in any region. */
+    /**
+     * No app instance group, workstation or desktop group may use the image, in any
+     * region. One look-up per source; the sources already checked travel in the
+     * heartbeat, so a retry after a transient error repeats only what failed.
+     */
     async checkImageUsage(request: { imageId: string; regions: string[] }): Promise<void> {
+      const context = Context.current();
       const what = `check what uses image ${request.imageId}`;
-      const usages = await step('validate', what, unbounded, () => cloud.listImageUsages(request.imageId, request.regions));
-      if (usages.length > 0) {
-        throw refuse('ImageNotAllowDelete', `in use by ${describeUsages(usages)}`, what);
+      const resumed = usageProgressSchema.safeParse(context.info.heartbeatDetails);
+      const progress: UsageProgress = resumed.success ? resumed.data : { checked: [], usages: [] };
+      const pending = usageSourcesFor(request.regions).filter((source) => !progress.checked.includes(usageSourceKey(source)));
+      let firstError: unknown;
+      await Promise.all(
+        pending.map(async (source) => {
+          try {
+            progress.usages.push(...(await cloud.listImageUsages(request.imageId, source)));
+            progress.checked.push(usageSourceKey(source));
+            context.heartbeat(progress);
+          } catch (error) {
+            firstError ??= error;
+          }
+        }),
+      );
+      if (firstError !== undefined) {
+        throw failureFromCloudError(firstError, { step: 'validate', what, attempt: context.info.attempt, attemptBudget: unbounded });
       }
+      if (progress.usages.length > 0) throw refuse('ImageNotAllowDelete', `in use by ${describeUsages(progress.usages)}`, what);
     },
 
     /** Full snapshots of every template that references the image. */

@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import type { CloudConfig } from '../config.js';
 import { CloudError, SyntheticCode } from './errors.js';
 import { OpenApiRpcCaller, type CallEvent, type ProductKey, type RpcCallerOptions } from './openapi-client.js';
-import type { CallReceipt, CloudImage, CloudPort, ImageUsage, RecreatedTemplate, TemplateSnapshot } from './port.js';
+import type { CallReceipt, CloudImage, CloudPort, ImageUsage, RecreatedTemplate, TemplateSnapshot, UsageSource } from './port.js';
 import {
   appInstanceGroupUsage,
   createTemplateParams,
@@ -157,10 +157,10 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
       return toCloudImage(image, { hasCommunityChildren, hasSharedChildren });
     },
 
-    async listImageUsages(imageId: string, regions: readonly string[]): Promise<ImageUsage[]> {
+    async listImageUsages(imageId: string, source: UsageSource): Promise<ImageUsage[]> {
       // App instance groups and workstations are listed account-wide (not filtered by
       // region): anything anywhere that runs on the image blocks its deletion.
-      const appInstanceGroups = pageNumbered(async (pageNumber) => {
+      const appInstanceGroups = () => pageNumbered(async (pageNumber) => {
         const page = await call(
           'appstream',
           homeRegion,
@@ -173,7 +173,7 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
           total: page.TotalCount ?? page.Count,
         };
       });
-      const wuyingServers = pageNumbered(async (pageNumber) => {
+      const wuyingServers = () => pageNumbered(async (pageNumber) => {
         const page = await call(
           'appstream',
           homeRegion,
@@ -186,8 +186,6 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
           total: page.TotalCount ?? page.Count,
         };
       });
-      const desktopGroups = Promise.all([...new Set(regions)].map((regionId) => desktopGroupsIn(regionId)));
-
       async function desktopGroupsIn(regionId: string): Promise<ImageUsage[]> {
         const usages: ImageUsage[] = [];
         let nextToken: string | undefined;
@@ -211,12 +209,14 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
         throw pagingRunaway('DescribeDesktopGroups');
       }
 
-      const [groups, servers, desktopGroupsByRegion] = await Promise.all([
-        appInstanceGroups,
-        wuyingServers,
-        desktopGroups,
-      ]);
-      return [...groups, ...servers, ...desktopGroupsByRegion.flat()];
+      switch (source.kind) {
+        case 'AppInstanceGroup':
+          return appInstanceGroups();
+        case 'WuyingServer':
+          return wuyingServers();
+        case 'DesktopGroup':
+          return desktopGroupsIn(source.regionId);
+      }
     },
 
     async listTemplates(imageId: string): Promise<TemplateSnapshot[]> {

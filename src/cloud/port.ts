@@ -35,6 +35,28 @@ export interface CloudImage {
 export const usageKindSchema = z.enum(['AppInstanceGroup', 'WuyingServer', 'DesktopGroup']);
 export type UsageKind = z.infer<typeof usageKindSchema>;
 
+/**
+ * One place to look for what uses an image: app instance groups and workstations are
+ * listed account-wide, desktop groups region by region. The saga checks the sources one
+ * by one so that a retry only repeats the ones that failed.
+ */
+export type UsageSource =
+  | { kind: 'AppInstanceGroup' }
+  | { kind: 'WuyingServer' }
+  | { kind: 'DesktopGroup'; regionId: string };
+
+export function usageSourcesFor(regions: readonly string[]): UsageSource[] {
+  return [
+    { kind: 'AppInstanceGroup' },
+    { kind: 'WuyingServer' },
+    ...[...new Set(regions)].map((regionId): UsageSource => ({ kind: 'DesktopGroup', regionId })),
+  ];
+}
+
+export function usageSourceKey(source: UsageSource): string {
+  return source.kind === 'DesktopGroup' ? `${source.kind}@${source.regionId}` : source.kind;
+}
+
 /** Something that runs on the image and so blocks its deletion. */
 export interface ImageUsage {
   kind: UsageKind;
@@ -70,8 +92,8 @@ export interface RecreatedTemplate extends CallReceipt {
 export interface CloudPort {
   /** Reads one image; throws CloudError `Image.NotExist` when there is none. */
   getImage(imageId: string): Promise<CloudImage>;
-  /** Everything (app instance groups, workstations, desktop groups) using the image in the given regions. */
-  listImageUsages(imageId: string, regions: readonly string[]): Promise<ImageUsage[]>;
+  /** Everything of one source (see usageSourcesFor) that uses the image. */
+  listImageUsages(imageId: string, source: UsageSource): Promise<ImageUsage[]>;
   /** Every CloudDesktop template that references the image, as full snapshots. */
   listTemplates(imageId: string): Promise<TemplateSnapshot[]>;
   /** Deletes one template; throws CloudError `InvalidTemplate.NotFound` when it is already gone. */

@@ -15,6 +15,7 @@ import type { CloudPort, TemplateSnapshot } from '../../src/cloud/port.js';
 import { loadConfig, type CloudConfig } from '../../src/config.js';
 import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.js';
+import { allUsages } from '../helpers/usages.js';
 
 const ACCOUNT_ID = EMULATOR_DEFAULTS.accountId;
 const OTHER_ACCOUNT_ID = EMULATOR_DEFAULTS.otherAccountId;
@@ -218,7 +219,7 @@ describe('listImageUsages', () => {
         { kind: 'DesktopGroup', id: 'dg-other', imageId: 'img-other', regionId: 'cn-hangzhou' },
       ],
     });
-    const usages = await adapter.listImageUsages('img-used', ['cn-shanghai', 'cn-hangzhou']);
+    const usages = await allUsages(adapter, 'img-used', ['cn-shanghai', 'cn-hangzhou']);
     expect(usages).toHaveLength(3);
     expect(usages).toEqual(
       expect.arrayContaining([
@@ -234,7 +235,7 @@ describe('listImageUsages', () => {
 
   it('returns nothing for an image nothing uses', async () => {
     await seed({ images: [image('img-free')] });
-    await expect(adapter.listImageUsages('img-free', ['cn-shanghai', 'cn-hangzhou'])).resolves.toEqual([]);
+    await expect(allUsages(adapter, 'img-free', ['cn-shanghai', 'cn-hangzhou'])).resolves.toEqual([]);
   });
 
   it('pages through NextToken and PageNumber lists', async () => {
@@ -251,7 +252,7 @@ describe('listImageUsages', () => {
       regionId: 'cn-hangzhou',
     }));
     await seed({ images: [image('img-busy')], instances: [...desktopGroups, ...appGroups] });
-    const usages = await adapter.listImageUsages('img-busy', ['cn-shanghai']);
+    const usages = await allUsages(adapter, 'img-busy', ['cn-shanghai']);
     expect(usages.filter((usage) => usage.kind === 'DesktopGroup')).toHaveLength(205);
     expect(usages.filter((usage) => usage.kind === 'AppInstanceGroup')).toHaveLength(150);
     expect(new Set(usages.map((usage) => usage.id)).size).toBe(355);

@@ -17,6 +17,7 @@ import {
   toTemplateSnapshot,
   wireTemplateSchema,
 } from '../../src/cloud/wire.js';
+import { allUsages } from '../helpers/usages.js';
 
 describe('wire schemas and mappings', () => {
   it('accepts missing and null optional fields', () => {
@@ -183,7 +184,7 @@ describe('the adapter on answers of the wrong shape', () => {
     bodies['ListAppInstanceGroup'] = { RequestId: 'r', AppInstanceGroupModels: [] };
     bodies['ListWuyingServer'] = { RequestId: 'r', WuyingServerList: [] };
     bodies['DescribeDesktopGroups'] = { RequestId: 'r', NextToken: 'same', DesktopGroups: [{ DesktopGroupId: 'dg-1' }] };
-    const usages = await adapter().listImageUsages('img-1', ['cn-shanghai']);
+    const usages = await allUsages(adapter(), 'img-1', ['cn-shanghai']);
     // First page (no token), second page (token "same") answers "same" again: stop there.
     expect(usages.map((usage) => usage.id)).toEqual(['dg-1', 'dg-1']);
   });

@@ -6,7 +6,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { CloudError } from '../../src/cloud/errors.js';
-import type { CloudImage, CloudPort, ImageUsage, RecreatedTemplate, TemplateSnapshot } from '../../src/cloud/port.js';
+import { usageSourceKey, type CloudImage, type CloudPort, type ImageUsage, type RecreatedTemplate, type TemplateSnapshot } from '../../src/cloud/port.js';
 
 export const ACCOUNT = '1234567890123456';
 
@@ -16,6 +16,8 @@ export type Answer = 'ok' | 'hang' | { code: string };
 export interface CloudScript {
   image?: Partial<CloudImage> | { code: string };
   usages?: ImageUsage[];
+  /** Called per usage look-up; `source` is usageSourceKey(source), `call` counts from 1 per source. */
+  listUsages?: (source: string, call: number) => Answer;
   templates?: TemplateSnapshot[];
   /** Called per DeleteTemplates call; `call` counts from 1 per template. */
   deleteTemplate?: (templateId: string, call: number) => Answer;
@@ -87,9 +89,13 @@ export function scriptedCloud(imageId: string, regions: string[], script: CloudS
         regions: image?.regions ?? [...remaining],
       };
     },
-    async listImageUsages(id) {
-      calls.push(`listImageUsages ${id}`);
-      return cloud.script.usages ?? [];
+    async listImageUsages(id, source) {
+      const key = usageSourceKey(source);
+      calls.push(`listImageUsages ${key}`);
+      await answer(cloud.script.listUsages?.(key, next(`usages:${key}`)) ?? 'ok', 'ListUsages');
+      return (cloud.script.usages ?? []).filter(
+        (usage) => usage.kind === source.kind && (source.kind !== 'DesktopGroup' || usage.regionId === source.regionId),
+      );
     },
     async listTemplates(id) {
       calls.push(`listTemplates ${id}`);

@@ -180,6 +180,20 @@ describe('deleteImage: deleted', () => {
     );
   });
 
+  it('retries only the usage look-ups that failed (progress kept in the heartbeat)', async () => {
+    await withScenario(
+      () => ({ listUsages: (source, call) => (source === 'DesktopGroup@cn-hangzhou' && call <= 2 ? { code: 'InternalError' } : 'ok') }),
+      async (scenario) => {
+        const report = (await (await start(scenario)).result()) as DeletionProgress;
+        expect(report.status).toBe('deleted');
+        const lookups = scenario.cloud.calls.filter((c) => c.startsWith('listImageUsages'));
+        expect(lookups.filter((c) => c === 'listImageUsages DesktopGroup@cn-hangzhou')).toHaveLength(3);
+        expect(lookups.filter((c) => c === 'listImageUsages DesktopGroup@cn-shanghai')).toHaveLength(1);
+        expect(lookups.filter((c) => c === 'listImageUsages AppInstanceGroup')).toHaveLength(1);
+      },
+    );
+  });
+
   it('dry run: validates and returns the plan, changing nothing', async () => {
     await withScenario(twoTemplates, async (scenario) => {
       const handle = await start(scenario, { dryRun: true });
