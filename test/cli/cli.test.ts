@@ -4,10 +4,9 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explain } from '../../src/cloud/errors.js';
-import { startTestStack } from '../helpers/stack.js';
+import { startTestStack, workflowExists } from '../helpers/stack.js';
 import type { TestStack } from '../helpers/stack.js';
 import { imgdel, parseOutcomeJson, seedImage, stackEnv } from '../client/fixtures.js';
 
@@ -25,16 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close();
 });
-
-async function workflowExists(workflowId: string): Promise<boolean> {
-  try {
-    await stack.client.workflow.getHandle(workflowId).describe();
-    return true;
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return false;
-    throw error;
-  }
-}
 
 function runBin(args: string[], extraEnv: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -66,7 +55,7 @@ describe('bad usage and invalid input: exit 2, nothing started', () => {
       const run = await imgdel(['delete', imageId], env);
       expect(run.code).toBe(2);
       expect(run.stderr).toMatch(/invalid deletion input \(nothing was started\): imageId/);
-      expect(await workflowExists(`delete-image-${imageId}`)).toBe(false);
+      expect(await workflowExists(stack.client, `delete-image-${imageId}`)).toBe(false);
     });
   }
 
@@ -80,7 +69,7 @@ describe('bad usage and invalid input: exit 2, nothing started', () => {
     const run = await imgdel(['delete', 'img-a1b2c3d4', '--region-concurrency', 'many'], env);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('regionConcurrency');
-    expect(await workflowExists('delete-image-img-a1b2c3d4')).toBe(false);
+    expect(await workflowExists(stack.client, 'delete-image-img-a1b2c3d4')).toBe(false);
   });
 
   it('maps commander usage errors to 2 and help to 0', async () => {
@@ -160,7 +149,7 @@ describe('delete, status, list', () => {
     expect(plan.regions.map((region) => region.regionId).sort()).toEqual(['cn-hangzhou', 'cn-shanghai']);
     const state = await stack.admin.state();
     expect(state.images.find((image) => image.imageId === imageId)?.regions).toHaveLength(2);
-    expect(await workflowExists(`delete-image-${imageId}`)).toBe(false);
+    expect(await workflowExists(stack.client, `delete-image-${imageId}`)).toBe(false);
   });
 
   it('a rejected deletion exits 1 and ends with the cloud code and its explanation', async () => {

@@ -2,7 +2,6 @@
  * The client module against the real stack: shared dev server, emulator, in-process
  * worker with the real activities.
  */
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createImgdelClient,
@@ -12,7 +11,7 @@ import {
   TemporalUnavailableError,
 } from '../../src/client/index.js';
 import type { DeletionListItem, DeletionStatus, ImgdelClient } from '../../src/client/index.js';
-import { startTestStack } from '../helpers/stack.js';
+import { startTestStack, workflowExists } from '../helpers/stack.js';
 import type { TestStack } from '../helpers/stack.js';
 import { seedImage, stackEnv } from './fixtures.js';
 
@@ -29,16 +28,6 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function workflowExists(workflowId: string): Promise<boolean> {
-  try {
-    await stack.client.workflow.getHandle(workflowId).describe();
-    return true;
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return false;
-    throw error;
-  }
-}
-
 /** Visibility is eventually consistent: list until the deletion shows up (bounded). */
 async function listUntilFound(status: DeletionStatus, workflowId: string): Promise<DeletionListItem | undefined> {
   for (let attempt = 0; attempt < 100; attempt++) {
@@ -54,7 +43,7 @@ describe('startDeletion', () => {
     const error = await imgdel.startDeletion({ imageId: 'img-ОOPS' }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(InvalidDeletionInputError);
     expect((error as InvalidDeletionInputError).problems).toContain('imageId');
-    expect(await workflowExists('delete-image-img-ОOPS')).toBe(false);
+    expect(await workflowExists(stack.client, 'delete-image-img-ОOPS')).toBe(false);
   });
 
   it('runs one saga per image: a second start attaches; a start after completion reports it already deleted', async () => {

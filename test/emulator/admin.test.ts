@@ -1,21 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator } from '../../src/emulator/server.js';
-import type { RunningEmulator } from '../../src/emulator/server.js';
+import { describe, expect, it } from 'vitest';
 import type { CallRecord } from '../../src/emulator/server.js';
 import type { StateView } from '../../src/emulator/state.js';
 import { admin, callApi } from './helpers.js';
+import { useEmulator } from './use-emulator.js';
 
-let emulator: RunningEmulator;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0 });
-});
-afterAll(async () => {
-  await emulator.close();
-});
-beforeEach(async () => {
-  await admin(emulator.url, 'POST', 'reset');
-});
+const emulator = useEmulator({ demo: false });
 
 describe('emulator admin API', () => {
   it('reports where it listens', () => {

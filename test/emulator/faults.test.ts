@@ -1,23 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
-import { demoSeed } from '../../src/emulator/seed.js';
-import { startEmulator } from '../../src/emulator/server.js';
-import type { CallRecord, RunningEmulator } from '../../src/emulator/server.js';
+import { describe, expect, it } from 'vitest';
+import { startEmulator, type CallRecord } from '../../src/emulator/server.js';
 import type { StateView } from '../../src/emulator/state.js';
 import { admin, callApi } from './helpers.js';
+import { useEmulator } from './use-emulator.js';
 
-let emulator: RunningEmulator;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0 });
-});
-afterAll(async () => {
-  await emulator.close();
-});
-beforeEach(async () => {
-  await admin(emulator.url, 'POST', 'reset');
-  await admin(emulator.url, 'POST', 'seed', demoSeed(EMULATOR_DEFAULTS.accountId));
-});
+const emulator = useEmulator();
 
 async function addFault(fault: Record<string, unknown>): Promise<string> {
   const answer = await admin(emulator.url, 'POST', 'faults', fault);

@@ -1,25 +1,15 @@
 import { createRequire } from 'node:module';
 import type OpenApiExports from '@alicloud/openapi-core';
 import { RuntimeOptions } from '@darabonba/typescript';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
-import { demoSeed } from '../../src/emulator/seed.js';
-import { startEmulator } from '../../src/emulator/server.js';
-import type { RunningEmulator } from '../../src/emulator/server.js';
-import { admin, callApi, formEncode, signCall } from './helpers.js';
+import { callApi, formEncode, signCall } from './helpers.js';
+import { useEmulator } from './use-emulator.js';
 
 // require(): the same CommonJS exports object under vitest and under plain Node ESM.
 const OpenApi = createRequire(import.meta.url)('@alicloud/openapi-core') as typeof OpenApiExports;
 
-let emulator: RunningEmulator;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0 });
-  await admin(emulator.url, 'POST', 'seed', demoSeed(EMULATOR_DEFAULTS.accountId));
-});
-afterAll(async () => {
-  await emulator.close();
-});
+const emulator = useEmulator({ resetEachTest: false });
 
 describe('emulator signature checks', () => {
   it('accepts a correctly signed request, with params in the body and in the query', async () => {

@@ -1,23 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
-import { demoSeed } from '../../src/emulator/seed.js';
-import { startEmulator } from '../../src/emulator/server.js';
-import type { RunningEmulator } from '../../src/emulator/server.js';
+import { describe, expect, it } from 'vitest';
 import type { StateView } from '../../src/emulator/state.js';
 import { admin, callApi } from './helpers.js';
+import { useEmulator } from './use-emulator.js';
 
-let emulator: RunningEmulator;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0 });
-});
-afterAll(async () => {
-  await emulator.close();
-});
-beforeEach(async () => {
-  await admin(emulator.url, 'POST', 'reset');
-  await admin(emulator.url, 'POST', 'seed', demoSeed(EMULATOR_DEFAULTS.accountId));
-});
+const emulator = useEmulator();
 
 type Template = Record<string, unknown> & { TemplateId: string };
 

@@ -75,6 +75,7 @@ export function scriptedCloud(imageId: string, regions: string[], script: CloudS
     async getImage(id) {
       calls.push(`getImage ${id}`);
       const image = cloud.script.image;
+      if (id !== imageId) throw cloudError('Image.NotExist', 'ListImage');
       if (image && 'code' in image) throw cloudError(image.code, 'ListImage');
       return {
         imageId: id,
@@ -89,7 +90,7 @@ export function scriptedCloud(imageId: string, regions: string[], script: CloudS
         regions: image?.regions ?? [...remaining],
       };
     },
-    async listImageUsages(id, source) {
+    async listImageUsages(_id, source) {
       const key = usageSourceKey(source);
       calls.push(`listImageUsages ${key}`);
       await answer(cloud.script.listUsages?.(key, next(`usages:${key}`)) ?? 'ok', 'ListUsages');
@@ -121,6 +122,7 @@ export function scriptedCloud(imageId: string, regions: string[], script: CloudS
     },
     async deleteImageInRegion(id, regionId) {
       calls.push(`deleteImageInRegion ${regionId}`);
+      if (id !== imageId) throw cloudError('Image.NotExist', 'DeleteImage');
       const call = next(`region:${regionId}`);
       const scripted = cloud.script.deleteRegion?.(regionId, call) ?? 'ok';
       // "Already gone" must be true of the state too, or the confirmation would wait forever.

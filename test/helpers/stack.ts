@@ -4,7 +4,7 @@
  * HTTP (signed) to that emulator.
  */
 import { fileURLToPath } from 'node:url';
-import type { Client, Connection } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type Connection } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from '../../src/activities/index.js';
 import { createAlibabaCloudAdapter } from '../../src/cloud/alibaba-adapter.js';
@@ -79,4 +79,15 @@ export async function startTestStack(options: { emulator?: EmulatorOptions; env?
       await emulator.close();
     },
   };
+}
+
+/** Whether any run of `workflowId` exists (the CLI and client must start nothing on bad input). */
+export async function workflowExists(client: Client, workflowId: string): Promise<boolean> {
+  try {
+    await client.workflow.getHandle(workflowId).describe();
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
 }

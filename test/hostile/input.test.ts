@@ -6,13 +6,13 @@
  * emulator's call log stays empty for the whole file.
  */
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createImgdelClient, InvalidDeletionInputError, type ImgdelClient } from '../../src/client/index.js';
 import type { DeleteImageInput } from '../../src/workflows/input.js';
 import { FailureType, WORKFLOW_TYPE } from '../../src/workflows/model.js';
 import { imgdel, stackEnv } from '../client/fixtures.js';
-import { startTestStack, type TestStack } from '../helpers/stack.js';
+import { startTestStack, type TestStack, workflowExists } from '../helpers/stack.js';
 
 const ONE_MEGABYTE = 1024 * 1024;
 const HUGE_ID = `img-${'a'.repeat(ONE_MEGABYTE)}`;
@@ -100,21 +100,11 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function workflowExists(workflowId: string): Promise<boolean> {
-  try {
-    await stack.client.workflow.getHandle(workflowId).describe();
-    return true;
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return false;
-    throw error;
-  }
-}
-
 /** For image ids short enough to be a workflow id: no deletion of it exists. */
 async function expectNoDeletionOf(input: unknown): Promise<void> {
   const imageId = typeof input === 'object' && input !== null && 'imageId' in input ? input.imageId : input;
   if (typeof imageId === 'string' && imageId.length < 200) {
-    expect(await workflowExists(`delete-image-${imageId}`)).toBe(false);
+    expect(await workflowExists(stack.client, `delete-image-${imageId}`)).toBe(false);
   }
 }
 
