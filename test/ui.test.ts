@@ -14,7 +14,7 @@ import { loadConfig } from '../src/config.js';
 import { startDevServer } from '../src/dev/dev-server.js';
 import type { RunningDevServer } from '../src/dev/dev-server.js';
 import { findFreePort } from '../src/dev/process.js';
-import { EMULATOR_DEFAULTS } from '../src/emulator/defaults.js';
+import { emulatorCloudEnv } from '../src/emulator/defaults.js';
 import { startEmulator } from '../src/emulator/server.js';
 import type { RunningEmulator } from '../src/emulator/server.js';
 import { createImgdelWorker } from '../src/worker.js';
@@ -41,10 +41,7 @@ describe.skipIf(!hasChromium)('Temporal UI', () => {
     const env = {
       TEMPORAL_ADDRESS: server.address,
       IMGDEL_TASK_QUEUE: 'image-deletion',
-      IMGDEL_CLOUD_ENDPOINT: emulator.endpoint,
-      ALIBABA_CLOUD_ACCESS_KEY_ID: EMULATOR_DEFAULTS.accessKeyId,
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: EMULATOR_DEFAULTS.accessKeySecret,
-      IMGDEL_ACCOUNT_ID: EMULATOR_DEFAULTS.accountId,
+      ...emulatorCloudEnv(emulator.endpoint),
       IMGDEL_LOG_LEVEL: 'WARN',
       ...(server.uiUrl === undefined ? {} : { TEMPORAL_UI_URL: server.uiUrl }),
     };

@@ -15,7 +15,7 @@ import { Connection } from '@temporalio/client';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '../config.js';
-import { EMULATOR_DEFAULTS } from '../emulator/defaults.js';
+import { EMULATOR_DEFAULTS, emulatorCloudEnv } from '../emulator/defaults.js';
 import { startEmulator } from '../emulator/server.js';
 import type { RunningEmulator } from '../emulator/server.js';
 import { startDevServer } from './dev-server.js';
@@ -115,10 +115,7 @@ function workerEnv(server: RunningDevServer, taskQueue: string, mode: CloudMode,
   }
   env.IMGDEL_LOG_FORMAT ??= 'pretty';
   if (mode.kind === 'emulator' && emulator !== undefined) {
-    env.IMGDEL_CLOUD_ENDPOINT = emulator.endpoint;
-    env.ALIBABA_CLOUD_ACCESS_KEY_ID = EMULATOR_DEFAULTS.accessKeyId;
-    env.ALIBABA_CLOUD_ACCESS_KEY_SECRET = EMULATOR_DEFAULTS.accessKeySecret;
-    env.IMGDEL_ACCOUNT_ID = EMULATOR_DEFAULTS.accountId;
+    Object.assign(env, emulatorCloudEnv(emulator.endpoint));
     delete env.ALIBABA_CLOUD_SECURITY_TOKEN;
   }
   return env;

@@ -12,3 +12,13 @@ export const EMULATOR_DEFAULTS = {
   /** Another account, owner of the "someone else's image" demo case. */
   otherAccountId: '9999999999999999',
 } as const;
+
+/** The environment that points a worker (or any config) at an emulator with the defaults above. */
+export function emulatorCloudEnv(endpoint: string): Record<string, string> {
+  return {
+    IMGDEL_CLOUD_ENDPOINT: endpoint,
+    ALIBABA_CLOUD_ACCESS_KEY_ID: EMULATOR_DEFAULTS.accessKeyId,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: EMULATOR_DEFAULTS.accessKeySecret,
+    IMGDEL_ACCOUNT_ID: EMULATOR_DEFAULTS.accountId,
+  };
+}

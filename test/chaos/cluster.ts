@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startDevServer, type RunningDevServer } from '../../src/dev/dev-server.js';
 import { findFreePort, hasExited, OutputTail, waitForExit } from '../../src/dev/process.js';
-import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
+import { emulatorCloudEnv } from '../../src/emulator/defaults.js';
 import { PROJECT_ROOT, startWorkerProcess, workerEnvironment, type WorkerProcess } from '../worker/worker-process.js';
 
 const HOST = '127.0.0.1';
@@ -176,10 +176,7 @@ export class WorkerPool {
     return {
       TEMPORAL_ADDRESS: this.settings.temporalAddress,
       IMGDEL_TASK_QUEUE: this.settings.taskQueue,
-      IMGDEL_CLOUD_ENDPOINT: this.settings.cloudEndpoint,
-      ALIBABA_CLOUD_ACCESS_KEY_ID: EMULATOR_DEFAULTS.accessKeyId,
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: EMULATOR_DEFAULTS.accessKeySecret,
-      IMGDEL_ACCOUNT_ID: EMULATOR_DEFAULTS.accountId,
+      ...emulatorCloudEnv(this.settings.cloudEndpoint),
       IMGDEL_CLOUD_RATE: '200',
       IMGDEL_WORKFLOW_BUNDLE: this.settings.workflowBundle,
       IMGDEL_LOG_LEVEL: 'INFO',

@@ -10,7 +10,7 @@ import { createActivities } from '../../src/activities/index.js';
 import { createAlibabaCloudAdapter } from '../../src/cloud/alibaba-adapter.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { EmulatorAdmin } from '../../src/emulator/admin-client.js';
-import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
+import { EMULATOR_DEFAULTS, emulatorCloudEnv } from '../../src/emulator/defaults.js';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/emulator/server.js';
 import { connectTestClient, createTestNativeConnection, testTemporalAddress, uniqueTaskQueue } from './temporal.js';
 
@@ -40,10 +40,7 @@ export function emulatorConfig(emulator: RunningEmulator, taskQueue: string, ext
   return loadConfig({
     TEMPORAL_ADDRESS: testTemporalAddress(),
     IMGDEL_TASK_QUEUE: taskQueue,
-    IMGDEL_CLOUD_ENDPOINT: emulator.endpoint,
-    ALIBABA_CLOUD_ACCESS_KEY_ID: EMULATOR_DEFAULTS.accessKeyId,
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: EMULATOR_DEFAULTS.accessKeySecret,
-    IMGDEL_ACCOUNT_ID: EMULATOR_DEFAULTS.accountId,
+    ...emulatorCloudEnv(emulator.endpoint),
     IMGDEL_CLOUD_RATE: '1000',
     ...extraEnv,
   });

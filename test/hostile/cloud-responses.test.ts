@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, type Client, type Connection, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmulatorAdmin } from '../../src/emulator/admin-client.js';
-import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
+import { emulatorCloudEnv } from '../../src/emulator/defaults.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.js';
 import type { DeleteImageInput } from '../../src/workflows/input.js';
 import { progressQuery, retryUpdate, WORKFLOW_TYPE, type DeletionProgress } from '../../src/workflows/model.js';
@@ -34,10 +34,7 @@ beforeAll(async () => {
   worker = startWorkerProcess({
     TEMPORAL_ADDRESS: testTemporalAddress(),
     IMGDEL_TASK_QUEUE: taskQueue,
-    IMGDEL_CLOUD_ENDPOINT: emulator.endpoint,
-    ALIBABA_CLOUD_ACCESS_KEY_ID: EMULATOR_DEFAULTS.accessKeyId,
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: EMULATOR_DEFAULTS.accessKeySecret,
-    IMGDEL_ACCOUNT_ID: EMULATOR_DEFAULTS.accountId,
+    ...emulatorCloudEnv(emulator.endpoint),
     IMGDEL_CLOUD_RATE: '1000',
   });
   await worker.waitForLog((line) => line.message === 'imgdel worker running', 120_000);

@@ -10,7 +10,7 @@ import type { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { buildWorkflowBundle } from '../../src/dev/build-bundle.js';
-import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
+import { EMULATOR_DEFAULTS, emulatorCloudEnv } from '../../src/emulator/defaults.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { WORKFLOW_TYPE, type DeletionProgress } from '../../src/workflows/model.js';
@@ -55,10 +55,7 @@ beforeAll(async () => {
     TEMPORAL_ADDRESS: testTemporalAddress(),
     TEMPORAL_NAMESPACE: testNamespace(),
     IMGDEL_TASK_QUEUE: taskQueue,
-    IMGDEL_CLOUD_ENDPOINT: emulator.endpoint,
-    ALIBABA_CLOUD_ACCESS_KEY_ID: EMULATOR_DEFAULTS.accessKeyId,
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: EMULATOR_DEFAULTS.accessKeySecret,
-    IMGDEL_ACCOUNT_ID: EMULATOR_DEFAULTS.accountId,
+    ...emulatorCloudEnv(emulator.endpoint),
     IMGDEL_HEALTH_PORT: String(healthPort),
     IMGDEL_SHUTDOWN_GRACE_MS: String(GRACE_MS),
     IMGDEL_LOG_FORMAT: 'json',

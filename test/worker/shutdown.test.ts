@@ -5,7 +5,7 @@
  */
 import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
+import { EMULATOR_DEFAULTS, emulatorCloudEnv } from '../../src/emulator/defaults.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.js';
 import { workflowIdFor } from '../../src/workflows/input.js';
 import { WORKFLOW_TYPE } from '../../src/workflows/model.js';
@@ -28,10 +28,7 @@ beforeAll(async () => {
     TEMPORAL_ADDRESS: testTemporalAddress(),
     TEMPORAL_NAMESPACE: testNamespace(),
     IMGDEL_TASK_QUEUE: uniqueTaskQueue('imgdel-shutdown'),
-    IMGDEL_CLOUD_ENDPOINT: emulator.endpoint,
-    ALIBABA_CLOUD_ACCESS_KEY_ID: EMULATOR_DEFAULTS.accessKeyId,
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: EMULATOR_DEFAULTS.accessKeySecret,
-    IMGDEL_ACCOUNT_ID: EMULATOR_DEFAULTS.accountId,
+    ...emulatorCloudEnv(emulator.endpoint),
     IMGDEL_SHUTDOWN_GRACE_MS: '600000',
     IMGDEL_LOG_LEVEL: 'DEBUG',
   });
