@@ -11,7 +11,7 @@
  *   npm run bench -- --temporal-address 127.0.0.1:7233 --emulator-url http://127.0.0.1:8787
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,7 +32,9 @@ import {
   runThroughputScenario,
   type BenchContext,
 } from './lib/scenarios.js';
+import { compileWorkers, nodeArgsFor, readProductionRuntime } from './lib/production-runtime.js';
 import { REPO_ROOT, startWorkerProcess, type WorkerProcess } from './lib/worker-process.js';
+import { loadConfig } from '../src/config.js';
 
 const SCENARIO_IDS = ['P1', 'P2', 'P3', 'P4', 'P5'] as const;
 type ScenarioId = (typeof SCENARIO_IDS)[number];
@@ -183,9 +185,15 @@ async function main(): Promise<void> {
     const cloudEndpoint = new URL(emulatorUrl).host;
     log(`emulator: ${emulatorUrl} (${args['emulator-url'] === undefined ? 'started' : 'given'})`);
 
-    // ── workers: prebuilt bundles, as production workers run, so no worker pays for webpack ──
+    // ── workers: as the production image runs them (compiled JavaScript, its CMD, its node
+    // and allocator settings, a prebuilt workflow bundle), so no worker pays for tsx or webpack ──
     const bundleDir = join(outDir, 'bundles');
-    const [imgdelBundle, noopBundle] = await Promise.all([
+    // Inside the repository (whatever --out is), so the compiled modules resolve node_modules; one per run.
+    const buildDir = join(REPO_ROOT, 'node_modules/.cache/imgdel-bench', `build-${process.pid}`);
+    cleanups.push(() => rm(buildDir, { recursive: true, force: true }));
+    const production = await readProductionRuntime(REPO_ROOT);
+    const [, imgdelBundle, noopBundle] = await Promise.all([
+      compileWorkers(REPO_ROOT, buildDir, (line) => log(`build: ${line}`)),
       buildWorkflowBundle({ outputPath: join(bundleDir, 'imgdel-workflows.js'), logger: quietLogger }),
       buildWorkflowBundle({
         outputPath: join(bundleDir, 'noop-workflows.js'),
@@ -195,12 +203,14 @@ async function main(): Promise<void> {
     ]);
     const runTag = `b${randomBytes(3).toString('hex')}`;
     const workerBase = { temporalAddress: server.address, namespace, cloudEndpoint };
-    const workerSettings = {
-      latency: { IMGDEL_WORKFLOW_BUNDLE: imgdelBundle.codePath, IMGDEL_CLOUD_RATE: UNTHROTTLED_RATE, ...extraWorkerEnv },
-      defaults: { IMGDEL_WORKFLOW_BUNDLE: imgdelBundle.codePath, ...extraWorkerEnv },
-      throughput: { IMGDEL_WORKFLOW_BUNDLE: imgdelBundle.codePath, IMGDEL_CLOUD_RATE: UNTHROTTLED_RATE, ...extraWorkerEnv },
-      noop: { IMGDEL_WORKFLOW_BUNDLE: noopBundle.codePath, IMGDEL_CLOUD_RATE: UNTHROTTLED_RATE, ...extraWorkerEnv },
+    const imageEnv: Record<string, string> = { NODE_ENV: 'production', ...production.env };
+    const workerSettings: Record<'latency' | 'defaults' | 'throughput' | 'noop' | 'quota', Record<string, string>> = {
+      latency: { ...imageEnv, IMGDEL_WORKFLOW_BUNDLE: imgdelBundle.codePath, IMGDEL_CLOUD_RATE: UNTHROTTLED_RATE, ...extraWorkerEnv },
+      defaults: { ...imageEnv, IMGDEL_WORKFLOW_BUNDLE: imgdelBundle.codePath, ...extraWorkerEnv },
+      throughput: { ...imageEnv, IMGDEL_WORKFLOW_BUNDLE: imgdelBundle.codePath, IMGDEL_CLOUD_RATE: UNTHROTTLED_RATE, ...extraWorkerEnv },
+      noop: { ...imageEnv, IMGDEL_WORKFLOW_BUNDLE: noopBundle.codePath, IMGDEL_CLOUD_RATE: UNTHROTTLED_RATE, ...extraWorkerEnv },
       quota: {
+        ...imageEnv,
         IMGDEL_WORKFLOW_BUNDLE: imgdelBundle.codePath,
         IMGDEL_CLOUD_RATE: UNTHROTTLED_RATE,
         IMGDEL_CLOUD_RATE_LIMITS: `DeleteImage=${P3_WORKER_DELETE_RATE}`,
@@ -211,19 +221,35 @@ async function main(): Promise<void> {
     cleanups.push(async () => {
       await Promise.all(started.map((worker) => worker.stop()));
     });
-    const launch = async (label: string, script: string, env: Record<string, string>): Promise<WorkerProcess> => {
-      const worker = await startWorkerProcess({ label, script, env, taskQueue: `bench-${label}-${runTag}`, ...workerBase });
+    const imgdelNodeArgs = nodeArgsFor(production, buildDir, 'src/worker.js');
+    const noopNodeArgs = nodeArgsFor(production, buildDir, 'bench/noop-worker.js');
+    const launch = async (label: string, nodeArgs: string[], env: Record<string, string>): Promise<WorkerProcess> => {
+      const worker = await startWorkerProcess({ label, nodeArgs, env, taskQueue: `bench-${label}-${runTag}`, ...workerBase });
       started.push(worker);
       return worker;
     };
     const [latencyWorker, defaultsWorker, throughputWorker, noopWorker, quotaWorker] = await Promise.all([
-      launch('latency', 'src/worker.ts', workerSettings.latency),
-      launch('defaults', 'src/worker.ts', workerSettings.defaults),
-      launch('throughput', 'src/worker.ts', workerSettings.throughput),
-      launch('noop', 'bench/noop-worker.ts', workerSettings.noop),
-      launch('quota', 'src/worker.ts', workerSettings.quota),
+      launch('latency', imgdelNodeArgs, workerSettings.latency),
+      launch('defaults', imgdelNodeArgs, workerSettings.defaults),
+      launch('throughput', imgdelNodeArgs, workerSettings.throughput),
+      launch('noop', noopNodeArgs, workerSettings.noop),
+      launch('quota', imgdelNodeArgs, workerSettings.quota),
     ]);
     log(`workers running (pids ${started.map((worker) => `${worker.label} ${worker.pid}`).join(', ')})`);
+    // What P5 measured: the image's command line and memory settings, and the worker's cache size.
+    const throughputRuntime = {
+      command: `node ${production.command.slice(1).join(' ')}`,
+      nodeOptions: workerSettings.throughput.NODE_OPTIONS ?? '',
+      mallocArenaMax: workerSettings.throughput.MALLOC_ARENA_MAX ?? '',
+      maxCachedWorkflows: loadConfig(throughputWorker.env).worker.maxCachedWorkflows,
+    };
+    const runtimeSummary = [
+      throughputRuntime.command,
+      throughputRuntime.nodeOptions === '' ? 'default V8 heap' : `NODE_OPTIONS=${throughputRuntime.nodeOptions}`,
+      ...(throughputRuntime.mallocArenaMax === '' ? [] : [`MALLOC_ARENA_MAX=${throughputRuntime.mallocArenaMax}`]),
+      `maxCachedWorkflows ${throughputRuntime.maxCachedWorkflows}`,
+    ].join(', ');
+    log(`worker runtime: ${runtimeSummary}`);
 
     const connection = await Connection.connect({ address: server.address });
     cleanups.push(() => connection.close());
@@ -320,7 +346,7 @@ async function main(): Promise<void> {
       },
       {
         id: 'P5',
-        scenario: `the worker during P2 (2 × ${sizes.p2Deletions} deletions)`,
+        scenario: `the worker during P2 (2 × ${sizes.p2Deletions} deletions); ${runtimeSummary}`,
         figures: {
           'peak RSS MiB': mib(peakRssBytes),
           'CPU s per deletion': round(throughput.imgdel.worker.cpuSeconds / throughput.imgdel.count, 4),
@@ -330,7 +356,11 @@ async function main(): Promise<void> {
         headline: 'peak RSS MiB',
         goal: 'RSS < 300 MB',
         pass: peakRssBytes < 300 * 1000 * 1000,
-        details: { imgdelWorker: throughput.imgdel.worker, noopWorker: throughput.noop.worker },
+        details: {
+          runtime: { ...throughputRuntime, imgdelCommand: throughputWorker.command, noopCommand: noopWorker.command },
+          imgdelWorker: throughput.imgdel.worker,
+          noopWorker: throughput.noop.worker,
+        },
       },
     ];
 

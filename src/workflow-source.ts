@@ -4,16 +4,30 @@
  * bundle builder, and light to import (no activities, no cloud SDK).
  */
 import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, type WorkerTuning } from './config.js';
 
-const sourceDirectory = dirname(fileURLToPath(import.meta.url));
+/**
+ * The project's root: the nearest directory above this module with a package.json. This
+ * module runs from src/ (tsx) or compiled from dist/src/ (`npm run build`), so a fixed
+ * number of `..` would be right for only one of them.
+ */
+function findProjectRoot(moduleDirectory: string): string {
+  for (let directory = moduleDirectory; ; ) {
+    if (existsSync(join(directory, 'package.json'))) return directory;
+    const parent = dirname(directory);
+    if (parent === directory) return resolve(moduleDirectory, '..');
+    directory = parent;
+  }
+}
+
+const projectRoot = findProjectRoot(dirname(fileURLToPath(import.meta.url)));
 
 /** The workflow code in development: bundled from source when the worker starts. */
-export const WORKFLOWS_SOURCE_PATH = resolve(sourceDirectory, 'workflows/index.ts');
+export const WORKFLOWS_SOURCE_PATH = resolve(projectRoot, 'src/workflows/index.ts');
 /** Where `npm run build:bundle` writes the prebuilt workflow bundle. */
-export const DEFAULT_WORKFLOW_BUNDLE_PATH = resolve(sourceDirectory, '../dist/workflow-bundle.js');
+export const DEFAULT_WORKFLOW_BUNDLE_PATH = resolve(projectRoot, 'dist/workflow-bundle.js');
 
 export type WorkflowSource = { kind: 'source'; workflowsPath: string } | { kind: 'bundle'; codePath: string };
 

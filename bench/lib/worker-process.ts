@@ -1,6 +1,7 @@
 /**
- * Runs a worker as a child process (the real `src/worker.ts`, or the no-op worker of the
- * benchmark), so its memory and CPU are its own and can be read from /proc.
+ * Runs a worker as a child process (the real worker, or the no-op worker of the benchmark),
+ * so its memory and CPU are its own and can be read from /proc. The runner decides how
+ * node starts it: compiled JavaScript with the production image's node options, or tsx.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -17,8 +18,8 @@ const STOP_GRACE_MS = 15_000;
 export interface WorkerProcessOptions {
   /** Shown in errors. */
   label: string;
-  /** Entry script, relative to the repository root. */
-  script: string;
+  /** node's arguments: options, then the entry script (relative to the repository root), e.g. ['dist/src/worker.js']. */
+  nodeArgs: readonly string[];
   temporalAddress: string;
   namespace: string;
   taskQueue: string;
@@ -33,6 +34,8 @@ export interface WorkerProcess {
   pid: number;
   taskQueue: string;
   env: Record<string, string>;
+  /** The command line the worker runs, for the report. */
+  command: string;
   output(): string;
   stop(): Promise<void>;
 }
@@ -60,7 +63,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     IMGDEL_LOG_LEVEL: 'INFO',
     ...options.env,
   };
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', options.script], {
+  const child: ChildProcess = spawn(process.execPath, [...options.nodeArgs], {
     cwd: REPO_ROOT,
     env: { ...baseEnvironment(), ...settings },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -111,6 +114,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     pid,
     taskQueue: options.taskQueue,
     env: settings,
+    command: ['node', ...options.nodeArgs].join(' '),
     output: () => tail.text(),
     stop,
   };
