@@ -74,7 +74,7 @@ export async function deleteImage(rawInput: unknown): Promise<DeletionProgress> 
 class ImageDeletion {
   private readonly state: DeletionProgress;
   private readonly saga = new Saga();
-  private readonly acts: ReturnType<typeof proxyActivities<ImgdelActivities>>;
+  private readonly templateActs: ReturnType<typeof proxyActivities<ImgdelActivities>>;
   private readonly reads: ReturnType<typeof proxyActivities<ImgdelActivities>>;
   private readonly compensations: ReturnType<typeof proxyActivities<ImgdelActivities>>;
   private readonly regionActs: ReturnType<typeof proxyActivities<ImgdelActivities>>;
@@ -101,7 +101,7 @@ class ImageDeletion {
     };
     const options = activityOptionsFor(input);
     this.reads = proxyActivities<ImgdelActivities>(options.reads);
-    this.acts = proxyActivities<ImgdelActivities>(options.templateDelete);
+    this.templateActs = proxyActivities<ImgdelActivities>(options.templateDelete);
     this.regionActs = proxyActivities<ImgdelActivities>(options.regionDelete);
     this.compensations = proxyActivities<ImgdelActivities>(options.compensation);
 
@@ -248,7 +248,7 @@ class ImageDeletion {
         template.status = 'deleting';
         this.refreshDetails();
         try {
-          const receipt = await this.acts.deleteTemplate.executeWithOptions(
+          const receipt = await this.templateActs.deleteTemplate.executeWithOptions(
             { summary: `delete template ${template.templateName} of image ${this.input.imageId}` },
             [{ templateId: template.templateId, templateName: template.templateName, attemptBudget: this.input.templateAttempts }],
           );
