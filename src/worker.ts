@@ -16,7 +16,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities } from './activities/index.js';
 import { createAlibabaCloudAdapter } from './cloud/alibaba-adapter.js';
 import type { CloudPort } from './cloud/port.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, envSchema, loadConfig, type Config } from './config.js';
 import { startHealthServer, type RunningHealthServer } from './observability/health.js';
 import { imageIdLogAttributes } from './observability/log-attributes.js';
 import { createLogger } from './observability/logger.js';
@@ -204,7 +204,22 @@ function isMainModule(): boolean {
   return entry !== undefined && import.meta.url === pathToFileURL(resolve(entry)).href;
 }
 
-if (isMainModule()) {
+const USAGE = `Usage: npm run worker            (development: bundles src/workflows at start)
+       npm run worker:prod       (production: compiled JavaScript and the prebuilt workflow bundle)
+
+Runs an imgdel worker: polls the task queue (IMGDEL_TASK_QUEUE, default image-deletion) and runs the
+image-deletion workflow and its activities. Configured only through the environment; every variable,
+its default and an example are in the README, "Configuration reference":
+
+  ${Object.keys(envSchema.shape).join('\n  ')}
+
+SIGINT/SIGTERM shut it down gracefully (IMGDEL_SHUTDOWN_GRACE_MS); a second signal exits at once.
+Exit status: 0 after a clean shutdown, ${CONFIG_ERROR_EXIT_CODE} for a configuration error, 1 otherwise.
+`;
+
+if (isMainModule() && (process.argv.includes('--help') || process.argv.includes('-h'))) {
+  process.stdout.write(USAGE);
+} else if (isMainModule()) {
   runWorker().then(
     () => {
       process.exitCode = 0;

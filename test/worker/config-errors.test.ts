@@ -16,6 +16,15 @@ describe('worker configuration errors', () => {
     expect(worker.output()).toMatch(/configuration error: IMGDEL_ACCOUNT_ID is not set/);
   });
 
+  it('--help lists every configuration variable and starts nothing', async () => {
+    const worker = startWorkerProcess({}, ['--help']);
+    expect(await worker.exited).toBe(0);
+    expect(worker.output()).toMatch(/^Usage: npm run worker/);
+    for (const name of ['TEMPORAL_ADDRESS', 'IMGDEL_TASK_QUEUE', 'IMGDEL_ACCOUNT_ID', 'IMGDEL_CLOUD_ENDPOINT']) {
+      expect(worker.output()).toContain(name);
+    }
+  });
+
   it('names an invalid variable', async () => {
     const worker = startWorkerProcess({ IMGDEL_ACCOUNT_ID: '1234567890123456', IMGDEL_LOG_LEVEL: 'LOUD' });
     expect(await worker.exited).toBe(CONFIG_ERROR_EXIT_CODE);

@@ -43,8 +43,8 @@ export function workerEnvironment(env: Record<string, string>): NodeJS.ProcessEn
 
 const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
-export function startWorkerProcess(env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], {
+export function startWorkerProcess(env: Record<string, string>, args: string[] = []): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY, ...args], {
     cwd: PROJECT_ROOT,
     env: workerEnvironment(env),
     stdio: ['ignore', 'pipe', 'pipe'],
