@@ -2,7 +2,7 @@
  * The client module against the real stack: shared dev server, emulator, in-process
  * worker with the real activities.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createImgdelClient,
   DeletionNotFoundError,
@@ -11,21 +11,16 @@ import {
   TemporalUnavailableError,
 } from '../../src/client/index.js';
 import type { DeletionListItem, DeletionStatus, ImgdelClient } from '../../src/client/index.js';
-import { startTestStack, workflowExists } from '../helpers/stack.js';
+import { workflowExists } from '../helpers/stack.js';
 import type { TestStack } from '../helpers/stack.js';
-import { seedImage, stackEnv } from './fixtures.js';
+import { seedImage, useClientStack } from './fixtures.js';
 
 let stack: TestStack;
 let imgdel: ImgdelClient;
 
-beforeAll(async () => {
-  stack = await startTestStack();
-  imgdel = createImgdelClient({ env: stackEnv(stack) });
-});
-
-afterAll(async () => {
-  await imgdel?.close();
-  await stack?.close();
+useClientStack((started, client) => {
+  stack = started;
+  imgdel = client;
 });
 
 /** Visibility is eventually consistent: list until the deletion shows up (bounded). */

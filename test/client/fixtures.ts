@@ -8,7 +8,9 @@ import { z } from 'zod';
 import type { EmulatorAdmin } from '../../src/emulator/admin-client.js';
 import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
 import { runCli } from '../../src/cli/main.js';
-import type { TestStack } from '../helpers/stack.js';
+import { afterAll, beforeAll } from 'vitest';
+import { createImgdelClient, type ImgdelClient } from '../../src/client/index.js';
+import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { testNamespace, testTemporalAddress } from '../helpers/temporal.js';
 
 /** img-t + 12 random lower-case letters and digits: valid, and new on every call. */
@@ -115,4 +117,22 @@ export const outcomeJsonSchema = z.strictObject({
 
 export function parseOutcomeJson(stdout: string): z.infer<typeof outcomeJsonSchema> {
   return outcomeJsonSchema.parse(JSON.parse(stdout));
+}
+
+/**
+ * One test stack and one imgdel client on it for the whole file; `use` receives them
+ * once they are up (the hooks close both at the end).
+ */
+export function useClientStack(use: (stack: TestStack, imgdel: ImgdelClient) => void): void {
+  let stack: TestStack | undefined;
+  let imgdel: ImgdelClient | undefined;
+  beforeAll(async () => {
+    stack = await startTestStack();
+    imgdel = createImgdelClient({ env: stackEnv(stack) });
+    use(stack, imgdel);
+  });
+  afterAll(async () => {
+    await imgdel?.close();
+    await stack?.close();
+  });
 }

@@ -4,12 +4,12 @@
  * status only: never a credential, never an account id.
  */
 import type { WorkflowHandle } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createImgdelClient, type ImgdelClient } from '../../src/client/index.js';
+import { describe, expect, it } from 'vitest';
+import type { ImgdelClient } from '../../src/client/index.js';
 import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
 import { SEARCH_STATUS } from '../../src/workflows/model.js';
-import { seedImage, stackEnv } from '../client/fixtures.js';
-import { startTestStack, type TestStack } from '../helpers/stack.js';
+import { seedImage, useClientStack } from '../client/fixtures.js';
+import type { TestStack } from '../helpers/stack.js';
 
 /** Nothing of these may show up where a workflow is listed or summarised. */
 const NEVER_SHOWN = [
@@ -25,14 +25,9 @@ const TEMPORAL_OWN = new Set(['BuildIds', 'TemporalChangeVersion']);
 let stack: TestStack;
 let imgdel: ImgdelClient;
 
-beforeAll(async () => {
-  stack = await startTestStack();
-  imgdel = createImgdelClient({ env: stackEnv(stack) });
-});
-
-afterAll(async () => {
-  await imgdel?.close();
-  await stack?.close();
+useClientStack((started, client) => {
+  stack = started;
+  imgdel = client;
 });
 
 function expectNothingSecret(text: string, where: string): void {

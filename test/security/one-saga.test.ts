@@ -4,27 +4,22 @@
  * call log shows each region and template deleted exactly once. After success, starting
  * again answers "already deleted" and never calls DeleteImage.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createImgdelClient, type ImgdelClient } from '../../src/client/index.js';
+import { describe, expect, it } from 'vitest';
+import type { ImgdelClient } from '../../src/client/index.js';
 import type { EmulatorCall } from '../../src/emulator/admin-client.js';
 import { listParam } from '../../src/emulator/params.js';
 import { WORKFLOW_TYPE } from '../../src/workflows/model.js';
-import { imgdel as runCli, seedImage, stackEnv } from '../client/fixtures.js';
-import { startTestStack, type TestStack } from '../helpers/stack.js';
+import { imgdel as runCli, seedImage, stackEnv, useClientStack } from '../client/fixtures.js';
+import type { TestStack } from '../helpers/stack.js';
 
 const REGIONS = ['cn-beijing', 'cn-hangzhou', 'cn-shanghai'];
 
 let stack: TestStack;
 let imgdel: ImgdelClient;
 
-beforeAll(async () => {
-  stack = await startTestStack();
-  imgdel = createImgdelClient({ env: stackEnv(stack) });
-});
-
-afterAll(async () => {
-  await imgdel?.close();
-  await stack?.close();
+useClientStack((started, client) => {
+  stack = started;
+  imgdel = client;
 });
 
 async function deletesOf(imageId: string): Promise<{ images: EmulatorCall[]; templates: EmulatorCall[] }> {
