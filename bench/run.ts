@@ -86,22 +86,47 @@ function log(line: string): void {
   process.stderr.write(`[bench] ${line}\n`);
 }
 
-function parseCommandLine(): Args {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean' },
-      'temporal-address': { type: 'string' },
-      namespace: { type: 'string' },
-      'emulator-url': { type: 'string' },
-      out: { type: 'string' },
-      'p1-runs': { type: 'string' },
-      'p2-deletions': { type: 'string' },
-      'p3-region-deletes': { type: 'string' },
-      'region-concurrency': { type: 'string' },
-      'worker-env': { type: 'string', multiple: true },
-    },
-    strict: true,
+/** The command line, described once: parseArgs reads it and --help prints it. */
+const OPTIONS = {
+  quick: { type: 'boolean', help: `small sizes, under a minute (P1 ${SIZES.quick.p1Runs} run, P2 ${SIZES.quick.p2Deletions} deletions, P3 ${SIZES.quick.p3RegionDeletes} region deletes)` },
+  'temporal-address': { type: 'string', value: 'host:port', help: 'use this Temporal server instead of starting a dev server' },
+  namespace: { type: 'string', value: 'name', help: "the given Temporal server's namespace (default: TEMPORAL_NAMESPACE or default)" },
+  'emulator-url': { type: 'string', value: 'url', help: 'use this emulator (started with its default keys) instead of starting one' },
+  out: { type: 'string', value: 'dir', help: 'where latest.json, throughput.png and the bundles go (default bench/results)' },
+  'p1-runs': { type: 'string', value: 'n', help: `P1 runs (full ${SIZES.full.p1Runs}, quick ${SIZES.quick.p1Runs})` },
+  'p2-deletions': { type: 'string', value: 'n', help: `P2 deletions per batch (full ${SIZES.full.p2Deletions}, quick ${SIZES.quick.p2Deletions})` },
+  'p3-region-deletes': { type: 'string', value: 'n', help: `P3 region deletes (full ${SIZES.full.p3RegionDeletes}, quick ${SIZES.quick.p3RegionDeletes})` },
+  'region-concurrency': { type: 'string', value: 'n', help: "P1's regionConcurrency input (default: the workflow's default)" },
+  'worker-env': { type: 'string', multiple: true, value: 'NAME=value', help: 'extra environment for every worker process (repeatable)' },
+  help: { type: 'boolean', short: 'h', help: 'print this help and exit' },
+} as const;
+
+function usage(): string {
+  const lines = Object.entries(OPTIONS).map(([name, option]) => {
+    const flag = `${'short' in option ? `-${option.short}, ` : ''}--${name}${'value' in option ? ` ${option.value}` : ''}`;
+    return `  ${flag.padEnd(34)} ${option.help}`;
   });
+  return ['usage: npm run bench -- [options]   (see bench/README.md)', '', ...lines, ''].join('\n');
+}
+
+function isParseArgsError(error: unknown): error is Error {
+  return error instanceof Error && 'code' in error && typeof error.code === 'string' && error.code.startsWith('ERR_PARSE_ARGS_');
+}
+
+function parseCommandLine(): Args {
+  let values: Record<string, unknown>;
+  try {
+    ({ values } = parseArgs({ options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    // An unknown or malformed option is the user's mistake, not a crash: say which, and where the options are.
+    if (!isParseArgsError(error)) throw error;
+    process.stderr.write(`bench: ${error.message}\nRun \`npm run bench -- --help\` for the options.\n`);
+    process.exit(2);
+  }
+  if (values.help === true) {
+    process.stdout.write(usage());
+    process.exit(0);
+  }
   const parsed = argsSchema.safeParse(values);
   if (!parsed.success) {
     process.stderr.write(`bench: invalid options\n${z.prettifyError(parsed.error)}\n`);

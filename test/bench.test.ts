@@ -36,13 +36,12 @@ interface BenchRun {
   stderr: string;
 }
 
-function runQuickBench(outDir: string): Promise<BenchRun> {
+function runBench(args: readonly string[]): Promise<BenchRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'bench/run.ts', '--quick', '--temporal-address', testTemporalAddress(), '--out', outDir],
-      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -51,6 +50,29 @@ function runQuickBench(outDir: string): Promise<BenchRun> {
     child.once('exit', (exitCode) => resolve({ exitCode, stdout, stderr }));
   });
 }
+
+function runQuickBench(outDir: string): Promise<BenchRun> {
+  return runBench(['--quick', '--temporal-address', testTemporalAddress(), '--out', outDir]);
+}
+
+describe('npm run bench command line', () => {
+  it('--help prints every option, one line each, and exits 0 without starting anything', async () => {
+    const run = await runBench(['--help']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    for (const option of ['--quick', '--temporal-address', '--emulator-url', '--out', '--p2-deletions', '--worker-env', '--help']) {
+      expect(run.stdout).toMatch(new RegExp(`^\\s+(-h, )?${option}\\b.*\\S\\s*$`, 'm'));
+    }
+    expect(run.stderr).not.toContain('[bench]');
+  });
+
+  it('an unknown option is a short usage error (exit 2), not a stack trace', async () => {
+    const run = await runBench(['--no-such-option']);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toContain("'--no-such-option'");
+    expect(run.stderr).toContain('--help');
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+});
 
 describe('npm run bench -- --quick', () => {
   let outDir: string;
