@@ -23,15 +23,10 @@ export const DELETION_STATUSES = [
 ] as const;
 export type DeletionStatus = (typeof DELETION_STATUSES)[number];
 
-export const TERMINAL_STATUSES: readonly DeletionStatus[] = [
-  'deleted',
-  'rejected',
-  'compensated',
-  'abandoned',
-  'failed',
-  'cancelled',
-  'planned',
-];
+/** Every status but the two of a deletion that is still alive. */
+export const TERMINAL_STATUSES: readonly DeletionStatus[] = DELETION_STATUSES.filter(
+  (status) => status !== 'running' && status !== 'awaiting-retry',
+);
 
 export const PHASES = [
   'validating',
