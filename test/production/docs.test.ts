@@ -6,10 +6,11 @@ import { PROJECT_ROOT } from '../worker/worker-process.js';
 
 function productionSection(): string {
   const readme = readFileSync(resolve(PROJECT_ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf('<!-- section: Running in production');
-  const end = readme.indexOf('<!-- end section: Running in production -->');
-  if (start < 0 || end < start) throw new Error('README.md has no "Running in production" section');
-  return readme.slice(start, end);
+  const start = readme.indexOf('\n## Running in production\n');
+  if (start < 0) throw new Error('README.md has no "Running in production" section');
+  // The section runs to the next second-level heading (or the end of the file).
+  const next = readme.indexOf('\n## ', start + 1);
+  return readme.slice(start, next < 0 ? undefined : next);
 }
 
 describe('README "Running in production"', () => {
