@@ -15,5 +15,13 @@ export async function recordHistoryIfAsked(name: string, handle: WorkflowHandle)
   if (process.env.IMGDEL_RECORD_HISTORIES !== '1') return;
   const history = await handle.fetchHistory();
   await mkdir(HISTORIES_DIR, { recursive: true });
-  await writeFile(`${HISTORIES_DIR}${name}.json`, `${historyToJSON(history)}\n`);
+  await writeFile(`${HISTORIES_DIR}${name}.json`, `${withoutStackTraces(historyToJSON(history))}\n`);
+}
+
+/**
+ * Failure stack traces name files of the machine that recorded them; replay never reads
+ * them, so the committed histories keep none.
+ */
+export function withoutStackTraces(historyJson: string): string {
+  return JSON.stringify(JSON.parse(historyJson, (key, value: unknown) => (key === 'stackTrace' ? '' : value)));
 }
