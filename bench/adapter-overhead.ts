@@ -6,15 +6,14 @@
  *
  *   npx tsx bench/adapter-overhead.ts [--calls 500] [--rounds 2]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { createAlibabaCloudAdapter } from '../src/cloud/alibaba-adapter.js';
 import { loadConfig } from '../src/config.js';
 import { EMULATOR_DEFAULTS } from '../src/emulator/defaults.js';
 import { formEncode, signCall } from '../test/emulator/helpers.js';
+import { startEmulatorProcess } from './lib/emulator-process.js';
 
 const argsSchema = z.object({
   calls: z.coerce.number().int().min(10).max(5_000).default(500),
@@ -23,20 +22,6 @@ const argsSchema = z.object({
 
 const IMAGE_ID = 'img-bench0001';
 const WARM_UP_CALLS = 50;
-
-async function startEmulatorProcess(): Promise<{ url: string; endpoint: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts', '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout ?? process.stdin });
-  const line = await new Promise<string>((resolve, reject) => {
-    lines.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`emulator exited with ${String(code)}`)));
-  });
-  const url = /^emulator listening on (http:\/\/\S+)$/.exec(line)?.[1];
-  if (url === undefined) throw new Error(`unexpected emulator start line: ${line}`);
-  return { url, endpoint: new URL(url).host, child };
-}
 
 async function seedImage(url: string): Promise<void> {
   const response = await fetch(`${url}/_emulator/seed`, {

@@ -5,34 +5,18 @@
  *
  *   npx tsx bench/emulator-load.ts [--seconds 5] [--concurrency 32] [--url http://127.0.0.1:8787]
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { formEncode, signCall } from '../test/emulator/helpers.js';
+import { startEmulatorProcess } from './lib/emulator-process.js';
 
 const argsSchema = z.object({
   seconds: z.coerce.number().positive().max(120).default(5),
   concurrency: z.coerce.number().int().min(1).max(1024).default(32),
   url: z.url().optional(),
 });
-
-async function startEmulatorProcess(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts', '--port', '0', '--seed', 'demo'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout ?? process.stdin });
-  const line = await new Promise<string>((resolve, reject) => {
-    lines.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`emulator exited with ${String(code)}`)));
-  });
-  const url = /^emulator listening on (http:\/\/\S+)$/.exec(line)?.[1];
-  if (url === undefined) throw new Error(`unexpected start line: ${line}`);
-  return { url, child };
-}
 
 /** One signed ListImage over a keep-alive node:http agent (lighter than fetch, so the client is not the bottleneck). */
 function listImageCall(url: URL, agent: Agent, body: string): Promise<number> {
@@ -72,7 +56,7 @@ async function main(): Promise<void> {
     options: { seconds: { type: 'string' }, concurrency: { type: 'string' }, url: { type: 'string' } },
   });
   const args = argsSchema.parse(values);
-  const started = args.url === undefined ? await startEmulatorProcess() : undefined;
+  const started = args.url === undefined ? await startEmulatorProcess(['--seed', 'demo']) : undefined;
   const url = new URL(args.url ?? started?.url ?? '');
   const agent = new Agent({ keepAlive: true, maxSockets: args.concurrency });
   const body = formEncode({ ImageId: 'img-demo0001' });
