@@ -9,6 +9,7 @@ import type CredentialModule from '@alicloud/credentials';
 import { RetryOptions, RuntimeOptions } from '@darabonba/typescript';
 import type { CloudConfig } from '../config.js';
 import { CloudError, SyntheticCode, isCloudError } from './errors.js';
+import { clearReadTimersOfFinishedResponses } from './http-read-timers.js';
 import { RateLimiter } from './rate-limiter.js';
 import { parseWireJson } from './wire.js';
 
@@ -91,6 +92,7 @@ export class OpenApiRpcCaller {
     private readonly cloud: CloudConfig,
     private readonly options: RpcCallerOptions = {},
   ) {
+    clearReadTimersOfFinishedResponses();
     this.limiter =
       options.rateLimiter ??
       new RateLimiter({
