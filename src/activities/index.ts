@@ -125,8 +125,9 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
 
     /**
      * No app instance group, workstation or desktop group may use the image, in any
-     * region. One look-up per source; the sources already checked travel in the
-     * heartbeat, so a retry after a transient error repeats only what failed.
+     * region. One look-up per source; when one fails, the sources already checked are
+     * recorded in a heartbeat, so the retry repeats only what failed. A check that succeeds
+     * sends no heartbeat: each one is a write on the server (`npm run bench`, P2).
      */
     async checkImageUsage(request: { imageId: string; regions: string[] }): Promise<void> {
       const context = Context.current();
@@ -140,13 +141,13 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
           try {
             progress.usages.push(...(await cloud.listImageUsages(request.imageId, source)));
             progress.checked.push(usageSourceKey(source));
-            context.heartbeat(progress);
           } catch (error) {
             firstError ??= error;
           }
         }),
       );
       if (firstError !== undefined) {
+        if (progress.checked.length > 0) context.heartbeat(progress);
         throw failureFromCloudError(firstError, { step: 'validate', what, attempt: context.info.attempt, attemptBudget: unbounded });
       }
       if (progress.usages.length > 0) throw refuse('ImageNotAllowDelete', `in use by ${describeUsages(progress.usages)}`, what);
@@ -197,7 +198,6 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
       }
       const deadline = Date.now() + confirmTimeoutMs;
       for (;;) {
-        context.heartbeat({ phase: 'confirming', regionId: request.regionId });
         const gone = await step('regionConfirm', `confirm ${what}`, request.attemptBudget, () =>
           cloud.isImageGoneFromRegion(request.imageId, request.regionId),
         );
@@ -208,6 +208,9 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
             message: `${what}: the cloud accepted the delete but still lists the copy after ${confirmTimeoutMs} ms; retrying.`,
           });
         }
+        // Heartbeats only while waiting: a copy gone at the first look needs none, and each
+        // heartbeat is a write on the server (measured by `npm run bench`, P2).
+        context.heartbeat({ phase: 'confirming', regionId: request.regionId });
         await context.sleep(confirmPollMs);
       }
       return {
