@@ -13,6 +13,7 @@ import { createLogger } from '../src/observability/logger.js';
 import { installRuntime } from '../src/observability/metrics.js';
 import { configSecrets } from '../src/observability/redact.js';
 import { nativeConnectionOptions } from '../src/temporal-connection.js';
+import { WORKFLOW_BUNDLER_OPTIONS } from '../src/workflow-source.js';
 import { createNoopActivities } from './noop-activities.js';
 
 const NOOP_WORKFLOWS_PATH = fileURLToPath(new URL('./noop-workflow.ts', import.meta.url));
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
     taskQueue: config.taskQueue,
     // Like src/worker.ts: a prebuilt bundle when IMGDEL_WORKFLOW_BUNDLE names one, else bundled from source.
     ...(config.worker.workflowBundlePath === undefined
-      ? { workflowsPath: NOOP_WORKFLOWS_PATH }
+      ? { workflowsPath: NOOP_WORKFLOWS_PATH, bundlerOptions: WORKFLOW_BUNDLER_OPTIONS }
       : { workflowBundle: { codePath: resolve(config.worker.workflowBundlePath) } }),
     activities: createNoopActivities(),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivityTaskExecutions,

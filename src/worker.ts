@@ -23,7 +23,7 @@ import { createLogger } from './observability/logger.js';
 import { installRuntime, metricsBindAddress } from './observability/metrics.js';
 import { configSecrets, redactedConfig } from './observability/redact.js';
 import { nativeConnectionOptions } from './temporal-connection.js';
-import { resolveWorkflowSource, type WorkflowSource } from './workflow-source.js';
+import { resolveWorkflowSource, WORKFLOW_BUNDLER_OPTIONS, type WorkflowSource } from './workflow-source.js';
 
 /** Exit status for configuration errors (sysexits EX_CONFIG), so supervisors can tell them apart. */
 export const CONFIG_ERROR_EXIT_CODE = 78;
@@ -84,8 +84,10 @@ export async function createImgdelWorker(options: ImgdelWorkerOptions): Promise<
   const ownsConnection = options.connection === undefined;
   const connection = options.connection ?? (await NativeConnection.connect(target.connectionOptions));
 
-  const workflowOptions: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> =
-    workflowSource.kind === 'bundle' ? { workflowBundle: { codePath: workflowSource.codePath } } : { workflowsPath: workflowSource.workflowsPath };
+  const workflowOptions: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle' | 'bundlerOptions'> =
+    workflowSource.kind === 'bundle'
+      ? { workflowBundle: { codePath: workflowSource.codePath } }
+      : { workflowsPath: workflowSource.workflowsPath, bundlerOptions: WORKFLOW_BUNDLER_OPTIONS };
 
   let worker: Worker;
   try {

@@ -26,6 +26,15 @@ const projectRoot = findProjectRoot(dirname(fileURLToPath(import.meta.url)));
 
 /** The workflow code in development: bundled from source when the worker starts. */
 export const WORKFLOWS_SOURCE_PATH = resolve(projectRoot, 'src/workflows/index.ts');
+/**
+ * How every workflow bundle is built (the worker from source, `npm run build:bundle`, the
+ * tests, the benchmark): modules shared by all workflows of a thread rather than evaluated
+ * once per workflow (see src/workflows/shared-modules.ts).
+ */
+export const WORKFLOW_BUNDLER_OPTIONS = {
+  preloadModules: [resolve(projectRoot, 'src/workflows/shared-modules.ts')],
+} as const satisfies { preloadModules: string[] };
+
 /** Where `npm run build:bundle` writes the prebuilt workflow bundle. */
 export const DEFAULT_WORKFLOW_BUNDLE_PATH = resolve(projectRoot, 'dist/workflow-bundle.js');
 

@@ -10,7 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { Logger } from '@temporalio/common';
-import { DEFAULT_WORKFLOW_BUNDLE_PATH, WORKFLOWS_SOURCE_PATH } from '../workflow-source.js';
+import { DEFAULT_WORKFLOW_BUNDLE_PATH, WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_SOURCE_PATH } from '../workflow-source.js';
 
 export interface BuildBundleOptions {
   /** Where to write the bundle; dist/workflow-bundle.js by default. */
@@ -28,6 +28,7 @@ export interface BuiltBundle {
 export async function buildWorkflowBundle(options: BuildBundleOptions = {}): Promise<BuiltBundle> {
   const codePath = resolve(options.outputPath ?? DEFAULT_WORKFLOW_BUNDLE_PATH);
   const { code } = await bundleWorkflowCode({
+    ...WORKFLOW_BUNDLER_OPTIONS,
     workflowsPath: options.workflowsPath ?? WORKFLOWS_SOURCE_PATH,
     ...(options.logger ? { logger: options.logger } : {}),
   });

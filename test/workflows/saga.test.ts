@@ -9,6 +9,7 @@ import { ApplicationFailure, CancelledFailure, WorkflowFailedError, WorkflowUpda
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
+import { WORKFLOW_BUNDLER_OPTIONS } from '../../src/workflow-source.js';
 import type { DeleteImageInput } from '../../src/workflows/input.js';
 import {
   abandonUpdate,
@@ -31,6 +32,7 @@ let nativeConnection: NativeConnection;
 
 beforeAll(async () => {
   bundle = await bundleWorkflowCode({
+    ...WORKFLOW_BUNDLER_OPTIONS,
     workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
     logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
   });
