@@ -73,6 +73,22 @@ const usageProgressSchema = z.object({
 });
 type UsageProgress = z.infer<typeof usageProgressSchema>;
 
+/**
+ * A heartbeat function that sends only once a third of the activity's heartbeat timeout has
+ * passed since it started or last sent: a step that finishes quickly sends none (each heartbeat
+ * is a write on the server, measured by `npm run bench`, P2), a slow one still keeps its
+ * timeout away and still hears of a cancellation.
+ */
+function dueHeartbeats(context: Context): (details: unknown) => void {
+  const interval = (context.info.heartbeatTimeoutMs ?? 0) / 3;
+  let last = Date.now();
+  return (details) => {
+    if (Date.now() - last < interval) return;
+    context.heartbeat(details);
+    last = Date.now();
+  };
+}
+
 export function createActivities(cloud: CloudPort, options: ActivityOptions) {
   const confirmPollMs = options.confirmPollMs ?? 1_000;
   const confirmTimeoutMs = options.confirmTimeoutMs ?? 60_000;
@@ -197,7 +213,9 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
         outcome = 'already-gone';
       }
       const deadline = Date.now() + confirmTimeoutMs;
+      const heartbeat = dueHeartbeats(context);
       for (;;) {
+        heartbeat({ phase: 'confirming', regionId: request.regionId });
         const gone = await step('regionConfirm', `confirm ${what}`, request.attemptBudget, () =>
           cloud.isImageGoneFromRegion(request.imageId, request.regionId),
         );
@@ -208,9 +226,6 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
             message: `${what}: the cloud accepted the delete but still lists the copy after ${confirmTimeoutMs} ms; retrying.`,
           });
         }
-        // Heartbeats only while waiting: a copy gone at the first look needs none, and each
-        // heartbeat is a write on the server (measured by `npm run bench`, P2).
-        context.heartbeat({ phase: 'confirming', regionId: request.regionId });
         await context.sleep(confirmPollMs);
       }
       return {
