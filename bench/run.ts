@@ -26,6 +26,7 @@ import {
   CRITICAL_PATH_CALLS,
   CRITICAL_PATH_MS,
   P1_CALL_LATENCY_MS,
+  P2_BATCHES_PER_KIND,
   P3_QUOTA_PER_SECOND,
   runLatencyScenario,
   runQuotaScenario,
@@ -335,7 +336,7 @@ async function main(): Promise<void> {
       },
       {
         id: 'P2',
-        scenario: `${sizes.p2Deletions} deletions (3 regions, 1 template) at once, no latency (ABBA, 2 batches each)`,
+        scenario: `${sizes.p2Deletions} deletions (3 regions, 1 template) at once, no latency (ABBA BAAB, ${P2_BATCHES_PER_KIND} batches each)`,
         figures: {
           'ratio to no-op': round(throughput.ratio),
           'deletions/s': round(throughput.imgdel.perSecond),
@@ -371,7 +372,7 @@ async function main(): Promise<void> {
       },
       {
         id: 'P5',
-        scenario: `the worker during P2 (2 × ${sizes.p2Deletions} deletions); ${runtimeSummary}`,
+        scenario: `the worker during P2 (${P2_BATCHES_PER_KIND} × ${sizes.p2Deletions} deletions); ${runtimeSummary}`,
         figures: {
           'peak RSS MiB': mib(peakRssBytes),
           'CPU s per deletion': round(throughput.imgdel.worker.cpuSeconds / throughput.imgdel.count, 4),
