@@ -4,12 +4,10 @@
  * so each test states what the cloud answers and checks what the workflow did.
  */
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { ApplicationFailure, CancelledFailure, WorkflowFailedError, WorkflowUpdateFailedError, type Client, type Connection, type WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
-import { WORKFLOW_BUNDLER_OPTIONS } from '../../src/workflow-source.js';
 import type { DeleteImageInput } from '../../src/workflows/input.js';
 import {
   abandonUpdate,
@@ -21,6 +19,7 @@ import {
   type DeletionProgress,
 } from '../../src/workflows/model.js';
 import { ACCOUNT, scriptedCloud, template, type CloudScript, type ScriptedCloud } from '../helpers/scripted-cloud.js';
+import { workflowBundle } from '../helpers/stack.js';
 import { connectTestClient, createTestNativeConnection, uniqueTaskQueue } from '../helpers/temporal.js';
 
 const REGIONS = ['ap-southeast-1', 'cn-hangzhou', 'cn-shanghai'];
@@ -31,11 +30,7 @@ let connection: Connection;
 let nativeConnection: NativeConnection;
 
 beforeAll(async () => {
-  bundle = await bundleWorkflowCode({
-    ...WORKFLOW_BUNDLER_OPTIONS,
-    workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
-    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
-  });
+  bundle = await workflowBundle();
   ({ client, connection } = await connectTestClient());
   nativeConnection = await createTestNativeConnection();
 });
