@@ -38,10 +38,10 @@ function onResponse(response: IncomingMessage): void {
   if (socket === null) return;
   const key = readTimerKeyOf(socket);
   if (key === undefined) return;
-  const timer = (socket as unknown as Record<symbol, unknown>)[key];
+  const slots = socket as unknown as Record<symbol, unknown>;
+  const timer = slots[key];
   if (timer === null || timer === undefined) return;
   response.once('end', () => {
-    const slots = socket as unknown as Record<symbol, unknown>;
     // Node hands a kept-alive socket to the next request only on a later tick, so the timer
     // on the socket is still this response's; the comparison keeps it that way regardless.
     if (slots[key] !== timer) return;

@@ -9,7 +9,7 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { createAlibabaCloudAdapter } from '../../src/cloud/alibaba-adapter.js';
 import { loadConfig } from '../../src/config.js';
-import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
+import { emulatorCloudEnv } from '../../src/emulator/defaults.js';
 import { useEmulator } from '../emulator/use-emulator.js';
 
 const CALLS = 20;
@@ -26,9 +26,7 @@ describe('the runtime HTTP layer after a response', () => {
   it('lets every finished request be collected long before its read timeout', async () => {
     const adapter = createAlibabaCloudAdapter(
       loadConfig({
-        IMGDEL_CLOUD_ENDPOINT: emulator.endpoint,
-        ALIBABA_CLOUD_ACCESS_KEY_ID: EMULATOR_DEFAULTS.accessKeyId,
-        ALIBABA_CLOUD_ACCESS_KEY_SECRET: EMULATOR_DEFAULTS.accessKeySecret,
+        ...emulatorCloudEnv(emulator.endpoint),
         IMGDEL_CLOUD_RATE: '10000',
         IMGDEL_CLOUD_READ_TIMEOUT_MS: '60000',
       }).cloud,
