@@ -173,14 +173,19 @@ const WARM_UP_RUNS = 3;
  * worker pay for loading the workflow bundle and the cloud SDK, which users pay once
  * per worker start, not per deletion.
  */
-async function warmUp(context: BenchContext, worker: WorkerProcess, scenario: string): Promise<void> {
-  const ids = imageIds(context, scenario, WARM_UP_RUNS);
-  await seed(context, ids, ['cn-shanghai'], 1);
+async function warmUp(
+  context: BenchContext,
+  worker: WorkerProcess,
+  scenario: string,
+  { count = WARM_UP_RUNS, regions = ['cn-shanghai'] }: { count?: number; regions?: readonly string[] } = {},
+): Promise<void> {
+  const ids = imageIds(context, scenario, count);
+  await seed(context, ids, regions, 1);
   await runDeletions(context, worker, ids);
 }
 
-async function warmUpNoop(context: BenchContext, worker: WorkerProcess, scenario: string): Promise<void> {
-  await runNoops(context, worker, imageIds(context, scenario, WARM_UP_RUNS), P2_REGIONS);
+async function warmUpNoop(context: BenchContext, worker: WorkerProcess, scenario: string, count = WARM_UP_RUNS): Promise<void> {
+  await runNoops(context, worker, imageIds(context, scenario, count), P2_REGIONS);
 }
 
 function median(values: readonly number[]): number {
@@ -358,10 +363,8 @@ export async function runThroughputScenario(
   // compiled; a batch a tenth the size, started at once, gets a fresh one there, so the
   // first measured batch of each kind is not also measuring a cold start.
   const warmUpSize = Math.max(1, Math.round(options.deletions / 10));
-  await runNoops(context, workers.noop, imageIds(context, 'wnc', warmUpSize), P2_REGIONS);
-  const warmUpIds = imageIds(context, 'wbc', warmUpSize);
-  await seed(context, warmUpIds, P2_REGIONS, 1);
-  await runDeletions(context, workers.imgdel, warmUpIds);
+  await warmUpNoop(context, workers.noop, 'wnc', warmUpSize);
+  await warmUp(context, workers.imgdel, 'wbc', { count: warmUpSize, regions: P2_REGIONS });
   const results: { imgdel: BatchResult[]; noop: BatchResult[] } = { imgdel: [], noop: [] };
   const batches: ThroughputResult['batches'] = [];
   for (const [index, kind] of BATCH_ORDER.entries()) {
