@@ -15,6 +15,7 @@ import {
   type TemplateSnapshot,
 } from '../cloud/port.js';
 import { failureFromCloudError } from './failures.js';
+import { dueHeartbeats } from './heartbeats.js';
 import { describeUsages, isStillCreating, refusalFor } from './validation.js';
 
 export interface ActivityOptions {
@@ -72,22 +73,6 @@ const usageProgressSchema = z.object({
   ),
 });
 type UsageProgress = z.infer<typeof usageProgressSchema>;
-
-/**
- * A heartbeat function that sends only once a third of the activity's heartbeat timeout has
- * passed since it started or last sent: a step that finishes quickly sends none (each heartbeat
- * is a write on the server, measured by `npm run bench`, P2), a slow one still keeps its
- * timeout away and still hears of a cancellation.
- */
-function dueHeartbeats(context: Context): (details: unknown) => void {
-  const interval = (context.info.heartbeatTimeoutMs ?? 0) / 3;
-  let last = Date.now();
-  return (details) => {
-    if (Date.now() - last < interval) return;
-    context.heartbeat(details);
-    last = Date.now();
-  };
-}
 
 export function createActivities(cloud: CloudPort, options: ActivityOptions) {
   const confirmPollMs = options.confirmPollMs ?? 1_000;
@@ -213,7 +198,7 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
         outcome = 'already-gone';
       }
       const deadline = Date.now() + confirmTimeoutMs;
-      const heartbeat = dueHeartbeats(context);
+      const heartbeat = dueHeartbeats((details) => context.heartbeat(details), context.info.heartbeatTimeoutMs);
       for (;;) {
         heartbeat({ phase: 'confirming', regionId: request.regionId });
         const gone = await step('regionConfirm', `confirm ${what}`, request.attemptBudget, () =>
