@@ -79,6 +79,12 @@ describe('the production worker', () => {
     expect(worker.logs.find((line) => line.message === 'imgdel worker running')?.['workflowSource']).toBe('bundle');
   });
 
+  it('shares zod across workflows: the bundle preloads src/workflows/shared-modules.ts', () => {
+    const code = readFileSync(bundlePath, 'utf8');
+    const preload = /exports\.preloadModules = function preloadModules\(\) \{([^}]*)\}/.exec(code)?.[1] ?? '';
+    expect(preload).toContain('"./src/workflows/shared-modules.ts"');
+  });
+
   it('logs its effective configuration without the secrets', () => {
     const starting = worker.logs.find((line) => line.message === 'imgdel worker starting');
     expect(starting?.['config']).toMatchObject({ taskQueue, worker: { production: true, workflowBundlePath: bundlePath } });
