@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import type { CloudConfig } from '../config.js';
 import { CloudError, SyntheticCode } from './errors.js';
+import { SharedReads } from './shared-reads.js';
 import { OpenApiRpcCaller, type CallEvent, type ProductKey, type RpcCallerOptions } from './openapi-client.js';
 import type { CallReceipt, CloudImage, CloudPort, ImageUsage, RecreatedTemplate, TemplateSnapshot, UsageSource } from './port.js';
 import {
@@ -96,23 +97,33 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
    * ASSUMPTION (docs/app-streaming-api.md, ListImage): the API has no flag for "parent of
    * a community image" or "has shared images", so an image has such children when some
    * image of ImageType `Community` (resp. `Shared`) names it as its ParentImageId. This
-   * function is the only place that knows it.
+   * function and the one below are the only places that know it.
+   *
+   * The lists are account-wide, the same for every image, so concurrent validations share
+   * one read of each (a bulk deletion sends far fewer ListImage calls): a read under way
+   * when a validation asks is as recent as one it would start itself, and the cloud still
+   * refuses to delete a parent.
    */
+  const childrenLists = new SharedReads<ReadonlySet<string>>();
+  function parentsOfImagesOfType(imageType: 'Community' | 'Shared'): Promise<ReadonlySet<string>> {
+    return childrenLists.read(imageType, async () => {
+      const images = await pageNumbered(async (pageNumber) => {
+        const page = await call(
+          'appstream',
+          homeRegion,
+          'ListImage',
+          { ImageType: imageType, PageSize: PAGE_SIZE, PageNumber: pageNumber },
+          listImageParentsResponseSchema,
+        );
+        return { items: page.Data, total: page.Count };
+      });
+      return new Set(images.flatMap((image) => (image.ParentImageId ? [image.ParentImageId] : [])));
+    });
+  }
+
+  /** Whether some image of `imageType` names `imageId` as its parent. */
   async function hasChildrenOfType(imageId: string, imageType: 'Community' | 'Shared'): Promise<boolean> {
-    for (let pageNumber = 1; pageNumber <= MAX_PAGES; pageNumber += 1) {
-      const page = await call(
-        'appstream',
-        homeRegion,
-        'ListImage',
-        { ImageType: imageType, PageSize: PAGE_SIZE, PageNumber: pageNumber },
-        listImageParentsResponseSchema,
-      );
-      if (page.Data.some((image) => image.ParentImageId === imageId)) return true;
-      const seen = (pageNumber - 1) * PAGE_SIZE + page.Data.length;
-      const reachedTotal = typeof page.Count === 'number' && seen >= page.Count;
-      if (page.Data.length < PAGE_SIZE || reachedTotal) return false;
-    }
-    throw pagingRunaway(`ListImage ImageType=${imageType}`);
+    return (await parentsOfImagesOfType(imageType)).has(imageId);
   }
 
   async function findTemplates(

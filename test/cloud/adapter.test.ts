@@ -206,6 +206,24 @@ describe('getImage', () => {
     // 200 items: two full pages reach Count, so no third (empty) page is asked for.
     expect(sharedPages).toHaveLength(2);
   });
+
+  it('lets concurrent validations share the account-wide children look-ups, and never keeps an answer', async () => {
+    const ids = ['img-bulk0', 'img-bulk1', 'img-bulk2', 'img-bulk3', 'img-bulk4'];
+    await seed({
+      images: [...ids.map((id) => image(id)), image('img-comm-bulk', { imageType: 'Community', parentImageId: 'img-bulk3' })],
+    });
+    await admin('DELETE', 'calls');
+    const found = await Promise.all(ids.map((id) => adapter.getImage(id)));
+    expect(found.map((one) => one.hasCommunityChildren)).toEqual([false, false, false, true, false]);
+    const listImageCalls = (await calls()).filter((call) => call.action === 'ListImage');
+    const byType = (type: string) => listImageCalls.filter((call) => call.params['ImageType'] === type).length;
+    expect([byType('Community'), byType('Shared')]).toEqual([1, 1]);
+    expect(listImageCalls.filter((call) => call.params['ImageId'] !== undefined)).toHaveLength(ids.length);
+
+    // Once answered, the next validation reads again: a child created since is seen.
+    await seed({ images: [image('img-shared-bulk', { imageType: 'Shared', parentImageId: 'img-bulk0' })] });
+    expect((await adapter.getImage('img-bulk0')).hasSharedChildren).toBe(true);
+  });
 });
 
 describe('listImageUsages', () => {
