@@ -3,10 +3,14 @@
  * and with the same parallelism, retry policies and bounded concurrency as one deletion
  * (validate → usage ‖ templates → template deletes → region deletes), whose activities
  * do nothing. imgdel's throughput over this one's is what imgdel adds on top of Temporal.
+ * With `statusWrites` it also writes to the server what imgdel writes besides its
+ * activities (a patch marker and the status search attributes): an experiment that
+ * separates that cost from the cost of the cloud calls (`--noop-status-writes`).
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import { runBounded } from '../src/workflows/bounded.js';
 import { resolveInput } from '../src/workflows/input.js';
+import { SEARCH_STATUS, deletionStatusKey, imageIdKey } from '../src/workflows/model.js';
 import { activityOptionsFor } from '../src/workflows/retry-policies.js';
 import type { NoopActivities } from './noop-activities.js';
 
@@ -16,6 +20,17 @@ export interface NoopDeletionInput {
   imageId: string;
   regions: string[];
   templates: string[];
+  statusWrites?: boolean;
+}
+
+/** imgdel's writes besides its activities: a patch marker (and core's upsert of its id) and a status upsert. */
+function writeStatus(input: NoopDeletionInput, status: 'running' | 'deleted'): void {
+  if (!input.statusWrites) return;
+  if (status === 'running') patched('noop-status-writes');
+  upsertSearchAttributes([
+    { key: imageIdKey, value: input.imageId },
+    { key: deletionStatusKey, value: SEARCH_STATUS[status] },
+  ]);
 }
 
 export async function noopDeletion(input: NoopDeletionInput): Promise<number> {
@@ -25,6 +40,7 @@ export async function noopDeletion(input: NoopDeletionInput): Promise<number> {
   const templateActs = proxyActivities<NoopActivities>(options.templateDelete);
   const regionActs = proxyActivities<NoopActivities>(options.regionDelete);
 
+  writeStatus(input, 'running');
   const plan = await reads.validateImage({ imageId: input.imageId, regions: input.regions });
   const [, templates] = await Promise.all([
     reads.checkImageUsage({ imageId: input.imageId, regions: plan.regions }),
@@ -34,5 +50,6 @@ export async function noopDeletion(input: NoopDeletionInput): Promise<number> {
   await runBounded(plan.regions, resolved.regionConcurrency, (regionId) =>
     regionActs.deleteImageInRegion({ imageId: input.imageId, regionId }),
   );
+  writeStatus(input, 'deleted');
   return 1 + 2 + templates.length + plan.regions.length;
 }

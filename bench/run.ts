@@ -53,6 +53,7 @@ const argsSchema = z.object({
   'p2-deletions': count(5_000),
   'p3-region-deletes': count(5_000),
   'region-concurrency': count(32),
+  'noop-status-writes': z.boolean().default(false),
   'worker-env': z
     .array(z.string().regex(/^[A-Z][A-Z0-9_]*=.*$/, 'expected NAME=value, e.g. IMGDEL_MAX_CACHED_WORKFLOWS=200'))
     .default([]),
@@ -98,6 +99,7 @@ const OPTIONS = {
   'p2-deletions': { type: 'string', value: 'n', help: `P2 deletions per batch (full ${SIZES.full.p2Deletions}, quick ${SIZES.quick.p2Deletions})` },
   'p3-region-deletes': { type: 'string', value: 'n', help: `P3 region deletes (full ${SIZES.full.p3RegionDeletes}, quick ${SIZES.quick.p3RegionDeletes})` },
   'region-concurrency': { type: 'string', value: 'n', help: "P1's regionConcurrency input (default: the workflow's default)" },
+  'noop-status-writes': { type: 'boolean', help: "an experiment: P2's no-op baseline also writes imgdel's patch marker and status search attributes" },
   'worker-env': { type: 'string', multiple: true, value: 'NAME=value', help: 'extra environment for every worker process (repeatable)' },
   help: { type: 'boolean', short: 'h', help: 'print this help and exit' },
 } as const;
@@ -300,7 +302,10 @@ async function main(): Promise<void> {
 
     // ── P2 + P5 ──
     log(`P2: ${sizes.p2Deletions} deletions (3 regions, 1 template) at once, and as many no-op workflows`);
-    const throughput = await runThroughputScenario(context, { imgdel: throughputWorker, noop: noopWorker }, { deletions: sizes.p2Deletions });
+    const throughput = await runThroughputScenario(context, { imgdel: throughputWorker, noop: noopWorker }, {
+      deletions: sizes.p2Deletions,
+      noopStatusWrites: args['noop-status-writes'],
+    });
     const chartPath = join(outDir, 'throughput.png');
     await renderCompletionChart(chartPath, `P2: ${sizes.p2Deletions} deletions started at once (3 regions, 1 template each)`, [
       { label: 'imgdel deleteImage', completedAtSeconds: throughput.imgdel.completedAtSeconds, color: '#1f77b4' },
@@ -336,7 +341,9 @@ async function main(): Promise<void> {
       },
       {
         id: 'P2',
-        scenario: `${sizes.p2Deletions} deletions (3 regions, 1 template) at once, no latency (ABBA BAAB, ${P2_BATCHES_PER_KIND} batches each)`,
+        scenario: `${sizes.p2Deletions} deletions (3 regions, 1 template) at once, no latency (ABBA BAAB, ${P2_BATCHES_PER_KIND} batches each)${
+          args['noop-status-writes'] ? '; the no-op also writes the status search attributes' : ''
+        }`,
         figures: {
           'ratio to no-op': round(throughput.ratio),
           'deletions/s': round(throughput.imgdel.perSecond),
@@ -347,6 +354,10 @@ async function main(): Promise<void> {
         pass: throughput.ratio >= 0.8,
         details: {
           activitiesPerDeletion: throughput.activitiesPerDeletion,
+          cloudCallsPerDeletion: throughput.cloudCallsPerDeletion,
+          historyEventsPerDeletion: round(throughput.imgdel.meanHistoryEvents),
+          historyEventsPerNoop: round(throughput.noop.meanHistoryEvents),
+          noopStatusWrites: args['noop-status-writes'],
           batches: throughput.batches,
           chart: chartPath,
           workerSettings: workerSettings.throughput,

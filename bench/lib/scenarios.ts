@@ -151,10 +151,16 @@ async function runDeletions(
   return Promise.all(handles.map(timingOf));
 }
 
-async function runNoops(context: BenchContext, worker: WorkerProcess, ids: readonly string[], regions: readonly string[]): Promise<ExecutionTiming[]> {
+async function runNoops(
+  context: BenchContext,
+  worker: WorkerProcess,
+  ids: readonly string[],
+  regions: readonly string[],
+  statusWrites: boolean,
+): Promise<ExecutionTiming[]> {
   const handles = await Promise.all(
     ids.map((imageId) => {
-      const input: NoopDeletionInput = { imageId, regions: [...regions], templates: [`${imageId}-template-0`] };
+      const input: NoopDeletionInput = { imageId, regions: [...regions], templates: [`${imageId}-template-0`], statusWrites };
       return context.client.workflow.start(NOOP_WORKFLOW_TYPE, {
         taskQueue: worker.taskQueue,
         workflowId: `noop-${imageId}`,
@@ -184,8 +190,17 @@ async function warmUp(
   await runDeletions(context, worker, ids);
 }
 
-async function warmUpNoop(context: BenchContext, worker: WorkerProcess, scenario: string, count = WARM_UP_RUNS): Promise<void> {
-  await runNoops(context, worker, imageIds(context, scenario, count), P2_REGIONS);
+async function warmUpNoop(
+  context: BenchContext,
+  worker: WorkerProcess,
+  scenario: string,
+  { count = WARM_UP_RUNS, statusWrites }: { count?: number; statusWrites: boolean },
+): Promise<void> {
+  await runNoops(context, worker, imageIds(context, scenario, count), P2_REGIONS, statusWrites);
+}
+
+function mean(values: readonly number[]): number {
+  return values.length === 0 ? Number.NaN : values.reduce((sum, value) => sum + value, 0) / values.length;
 }
 
 function median(values: readonly number[]): number {
@@ -298,6 +313,9 @@ export interface BatchResult {
   perSecond: number;
   /** Seconds after the first start at which each one closed. */
   completedAtSeconds: number[];
+  /** Mean history events and bytes per workflow: what the server stored for each. */
+  meanHistoryEvents: number;
+  meanHistoryBytes: number;
   worker: MemoryWindow;
 }
 
@@ -310,6 +328,8 @@ function batchResult(timings: readonly ExecutionTiming[], worker: MemoryWindow):
     durationMs,
     perSecond: (timings.length * 1000) / durationMs,
     completedAtSeconds: timings.map((timing) => (timing.closeMs - firstStart) / 1000).sort((a, b) => a - b),
+    meanHistoryEvents: mean(timings.map((timing) => timing.historyLength)),
+    meanHistoryBytes: mean(timings.map((timing) => timing.historySizeBytes)),
     worker,
   };
 }
@@ -318,9 +338,18 @@ export interface ThroughputResult {
   imgdel: BatchResult;
   noop: BatchResult;
   /** Every batch in the order it ran (ABBA BAAB). */
-  batches: Array<{ kind: 'imgdel' | 'noop'; count: number; durationMs: number; perSecond: number; workerCpuSeconds: number }>;
+  batches: Array<{
+    kind: 'imgdel' | 'noop';
+    count: number;
+    durationMs: number;
+    perSecond: number;
+    workerCpuSeconds: number;
+    meanHistoryEvents: number;
+  }>;
   ratio: number;
   activitiesPerDeletion: number;
+  /** Cloud calls the emulator answered per imgdel deletion, in all and per action. */
+  cloudCallsPerDeletion: { total: number; byAction: Record<string, number> };
 }
 
 /** Merges the batches of one kind: counts and durations add up, memory peaks take the maximum. */
@@ -329,10 +358,14 @@ function combine(batches: readonly BatchResult[]): BatchResult {
   if (first === undefined) throw new Error('no batch to combine');
   const count = batches.reduce((sum, batch) => sum + batch.count, 0);
   const durationMs = batches.reduce((sum, batch) => sum + batch.durationMs, 0);
+  const weighted = (figure: (batch: BatchResult) => number) =>
+    batches.reduce((sum, batch) => sum + figure(batch) * batch.count, 0) / count;
   return {
     count,
     durationMs,
     perSecond: (count * 1000) / durationMs,
+    meanHistoryEvents: weighted((batch) => batch.meanHistoryEvents),
+    meanHistoryBytes: weighted((batch) => batch.meanHistoryBytes),
     // The chart shows the first batch: "N started at once" is one batch.
     completedAtSeconds: first.completedAtSeconds,
     worker: {
@@ -355,39 +388,62 @@ export const P2_BATCHES_PER_KIND = BATCH_ORDER.filter((kind) => kind === 'imgdel
 export async function runThroughputScenario(
   context: BenchContext,
   workers: { imgdel: WorkerProcess; noop: WorkerProcess },
-  options: { deletions: number },
+  options: {
+    deletions: number;
+    /** The baseline also writes what imgdel writes besides its activities (an experiment). */
+    noopStatusWrites: boolean;
+  },
 ): Promise<ThroughputResult> {
-  await warmUpNoop(context, workers.noop, 'wn');
+  const statusWrites = options.noopStatusWrites;
+  await warmUpNoop(context, workers.noop, 'wn', { statusWrites });
   await warmUp(context, workers.imgdel, 'wb');
   // A long-running worker has its sockets open, its heaps grown and its concurrent paths
   // compiled; a batch a tenth the size, started at once, gets a fresh one there, so the
   // first measured batch of each kind is not also measuring a cold start.
   const warmUpSize = Math.max(1, Math.round(options.deletions / 10));
-  await warmUpNoop(context, workers.noop, 'wnc', warmUpSize);
+  await warmUpNoop(context, workers.noop, 'wnc', { count: warmUpSize, statusWrites });
   await warmUp(context, workers.imgdel, 'wbc', { count: warmUpSize, regions: P2_REGIONS });
   const results: { imgdel: BatchResult[]; noop: BatchResult[] } = { imgdel: [], noop: [] };
+  const callsByAction = new Map<string, number>();
   const batches: ThroughputResult['batches'] = [];
   for (const [index, kind] of BATCH_ORDER.entries()) {
     const ids = imageIds(context, `${kind === 'noop' ? 'n' : 'b'}${index}`, options.deletions);
-    if (kind === 'imgdel') await seed(context, ids, P2_REGIONS, 1);
+    if (kind === 'imgdel') {
+      await seed(context, ids, P2_REGIONS, 1);
+      await context.admin.clearCalls();
+    }
     const worker = workers[kind];
     const monitor = new ProcessMonitor(worker.pid);
     monitor.start();
-    const timings = kind === 'noop' ? await runNoops(context, worker, ids, P2_REGIONS) : await runDeletions(context, worker, ids);
+    const timings = kind === 'noop' ? await runNoops(context, worker, ids, P2_REGIONS, statusWrites) : await runDeletions(context, worker, ids);
     const batch = batchResult(timings, monitor.stop());
     results[kind].push(batch);
+    if (kind === 'imgdel') for (const call of await context.admin.calls()) callsByAction.set(call.action, (callsByAction.get(call.action) ?? 0) + 1);
     batches.push({
       kind,
       count: batch.count,
       durationMs: batch.durationMs,
       perSecond: batch.perSecond,
       workerCpuSeconds: batch.worker.cpuSeconds,
+      meanHistoryEvents: batch.meanHistoryEvents,
     });
     context.log(`P2 ${kind} batch ${index + 1}/${BATCH_ORDER.length}: ${batch.count} in ${batch.durationMs} ms`);
   }
   const imgdel = combine(results.imgdel);
   const noop = combine(results.noop);
-  return { imgdel, noop, batches, ratio: imgdel.perSecond / noop.perSecond, activitiesPerDeletion: 3 + 1 + P2_REGIONS.length };
+  const perDeletion = (calls: number) => Math.round((calls / imgdel.count) * 100) / 100;
+  const totalCalls = [...callsByAction.values()].reduce((sum, calls) => sum + calls, 0);
+  return {
+    imgdel,
+    noop,
+    batches,
+    ratio: imgdel.perSecond / noop.perSecond,
+    activitiesPerDeletion: 3 + 1 + P2_REGIONS.length,
+    cloudCallsPerDeletion: {
+      total: perDeletion(totalCalls),
+      byAction: Object.fromEntries([...callsByAction].sort().map(([action, calls]) => [action, perDeletion(calls)])),
+    },
+  };
 }
 
 // ── P3: region deletes against a DeleteImage quota ──────────────────────────────

@@ -96,4 +96,8 @@ export class EmulatorAdmin {
   calls(): Promise<EmulatorCall[]> {
     return this.call('GET', 'calls');
   }
+
+  clearCalls(): Promise<void> {
+    return this.call('DELETE', 'calls');
+  }
 }
