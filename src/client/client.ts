@@ -19,7 +19,7 @@ import {
 } from '@temporalio/client';
 import type { ConnectionOptions, WorkflowExecutionDescription, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
 import { loadConfig } from '../config.js';
-import { checkInput, workflowIdFor } from '../workflows/input.js';
+import { DEFAULTS, checkInput, workflowIdFor } from '../workflows/input.js';
 import type { DeleteImageInput } from '../workflows/input.js';
 import {
   abandonUpdate,
@@ -29,6 +29,7 @@ import {
   retryUpdate,
   SEARCH_ATTRIBUTES,
   SEARCH_STATUS,
+  STATUS_SET_AT_START_MEMO_KEY,
   TERMINAL_STATUSES,
   WORKFLOW_TYPE,
 } from '../workflows/model.js';
@@ -175,19 +176,7 @@ export class ImgdelClient {
         }
       }
       const startToken = randomUUID();
-      const options = {
-        workflowId,
-        taskQueue: this.taskQueue,
-        args: [input] as [DeleteImageInput],
-        workflowIdConflictPolicy: 'USE_EXISTING' as const,
-        staticSummary: dryRun ? `Dry run: delete image ${input.imageId}` : `Delete image ${input.imageId}`,
-        staticDetails: startDetails(input),
-        typedSearchAttributes: [
-          { key: imageIdKey, value: input.imageId },
-          { key: deletionStatusKey, value: SEARCH_STATUS.running },
-        ],
-        memo: { [START_TOKEN_MEMO_KEY]: startToken },
-      };
+      const options = deletionStartOptions(input, this.taskQueue, startToken);
       const handle = await client.workflow.start<DeleteImageWorkflow>(WORKFLOW_TYPE, options).catch((error: unknown) => {
         throw explainMissingSearchAttributes(error, this.namespace);
       });
@@ -455,6 +444,31 @@ function outcomeAsProgress(outcome: DeletionOutcome): DeletionProgress {
     ...(outcome.error ? { error: outcome.error } : {}),
     retries: 0,
     details: outcome.details ?? '',
+  };
+}
+
+/**
+ * How a deletion is started, in one place (the benchmark starts its deletions with it too):
+ * - the region concurrency is written into the input, so a deletion keeps the one it started
+ *   with whatever a later release's default is, and the workflow needs no version check
+ *   (a patch marker and a search-attribute write per deletion) for it;
+ * - ImageId and DeletionStatus=Running are set from the start, so the deletion is listed at
+ *   once, and the memo says so, so the workflow does not write them again;
+ * - a summary and details for the Temporal UI; the start token tells our start from another.
+ */
+export function deletionStartOptions(input: DeleteImageInput, taskQueue: string, startToken: string) {
+  return {
+    workflowId: deletionWorkflowId(input.imageId, input.dryRun === true),
+    taskQueue,
+    args: [{ ...input, regionConcurrency: input.regionConcurrency ?? DEFAULTS.regionConcurrency }] as [DeleteImageInput],
+    workflowIdConflictPolicy: 'USE_EXISTING' as const,
+    staticSummary: input.dryRun ? `Dry run: delete image ${input.imageId}` : `Delete image ${input.imageId}`,
+    staticDetails: startDetails(input),
+    typedSearchAttributes: [
+      { key: imageIdKey, value: input.imageId },
+      { key: deletionStatusKey, value: SEARCH_STATUS.running },
+    ],
+    memo: { [START_TOKEN_MEMO_KEY]: startToken, [STATUS_SET_AT_START_MEMO_KEY]: true },
   };
 }
 

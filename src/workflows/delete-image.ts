@@ -18,6 +18,7 @@ import {
   setHandler,
   sleep,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { CloudFailureDetails } from '../activities/failures.js';
 import type { ImagePlan, ImgdelActivities, StepReceipt } from '../activities/index.js';
@@ -27,6 +28,7 @@ import { checkInput, resolveInput, type ResolvedInput } from './input.js';
 import {
   FailureType,
   SEARCH_STATUS,
+  STATUS_SET_AT_START_MEMO_KEY,
   abandonUpdate,
   deletionStatusKey,
   imageIdKey,
@@ -86,8 +88,11 @@ class ImageDeletion {
   private snapshots: TemplateSnapshot[] = [];
   /** The latest region failure, the cause reported if the saga recovers backward. */
   private lastRegionFailure: unknown;
+  /** The status the search attributes hold: moveTo writes only a change (each write is a server action). */
+  private indexedStatus: DeletionStatus | undefined;
 
   constructor(private readonly input: ResolvedInput) {
+    this.indexedStatus = statusSetAtStart(input.imageId) ? 'running' : undefined;
     this.state = {
       imageId: input.imageId,
       status: 'running',
@@ -437,14 +442,14 @@ class ImageDeletion {
   // ── state, search attributes, outcome ─────────────────────────────────────
 
   private moveTo(status: DeletionStatus, phase: Phase): void {
-    const statusChanged = status !== this.state.status || this.state.details === '';
     this.state.status = status;
     this.state.phase = phase;
-    if (statusChanged) {
+    if (status !== this.indexedStatus) {
       upsertSearchAttributes([
         { key: imageIdKey, value: this.input.imageId },
         { key: deletionStatusKey, value: SEARCH_STATUS[status] },
       ]);
+      this.indexedStatus = status;
     }
     this.refreshDetails();
   }
@@ -484,6 +489,16 @@ class ImageDeletion {
       ...(causeFailure ? { cause: causeFailure } : {}),
     });
   }
+}
+
+/** Whether the starter set this image's ImageId and DeletionStatus=Running and said so in the memo. */
+function statusSetAtStart(imageId: string): boolean {
+  const { memo, typedSearchAttributes } = workflowInfo();
+  return (
+    memo?.[STATUS_SET_AT_START_MEMO_KEY] === true &&
+    typedSearchAttributes.get(imageIdKey) === imageId &&
+    typedSearchAttributes.get(deletionStatusKey) === SEARCH_STATUS.running
+  );
 }
 
 // ── failures → StepError ─────────────────────────────────────────────────────

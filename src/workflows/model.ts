@@ -114,6 +114,14 @@ export const FailureType = {
 export const imageIdKey = defineSearchAttributeKey('ImageId', SearchAttributeType.KEYWORD);
 export const deletionStatusKey = defineSearchAttributeKey('DeletionStatus', SearchAttributeType.KEYWORD);
 
+/**
+ * Memo key a starter sets (to `true`) when it started the deletion with ImageId and
+ * DeletionStatus=Running already set, so the workflow need not write them again. A memo
+ * key, not a check of the search attributes alone, so that deletions started before the
+ * key existed replay exactly as they ran.
+ */
+export const STATUS_SET_AT_START_MEMO_KEY = 'imgdelStatusSetAtStart';
+
 /** The search attributes imgdel registers on a dev server: `--search-attribute <name>=<type>`. */
 export const SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword'>> = {
   ImageId: 'Keyword',

@@ -2,15 +2,21 @@
  * The client module against the real stack: shared dev server, emulator, in-process
  * worker with the real activities.
  */
+import type { WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import {
   createImgdelClient,
+  deletionWorkflowId,
   DeletionNotFoundError,
   InvalidDeletionInputError,
   NothingToRetryError,
   TemporalUnavailableError,
 } from '../../src/client/index.js';
 import type { DeletionListItem, DeletionStatus, ImgdelClient } from '../../src/client/index.js';
+import { DEFAULTS } from '../../src/workflows/input.js';
+import { deletionStatusKey, imageIdKey, SEARCH_STATUS, WORKFLOW_TYPE } from '../../src/workflows/model.js';
+import { recordHistoryIfAsked } from '../helpers/histories.js';
 import { workflowExists } from '../helpers/stack.js';
 import type { TestStack } from '../helpers/stack.js';
 import { seedImage, useClientStack } from './fixtures.js';
@@ -74,6 +80,52 @@ describe('startDeletion', () => {
     expect(again).toMatchObject({ alreadyDeleted: true, started: false, runId: first.runId });
     const progress = await imgdel.getProgress(imageId);
     expect(progress.status).toBe('deleted');
+  });
+
+  it('writes only the final status of a deletion it started; a raw start without the memo writes them all', async () => {
+    const viaClient = await seedImage(stack.admin);
+    const started = await imgdel.startDeletion({ imageId: viaClient, reason: 'fewer writes' });
+    expect((await imgdel.waitForOutcome(viaClient, { pollMs: 100 })).status).toBe('deleted');
+    const handle = stack.client.workflow.getHandle(started.workflowId);
+    await recordHistoryIfAsked('client-started-clean-3-regions', handle);
+
+    const raw = await seedImage(stack.admin);
+    const rawHandle = await stack.client.workflow.start(WORKFLOW_TYPE, {
+      taskQueue: stack.taskQueue,
+      workflowId: deletionWorkflowId(raw),
+      args: [{ imageId: raw }],
+      typedSearchAttributes: [
+        { key: imageIdKey, value: raw },
+        { key: deletionStatusKey, value: SEARCH_STATUS.running },
+      ],
+    });
+    await rawHandle.result();
+
+    const writes = async (workflowHandle: WorkflowHandle) => {
+      const events = (await workflowHandle.fetchHistory()).events ?? [];
+      const input: unknown = await defaultPayloadConverter.fromPayload(
+        events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0] ?? {},
+      );
+      return {
+        markers: events.filter((event) => event.markerRecordedEventAttributes).length,
+        upserts: events.flatMap((event) => {
+          const fields = event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
+          return fields ? [Object.keys(fields).sort().join('+')] : [];
+        }),
+        regionConcurrency: (input as { regionConcurrency?: number }).regionConcurrency,
+      };
+    };
+    // Started through the client: the concurrency is in the input (no patch check), the
+    // search attributes were set at start, so the only write is the final status.
+    expect(await writes(handle)).toEqual({ markers: 0, upserts: ['DeletionStatus+ImageId'], regionConcurrency: DEFAULTS.regionConcurrency });
+    // The same search attributes without the memo's word: written again, as before.
+    expect(await writes(rawHandle)).toEqual({
+      markers: 1,
+      upserts: ['TemporalChangeVersion', 'DeletionStatus+ImageId', 'DeletionStatus+ImageId'],
+      regionConcurrency: undefined,
+    });
+    const listed = await listUntilFound('deleted', started.workflowId);
+    expect(listed?.imageId).toBe(viaClient);
   });
 
   it('plans a dry run under its own workflow id and changes nothing', async () => {

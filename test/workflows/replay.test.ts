@@ -14,9 +14,13 @@ const files = readdirSync(HISTORIES_DIR).filter((name) => name.endsWith('.json')
 
 describe('replay of recorded histories', () => {
   it('has recorded histories to replay', () => {
-    expect(files.length).toBeGreaterThanOrEqual(8);
+    expect(files.length).toBeGreaterThanOrEqual(10);
     // Deletions started before the wider-region-fanout patch, and after it.
     expect(files.filter((file) => file.startsWith('v1-'))).toHaveLength(4);
+    // Started through the client before it wrote the region concurrency into the input and
+    // marked its search attributes in the memo (the workflow then wrote them again), and after.
+    expect(files).toContain('v2-client-started-clean-3-regions.json');
+    expect(files).toContain('client-started-clean-3-regions.json');
   });
 
   it.each(files)('%s replays without nondeterminism', async (file) => {
