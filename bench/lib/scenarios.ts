@@ -4,10 +4,12 @@
  * figures. Times come from the Temporal server (start and close time of each
  * execution), never from this process's polling.
  */
+import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { deletionStartOptions } from '../../src/client/client.js';
 import type { EmulatorAdmin, EmulatorCall, SeedImage, SeedTemplate } from '../../src/emulator/admin-client.js';
 import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
-import { workflowIdFor, type DeleteImageInput } from '../../src/workflows/input.js';
+import type { DeleteImageInput } from '../../src/workflows/input.js';
 import { WORKFLOW_TYPE, type DeletionProgress } from '../../src/workflows/model.js';
 import { NOOP_WORKFLOW_TYPE, type NoopDeletionInput } from '../noop-workflow.js';
 import { ProcessMonitor, type MemoryWindow } from './proc-stats.js';
@@ -134,13 +136,10 @@ async function runDeletions(
   ids: readonly string[],
   extra: Partial<DeleteImageInput> = {},
 ): Promise<ExecutionTiming[]> {
+  // Started as the imgdel client starts them (its idempotency look-ups aside: every image is new).
   const handles = await Promise.all(
     ids.map((imageId) =>
-      context.client.workflow.start(WORKFLOW_TYPE, {
-        taskQueue: worker.taskQueue,
-        workflowId: workflowIdFor(imageId),
-        args: [deletionInput(imageId, extra)],
-      }),
+      context.client.workflow.start(WORKFLOW_TYPE, deletionStartOptions(deletionInput(imageId, extra), worker.taskQueue, randomUUID())),
     ),
   );
   const reports = (await Promise.all(handles.map((handle) => handle.result()))) as DeletionProgress[];
