@@ -134,7 +134,11 @@ export class OpenApiRpcCaller {
       const openApiRequest = new OpenApi.$OpenApiUtil.OpenApiRequest({
         body: OpenApi.OpenApiUtil.query({ ...request.params }),
       });
-      const response: unknown = await client.callApi(params, openApiRequest, this.runtime);
+      const response: unknown = await withDeadline(
+        client.callApi(params, openApiRequest, this.runtime),
+        callDeadlineMs(this.cloud),
+        request.action,
+      );
       const body = this.parseBody(request.action, response);
       this.options.onCall?.({ action: request.action, durationMs: performance.now() - startedAt });
       return body;
@@ -213,6 +217,36 @@ export class OpenApiRpcCaller {
  */
 function runtimeConnectTimeoutMs(cloud: Pick<CloudConfig, 'connectTimeoutMs' | 'readTimeoutMs'>): number {
   return Math.max(cloud.connectTimeoutMs, cloud.readTimeoutMs);
+}
+
+/**
+ * The longest one call may take: a new connection, then the whole read timeout, and a
+ * second to spare. The runtime's own timers should end every call sooner, but they live on
+ * kept-alive sockets shared by successive requests, and in P2 of `npm run bench` about one
+ * call in 50 000 outlived them: its activity (listTemplates) sat until its two-minute
+ * start-to-close timeout, with no error on the worker. The caller bounds every call itself.
+ */
+export function callDeadlineMs(cloud: Pick<CloudConfig, 'connectTimeoutMs' | 'readTimeoutMs'>): number {
+  return runtimeConnectTimeoutMs(cloud) + cloud.readTimeoutMs + 1_000;
+}
+
+/** `call`'s answer, or a RequestTimeout CloudError once `deadlineMs` has passed (the call itself is abandoned). */
+export function withDeadline<T>(call: Promise<T>, deadlineMs: number, action: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new CloudError({
+            code: SyntheticCode.RequestTimeout,
+            message: `${action} got no answer within ${deadlineMs} ms; the request was abandoned`,
+            action,
+          }),
+        ),
+      deadlineMs,
+    );
+  });
+  return Promise.race([call, deadline]).finally(() => clearTimeout(timer));
 }
 
 function readRuntimeResponse(response: unknown): { statusCode: number | undefined; body: unknown } {

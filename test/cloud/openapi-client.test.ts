@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, type CloudConfig } from '../../src/config.js';
 import { isCloudError, type CloudError } from '../../src/cloud/errors.js';
-import { OpenApiRpcCaller, endpointFor, toCloudError } from '../../src/cloud/openapi-client.js';
+import { OpenApiRpcCaller, callDeadlineMs, endpointFor, toCloudError, withDeadline } from '../../src/cloud/openapi-client.js';
 
 const ACCESS_KEY_ID = 'LTAItestKeyId';
 const ACCESS_KEY_SECRET = 'test-secret-value-123456';
@@ -254,6 +254,26 @@ describe('OpenApiRpcCaller', () => {
     answer = { status: 400, body: '{"RequestId":"r","Code":"Image.NotExist","Message":"m"}' };
     await failure(caller, 'DeleteImage');
     expect(events).toEqual([{ action: 'ListImage' }, { action: 'DeleteImage', code: 'Image.NotExist' }]);
+  });
+});
+
+describe('withDeadline', () => {
+  it('turns a call that never settles into a RequestTimeout CloudError at the deadline', async () => {
+    const never = new Promise<string>(() => {});
+    const error = await withDeadline(never, 30, 'ListImage').catch((caught: unknown) => caught);
+    expect(isCloudError(error)).toBe(true);
+    expect((error as CloudError).code).toBe('RequestTimeout');
+    expect((error as CloudError).action).toBe('ListImage');
+    expect((error as CloudError).message).toContain('30 ms');
+  });
+
+  it("passes the call's own answer or failure through", async () => {
+    expect(await withDeadline(Promise.resolve('answer'), 1_000, 'ListImage')).toBe('answer');
+    await expect(withDeadline(Promise.reject(new Error('own failure')), 1_000, 'ListImage')).rejects.toThrow('own failure');
+  });
+
+  it('leaves the runtime room for a new connection and the whole read timeout', () => {
+    expect(callDeadlineMs({ connectTimeoutMs: 5_000, readTimeoutMs: 15_000 })).toBe(31_000);
   });
 });
 
