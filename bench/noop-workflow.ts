@@ -3,11 +3,11 @@
  * and with the same parallelism, retry policies and bounded concurrency as one deletion
  * (validate → usage ‖ templates → template deletes → region deletes), whose activities
  * do nothing. imgdel's throughput over this one's is what imgdel adds on top of Temporal.
- * With `statusWrites` it also writes to the server what imgdel writes besides its
- * activities (a patch marker and the status search attributes): an experiment that
- * separates that cost from the cost of the cloud calls (`--noop-status-writes`).
+ * With `statusWrites` (started like a deletion, with its search attributes) it also
+ * writes the final status as a deletion does: an experiment that separates the cost of
+ * imgdel's search attributes from that of its cloud calls (`--noop-status-writes`).
  */
-import { patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import { runBounded } from '../src/workflows/bounded.js';
 import { resolveInput } from '../src/workflows/input.js';
 import { SEARCH_STATUS, deletionStatusKey, imageIdKey } from '../src/workflows/model.js';
@@ -23,13 +23,12 @@ export interface NoopDeletionInput {
   statusWrites?: boolean;
 }
 
-/** imgdel's writes besides its activities: a patch marker (and core's upsert of its id) and a status upsert. */
-function writeStatus(input: NoopDeletionInput, status: 'running' | 'deleted'): void {
+/** What a deletion started by the imgdel client writes besides its activities: its final status. */
+function writeFinalStatus(input: NoopDeletionInput): void {
   if (!input.statusWrites) return;
-  if (status === 'running') patched('noop-status-writes');
   upsertSearchAttributes([
     { key: imageIdKey, value: input.imageId },
-    { key: deletionStatusKey, value: SEARCH_STATUS[status] },
+    { key: deletionStatusKey, value: SEARCH_STATUS.deleted },
   ]);
 }
 
@@ -40,7 +39,6 @@ export async function noopDeletion(input: NoopDeletionInput): Promise<number> {
   const templateActs = proxyActivities<NoopActivities>(options.templateDelete);
   const regionActs = proxyActivities<NoopActivities>(options.regionDelete);
 
-  writeStatus(input, 'running');
   const plan = await reads.validateImage({ imageId: input.imageId, regions: input.regions });
   const [, templates] = await Promise.all([
     reads.checkImageUsage({ imageId: input.imageId, regions: plan.regions }),
@@ -50,6 +48,6 @@ export async function noopDeletion(input: NoopDeletionInput): Promise<number> {
   await runBounded(plan.regions, resolved.regionConcurrency, (regionId) =>
     regionActs.deleteImageInRegion({ imageId: input.imageId, regionId }),
   );
-  writeStatus(input, 'deleted');
+  writeFinalStatus(input);
   return 1 + 2 + templates.length + plan.regions.length;
 }

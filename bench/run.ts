@@ -99,7 +99,7 @@ const OPTIONS = {
   'p2-deletions': { type: 'string', value: 'n', help: `P2 deletions per batch (full ${SIZES.full.p2Deletions}, quick ${SIZES.quick.p2Deletions})` },
   'p3-region-deletes': { type: 'string', value: 'n', help: `P3 region deletes (full ${SIZES.full.p3RegionDeletes}, quick ${SIZES.quick.p3RegionDeletes})` },
   'region-concurrency': { type: 'string', value: 'n', help: "P1's regionConcurrency input (default: the workflow's default)" },
-  'noop-status-writes': { type: 'boolean', help: "an experiment: P2's no-op baseline also writes imgdel's patch marker and status search attributes" },
+  'noop-status-writes': { type: 'boolean', help: "an experiment: P2's no-op baseline is started with imgdel's search attributes and writes its final status, as a deletion does" },
   'worker-env': { type: 'string', multiple: true, value: 'NAME=value', help: 'extra environment for every worker process (repeatable)' },
   help: { type: 'boolean', short: 'h', help: 'print this help and exit' },
 } as const;

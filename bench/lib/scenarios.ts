@@ -160,11 +160,10 @@ async function runNoops(
   const handles = await Promise.all(
     ids.map((imageId) => {
       const input: NoopDeletionInput = { imageId, regions: [...regions], templates: [`${imageId}-template-0`], statusWrites };
-      return context.client.workflow.start(NOOP_WORKFLOW_TYPE, {
-        taskQueue: worker.taskQueue,
-        workflowId: `noop-${imageId}`,
-        args: [input],
-      });
+      const plain = { taskQueue: worker.taskQueue, workflowId: `noop-${imageId}`, args: [input] };
+      // With status writes, started as a deletion is (search attributes, memo, summary).
+      const options = statusWrites ? { ...deletionStartOptions(deletionInput(imageId, {}), worker.taskQueue, randomUUID()), ...plain } : plain;
+      return context.client.workflow.start(NOOP_WORKFLOW_TYPE, options);
     }),
   );
   await Promise.all(handles.map((handle) => handle.result()));
@@ -196,6 +195,10 @@ async function warmUpNoop(
   { count = WARM_UP_RUNS, statusWrites }: { count?: number; statusWrites: boolean },
 ): Promise<void> {
   await runNoops(context, worker, imageIds(context, scenario, count), P2_REGIONS, statusWrites);
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
 }
 
 function mean(values: readonly number[]): number {
@@ -344,6 +347,11 @@ export interface ThroughputResult {
     perSecond: number;
     workerCpuSeconds: number;
     meanHistoryEvents: number;
+    /** Median and longest time from start to close of one workflow: a long tail shows here. */
+    medianSeconds: number;
+    slowestSeconds: number;
+    /** The worker's WARN/ERROR log lines during the batch (failed attempts, timeouts). */
+    workerWarnings: number;
   }>;
   ratio: number;
   activitiesPerDeletion: number;
@@ -413,6 +421,7 @@ export async function runThroughputScenario(
     }
     const worker = workers[kind];
     const monitor = new ProcessMonitor(worker.pid);
+    const warningsBefore = worker.warnings();
     monitor.start();
     const timings = kind === 'noop' ? await runNoops(context, worker, ids, P2_REGIONS, statusWrites) : await runDeletions(context, worker, ids);
     const batch = batchResult(timings, monitor.stop());
@@ -425,8 +434,15 @@ export async function runThroughputScenario(
       perSecond: batch.perSecond,
       workerCpuSeconds: batch.worker.cpuSeconds,
       meanHistoryEvents: batch.meanHistoryEvents,
+      medianSeconds: round2(median(timings.map((timing) => (timing.closeMs - timing.startMs) / 1000))),
+      slowestSeconds: round2(Math.max(...timings.map((timing) => (timing.closeMs - timing.startMs) / 1000))),
+      workerWarnings: worker.warnings() - warningsBefore,
     });
-    context.log(`P2 ${kind} batch ${index + 1}/${BATCH_ORDER.length}: ${batch.count} in ${batch.durationMs} ms`);
+    const recorded = batches.at(-1);
+    context.log(
+      `P2 ${kind} batch ${index + 1}/${BATCH_ORDER.length}: ${batch.count} in ${batch.durationMs} ms` +
+        ` (slowest ${recorded?.slowestSeconds ?? '?'} s, ${recorded?.workerWarnings ?? 0} worker warnings)`,
+    );
   }
   const imgdel = combine(results.imgdel);
   const noop = combine(results.noop);

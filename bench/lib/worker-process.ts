@@ -37,8 +37,13 @@ export interface WorkerProcess {
   /** The command line the worker runs, for the report. */
   command: string;
   output(): string;
+  /** Log lines at WARN or ERROR so far (activity failures and retries show up here). */
+  warnings(): number;
   stop(): Promise<void>;
 }
+
+/** The worker logs JSON lines (IMGDEL_LOG_FORMAT=json, the default). */
+const WARNING_LINE = /"level":"(?:WARN|ERROR)"/g;
 
 /** Only what a worker needs from this process's environment: no inherited TEMPORAL_* or IMGDEL_* settings. */
 function baseEnvironment(): Record<string, string> {
@@ -81,6 +86,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
   };
   const tail = new OutputTail(100);
   let ready = false;
+  let warnings = 0;
   const becameReady = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`${options.label}: not running after ${START_TIMEOUT_MS} ms:\n${tail.text()}`)),
@@ -89,6 +95,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     const onOutput = (chunk: Buffer): void => {
       const text = chunk.toString('utf8');
       tail.push(text);
+      warnings += text.match(WARNING_LINE)?.length ?? 0;
       if (!ready && READY_PATTERN.test(text)) {
         ready = true;
         clearTimeout(timer);
@@ -116,6 +123,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     env: settings,
     command: ['node', ...options.nodeArgs].join(' '),
     output: () => tail.text(),
+    warnings: () => warnings,
     stop,
   };
 }
