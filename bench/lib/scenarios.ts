@@ -350,8 +350,9 @@ export interface ThroughputResult {
     /** Median and longest time from start to close of one workflow: a long tail shows here. */
     medianSeconds: number;
     slowestSeconds: number;
-    /** The worker's WARN/ERROR log lines during the batch (failed attempts, timeouts). */
+    /** The worker's WARN/ERROR log lines during the batch (failed attempts, timeouts), and the last few. */
     workerWarnings: number;
+    lastWorkerWarnings?: string[];
   }>;
   ratio: number;
   activitiesPerDeletion: number;
@@ -437,6 +438,7 @@ export async function runThroughputScenario(
       medianSeconds: round2(median(timings.map((timing) => (timing.closeMs - timing.startMs) / 1000))),
       slowestSeconds: round2(Math.max(...timings.map((timing) => (timing.closeMs - timing.startMs) / 1000))),
       workerWarnings: worker.warnings() - warningsBefore,
+      ...(worker.warnings() > warningsBefore ? { lastWorkerWarnings: worker.recentWarnings() } : {}),
     });
     const recorded = batches.at(-1);
     context.log(

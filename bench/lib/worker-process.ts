@@ -39,11 +39,14 @@ export interface WorkerProcess {
   output(): string;
   /** Log lines at WARN or ERROR so far (activity failures and retries show up here). */
   warnings(): number;
+  /** The last few of those lines, shortened. */
+  recentWarnings(): string[];
   stop(): Promise<void>;
 }
 
 /** The worker logs JSON lines (IMGDEL_LOG_FORMAT=json, the default). */
-const WARNING_LINE = /"level":"(?:WARN|ERROR)"/g;
+const WARNING_LINE = /^.*"level":"(?:WARN|ERROR)".*$/gm;
+const KEPT_WARNINGS = 5;
 
 /** Only what a worker needs from this process's environment: no inherited TEMPORAL_* or IMGDEL_* settings. */
 function baseEnvironment(): Record<string, string> {
@@ -87,6 +90,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
   const tail = new OutputTail(100);
   let ready = false;
   let warnings = 0;
+  let recentWarnings: string[] = [];
   const becameReady = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`${options.label}: not running after ${START_TIMEOUT_MS} ms:\n${tail.text()}`)),
@@ -95,7 +99,9 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     const onOutput = (chunk: Buffer): void => {
       const text = chunk.toString('utf8');
       tail.push(text);
-      warnings += text.match(WARNING_LINE)?.length ?? 0;
+      const warningLines = text.match(WARNING_LINE) ?? [];
+      warnings += warningLines.length;
+      if (warningLines.length > 0) recentWarnings = [...recentWarnings, ...warningLines.map((line) => line.slice(0, 400))].slice(-KEPT_WARNINGS);
       if (!ready && READY_PATTERN.test(text)) {
         ready = true;
         clearTimeout(timer);
@@ -124,6 +130,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     command: ['node', ...options.nodeArgs].join(' '),
     output: () => tail.text(),
     warnings: () => warnings,
+    recentWarnings: () => recentWarnings,
     stop,
   };
 }
