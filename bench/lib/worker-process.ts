@@ -48,6 +48,16 @@ export interface WorkerProcess {
 const WARNING_LINE = /^.*"level":"(?:WARN|ERROR)".*$/gm;
 const KEPT_WARNINGS = 5;
 
+/** A warning line without its task token (long and opaque), shortened. */
+function readableWarning(line: string): string {
+  try {
+    const { taskToken: _taskToken, ...fields } = JSON.parse(line) as Record<string, unknown>;
+    return JSON.stringify(fields).slice(0, 600);
+  } catch {
+    return line.slice(0, 600);
+  }
+}
+
 /** Only what a worker needs from this process's environment: no inherited TEMPORAL_* or IMGDEL_* settings. */
 function baseEnvironment(): Record<string, string> {
   const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'];
@@ -101,7 +111,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
       tail.push(text);
       const warningLines = text.match(WARNING_LINE) ?? [];
       warnings += warningLines.length;
-      if (warningLines.length > 0) recentWarnings = [...recentWarnings, ...warningLines.map((line) => line.slice(0, 400))].slice(-KEPT_WARNINGS);
+      if (warningLines.length > 0) recentWarnings = [...recentWarnings, ...warningLines.map(readableWarning)].slice(-KEPT_WARNINGS);
       if (!ready && READY_PATTERN.test(text)) {
         ready = true;
         clearTimeout(timer);
