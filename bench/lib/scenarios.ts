@@ -428,27 +428,29 @@ export async function runThroughputScenario(
     const batch = batchResult(timings, monitor.stop());
     results[kind].push(batch);
     if (kind === 'imgdel') for (const call of await context.admin.calls()) callsByAction.set(call.action, (callsByAction.get(call.action) ?? 0) + 1);
-    batches.push({
+    const durations = timings.map((timing) => (timing.closeMs - timing.startMs) / 1000);
+    const workerWarnings = worker.warnings() - warningsBefore;
+    const entry: ThroughputResult['batches'][number] = {
       kind,
       count: batch.count,
       durationMs: batch.durationMs,
       perSecond: batch.perSecond,
       workerCpuSeconds: batch.worker.cpuSeconds,
       meanHistoryEvents: batch.meanHistoryEvents,
-      medianSeconds: round2(median(timings.map((timing) => (timing.closeMs - timing.startMs) / 1000))),
-      slowestSeconds: round2(Math.max(...timings.map((timing) => (timing.closeMs - timing.startMs) / 1000))),
-      workerWarnings: worker.warnings() - warningsBefore,
-      ...(worker.warnings() > warningsBefore ? { lastWorkerWarnings: worker.recentWarnings() } : {}),
-    });
-    const recorded = batches.at(-1);
+      medianSeconds: round2(median(durations)),
+      slowestSeconds: round2(Math.max(...durations)),
+      workerWarnings,
+      ...(workerWarnings > 0 ? { lastWorkerWarnings: worker.recentWarnings() } : {}),
+    };
+    batches.push(entry);
     context.log(
       `P2 ${kind} batch ${index + 1}/${BATCH_ORDER.length}: ${batch.count} in ${batch.durationMs} ms` +
-        ` (slowest ${recorded?.slowestSeconds ?? '?'} s, ${recorded?.workerWarnings ?? 0} worker warnings)`,
+        ` (slowest ${entry.slowestSeconds} s, ${workerWarnings} worker warnings)`,
     );
   }
   const imgdel = combine(results.imgdel);
   const noop = combine(results.noop);
-  const perDeletion = (calls: number) => Math.round((calls / imgdel.count) * 100) / 100;
+  const perDeletion = (calls: number) => round2(calls / imgdel.count);
   const totalCalls = [...callsByAction.values()].reduce((sum, calls) => sum + calls, 0);
   return {
     imgdel,
