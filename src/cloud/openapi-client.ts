@@ -85,6 +85,7 @@ export class OpenApiRpcCaller {
   private readonly clients = new Map<string, RuntimeClient>();
   private readonly limiter: RateLimiter;
   private readonly runtime: RuntimeOptions;
+  private readonly callDeadlineMs: number;
   private readonly secrets: readonly string[];
   private defaultCredential: InstanceType<typeof Credential.default> | undefined;
 
@@ -107,6 +108,7 @@ export class OpenApiRpcCaller {
       readTimeout: cloud.readTimeoutMs,
       ignoreSSL: false,
     });
+    this.callDeadlineMs = callDeadlineMs(cloud);
     this.secrets = [cloud.accessKeySecret, cloud.securityToken].filter(
       (secret): secret is string => typeof secret === 'string' && secret.length >= 4,
     );
@@ -136,7 +138,7 @@ export class OpenApiRpcCaller {
       });
       const response: unknown = await withDeadline(
         client.callApi(params, openApiRequest, this.runtime),
-        callDeadlineMs(this.cloud),
+        this.callDeadlineMs,
         request.action,
       );
       const body = this.parseBody(request.action, response);
