@@ -1,10 +1,11 @@
 /**
- * What the real adapter costs per call on top of the bare request: N sequential ListImage
- * calls through the adapter (runtime signing, rate-limit slot, zod parsing, mapping)
+ * What the real adapter costs per call on top of the bare request: N ListImage calls
+ * through the adapter (signing, credentials, rate-limit slot, zod parsing, mapping)
  * against the same number of equally signed raw node:http requests (keep-alive), both to
- * one emulator running in its own process.
+ * one emulator running in its own process: time per call one at a time, and this
+ * process's CPU per call with `--concurrency` calls in flight (what a busy worker pays).
  *
- *   npx tsx bench/adapter-overhead.ts [--calls 500] [--rounds 2]
+ *   npx tsx bench/adapter-overhead.ts [--calls 500] [--rounds 2] [--concurrency 32]
  */
 import http from 'node:http';
 import { parseArgs } from 'node:util';
@@ -18,6 +19,7 @@ import { startEmulatorProcess } from './lib/emulator-process.js';
 const argsSchema = z.object({
   calls: z.coerce.number().int().min(10).max(5_000).default(500),
   rounds: z.coerce.number().int().min(1).max(5).default(2),
+  concurrency: z.coerce.number().int().min(1).max(256).default(32),
 });
 
 const IMAGE_ID = 'img-bench0001';
@@ -63,9 +65,11 @@ interface Figures {
   p50Ms: number;
   p95Ms: number;
   p99Ms: number;
+  /** This process's CPU (user + system) per call, with `concurrency` calls in flight. */
+  cpuMsPerCall: number;
 }
 
-async function measure(calls: number, run: () => Promise<unknown>): Promise<Figures> {
+async function measure(calls: number, concurrency: number, run: () => Promise<unknown>): Promise<Figures> {
   for (let index = 0; index < WARM_UP_CALLS; index += 1) await run();
   const durations: number[] = [];
   const startedAt = performance.now();
@@ -77,13 +81,31 @@ async function measure(calls: number, run: () => Promise<unknown>): Promise<Figu
   const totalMs = performance.now() - startedAt;
   durations.sort((a, b) => a - b);
   const at = (fraction: number) => durations[Math.min(durations.length - 1, Math.floor(durations.length * fraction))] ?? NaN;
-  return { totalMs, meanMs: totalMs / calls, p50Ms: at(0.5), p95Ms: at(0.95), p99Ms: at(0.99) };
+  let next = 0;
+  const cpuBefore = process.cpuUsage();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < calls) {
+        next += 1;
+        await run();
+      }
+    }),
+  );
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    totalMs,
+    meanMs: totalMs / calls,
+    p50Ms: at(0.5),
+    p95Ms: at(0.95),
+    p99Ms: at(0.99),
+    cpuMsPerCall: (cpu.user + cpu.system) / 1000 / calls,
+  };
 }
 
 const format = (value: number) => value.toFixed(3).padStart(8);
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { calls: { type: 'string' }, rounds: { type: 'string' } } });
+  const { values } = parseArgs({ options: { calls: { type: 'string' }, rounds: { type: 'string' }, concurrency: { type: 'string' } } });
   const args = argsSchema.parse(values);
   const emulator = await startEmulatorProcess();
   try {
@@ -97,9 +119,14 @@ async function main(): Promise<void> {
         IMGDEL_CLOUD_RATE: '1000000',
       }).cloud,
     );
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    console.log(`${args.calls} sequential ListImage calls per run, ${args.rounds} round(s), emulator ${emulator.url}`);
-    console.log(`${'run'.padEnd(18)} ${'total ms'.padStart(9)} ${'mean ms'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'p99 ms'.padStart(8)}`);
+    const agent = new http.Agent({ keepAlive: true });
+    console.log(
+      `${args.calls} ListImage calls per run one at a time, then ${args.calls} with ${args.concurrency} in flight; ` +
+        `${args.rounds} round(s), emulator ${emulator.url}`,
+    );
+    console.log(
+      `${'run'.padEnd(18)} ${'total ms'.padStart(9)} ${'mean ms'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'CPU ms/call'.padStart(12)}`,
+    );
     const raw: Figures[] = [];
     const viaAdapter: Figures[] = [];
     for (let round = 1; round <= args.rounds; round += 1) {
@@ -107,10 +134,10 @@ async function main(): Promise<void> {
         ['raw node:http', () => rawListImage(emulator.endpoint, agent), raw],
         ['adapter', () => adapter.isImageGoneFromRegion(IMAGE_ID, 'cn-shanghai'), viaAdapter],
       ] as const) {
-        const figures = await measure(args.calls, run);
+        const figures = await measure(args.calls, args.concurrency, run);
         sink.push(figures);
         console.log(
-          `${`${label} #${round}`.padEnd(18)} ${figures.totalMs.toFixed(0).padStart(9)} ${format(figures.meanMs)} ${format(figures.p50Ms)} ${format(figures.p95Ms)} ${format(figures.p99Ms)}`,
+          `${`${label} #${round}`.padEnd(18)} ${figures.totalMs.toFixed(0).padStart(9)} ${format(figures.meanMs)} ${format(figures.p50Ms)} ${format(figures.p95Ms)} ${format(figures.p99Ms)} ${format(figures.cpuMsPerCall).padStart(12)}`,
         );
       }
     }
@@ -119,7 +146,8 @@ async function main(): Promise<void> {
     const p50Overhead = best(viaAdapter, 'p50Ms') - best(raw, 'p50Ms');
     console.log(
       `adapter overhead per call (best round): mean +${meanOverhead.toFixed(3)} ms, p50 +${p50Overhead.toFixed(3)} ms ` +
-        `(x${(best(viaAdapter, 'meanMs') / best(raw, 'meanMs')).toFixed(2)} of raw)`,
+        `(x${(best(viaAdapter, 'meanMs') / best(raw, 'meanMs')).toFixed(2)} of raw); ` +
+        `CPU per call ${best(viaAdapter, 'cpuMsPerCall').toFixed(3)} ms against ${best(raw, 'cpuMsPerCall').toFixed(3)} ms raw`,
     );
     agent.destroy();
   } finally {

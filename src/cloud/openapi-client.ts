@@ -1,15 +1,24 @@
 /**
- * Thin wrapper over the official runtime (@alicloud/openapi-core): one runtime client
- * per product endpoint, one RPC call = rate-limit slot + callApi + JSON body, and every
- * failure turned into a CloudError. Knows nothing about the individual operations.
+ * The RPC caller: one call = a rate-limit slot, a request signed by the official runtime's
+ * signer (@alicloud/openapi-core's OpenApiUtil, ACS3-HMAC-SHA256) with credentials from the
+ * official chain (@alicloud/credentials), sent once over node:http(s) on a keep-alive agent of
+ * our own, its body read once and parsed; every failure a CloudError. Knows nothing about the
+ * individual operations.
+ *
+ * Why not the runtime's `callApi`: its request path (httpx and its stream wrappers) cost about
+ * twice the worker CPU per call of this one (bench/README.md), its socket agent cannot be
+ * configured (idle sockets the server had already closed were reused: ECONNRESET bursts), and it
+ * kept every finished request reachable until its read timer fired.
+ * Signing and credentials stay the official code, so what the cloud verifies is unchanged.
  */
+import http from 'node:http';
+import https from 'node:https';
 import { createRequire } from 'node:module';
 import type OpenApiModule from '@alicloud/openapi-core';
 import type CredentialModule from '@alicloud/credentials';
-import { RetryOptions, RuntimeOptions } from '@darabonba/typescript';
+import { Request as SigningRequest } from '@darabonba/typescript';
 import type { CloudConfig } from '../config.js';
 import { CloudError, SyntheticCode, isCloudError } from './errors.js';
-import { clearReadTimersOfFinishedResponses } from './http-read-timers.js';
 import { RateLimiter } from './rate-limiter.js';
 import { parseWireJson } from './wire.js';
 
@@ -20,7 +29,8 @@ const require = createRequire(import.meta.url);
 const OpenApi = require('@alicloud/openapi-core') as typeof OpenApiModule;
 const Credential = require('@alicloud/credentials') as typeof CredentialModule;
 
-type RuntimeClient = InstanceType<typeof OpenApi.default>;
+const SignerUtil = OpenApi.OpenApiUtil;
+type CredentialClient = InstanceType<typeof Credential.default>;
 
 export const PRODUCTS = {
   appstream: { id: 'appstream-center', version: '2021-09-01' },
@@ -81,34 +91,42 @@ const TIMEOUT_ERROR_CODES: ReadonlySet<string> = new Set(['ETIMEDOUT', 'ESOCKETT
 
 const SNIPPET_LENGTH = 80;
 
+/** The signature the official runtime uses by default, and the emulator verifies. */
+const SIGNATURE_ALGORITHM = 'ACS3-HMAC-SHA256';
+const USER_AGENT = SignerUtil.getUserAgent('imgdel');
+/**
+ * How long an idle kept-alive socket is kept. Below common server keep-alive timeouts (5 s for
+ * Node servers such as the emulator), so a socket is dropped before the server can close it
+ * under a request; Node also honours a shorter `Keep-Alive: timeout=` hint from the server.
+ */
+const IDLE_SOCKET_MS = 4_000;
+
+interface HttpAnswer {
+  statusCode: number;
+  text: string;
+}
+
 export class OpenApiRpcCaller {
-  private readonly clients = new Map<string, RuntimeClient>();
   private readonly limiter: RateLimiter;
-  private readonly runtime: RuntimeOptions;
-  private readonly callDeadlineMs: number;
+  private readonly agent: http.Agent;
+  private readonly transport: typeof http.request;
   private readonly secrets: readonly string[];
-  private defaultCredential: InstanceType<typeof Credential.default> | undefined;
+  private credential: CredentialClient | undefined;
 
   constructor(
     private readonly cloud: CloudConfig,
     private readonly options: RpcCallerOptions = {},
   ) {
-    clearReadTimersOfFinishedResponses();
     this.limiter =
       options.rateLimiter ??
       new RateLimiter({
         defaultRatePerSecond: cloud.defaultRatePerSecond,
         ratePerSecondByAction: cloud.ratePerSecondByAction,
       });
-    this.runtime = new RuntimeOptions({
-      // Temporal owns retries: the runtime must send each request exactly once.
-      autoretry: false,
-      maxAttempts: 0,
-      connectTimeout: runtimeConnectTimeoutMs(cloud),
-      readTimeout: cloud.readTimeoutMs,
-      ignoreSSL: false,
-    });
-    this.callDeadlineMs = callDeadlineMs(cloud);
+    const agentOptions = { keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: 'lifo' } as const;
+    // HTTPS verifies the server's certificate (Node's default); nothing turns that off.
+    this.agent = cloud.protocol === 'HTTPS' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    this.transport = cloud.protocol === 'HTTPS' ? https.request : http.request;
     this.secrets = [cloud.accessKeySecret, cloud.securityToken].filter(
       (secret): secret is string => typeof secret === 'string' && secret.length >= 4,
     );
@@ -119,31 +137,13 @@ export class OpenApiRpcCaller {
     await this.limiter.acquire(request.action);
     const startedAt = performance.now();
     try {
-      const client = this.clientFor(request.product, request.regionId);
-      const params = new OpenApi.$OpenApiUtil.Params({
-        action: request.action,
-        version: PRODUCTS[request.product].version,
-        protocol: this.cloud.protocol,
-        pathname: '/',
-        method: 'POST',
-        authType: 'AK',
-        style: 'RPC',
-        reqBodyType: 'formData',
-        // 'string', not 'json': the runtime would JSON.parse a 2xx body itself and lose the
-        // status; we parse it below so that an empty or non-JSON 2xx is a MalformedResponse.
-        bodyType: 'string',
-      });
-      const openApiRequest = new OpenApi.$OpenApiUtil.OpenApiRequest({
-        body: OpenApi.OpenApiUtil.query({ ...request.params }),
-      });
-      const response: unknown = await withDeadline(
-        client.callApi(params, openApiRequest, this.runtime),
-        this.callDeadlineMs,
-        request.action,
-      );
-      const body = this.parseBody(request.action, response);
+      const endpoint = endpointFor(this.cloud, request.product, request.regionId);
+      const body = SignerUtil.toForm({ ...request.params });
+      const headers = await this.signedHeaders(endpoint, request, body);
+      const answer = await this.send(endpoint, headers, body, request.action);
+      const parsed = this.parseAnswer(request.action, answer);
       this.options.onCall?.({ action: request.action, durationMs: performance.now() - startedAt });
-      return body;
+      return parsed;
     } catch (error) {
       const cloudError = toCloudError(error, request.action, this.secrets);
       this.options.onCall?.({
@@ -155,47 +155,138 @@ export class OpenApiRpcCaller {
     }
   }
 
-  private clientFor(product: ProductKey, regionId: string): RuntimeClient {
-    const endpoint = endpointFor(this.cloud, product, regionId);
-    const key = `${product} ${endpoint}`;
-    let client = this.clients.get(key);
-    if (!client) {
-      client = new OpenApi.default(
-        new OpenApi.$OpenApiUtil.Config({
-          endpoint,
-          protocol: this.cloud.protocol,
-          regionId,
-          connectTimeout: runtimeConnectTimeoutMs(this.cloud),
-          readTimeout: this.cloud.readTimeoutMs,
-          userAgent: 'imgdel',
-          // The runtime's own retry loop stays off (it is off when unset; explicit here).
-          retryOptions: new RetryOptions({ retryable: false }),
-          ...this.credentialSettings(),
-        }),
-      );
-      this.clients.set(key, client);
+  /** Closes the kept-alive sockets (a worker shutting down, a test ending). */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /** The headers the official runtime sends for an RPC POST with a form body, signed by its signer. */
+  private async signedHeaders(endpoint: string, request: RpcRequest, body: string): Promise<Record<string, string>> {
+    const payloadHash = SignerUtil.hash(Buffer.from(body, 'utf8'), SIGNATURE_ALGORITHM).toString('hex');
+    const headers: Record<string, string> = {
+      host: endpoint,
+      'x-acs-version': PRODUCTS[request.product].version,
+      'x-acs-action': request.action,
+      'user-agent': USER_AGENT,
+      'x-acs-date': SignerUtil.getTimestamp(),
+      'x-acs-signature-nonce': SignerUtil.getNonce(),
+      accept: 'application/json',
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-acs-content-sha256': payloadHash,
+    };
+    const credential = await this.credentials().getCredential();
+    const { accessKeyId, accessKeySecret, securityToken, providerName } = credential;
+    if (!accessKeyId || !accessKeySecret) {
+      throw new CloudError({
+        code: 'InvalidCredentials',
+        message: 'the credential chain gave no access key pair (bearer and OIDC tokens are not supported)',
+        action: request.action,
+      });
     }
-    return client;
+    if (providerName) headers['x-acs-credentials-provider'] = providerName;
+    if (securityToken) {
+      headers['x-acs-accesskey-id'] = accessKeyId;
+      headers['x-acs-security-token'] = securityToken;
+    }
+    const signing = new SigningRequest();
+    signing.method = 'POST';
+    signing.pathname = '/';
+    signing.query = {};
+    signing.headers = headers;
+    headers['Authorization'] = SignerUtil.getAuthorization(
+      signing,
+      SIGNATURE_ALGORITHM,
+      payloadHash,
+      accessKeyId,
+      accessKeySecret,
+    );
+    return headers;
   }
 
   /** An explicit key pair only from the configuration (env); otherwise the default chain. */
-  private credentialSettings(): Record<string, unknown> {
+  private credentials(): CredentialClient {
+    if (this.credential) return this.credential;
     const { accessKeyId, accessKeySecret, securityToken } = this.cloud;
-    if (accessKeyId && accessKeySecret) {
-      return { accessKeyId, accessKeySecret, ...(securityToken ? { securityToken } : {}) };
-    }
-    this.defaultCredential ??= new Credential.default();
-    return { credential: this.defaultCredential };
+    this.credential =
+      accessKeyId && accessKeySecret
+        ? new Credential.default(
+            new Credential.Config({
+              type: securityToken ? 'sts' : 'access_key',
+              accessKeyId,
+              accessKeySecret,
+              ...(securityToken ? { securityToken } : {}),
+            }),
+          )
+        : new Credential.default();
+    return this.credential;
   }
 
-  private parseBody(action: string, response: unknown): unknown {
-    const { statusCode, body } = readRuntimeResponse(response);
-    const text = typeof body === 'string' ? body : '';
+  /**
+   * One POST / on the keep-alive agent. The connect timeout bounds getting a connection; from
+   * then on the read timeout bounds the whole answer, body included, so no call outlives
+   * connect + read timeout (the request is destroyed, its socket with it).
+   */
+  private send(endpoint: string, headers: Record<string, string>, body: string, action: string): Promise<HttpAnswer> {
+    const target = new URL(`http://${endpoint}`);
+    return new Promise<HttpAnswer>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const expire = (phase: 'connect' | 'read', ms: number) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          outgoing.destroy(
+            new CloudError({
+              code: SyntheticCode.RequestTimeout,
+              message:
+                phase === 'connect'
+                  ? `${action} could not connect to ${endpoint} within ${ms} ms`
+                  : `${action} got no complete answer within ${ms} ms; the request was abandoned`,
+              action,
+            }),
+          );
+        }, ms);
+      };
+      const outgoing = this.transport(
+        {
+          hostname: target.hostname.replace(/^\[(.*)\]$/, '$1'),
+          port: target.port === '' ? (this.cloud.protocol === 'HTTPS' ? 443 : 80) : Number(target.port),
+          path: '/',
+          method: 'POST',
+          headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+          agent: this.agent,
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => {
+            clearTimeout(timer);
+            resolve({ statusCode: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+          });
+          response.on('error', (error) => {
+            clearTimeout(timer);
+            reject(error);
+          });
+        },
+      );
+      outgoing.on('socket', (socket) => {
+        if (!socket.connecting) return expire('read', this.cloud.readTimeoutMs);
+        expire('connect', this.cloud.connectTimeoutMs);
+        socket.once('connect', () => expire('read', this.cloud.readTimeoutMs));
+      });
+      outgoing.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      outgoing.end(body);
+    });
+  }
+
+  private parseAnswer(action: string, { statusCode, text }: HttpAnswer): unknown {
+    if (statusCode >= 400) throw this.errorAnswer(action, statusCode, text);
     if (text.trim() === '') {
       throw new CloudError({
         code: SyntheticCode.MalformedResponse,
-        message: `${action} answered HTTP ${statusCode ?? '?'} with an empty body`,
-        ...(statusCode === undefined ? {} : { httpStatus: statusCode }),
+        message: `${action} answered HTTP ${statusCode} with an empty body`,
+        httpStatus: statusCode,
         action,
       });
     }
@@ -204,103 +295,52 @@ export class OpenApiRpcCaller {
     } catch {
       throw new CloudError({
         code: SyntheticCode.MalformedResponse,
-        message: `${action} answered HTTP ${statusCode ?? '?'} with a body that is not JSON: ${snippet(text, this.secrets)}`,
-        ...(statusCode === undefined ? {} : { httpStatus: statusCode }),
+        message: `${action} answered HTTP ${statusCode} with a body that is not JSON: ${snippet(text, this.secrets)}`,
+        httpStatus: statusCode,
         action,
       });
     }
   }
+
+  /** An HTTP error status: the body's Code, Message and RequestId when it is JSON, else what the status says. */
+  private errorAnswer(action: string, statusCode: number, text: string): CloudError {
+    let fields: Record<string, unknown> | undefined;
+    try {
+      const parsed: unknown = parseWireJson(text);
+      if (typeof parsed === 'object' && parsed !== null) fields = parsed as Record<string, unknown>;
+    } catch {
+      fields = undefined;
+    }
+    const fallbackCode =
+      statusCode === 429
+        ? 'Throttling'
+        : statusCode >= 500 || fields === undefined
+          ? SyntheticCode.HttpServerError
+          : SyntheticCode.MalformedResponse;
+    const code = presentString(fields?.Code) ?? presentString(fields?.code) ?? fallbackCode;
+    const cloudMessage = presentString(fields?.Message) ?? presentString(fields?.message);
+    const requestId = presentString(fields?.RequestId) ?? presentString(fields?.requestId);
+    const message = cloudMessage
+      ? redactSecrets(cloudMessage, this.secrets)
+      : fields === undefined
+        ? `${action} answered HTTP ${statusCode} with a body that is not JSON: ${snippet(text, this.secrets)}`
+        : `${action} answered HTTP ${statusCode} without an error code`;
+    return new CloudError({ code, message, httpStatus: statusCode, ...(requestId ? { requestId } : {}), action });
+  }
 }
 
 /**
- * The runtime's HTTP layer (httpx) uses the connect timeout as the socket's idle timeout
- * for the whole request, so a connect timeout below the read timeout would cut every
- * answer slower than it. Keep it at least the read timeout, so the read timeout holds.
- */
-function runtimeConnectTimeoutMs(cloud: Pick<CloudConfig, 'connectTimeoutMs' | 'readTimeoutMs'>): number {
-  return Math.max(cloud.connectTimeoutMs, cloud.readTimeoutMs);
-}
-
-/**
- * The longest one call may take: a new connection, then the whole read timeout, and a
- * second to spare. The runtime's own timers should end every call sooner, but they live on
- * kept-alive sockets shared by successive requests, and in P2 of `npm run bench` about one
- * call in 50 000 outlived them: its activity (listTemplates) sat until its two-minute
- * start-to-close timeout, with no error on the worker. The caller bounds every call itself.
- */
-export function callDeadlineMs(cloud: Pick<CloudConfig, 'connectTimeoutMs' | 'readTimeoutMs'>): number {
-  return runtimeConnectTimeoutMs(cloud) + cloud.readTimeoutMs + 1_000;
-}
-
-/** `call`'s answer, or a RequestTimeout CloudError once `deadlineMs` has passed (the call itself is abandoned). */
-export function withDeadline<T>(call: Promise<T>, deadlineMs: number, action: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new CloudError({
-            code: SyntheticCode.RequestTimeout,
-            message: `${action} got no answer within ${deadlineMs} ms; the request was abandoned`,
-            action,
-          }),
-        ),
-      deadlineMs,
-    );
-  });
-  return Promise.race([call, deadline]).finally(() => clearTimeout(timer));
-}
-
-function readRuntimeResponse(response: unknown): { statusCode: number | undefined; body: unknown } {
-  if (typeof response !== 'object' || response === null) return { statusCode: undefined, body: undefined };
-  const { statusCode, body } = response as { statusCode?: unknown; body?: unknown };
-  return { statusCode: typeof statusCode === 'number' ? statusCode : undefined, body };
-}
-
-/**
- * Any failure of a runtime call → CloudError. Classifies by the error's fields
- * (code, statusCode, name), never by its class: the runtime's error classes are not
- * a stable contract.
+ * Any failure of a call that is not already a CloudError (a socket error, the credential
+ * chain) → CloudError. Classifies by the error's fields (code, name), never by its class.
  */
 export function toCloudError(error: unknown, action: string, secrets: readonly string[] = []): CloudError {
   if (isCloudError(error)) return error;
   const fields = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
-  const name = typeof fields.name === 'string' ? fields.name : '';
   const rawCode = presentString(fields.code);
-  const statusCode = typeof fields.statusCode === 'number' ? fields.statusCode : undefined;
-  const requestId = presentString(fields.requestId);
   const rawMessage = typeof fields.message === 'string' ? fields.message : String(error);
   const redact = (text: string) => redactSecrets(text, secrets);
 
-  if (statusCode !== undefined) {
-    // An HTTP error status with a JSON body: the runtime put the body's Code in `code`.
-    const data = (typeof fields.data === 'object' && fields.data !== null ? fields.data : {}) as Record<string, unknown>;
-    const cloudMessage = presentString(data.Message) ?? presentString(data.message);
-    const code =
-      rawCode ??
-      (statusCode === 429
-        ? 'Throttling'
-        : statusCode >= 500
-          ? SyntheticCode.HttpServerError
-          : SyntheticCode.MalformedResponse);
-    const message = cloudMessage
-      ? redact(cloudMessage)
-      : `${action} answered HTTP ${statusCode} without an error code`;
-    return new CloudError({ code, message, httpStatus: statusCode, ...(requestId ? { requestId } : {}), action });
-  }
-
-  if (name === 'SyntaxError') {
-    // With bodyType 'string' the runtime only parses JSON itself for an HTTP error status
-    // (4xx/5xx), so this is an error status whose body is empty or not JSON (an HTML error
-    // page from a proxy or load balancer). The runtime does not keep the status.
-    return new CloudError({
-      code: SyntheticCode.HttpServerError,
-      message: `${action} answered an HTTP error status with a body that is not JSON (${redact(rawMessage).slice(0, SNIPPET_LENGTH)})`,
-      action,
-    });
-  }
-
-  if (name.includes('RequestTimeout') || (rawCode !== undefined && TIMEOUT_ERROR_CODES.has(rawCode))) {
+  if (rawCode !== undefined && TIMEOUT_ERROR_CODES.has(rawCode)) {
     return new CloudError({
       code: SyntheticCode.RequestTimeout,
       message: `${action} timed out: ${redact(rawMessage)}`,
@@ -308,7 +348,7 @@ export function toCloudError(error: unknown, action: string, secrets: readonly s
     });
   }
 
-  if (rawCode !== undefined && (NETWORK_ERROR_CODES.has(rawCode) || rawCode.startsWith('UND_ERR'))) {
+  if (rawCode !== undefined && (NETWORK_ERROR_CODES.has(rawCode) || rawCode.startsWith('UND_ERR') || rawCode.startsWith('ERR_TLS'))) {
     return new CloudError({
       code: SyntheticCode.NetworkError,
       message: `${action} could not reach the cloud endpoint (${rawCode}): ${redact(rawMessage)}`,
@@ -317,7 +357,7 @@ export function toCloudError(error: unknown, action: string, secrets: readonly s
   }
 
   if (rawCode !== undefined) {
-    // The runtime's own client-side refusals, e.g. InvalidCredentials.
+    // A client-side refusal with a code of its own, e.g. the credential chain's.
     return new CloudError({ code: rawCode, message: redact(rawMessage), action });
   }
 
