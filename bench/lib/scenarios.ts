@@ -336,6 +336,69 @@ function batchResult(timings: readonly ExecutionTiming[], worker: MemoryWindow):
   };
 }
 
+/** An activity attempt that failed or timed out before the one that ended it, from a workflow's history. */
+interface RetriedAttempt {
+  activity: string;
+  /** The attempt that followed the failed one. */
+  attempt: number;
+  lastFailure: string;
+}
+
+/**
+ * The slowest workflow of a batch, when it took more than twice the batch's median: which
+ * attempts its history shows failing (a start-to-close timeout means the attempt never
+ * answered), and for imgdel the cloud calls the emulator saw for its image, so a lost
+ * attempt (no calls) can be told from a hung one (calls without answers).
+ */
+interface Straggler {
+  workflowId: string;
+  seconds: number;
+  retriedAttempts: RetriedAttempt[];
+  cloudCalls?: Array<{ at: string; action: string; code: string | null }>;
+}
+
+async function retriedAttemptsOf(handle: WorkflowHandle): Promise<RetriedAttempt[]> {
+  const history = await handle.fetchHistory();
+  const activityBySchedule = new Map<string, string>();
+  const retried: RetriedAttempt[] = [];
+  for (const event of history.events ?? []) {
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    if (scheduled) activityBySchedule.set(String(event.eventId ?? ''), scheduled.activityType?.name ?? '?');
+    const started = event.activityTaskStartedEventAttributes;
+    if (started && (started.attempt ?? 1) > 1) {
+      retried.push({
+        activity: activityBySchedule.get(String(started.scheduledEventId ?? '')) ?? '?',
+        attempt: started.attempt ?? 1,
+        lastFailure: started.lastFailure?.message ?? '?',
+      });
+    }
+  }
+  return retried;
+}
+
+async function stragglerOf(
+  context: BenchContext,
+  timings: readonly ExecutionTiming[],
+  calls: readonly EmulatorCall[] | undefined,
+): Promise<Straggler | undefined> {
+  const seconds = (timing: ExecutionTiming) => (timing.closeMs - timing.startMs) / 1000;
+  const slowest = timings.reduce<ExecutionTiming | undefined>((worst, timing) => (!worst || seconds(timing) > seconds(worst) ? timing : worst), undefined);
+  if (slowest === undefined || seconds(slowest) <= 2 * median(timings.map(seconds))) return undefined;
+  const imageId = slowest.workflowId.replace(/^(delete-image|noop)-/, '');
+  return {
+    workflowId: slowest.workflowId,
+    seconds: round2(seconds(slowest)),
+    retriedAttempts: await retriedAttemptsOf(context.client.workflow.getHandle(slowest.workflowId)),
+    ...(calls === undefined
+      ? {}
+      : {
+          cloudCalls: calls
+            .filter((call) => Object.values(call.params).some((value) => value.includes(imageId)))
+            .map((call) => ({ at: call.at, action: call.action, code: call.code })),
+        }),
+  };
+}
+
 export interface ThroughputResult {
   imgdel: BatchResult;
   noop: BatchResult;
@@ -353,6 +416,7 @@ export interface ThroughputResult {
     /** The worker's WARN/ERROR log lines during the batch (failed attempts, timeouts), and the last few. */
     workerWarnings: number;
     lastWorkerWarnings?: string[];
+    straggler?: Straggler;
   }>;
   ratio: number;
   activitiesPerDeletion: number;
@@ -427,7 +491,9 @@ export async function runThroughputScenario(
     const timings = kind === 'noop' ? await runNoops(context, worker, ids, P2_REGIONS, statusWrites) : await runDeletions(context, worker, ids);
     const batch = batchResult(timings, monitor.stop());
     results[kind].push(batch);
-    if (kind === 'imgdel') for (const call of await context.admin.calls()) callsByAction.set(call.action, (callsByAction.get(call.action) ?? 0) + 1);
+    const calls = kind === 'imgdel' ? await context.admin.calls() : undefined;
+    for (const call of calls ?? []) callsByAction.set(call.action, (callsByAction.get(call.action) ?? 0) + 1);
+    const straggler = await stragglerOf(context, timings, calls);
     const durations = timings.map((timing) => (timing.closeMs - timing.startMs) / 1000);
     const workerWarnings = worker.warnings() - warningsBefore;
     const entry: ThroughputResult['batches'][number] = {
@@ -441,12 +507,20 @@ export async function runThroughputScenario(
       slowestSeconds: round2(Math.max(...durations)),
       workerWarnings,
       ...(workerWarnings > 0 ? { lastWorkerWarnings: worker.recentWarnings() } : {}),
+      ...(straggler ? { straggler } : {}),
     };
     batches.push(entry);
     context.log(
       `P2 ${kind} batch ${index + 1}/${BATCH_ORDER.length}: ${batch.count} in ${batch.durationMs} ms` +
         ` (slowest ${entry.slowestSeconds} s, ${workerWarnings} worker warnings)`,
     );
+    if (straggler) {
+      const retried = straggler.retriedAttempts.map((attempt) => `${attempt.activity} attempt ${attempt.attempt} after "${attempt.lastFailure}"`);
+      context.log(
+        `P2 straggler ${straggler.workflowId}: ${straggler.seconds} s; ${retried.join(', ') || 'no retried attempt'}` +
+          (straggler.cloudCalls ? `; ${straggler.cloudCalls.length} cloud calls for its image` : ''),
+      );
+    }
   }
   const imgdel = combine(results.imgdel);
   const noop = combine(results.noop);
