@@ -15,7 +15,7 @@ import {
   type TemplateSnapshot,
 } from '../cloud/port.js';
 import { failureFromCloudError } from './failures.js';
-import { dueHeartbeats } from './heartbeats.js';
+import { heartbeatWhile } from './heartbeats.js';
 import { describeUsages, isStillCreating, refusalFor } from './validation.js';
 
 export interface ActivityOptions {
@@ -94,6 +94,11 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
 
   const unbounded = Number.POSITIVE_INFINITY;
 
+  /** Every activity heartbeats while it runs, once it has run a third of its heartbeat timeout (see heartbeats.ts). */
+  function beating<T>(body: () => Promise<T>, details?: () => unknown): Promise<T> {
+    return heartbeatWhile(Context.current(), body, details);
+  }
+
   /** A refusal imgdel decides itself, reported exactly as if the cloud had said it. */
   function refuse(code: string, reason: string, what: string): Error {
     return failureFromCloudError(new CloudError({ code, message: reason }), {
@@ -108,7 +113,7 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
     /** Reads the image and applies every rule that needs no other product's API. */
     async validateImage(request: { imageId: string; allowCreating: boolean }): Promise<ImagePlan> {
       const what = `validate image ${request.imageId}`;
-      const image = await step('validate', what, unbounded, () => cloud.getImage(request.imageId));
+      const image = await beating(() => step('validate', what, unbounded, () => cloud.getImage(request.imageId)));
       const refusal = refusalFor(image, options.accountId);
       if (refusal) throw refuse(refusal.code, refusal.reason, what);
       const creating = isStillCreating(image);
@@ -127,8 +132,8 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
     /**
      * No app instance group, workstation or desktop group may use the image, in any
      * region. One look-up per source; when one fails, the sources already checked are
-     * recorded in a heartbeat, so the retry repeats only what failed. A check that succeeds
-     * sends no heartbeat: each one is a write on the server (`npm run bench`, P2).
+     * recorded in a heartbeat (as they are in the heartbeats of a slow check), so the retry
+     * repeats only what failed.
      */
     async checkImageUsage(request: { imageId: string; regions: string[] }): Promise<void> {
       const context = Context.current();
@@ -137,15 +142,19 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
       const progress: UsageProgress = resumed.success ? resumed.data : { checked: [], usages: [] };
       const pending = usageSourcesFor(request.regions).filter((source) => !progress.checked.includes(usageSourceKey(source)));
       let firstError: unknown;
-      await Promise.all(
-        pending.map(async (source) => {
-          try {
-            progress.usages.push(...(await cloud.listImageUsages(request.imageId, source)));
-            progress.checked.push(usageSourceKey(source));
-          } catch (error) {
-            firstError ??= error;
-          }
-        }),
+      await beating(
+        () =>
+          Promise.all(
+            pending.map(async (source) => {
+              try {
+                progress.usages.push(...(await cloud.listImageUsages(request.imageId, source)));
+                progress.checked.push(usageSourceKey(source));
+              } catch (error) {
+                firstError ??= error;
+              }
+            }),
+          ),
+        () => progress,
       );
       if (firstError !== undefined) {
         if (progress.checked.length > 0) context.heartbeat(progress);
@@ -156,7 +165,9 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
 
     /** Full snapshots of every template that references the image. */
     async listTemplates(imageId: string): Promise<TemplateSnapshot[]> {
-      return step('templateLookup', `list the templates of image ${imageId}`, unbounded, () => cloud.listTemplates(imageId));
+      return beating(() =>
+        step('templateLookup', `list the templates of image ${imageId}`, unbounded, () => cloud.listTemplates(imageId)),
+      );
     },
 
     async deleteTemplate(request: TemplateDeleteRequest): Promise<StepReceipt> {
@@ -164,7 +175,7 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
       const attempt = Context.current().info.attempt;
       const what = `delete template ${request.templateName} (${request.templateId})`;
       try {
-        const receipt = await cloud.deleteTemplate(request.templateId);
+        const receipt = await beating(() => cloud.deleteTemplate(request.templateId));
         return { outcome: 'deleted', attempt, requestId: receipt.requestId, startedAt, finishedAt: new Date().toISOString() };
       } catch (error) {
         if (isDone(error, 'templateDelete')) {
@@ -176,56 +187,63 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
 
     /** Compensation: idempotent by template name and image (see the port). */
     async recreateTemplate(snapshot: TemplateSnapshot): Promise<RecreatedTemplate> {
-      return step('templateRecreate', `re-create template ${snapshot.templateName}`, unbounded, () =>
-        cloud.recreateTemplate(snapshot),
+      return beating(() =>
+        step('templateRecreate', `re-create template ${snapshot.templateName}`, unbounded, () =>
+          cloud.recreateTemplate(snapshot),
+        ),
       );
     },
 
-    /** Deletes the image's copy in one region, then waits (heartbeating) until the cloud confirms it is gone. */
+    /** Deletes the image's copy in one region, then waits until the cloud confirms it is gone (heartbeating while slow). */
     async deleteImageInRegion(request: RegionDeleteRequest): Promise<StepReceipt> {
       const startedAt = new Date().toISOString();
       const context = Context.current();
       const attempt = context.info.attempt;
       const what = `delete image ${request.imageId} in ${request.regionId}`;
-      let outcome: StepReceipt['outcome'] = 'deleted';
-      let requestId: string | undefined;
-      try {
-        requestId = (await cloud.deleteImageInRegion(request.imageId, request.regionId)).requestId;
-      } catch (error) {
-        if (!isDone(error, 'regionDelete')) {
-          throw failureFromCloudError(error, { step: 'regionDelete', what, attempt, attemptBudget: request.attemptBudget });
-        }
-        outcome = 'already-gone';
-      }
-      const deadline = Date.now() + confirmTimeoutMs;
-      const heartbeat = dueHeartbeats((details) => context.heartbeat(details), context.info.heartbeatTimeoutMs);
-      for (;;) {
-        heartbeat({ phase: 'confirming', regionId: request.regionId });
-        const gone = await step('regionConfirm', `confirm ${what}`, request.attemptBudget, () =>
-          cloud.isImageGoneFromRegion(request.imageId, request.regionId),
-        );
-        if (gone) break;
-        if (Date.now() >= deadline) {
-          throw ApplicationFailure.create({
-            type: 'RegionDeleteUnconfirmed',
-            message: `${what}: the cloud accepted the delete but still lists the copy after ${confirmTimeoutMs} ms; retrying.`,
-          });
-        }
-        await context.sleep(confirmPollMs);
-      }
-      return {
-        outcome,
-        attempt,
-        ...(requestId === undefined ? {} : { requestId }),
-        startedAt,
-        finishedAt: new Date().toISOString(),
-      };
+      let phase: 'deleting' | 'confirming' = 'deleting';
+      return beating(
+        async () => {
+          let outcome: StepReceipt['outcome'] = 'deleted';
+          let requestId: string | undefined;
+          try {
+            requestId = (await cloud.deleteImageInRegion(request.imageId, request.regionId)).requestId;
+          } catch (error) {
+            if (!isDone(error, 'regionDelete')) {
+              throw failureFromCloudError(error, { step: 'regionDelete', what, attempt, attemptBudget: request.attemptBudget });
+            }
+            outcome = 'already-gone';
+          }
+          phase = 'confirming';
+          const deadline = Date.now() + confirmTimeoutMs;
+          for (;;) {
+            const gone = await step('regionConfirm', `confirm ${what}`, request.attemptBudget, () =>
+              cloud.isImageGoneFromRegion(request.imageId, request.regionId),
+            );
+            if (gone) break;
+            if (Date.now() >= deadline) {
+              throw ApplicationFailure.create({
+                type: 'RegionDeleteUnconfirmed',
+                message: `${what}: the cloud accepted the delete but still lists the copy after ${confirmTimeoutMs} ms; retrying.`,
+              });
+            }
+            await context.sleep(confirmPollMs);
+          }
+          return {
+            outcome,
+            attempt,
+            ...(requestId === undefined ? {} : { requestId }),
+            startedAt,
+            finishedAt: new Date().toISOString(),
+          };
+        },
+        () => ({ phase, regionId: request.regionId }),
+      );
     },
 
     /** The truth after a cancellation: which regions still hold a copy. */
     async remainingRegions(imageId: string): Promise<RemainingRegions> {
       try {
-        const image = await cloud.getImage(imageId);
+        const image = await beating(() => cloud.getImage(imageId));
         return { exists: true, regions: [...image.regions].sort() };
       } catch (error) {
         if (isCloudError(error) && error.code === 'Image.NotExist') return { exists: false, regions: [] };

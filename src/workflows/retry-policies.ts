@@ -7,6 +7,13 @@ import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
 import type { ResolvedInput } from './input.js';
 
 const MAXIMUM_INTERVAL = '30 seconds';
+/**
+ * Every activity heartbeats once it has run a third of this (src/activities/heartbeats.ts), so an
+ * attempt that never runs or whose worker died is retried after this long, not after its
+ * start-to-close timeout. The heartbeats come from a timer, not from the cloud calls, so one
+ * slow call (up to connect + read timeout, 20 s by default) need not fit in it.
+ */
+const HEARTBEAT_TIMEOUT = '30 seconds';
 
 export interface ActivityOptionSet {
   /** Read-only validation and look-ups. */
@@ -27,16 +34,17 @@ export function activityOptionsFor(input: ResolvedInput): ActivityOptionSet {
     maximumAttempts,
   });
   return {
-    reads: { startToCloseTimeout: '2 minutes', retry: backoff(input.transientAttempts) },
+    reads: { startToCloseTimeout: '2 minutes', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: backoff(input.transientAttempts) },
     templateDelete: {
       startToCloseTimeout: '1 minute',
+      heartbeatTimeout: HEARTBEAT_TIMEOUT,
       retry: backoff(Math.max(input.transientAttempts, input.templateAttempts)),
     },
     regionDelete: {
       startToCloseTimeout: '3 minutes',
-      heartbeatTimeout: '30 seconds',
+      heartbeatTimeout: HEARTBEAT_TIMEOUT,
       retry: backoff(input.transientAttempts),
     },
-    compensation: { startToCloseTimeout: '1 minute', retry: backoff(60, '1 minute') },
+    compensation: { startToCloseTimeout: '1 minute', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: backoff(60, '1 minute') },
   };
 }

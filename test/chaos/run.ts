@@ -42,8 +42,8 @@ export interface ChaosOptions {
   eventGapMs: readonly [number, number];
   /**
    * Kill workers only while nothing but region deletes is in flight. A killed attempt is
-   * noticed only when its timeout ends (reads: 2 minutes, region deletes: a 30 s heartbeat),
-   * so short runs pick their moment among the region deletes.
+   * noticed only when its 30 s heartbeat timeout ends, so short runs pick a moment when the
+   * deletions are past validation and a kill hits the steps after the pivot.
    */
   quietKills?: boolean;
   log: Log;

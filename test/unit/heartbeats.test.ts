@@ -1,40 +1,63 @@
-import { describe, expect, it } from 'vitest';
-import { dueHeartbeats } from '../../src/activities/heartbeats.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { heartbeatWhile, type HeartbeatContext } from '../../src/activities/heartbeats.js';
 
-describe('dueHeartbeats', () => {
-  function clock(): { now: () => number; advance: (ms: number) => void } {
-    let time = 1_000;
-    return { now: () => time, advance: (ms) => (time += ms) };
+describe('heartbeatWhile', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  function fakeContext(heartbeatTimeoutMs: number | undefined): HeartbeatContext & { sent: unknown[] } {
+    const sent: unknown[] = [];
+    return { sent, heartbeat: (details) => sent.push(details), info: { heartbeatTimeoutMs } };
   }
 
-  it('sends nothing while a third of the heartbeat timeout has not passed', () => {
-    const sent: unknown[] = [];
-    const time = clock();
-    const heartbeat = dueHeartbeats((details) => sent.push(details), 30_000, time.now);
-    heartbeat('a');
-    time.advance(9_999);
-    heartbeat('b');
-    expect(sent).toEqual([]);
+  /** A body that settles after `ms` of fake time. */
+  function after<T>(ms: number, value: T): () => Promise<T> {
+    return () => new Promise((resolve) => setTimeout(() => resolve(value), ms));
+  }
+
+  it('sends nothing for a step that ends within a third of the heartbeat timeout', async () => {
+    const context = fakeContext(30_000);
+    const result = heartbeatWhile(context, after(9_999, 'done'));
+    await vi.advanceTimersByTimeAsync(9_999);
+    expect(await result).toBe('done');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(context.sent).toEqual([]);
   });
 
-  it('sends once a third has passed, then waits another third from that send', () => {
-    const sent: unknown[] = [];
-    const time = clock();
-    const heartbeat = dueHeartbeats((details) => sent.push(details), 30_000, time.now);
-    time.advance(10_000);
-    heartbeat('first');
-    time.advance(5_000);
-    heartbeat('too soon');
-    time.advance(5_000);
-    heartbeat('second');
-    expect(sent).toEqual(['first', 'second']);
+  it('sends the current details every third of the timeout while a slow step runs, and stops when it ends', async () => {
+    const context = fakeContext(30_000);
+    let phase = 'deleting';
+    const result = heartbeatWhile(context, after(35_000, 'done'), () => ({ phase }));
+    await vi.advanceTimersByTimeAsync(10_000);
+    phase = 'confirming';
+    await vi.advanceTimersByTimeAsync(25_000);
+    expect(await result).toBe('done');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(context.sent).toEqual([{ phase: 'deleting' }, { phase: 'confirming' }, { phase: 'confirming' }]);
   });
 
-  it('sends every time when the activity has no heartbeat timeout', () => {
-    const sent: unknown[] = [];
-    const heartbeat = dueHeartbeats((details) => sent.push(details), undefined, clock().now);
-    heartbeat(1);
-    heartbeat(2);
-    expect(sent).toEqual([1, 2]);
+  it('stops heartbeating when the step fails, and passes the failure on', async () => {
+    const context = fakeContext(30_000);
+    const result = heartbeatWhile(context, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 12_000));
+      throw new Error('refused');
+    });
+    const settled = result.catch((error: unknown) => error);
+    await vi.advanceTimersByTimeAsync(12_000);
+    expect(await settled).toEqual(new Error('refused'));
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(context.sent).toHaveLength(1);
+  });
+
+  it('still beats every 10 s without a heartbeat timeout, so a cancellation is heard', async () => {
+    const context = fakeContext(undefined);
+    const result = heartbeatWhile(context, after(25_000, 'done'));
+    await vi.advanceTimersByTimeAsync(25_000);
+    await result;
+    expect(context.sent).toHaveLength(2);
   });
 });
