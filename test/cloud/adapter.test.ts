@@ -366,6 +366,22 @@ describe('templates', () => {
 });
 
 describe('region deletes', () => {
+  it('confirms the regions deleted together with one ListImage, begun after every delete answered', async () => {
+    await seed({ images: [image('img-confirm', { regions: ['cn-shanghai', 'cn-hangzhou', 'ap-southeast-1'] })] });
+    await Promise.all(['cn-shanghai', 'cn-hangzhou'].map((regionId) => adapter.deleteImageInRegion('img-confirm', regionId)));
+    await admin('DELETE', 'calls');
+    const gone = await Promise.all(
+      ['cn-shanghai', 'cn-hangzhou', 'ap-southeast-1'].map((regionId) => adapter.isImageGoneFromRegion('img-confirm', regionId)),
+    );
+    expect(gone).toEqual([true, true, false]);
+    expect((await calls()).filter((call) => call.action === 'ListImage')).toHaveLength(1);
+
+    // A confirmation asked after that read answered reads again, and sees a delete made since.
+    await adapter.deleteImageInRegion('img-confirm', 'ap-southeast-1');
+    expect(await adapter.isImageGoneFromRegion('img-confirm', 'ap-southeast-1')).toBe(true);
+    expect((await calls()).filter((call) => call.action === 'ListImage')).toHaveLength(2);
+  });
+
   it('deletes one region at a time; the image goes with its last copy', async () => {
     await seed({ images: [image('img-d', { regions: ['cn-shanghai', 'cn-hangzhou'] })] });
     const receipt = await adapter.deleteImageInRegion('img-d', 'cn-hangzhou');

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { SharedReads } from '../../src/cloud/shared-reads.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CoalescedReads, SharedReads } from '../../src/cloud/shared-reads.js';
 
 /** A read the test finishes by hand. */
 function pendingRead<T>() {
@@ -43,5 +43,56 @@ describe('SharedReads', () => {
     for (const answer of answers) await expect(answer).rejects.toThrow('Throttling.User');
     expect(reads.size).toBe(0);
     expect(await reads.read('k', async () => 1)).toBe(1);
+  });
+});
+
+describe('CoalescedReads', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('sends one read for the callers that ask within the window, only once the window has closed', async () => {
+    vi.useFakeTimers();
+    const reads = new CoalescedReads<number>(20);
+    let started = 0;
+    const start = async () => {
+      started += 1;
+      return started;
+    };
+    const answers = [reads.read('img', start)];
+    await vi.advanceTimersByTimeAsync(10);
+    answers.push(reads.read('img', start), reads.read('img', start));
+    expect(started).toBe(0);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(await Promise.all(answers)).toEqual([1, 1, 1]);
+  });
+
+  it('gives a caller that asks once the read is on its way a read of its own', async () => {
+    vi.useFakeTimers();
+    const reads = new CoalescedReads<string>(20);
+    let finishFirst: (value: string) => void = () => {};
+    const first = reads.read('img', () => new Promise<string>((resolve) => (finishFirst = resolve)));
+    await vi.advanceTimersByTimeAsync(20);
+    let secondStarted = false;
+    const second = reads.read('img', async () => {
+      secondStarted = true;
+      return 'second';
+    });
+    finishFirst('first');
+    expect(await first).toBe('first');
+    await vi.advanceTimersByTimeAsync(20);
+    expect(secondStarted).toBe(true);
+    expect(await second).toBe('second');
+  });
+
+  it('keeps keys apart and shares a failure with the callers of that read', async () => {
+    vi.useFakeTimers();
+    const reads = new CoalescedReads<string>(5);
+    const failing = [reads.read('a', async () => Promise.reject(new Error('down'))), reads.read('a', async () => 'never')];
+    const settled = Promise.allSettled(failing);
+    const other = reads.read('b', async () => 'B');
+    await vi.advanceTimersByTimeAsync(5);
+    expect((await settled).map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    expect(await other).toBe('B');
   });
 });
