@@ -3,8 +3,13 @@
  * needs — the shapes a real network produces and the emulator may not: what the runtime
  * sends, and how every kind of bad answer becomes a CloudError.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, type CloudConfig } from '../../src/config.js';
 import { isCloudError, type CloudError } from '../../src/cloud/errors.js';
@@ -270,6 +275,31 @@ describe('OpenApiRpcCaller', () => {
     const error = await failure(new OpenApiRpcCaller(cloudConfig({ IMGDEL_CLOUD_ENDPOINT: `127.0.0.1:${port}` })));
     expect(error.code).toBe('NetworkError');
     expect(error.message).toContain('ECONNREFUSED');
+  });
+
+  it('speaks HTTPS when configured, and refuses a server whose certificate it cannot verify', async () => {
+    // A throwaway self-signed certificate (openssl ships with the CI machine).
+    const directory = await mkdtemp(join(tmpdir(), 'imgdel-tls-'));
+    const keyPath = join(directory, 'key.pem');
+    const certPath = join(directory, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+      '-keyout', keyPath, '-out', certPath], { stdio: 'ignore' });
+    const tlsServer = https.createServer({ key: await readFile(keyPath), cert: await readFile(certPath) }, (_request, response) => {
+      response.end('{"RequestId":"never-trusted"}');
+    });
+    await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (tlsServer.address() as AddressInfo).port;
+      const caller = new OpenApiRpcCaller(cloudConfig({ IMGDEL_CLOUD_ENDPOINT: `127.0.0.1:${port}`, IMGDEL_CLOUD_PROTOCOL: 'HTTPS' }));
+      const error = await failure(caller);
+      expect(error.code).toBe('NetworkError');
+      // The TLS handshake itself failed: the certificate was checked, so the call was HTTPS.
+      expect(error.message).toMatch(/DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED/);
+      caller.close();
+    } finally {
+      await new Promise<void>((resolve) => tlsServer.close(() => resolve()));
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 
   it('never puts the secret into an error message, even when the server echoes it', async () => {
