@@ -362,6 +362,8 @@ async function main(): Promise<void> {
           cloudCallsPerDeletion: throughput.cloudCallsPerDeletion,
           historyEventsPerDeletion: round(throughput.imgdel.meanHistoryEvents),
           historyEventsPerNoop: round(throughput.noop.meanHistoryEvents),
+          historyBytesPerDeletion: Math.round(throughput.imgdel.meanHistoryBytes),
+          historyBytesPerNoop: Math.round(throughput.noop.meanHistoryBytes),
           noopStatusWrites: args['noop-status-writes'],
           batches: throughput.batches,
           chart: chartPath,
