@@ -30,6 +30,7 @@ import {
   P3_QUOTA_PER_SECOND,
   runLatencyScenario,
   runQuotaScenario,
+  round,
   runThroughputScenario,
   type BenchContext,
 } from './lib/scenarios.js';
@@ -152,7 +153,6 @@ function envPairs(list: readonly string[]): Record<string, string> {
   );
 }
 
-const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
 const mib = (bytes: number): number => round(bytes / (1024 * 1024), 1);
 
 function markdownTable(results: readonly ScenarioResult[]): string {

@@ -197,8 +197,14 @@ async function warmUpNoop(
   await runNoops(context, worker, imageIds(context, scenario, count), P2_REGIONS, statusWrites);
 }
 
-function round2(value: number): number {
-  return Math.round(value * 100) / 100;
+/** A figure for the report, rounded to `digits` decimals. */
+export function round(value: number, digits = 2): number {
+  return Number(value.toFixed(digits));
+}
+
+/** Start to close of one execution, as the server recorded them. */
+function wallMs(timing: ExecutionTiming): number {
+  return timing.closeMs - timing.startMs;
 }
 
 function mean(values: readonly number[]): number {
@@ -277,20 +283,20 @@ export async function runLatencyScenario(
       const [timing] = await runDeletions(context, worker, [imageId], extra);
       if (timing === undefined) throw new Error('P1 run without timing');
       runs.push({ timing, handle: context.client.workflow.getHandle(timing.workflowId) });
-      context.log(`P1 (${worker.label} worker) run ${runs.length}/${options.runs}: ${timing.closeMs - timing.startMs} ms`);
+      context.log(`P1 (${worker.label} worker) run ${runs.length}/${options.runs}: ${wallMs(timing)} ms`);
     }
   } finally {
     await removeFault(context, fault.id);
   }
-  const walls = runs.map((run) => run.timing.closeMs - run.timing.startMs);
-  const wallMs = median(walls);
-  const medianRun = runs.find((run) => run.timing.closeMs - run.timing.startMs === wallMs) ?? runs[0];
+  const walls = runs.map((run) => wallMs(run.timing));
+  const medianWallMs = median(walls);
+  const medianRun = runs.find((run) => wallMs(run.timing) === medianWallMs) ?? runs[0];
   if (medianRun === undefined) throw new Error('P1 made no runs');
   return {
     runs: walls.map((wall) => ({ wallMs: wall, ratio: wall / CRITICAL_PATH_MS })),
-    wallMs,
+    wallMs: medianWallMs,
     criticalPathMs: CRITICAL_PATH_MS,
-    ratio: wallMs / CRITICAL_PATH_MS,
+    ratio: medianWallMs / CRITICAL_PATH_MS,
     historyEvents: medianRun.timing.historyLength,
     historyBytes: medianRun.timing.historySizeBytes,
     regions: TWELVE_REGIONS.length,
@@ -379,15 +385,15 @@ async function retriedAttemptsOf(handle: WorkflowHandle): Promise<RetriedAttempt
 async function stragglerOf(
   context: BenchContext,
   timings: readonly ExecutionTiming[],
+  medianSeconds: number,
   calls: readonly EmulatorCall[] | undefined,
 ): Promise<Straggler | undefined> {
-  const seconds = (timing: ExecutionTiming) => (timing.closeMs - timing.startMs) / 1000;
-  const slowest = timings.reduce<ExecutionTiming | undefined>((worst, timing) => (!worst || seconds(timing) > seconds(worst) ? timing : worst), undefined);
-  if (slowest === undefined || seconds(slowest) <= 2 * median(timings.map(seconds))) return undefined;
+  const slowest = timings.reduce<ExecutionTiming | undefined>((worst, timing) => (!worst || wallMs(timing) > wallMs(worst) ? timing : worst), undefined);
+  if (slowest === undefined || wallMs(slowest) / 1000 <= 2 * medianSeconds) return undefined;
   const imageId = slowest.workflowId.replace(/^(delete-image|noop)-/, '');
   return {
     workflowId: slowest.workflowId,
-    seconds: round2(seconds(slowest)),
+    seconds: round(wallMs(slowest) / 1000),
     retriedAttempts: await retriedAttemptsOf(context.client.workflow.getHandle(slowest.workflowId)),
     ...(calls === undefined
       ? {}
@@ -493,8 +499,9 @@ export async function runThroughputScenario(
     results[kind].push(batch);
     const calls = kind === 'imgdel' ? await context.admin.calls() : undefined;
     for (const call of calls ?? []) callsByAction.set(call.action, (callsByAction.get(call.action) ?? 0) + 1);
-    const straggler = await stragglerOf(context, timings, calls);
-    const durations = timings.map((timing) => (timing.closeMs - timing.startMs) / 1000);
+    const durations = timings.map((timing) => wallMs(timing) / 1000);
+    const medianSeconds = median(durations);
+    const straggler = await stragglerOf(context, timings, medianSeconds, calls);
     const workerWarnings = worker.warnings() - warningsBefore;
     const entry: ThroughputResult['batches'][number] = {
       kind,
@@ -503,8 +510,8 @@ export async function runThroughputScenario(
       perSecond: batch.perSecond,
       workerCpuSeconds: batch.worker.cpuSeconds,
       meanHistoryEvents: batch.meanHistoryEvents,
-      medianSeconds: round2(median(durations)),
-      slowestSeconds: round2(Math.max(...durations)),
+      medianSeconds: round(medianSeconds),
+      slowestSeconds: round(Math.max(...durations)),
       workerWarnings,
       ...(workerWarnings > 0 ? { lastWorkerWarnings: worker.recentWarnings() } : {}),
       ...(straggler ? { straggler } : {}),
@@ -524,7 +531,7 @@ export async function runThroughputScenario(
   }
   const imgdel = combine(results.imgdel);
   const noop = combine(results.noop);
-  const perDeletion = (calls: number) => round2(calls / imgdel.count);
+  const perDeletion = (calls: number) => round(calls / imgdel.count);
   const totalCalls = [...callsByAction.values()].reduce((sum, calls) => sum + calls, 0);
   return {
     imgdel,
