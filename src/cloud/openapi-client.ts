@@ -106,10 +106,18 @@ interface HttpAnswer {
   text: string;
 }
 
+/** Where an endpoint's requests connect. */
+interface ConnectTarget {
+  hostname: string;
+  port: number;
+}
+
 export class OpenApiRpcCaller {
   private readonly limiter: RateLimiter;
   private readonly agent: http.Agent;
   private readonly transport: typeof http.request;
+  /** Per endpoint (a handful: one per product and region, or the one configured), parsed once. */
+  private readonly targets = new Map<string, ConnectTarget>();
   private readonly secrets: readonly string[];
   private credential: CredentialClient | undefined;
 
@@ -155,7 +163,7 @@ export class OpenApiRpcCaller {
     }
   }
 
-  /** Closes the kept-alive sockets (a worker shutting down, a test ending). */
+  /** Closes the kept-alive sockets (tests; idle sockets do not keep a process alive, so a worker need not). */
   close(): void {
     this.agent.destroy();
   }
@@ -227,7 +235,7 @@ export class OpenApiRpcCaller {
    * connect + read timeout (the request is destroyed, its socket with it).
    */
   private send(endpoint: string, headers: Record<string, string>, body: string, action: string): Promise<HttpAnswer> {
-    const target = new URL(`http://${endpoint}`);
+    const { hostname, port } = this.targetOf(endpoint);
     return new Promise<HttpAnswer>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const expire = (phase: 'connect' | 'read', ms: number) => {
@@ -247,8 +255,8 @@ export class OpenApiRpcCaller {
       };
       const outgoing = this.transport(
         {
-          hostname: target.hostname.replace(/^\[(.*)\]$/, '$1'),
-          port: target.port === '' ? (this.cloud.protocol === 'HTTPS' ? 443 : 80) : Number(target.port),
+          hostname,
+          port,
           path: '/',
           method: 'POST',
           headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
@@ -280,6 +288,19 @@ export class OpenApiRpcCaller {
     });
   }
 
+  private targetOf(endpoint: string): ConnectTarget {
+    let target = this.targets.get(endpoint);
+    if (target === undefined) {
+      const url = new URL(`http://${endpoint}`);
+      target = {
+        hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: url.port === '' ? (this.cloud.protocol === 'HTTPS' ? 443 : 80) : Number(url.port),
+      };
+      this.targets.set(endpoint, target);
+    }
+    return target;
+  }
+
   private parseAnswer(action: string, { statusCode, text }: HttpAnswer): unknown {
     if (statusCode >= 400) throw this.errorAnswer(action, statusCode, text);
     if (text.trim() === '') {
@@ -295,11 +316,15 @@ export class OpenApiRpcCaller {
     } catch {
       throw new CloudError({
         code: SyntheticCode.MalformedResponse,
-        message: `${action} answered HTTP ${statusCode} with a body that is not JSON: ${snippet(text, this.secrets)}`,
+        message: this.notJson(action, statusCode, text),
         httpStatus: statusCode,
         action,
       });
     }
+  }
+
+  private notJson(action: string, statusCode: number, text: string): string {
+    return `${action} answered HTTP ${statusCode} with a body that is not JSON: ${snippet(text, this.secrets)}`;
   }
 
   /** An HTTP error status: the body's Code, Message and RequestId when it is JSON, else what the status says. */
@@ -323,7 +348,7 @@ export class OpenApiRpcCaller {
     const message = cloudMessage
       ? redactSecrets(cloudMessage, this.secrets)
       : fields === undefined
-        ? `${action} answered HTTP ${statusCode} with a body that is not JSON: ${snippet(text, this.secrets)}`
+        ? this.notJson(action, statusCode, text)
         : `${action} answered HTTP ${statusCode} without an error code`;
     return new CloudError({ code, message, httpStatus: statusCode, ...(requestId ? { requestId } : {}), action });
   }
@@ -331,7 +356,7 @@ export class OpenApiRpcCaller {
 
 /**
  * Any failure of a call that is not already a CloudError (a socket error, the credential
- * chain) → CloudError. Classifies by the error's fields (code, name), never by its class.
+ * chain) → CloudError. Classifies by the error's code and message, never by its class.
  */
 export function toCloudError(error: unknown, action: string, secrets: readonly string[] = []): CloudError {
   if (isCloudError(error)) return error;
@@ -374,7 +399,7 @@ export function toCloudError(error: unknown, action: string, secrets: readonly s
 }
 
 function presentString(value: unknown): string | undefined {
-  // The runtime stringifies missing fields: `${undefined}` → "undefined".
+  // A missing field some SDKs and gateways stringify (`${undefined}` → "undefined") is no value either.
   return typeof value === 'string' && value !== '' && value !== 'undefined' && value !== 'null' ? value : undefined;
 }
 

@@ -1,9 +1,8 @@
 /**
  * Identical reads asked for while one is under way share its answer instead of each
- * sending its own (the other kind of shared read, for reads that must begin after the
- * caller asked, is CoalescedReads below). Only for reads where an answer obtained while the caller was asking
- * is as good as one the caller would have started itself (account-wide lists read for
- * validation), never for a read that must start after something the caller did.
+ * sending its own. Only for reads where an answer obtained while the caller was asking is
+ * as good as one the caller would have started itself (account-wide lists read for
+ * validation); a read that must begin after the caller asked is CoalescedReads below.
  */
 export class SharedReads<Value> {
   private readonly underWay = new Map<string, Promise<Value>>();
