@@ -267,6 +267,27 @@ describe('OpenApiRpcCaller', () => {
     caller.close();
   });
 
+  it('drops a connection idle for 4 s even when the server would keep it longer', async () => {
+    // Servers close idle connections on their own schedule; a socket reused just as the server
+    // closes it fails the call (ECONNRESET), so the caller lets idle ones go first.
+    const serverKeepAlive = server.keepAliveTimeout;
+    server.keepAliveTimeout = 30_000;
+    const caller = new OpenApiRpcCaller(cloudConfig());
+    try {
+      const call = () => caller.call({ product: 'appstream', regionId: 'cn-shanghai', action: 'ListImage', params: {} });
+      await call();
+      await call();
+      await new Promise((resolve) => setTimeout(resolve, 4_500));
+      await call();
+      const [first, second, third] = seen.map((request) => request.clientPort);
+      expect(second).toBe(first);
+      expect(third).not.toBe(first);
+    } finally {
+      caller.close();
+      server.keepAliveTimeout = serverKeepAlive;
+    }
+  }, 15_000);
+
   it('calls an endpoint with nothing listening NetworkError', async () => {
     const closed = http.createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
