@@ -14,7 +14,7 @@
  * string to sign = `ACS3-HMAC-SHA256\n` + hex(SHA-256(canonical request)),
  * signature = hex(HMAC-SHA256(secret, string to sign)).
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { ApiError } from './api-errors.js';
 import type { FlatParams } from './params.js';
@@ -43,7 +43,8 @@ export function percentEncode(value: string): string {
 }
 
 export function sha256Hex(data: Buffer | string): string {
-  return createHash('sha256').update(data).digest('hex');
+  // One-shot: no Hash object per call (every request hashes its body and its canonical request).
+  return hash('sha256', data, 'hex');
 }
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {

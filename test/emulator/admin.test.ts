@@ -108,6 +108,13 @@ describe('emulator admin API', () => {
     expect((await admin(emulator.url, 'GET', 'faults')).json).toEqual([]);
   });
 
+  it('refuses a body over 1 MiB with 413, and still answers afterwards', async () => {
+    const answer = await admin(emulator.url, 'POST', 'seed', 'x'.repeat(1024 * 1024 + 1));
+    expect(answer.status).toBe(413);
+    expect((answer.json as { error?: unknown }).error).toMatch(/larger than/);
+    expect((await admin(emulator.url, 'GET', 'health')).status).toBe(200);
+  });
+
   it('answers unknown admin paths and methods with 404 JSON', async () => {
     expect(await admin(emulator.url, 'GET', 'nothing-here')).toMatchObject({ status: 404 });
     expect(await admin(emulator.url, 'DELETE', 'state')).toMatchObject({ status: 404 });

@@ -61,6 +61,14 @@ describe('emulator signature checks', () => {
     expect(((await response.json()) as { Code: string }).Code).toBe('SignatureDoesNotMatch');
   });
 
+  it('refuses an API body over 1 MiB with InvalidParameter, and still answers afterwards', async () => {
+    const answer = await callApi(emulator.url, 'ListImage', { ImageName: 'x'.repeat(1024 * 1024) });
+    expect(answer.status).toBe(400);
+    expect(answer.json).toMatchObject({ Code: 'InvalidParameter' });
+    expect(String(answer.json?.['Message'])).toMatch(/larger than/);
+    expect((await callApi(emulator.url, 'ListImage', { ImageId: 'img-demo0001' })).status).toBe(200);
+  });
+
   it('answers InvalidAction.NotFound (404) for an unknown action', async () => {
     const answer = await callApi(emulator.url, 'DeleteEverything', {}, { version: '2021-09-01' });
     expect(answer.status).toBe(404);
