@@ -6,7 +6,7 @@
 import type { z } from 'zod';
 import type { CloudConfig } from '../config.js';
 import { CloudError, SyntheticCode } from './errors.js';
-import { CoalescedReads, SharedReads } from './shared-reads.js';
+import { CoalescedReads, SharedReads, WritesUnderWay } from './shared-reads.js';
 import { OpenApiRpcCaller, type CallEvent, type ProductKey, type RpcCallerOptions } from './openapi-client.js';
 import type { CallReceipt, CloudImage, CloudPort, ImageUsage, RecreatedTemplate, TemplateSnapshot, UsageSource } from './port.js';
 import {
@@ -34,6 +34,8 @@ export interface AlibabaCloudAdapterOptions {
   /** Called after every cloud call (success or failure), e.g. for metrics. */
   onCall?: (event: CallEvent) => void;
   rateLimiter?: RpcCallerOptions['rateLimiter'];
+  /** How long an account-wide children list is shared (default ACCOUNT_LISTS_MAX_AGE_MS). */
+  accountListsMaxAgeMs?: number;
 }
 
 /** ListImage and the other page-numbered lists accept at most 100 per page. */
@@ -41,9 +43,18 @@ const PAGE_SIZE = 100;
 /** A guard against a cloud (or emulator) that never ends a list. */
 const MAX_PAGES = 1000;
 /**
+ * How long an account-wide list of Community or Shared images is shared by the validations
+ * that follow it: a bulk deletion validates many images a second, and these lists (all the
+ * account's images of one type, possibly many pages) are the same for all of them. A child
+ * made from an image within this time is found by the cloud instead, which refuses to delete
+ * the image; before the pivot that is compensated like any other refusal.
+ */
+export const ACCOUNT_LISTS_MAX_AGE_MS = 2_000;
+/**
  * How long a region's confirmation waits for the other regions of its image to ask too: the
  * regions of one image are deleted together, and one ListImage shows every region's copy, so
- * their confirmations usually share one read (`npm run bench`, P2: cloud calls per deletion).
+ * their confirmations share one read. The read also waits for the image's region deletes this
+ * worker has sent and not yet heard back from (`npm run bench`, P2: cloud calls per deletion).
  */
 const CONFIRMATION_WINDOW_MS = 20;
 
@@ -58,8 +69,9 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
     action: string,
     params: Record<string, unknown>,
     schema: Schema,
+    onSending?: () => void,
   ): Promise<z.output<Schema>> {
-    const body = await caller.call({ product, regionId, action, params });
+    const body = await caller.call({ product, regionId, action, params, ...(onSending ? { onSending } : {}) });
     rejectUnsuccessfulBody(action, body);
     const parsed = schema.safeParse(body);
     if (!parsed.success) {
@@ -105,12 +117,11 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
    * image of ImageType `Community` (resp. `Shared`) names it as its ParentImageId. This
    * function and the one below are the only places that know it.
    *
-   * The lists are account-wide, the same for every image, so concurrent validations share
-   * one read of each (a bulk deletion sends far fewer ListImage calls): a read under way
-   * when a validation asks is as recent as one it would start itself, and the cloud still
-   * refuses to delete a parent.
+   * The lists are account-wide, the same for every image, so validations share one read of
+   * each for ACCOUNT_LISTS_MAX_AGE_MS (a bulk deletion sends far fewer ListImage calls); the
+   * cloud still refuses to delete a parent.
    */
-  const childrenLists = new SharedReads<ReadonlySet<string>>();
+  const childrenLists = new SharedReads<ReadonlySet<string>>(options.accountListsMaxAgeMs ?? ACCOUNT_LISTS_MAX_AGE_MS);
   function parentsOfImagesOfType(imageType: 'Community' | 'Shared'): Promise<ReadonlySet<string>> {
     return childrenLists.read(imageType, async () => {
       const images = await pageNumbered(async (pageNumber) => {
@@ -132,7 +143,12 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
     return (await parentsOfImagesOfType(imageType)).has(imageId);
   }
 
-  const confirmations = new CoalescedReads<{ image: WireImage | undefined; requestId: string }>(CONFIRMATION_WINDOW_MS);
+  /** Region deletes per image, from the moment they are sent (not while the rate limiter holds them). */
+  const regionDeletes = new WritesUnderWay();
+  const confirmations = new CoalescedReads<{ image: WireImage | undefined; requestId: string }>(
+    CONFIRMATION_WINDOW_MS,
+    regionDeletes,
+  );
 
   async function findTemplates(
     filter: Record<string, string>,
@@ -275,13 +291,20 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
 
     async deleteImageInRegion(imageId: string, regionId: string): Promise<CallReceipt> {
       // ASSUMPTION (docs/app-streaming-api.md, DeleteImage): BizRegionId limits the delete to one region.
+      let sent = false;
       const response = await call(
         'appstream',
         homeRegion,
         'DeleteImage',
         { ImageId: imageId, BizRegionId: regionId },
         deleteImageResponseSchema,
-      );
+        () => {
+          sent = true;
+          regionDeletes.begin(imageId);
+        },
+      ).finally(() => {
+        if (sent) regionDeletes.end(imageId);
+      });
       if (response.Data !== true) {
         throw new CloudError({
           code: SyntheticCode.MalformedResponse,

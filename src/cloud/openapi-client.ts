@@ -67,6 +67,8 @@ export interface RpcRequest {
   action: string;
   /** Request parameters, already flat (`TemplateIds.1`) or nested (flattened by the runtime). */
   params: Readonly<Record<string, unknown>>;
+  /** Called once the rate limiter lets the call go, just before it is signed and sent. */
+  onSending?: () => void;
 }
 
 const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
@@ -143,6 +145,7 @@ export class OpenApiRpcCaller {
   /** One RPC call; resolves to the parsed JSON body, rejects only with a CloudError. */
   async call(request: RpcRequest): Promise<unknown> {
     await this.limiter.acquire(request.action);
+    request.onSending?.();
     const startedAt = performance.now();
     try {
       const endpoint = endpointFor(this.cloud, request.product, request.regionId);

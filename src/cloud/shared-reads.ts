@@ -1,16 +1,32 @@
 /**
- * Identical reads asked for while one is under way share its answer instead of each
- * sending its own. Only for reads where an answer obtained while the caller was asking is
- * as good as one the caller would have started itself (account-wide lists read for
- * validation); a read that must begin after the caller asked is CoalescedReads below.
+ * Identical reads share one answer: a caller gets the read under way, or one begun at most
+ * `maxAgeMs` ago, instead of sending its own. Only for reads where such an answer is as good
+ * as a fresh one (account-wide lists read for validation, which the cloud checks again when
+ * it deletes); a read that must begin after the caller asked is CoalescedReads below.
+ * Failed reads are never kept.
  */
 export class SharedReads<Value> {
   private readonly underWay = new Map<string, Promise<Value>>();
+  private readonly answered = new Map<string, { value: Value; begunAt: number }>();
+
+  constructor(
+    private readonly maxAgeMs = 0,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   read(key: string, start: () => Promise<Value>): Promise<Value> {
     const current = this.underWay.get(key);
     if (current !== undefined) return current;
-    const started = start().finally(() => this.underWay.delete(key));
+    const kept = this.answered.get(key);
+    const begunAt = this.now();
+    if (kept !== undefined && begunAt - kept.begunAt < this.maxAgeMs) return Promise.resolve(kept.value);
+    this.answered.delete(key);
+    const started = start()
+      .then((value) => {
+        if (this.maxAgeMs > 0) this.answered.set(key, { value, begunAt });
+        return value;
+      })
+      .finally(() => this.underWay.delete(key));
     this.underWay.set(key, started);
     return started;
   }
@@ -22,25 +38,77 @@ export class SharedReads<Value> {
 }
 
 /**
+ * Writes of each key under way (sent, not yet answered), and a promise for the moment none
+ * is: what a read that should follow those writes waits for.
+ */
+export class WritesUnderWay {
+  private readonly underWay = new Map<string, { count: number; settled: Promise<void>; settle: () => void }>();
+
+  begin(key: string): void {
+    const current = this.underWay.get(key);
+    if (current !== undefined) {
+      current.count += 1;
+      return;
+    }
+    let settle: () => void = () => undefined;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    this.underWay.set(key, { count: 1, settled, settle });
+  }
+
+  end(key: string): void {
+    const current = this.underWay.get(key);
+    if (current === undefined) return;
+    current.count -= 1;
+    if (current.count > 0) return;
+    this.underWay.delete(key);
+    current.settle();
+  }
+
+  /** While a write of `key` is under way: a promise for the moment none is. */
+  pending(key: string): Promise<void> | undefined {
+    return this.underWay.get(key)?.settled;
+  }
+
+  /** Keys with writes under way (for tests and diagnostics). */
+  get size(): number {
+    return this.underWay.size;
+  }
+}
+
+/**
  * Reads that must begin after the caller asked (a confirmation after a delete): callers that
- * ask within `windowMs` of the first share one read, sent when that window closes, so each
- * gets an answer at least as recent as one it would have started itself. A caller that asks
- * once the read has been sent waits for the next one.
+ * ask within `windowMs` of the first share one read, sent when that window closes and, with
+ * `writes`, once no write of that key is under way any more, so one read follows every write
+ * sent together; each caller gets an answer at least as recent as one it would have started
+ * itself. A caller that asks once the read has been sent waits for the next one.
  */
 export class CoalescedReads<Value> {
   private readonly waiting = new Map<string, Promise<Value>>();
 
-  constructor(private readonly windowMs: number) {}
+  constructor(
+    private readonly windowMs: number,
+    private readonly writes?: WritesUnderWay,
+  ) {}
 
   read(key: string, start: () => Promise<Value>): Promise<Value> {
     const current = this.waiting.get(key);
     if (current !== undefined) return current;
-    const read = new Promise<void>((resolve) => setTimeout(resolve, this.windowMs)).then(() => {
-      // From here on the read is on its way: later callers need one of their own.
-      this.waiting.delete(key);
-      return start();
-    });
+    const read = new Promise<void>((resolve) => setTimeout(resolve, this.windowMs))
+      .then(() => this.afterWrites(key))
+      .then(() => {
+        // From here on the read is on its way: later callers need one of their own.
+        this.waiting.delete(key);
+        return start();
+      });
     this.waiting.set(key, read);
     return read;
+  }
+
+  private async afterWrites(key: string): Promise<void> {
+    for (let pending = this.writes?.pending(key); pending !== undefined; pending = this.writes?.pending(key)) {
+      await pending;
+      // The callers whose writes just answered ask next: one turn of the event loop lets them join.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 }

@@ -115,7 +115,6 @@ beforeAll(async () => {
     accessKeySecret: EMULATOR_DEFAULTS.accessKeySecret,
     accountId: ACCOUNT_ID,
   });
-  adapter = createAlibabaCloudAdapter(cloudConfig());
 });
 
 afterAll(async () => {
@@ -124,6 +123,8 @@ afterAll(async () => {
 
 beforeEach(async () => {
   await admin('POST', 'reset');
+  // A fresh adapter per test: the account-wide lists it shares must not carry over from another test's state.
+  adapter = createAlibabaCloudAdapter(cloudConfig());
 });
 
 describe('getImage', () => {
@@ -207,22 +208,28 @@ describe('getImage', () => {
     expect(sharedPages).toHaveLength(2);
   });
 
-  it('lets concurrent validations share the account-wide children look-ups, and never keeps an answer', async () => {
+  it('lets validations share the account-wide children look-ups for a while, then reads them again', async () => {
+    const shortLived = createAlibabaCloudAdapter(cloudConfig(), { accountListsMaxAgeMs: 400 });
     const ids = ['img-bulk0', 'img-bulk1', 'img-bulk2', 'img-bulk3', 'img-bulk4'];
     await seed({
       images: [...ids.map((id) => image(id)), image('img-comm-bulk', { imageType: 'Community', parentImageId: 'img-bulk3' })],
     });
     await admin('DELETE', 'calls');
-    const found = await Promise.all(ids.map((id) => adapter.getImage(id)));
+    const found = await Promise.all(ids.map((id) => shortLived.getImage(id)));
     expect(found.map((one) => one.hasCommunityChildren)).toEqual([false, false, false, true, false]);
-    const listImageCalls = (await calls()).filter((call) => call.action === 'ListImage');
-    const byType = (type: string) => listImageCalls.filter((call) => call.params['ImageType'] === type).length;
-    expect([byType('Community'), byType('Shared')]).toEqual([1, 1]);
-    expect(listImageCalls.filter((call) => call.params['ImageId'] !== undefined)).toHaveLength(ids.length);
+    // A validation soon after shares the same answers.
+    expect((await shortLived.getImage('img-bulk3')).hasCommunityChildren).toBe(true);
+    const listImageCalls = async () => (await calls()).filter((call) => call.action === 'ListImage');
+    const byType = async (type: string) => (await listImageCalls()).filter((call) => call.params['ImageType'] === type).length;
+    expect([await byType('Community'), await byType('Shared')]).toEqual([1, 1]);
+    expect((await listImageCalls()).filter((call) => call.params['ImageId'] !== undefined)).toHaveLength(ids.length + 1);
 
-    // Once answered, the next validation reads again: a child created since is seen.
+    // Once the answers are older than the limit, the next validation reads again: a child created since is seen.
     await seed({ images: [image('img-shared-bulk', { imageType: 'Shared', parentImageId: 'img-bulk0' })] });
-    expect((await adapter.getImage('img-bulk0')).hasSharedChildren).toBe(true);
+    expect((await shortLived.getImage('img-bulk0')).hasSharedChildren).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    expect((await shortLived.getImage('img-bulk0')).hasSharedChildren).toBe(true);
+    expect([await byType('Community'), await byType('Shared')]).toEqual([2, 2]);
   });
 });
 
@@ -380,6 +387,48 @@ describe('region deletes', () => {
     await adapter.deleteImageInRegion('img-confirm', 'ap-southeast-1');
     expect(await adapter.isImageGoneFromRegion('img-confirm', 'ap-southeast-1')).toBe(true);
     expect((await calls()).filter((call) => call.action === 'ListImage')).toHaveLength(2);
+  });
+
+  it('waits for the deletes of the image still on the wire, so regions answered apart share one confirmation', async () => {
+    const regions = ['cn-shanghai', 'cn-hangzhou', 'ap-southeast-1'];
+    await seed({ images: [image('img-apart', { regions })] });
+    // One region's delete answers 300 ms after the others: far outside the 20 ms window.
+    await admin('POST', 'faults', { action: 'DeleteImage', regionId: 'cn-hangzhou', latencyMs: 300 });
+    await admin('DELETE', 'calls');
+    const gone = await Promise.all(
+      regions.map(async (regionId) => {
+        await adapter.deleteImageInRegion('img-apart', regionId);
+        return adapter.isImageGoneFromRegion('img-apart', regionId);
+      }),
+    );
+    expect(gone).toEqual([true, true, true]);
+    const log = await calls();
+    const confirmations = log.filter((call) => call.action === 'ListImage');
+    expect(confirmations).toHaveLength(1);
+    // …sent after the last delete was answered (the log is in answer order).
+    expect(log.findIndex((call) => call === confirmations[0])).toBeGreaterThan(
+      log.map((call) => call.action).lastIndexOf('DeleteImage'),
+    );
+  });
+
+  it('does not wait for a delete the rate limiter still holds', async () => {
+    // One DeleteImage a second: the second region's delete waits about a second before it is sent.
+    const paced = createAlibabaCloudAdapter(cloudConfig({ IMGDEL_CLOUD_RATE_LIMITS: 'DeleteImage=1' }));
+    await seed({ images: [image('img-paced', { regions: ['cn-shanghai', 'cn-hangzhou'] })] });
+    await admin('DELETE', 'calls');
+    await Promise.all(
+      ['cn-shanghai', 'cn-hangzhou'].map(async (regionId) => {
+        await paced.deleteImageInRegion('img-paced', regionId);
+        expect(await paced.isImageGoneFromRegion('img-paced', regionId)).toBe(true);
+      }),
+    );
+    // The first region was confirmed before the second delete went out, then the second on its own.
+    expect((await calls()).map((call) => `${call.action} ${call.params['BizRegionId'] ?? ''}`.trim())).toEqual([
+      'DeleteImage cn-shanghai',
+      'ListImage',
+      'DeleteImage cn-hangzhou',
+      'ListImage',
+    ]);
   });
 
   it('deletes one region at a time; the image goes with its last copy', async () => {

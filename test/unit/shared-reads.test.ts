@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CoalescedReads, SharedReads } from '../../src/cloud/shared-reads.js';
+import { CoalescedReads, SharedReads, WritesUnderWay } from '../../src/cloud/shared-reads.js';
 
 /** A read the test finishes by hand. */
 function pendingRead<T>() {
@@ -43,6 +43,40 @@ describe('SharedReads', () => {
     for (const answer of answers) await expect(answer).rejects.toThrow('Throttling.User');
     expect(reads.size).toBe(0);
     expect(await reads.read('k', async () => 1)).toBe(1);
+  });
+});
+
+describe('SharedReads with a maximum age', () => {
+  it('gives an answer begun less than maxAgeMs ago, and reads again after', async () => {
+    let now = 0;
+    const reads = new SharedReads<number>(2_000, () => now);
+    let started = 0;
+    const start = async () => (started += 1);
+    expect(await reads.read('k', start)).toBe(1);
+    now = 1_999;
+    expect(await reads.read('k', start)).toBe(1);
+    now = 2_000;
+    expect(await reads.read('k', start)).toBe(2);
+    expect(await reads.read('other', start)).toBe(3);
+  });
+
+  it('never keeps a failed read', async () => {
+    const now = 0;
+    const reads = new SharedReads<number>(2_000, () => now);
+    await expect(reads.read('k', async () => Promise.reject(new Error('ServiceUnavailable')))).rejects.toThrow('ServiceUnavailable');
+    expect(await reads.read('k', async () => 5)).toBe(5);
+  });
+
+  it('measures the age from when the read began', async () => {
+    let now = 0;
+    const reads = new SharedReads<string>(1_000, () => now);
+    const slow = pendingRead<string>();
+    const first = reads.read('k', () => slow.promise);
+    now = 900;
+    slow.finish('begun at 0');
+    expect(await first).toBe('begun at 0');
+    now = 1_000;
+    expect(await reads.read('k', async () => 'begun at 1000')).toBe('begun at 1000');
   });
 });
 
@@ -94,5 +128,54 @@ describe('CoalescedReads', () => {
     await vi.advanceTimersByTimeAsync(5);
     expect((await settled).map((result) => result.status)).toEqual(['rejected', 'rejected']);
     expect(await other).toBe('B');
+  });
+});
+
+describe('CoalescedReads after writes under way', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('waits for the writes of its key, then sends one read that the writers asking as they answer share', async () => {
+    vi.useFakeTimers();
+    const writes = new WritesUnderWay();
+    const reads = new CoalescedReads<number>(20, writes);
+    let started = 0;
+    const start = async () => {
+      started += 1;
+      return started;
+    };
+    writes.begin('img');
+    writes.begin('img');
+    writes.begin('img');
+    writes.end('img');
+    const answers = [reads.read('img', start)];
+    await vi.advanceTimersByTimeAsync(500);
+    expect(started).toBe(0);
+    writes.end('img');
+    answers.push(reads.read('img', start));
+    await vi.advanceTimersByTimeAsync(500);
+    expect(started).toBe(0);
+    // The last writer asks some promise steps after its write answered, as a region delete does.
+    writes.end('img');
+    for (let step = 0; step < 20; step += 1) await Promise.resolve();
+    answers.push(reads.read('img', start));
+    await vi.advanceTimersByTimeAsync(20);
+    expect(await Promise.all(answers)).toEqual([1, 1, 1]);
+    expect(writes.size).toBe(0);
+  });
+
+  it('does not wait for writes of another key, nor for an ended one', async () => {
+    vi.useFakeTimers();
+    const writes = new WritesUnderWay();
+    const reads = new CoalescedReads<string>(20, writes);
+    writes.begin('other');
+    writes.begin('img');
+    writes.end('img');
+    writes.end('img');
+    const answer = reads.read('img', async () => 'read');
+    await vi.advanceTimersByTimeAsync(20);
+    expect(await answer).toBe('read');
+    expect(writes.size).toBe(1);
   });
 });
