@@ -285,21 +285,28 @@ describe('deleteImage: compensated (before the pivot)', () => {
     );
   });
 
-  it('compensates when the first region delete is blocked by a new instance', async () => {
-    await withScenario(
-      (imageId) => ({ ...twoTemplates(imageId), deleteRegion: () => ({ code: 'ImageNotAllowDelete' }) }),
-      async (scenario) => {
-        const handle = await start(scenario, { regionConcurrency: 1 });
-        const failure = await failureOf(handle);
-        expect((failure as ApplicationFailure).type).toBe('Compensated');
-        expect((failure.cause as ApplicationFailure | undefined)?.type).toBe('ImageNotAllowDelete');
-        const report = reportOf(failure);
-        expect(report.pivotRegion).toBeUndefined();
-        expect(scenario.cloud.calls.filter((c) => c.startsWith('deleteImageInRegion'))).toHaveLength(1);
-        expect(scenario.cloud.recreated.sort()).toEqual(['tpl-b-1', 'tpl-b-2']);
-      },
-    );
-  });
+  // A new instance (blocked), or a community image published from the image after its validation
+  // read the account's lists (rejected): the cloud refuses the region delete itself.
+  for (const [code, why] of [
+    ['ImageNotAllowDelete', 'is blocked by a new instance'],
+    ['ImageDeleteFailed.NotAllowCommunityParent', 'is refused for a community child made after validation'],
+  ] as const) {
+    it(`compensates when the first region delete ${why}`, async () => {
+      await withScenario(
+        (imageId) => ({ ...twoTemplates(imageId), deleteRegion: () => ({ code }) }),
+        async (scenario) => {
+          const handle = await start(scenario, { regionConcurrency: 1 });
+          const failure = await failureOf(handle);
+          expect((failure as ApplicationFailure).type).toBe('Compensated');
+          expect((failure.cause as ApplicationFailure | undefined)?.type).toBe(code);
+          const report = reportOf(failure);
+          expect(report.pivotRegion).toBeUndefined();
+          expect(scenario.cloud.calls.filter((c) => c.startsWith('deleteImageInRegion'))).toHaveLength(1);
+          expect(scenario.cloud.recreated.sort()).toEqual(['tpl-b-1', 'tpl-b-2']);
+        },
+      );
+    });
+  }
 });
 
 describe('deleteImage: parked after the pivot', () => {
