@@ -291,6 +291,7 @@ async function main(): Promise<void> {
       admin: new EmulatorAdmin(emulatorUrl),
       emulatorUrl,
       runTag,
+      ...(server.pid === undefined ? {} : { serverPid: server.pid }),
       log,
     };
 
@@ -311,6 +312,9 @@ async function main(): Promise<void> {
       deletions: sizes.p2Deletions,
       noopStatusWrites: args['noop-status-writes'],
     });
+    const cpuLine = (cpu: (typeof throughput.cpuMsPerWorkflow)['imgdel']) =>
+      `worker ${cpu.worker}${cpu.server === undefined ? '' : `, server ${cpu.server}`}, bench process ${cpu.benchProcess}`;
+    log(`P2 CPU ms per workflow: imgdel ${cpuLine(throughput.cpuMsPerWorkflow.imgdel)}; no-op ${cpuLine(throughput.cpuMsPerWorkflow.noop)}`);
     const chartPath = join(outDir, 'throughput.png');
     await renderCompletionChart(chartPath, `P2: ${sizes.p2Deletions} deletions started at once (3 regions, 1 template each)`, [
       { label: 'imgdel deleteImage', completedAtSeconds: throughput.imgdel.completedAtSeconds, color: '#1f77b4' },
@@ -360,6 +364,7 @@ async function main(): Promise<void> {
         details: {
           activitiesPerDeletion: throughput.activitiesPerDeletion,
           cloudCallsPerDeletion: throughput.cloudCallsPerDeletion,
+          cpuMsPerWorkflow: throughput.cpuMsPerWorkflow,
           historyEventsPerDeletion: round(throughput.imgdel.meanHistoryEvents),
           historyEventsPerNoop: round(throughput.noop.meanHistoryEvents),
           historyBytesPerDeletion: Math.round(throughput.imgdel.meanHistoryBytes),

@@ -30,6 +30,13 @@ const resultsSchema = z.object({
   chart: z.string(),
 });
 
+/** P2's CPU per workflow by process; the server is not measured when it was given (as here). */
+const cpuByProcessSchema = z.object({ worker: z.number().positive(), benchProcess: z.number().positive() }).strict();
+const p2DetailsSchema = z.object({
+  cpuMsPerWorkflow: z.object({ imgdel: cpuByProcessSchema, noop: cpuByProcessSchema }),
+  batches: z.array(z.object({ benchProcessCpuSeconds: z.number().positive(), serverCpuSeconds: z.never().optional() })).min(1),
+});
+
 interface BenchRun {
   exitCode: number | null;
   stdout: string;
@@ -101,6 +108,12 @@ describe('npm run bench -- --quick', () => {
       for (const value of Object.values(scenario.figures)) expect(Number.isFinite(value), `${scenario.id}: ${value}`).toBe(true);
       expect(scenario.figures[scenario.headline], `${scenario.id} headline ${scenario.headline}`).toBeTypeOf('number');
     }
+  });
+
+  it("records P2's CPU by process, per batch and per workflow", async () => {
+    const json: unknown = JSON.parse(await readFile(join(outDir, 'latest.json'), 'utf8'));
+    const scenarios = z.object({ scenarios: z.array(z.object({ id: z.string(), details: z.unknown() })) }).parse(json).scenarios;
+    p2DetailsSchema.parse(scenarios.find((scenario) => scenario.id === 'P2')?.details);
   });
 
   it('draws the throughput chart as a PNG', async () => {

@@ -12,7 +12,7 @@ import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
 import type { DeleteImageInput } from '../../src/workflows/input.js';
 import { WORKFLOW_TYPE, type DeletionProgress } from '../../src/workflows/model.js';
 import { NOOP_WORKFLOW_TYPE, type NoopDeletionInput } from '../noop-workflow.js';
-import { ProcessMonitor, type MemoryWindow } from './proc-stats.js';
+import { ProcessMonitor, cpuSeconds, type MemoryWindow } from './proc-stats.js';
 import type { WorkerProcess } from './worker-process.js';
 
 export interface BenchContext {
@@ -22,6 +22,8 @@ export interface BenchContext {
   emulatorUrl: string;
   /** Lower-case letters and digits that make this run's image ids unique. */
   runTag: string;
+  /** The Temporal server's process, when this run started it (its CPU is measured per P2 batch). */
+  serverPid?: number;
   log(line: string): void;
 }
 
@@ -415,6 +417,12 @@ export interface ThroughputResult {
     durationMs: number;
     perSecond: number;
     workerCpuSeconds: number;
+    /**
+     * CPU seconds of the Temporal server (when this run started it) and of the benchmark's own
+     * process (its Temporal client, and the emulator when it runs in it) over the batch.
+     */
+    serverCpuSeconds?: number;
+    benchProcessCpuSeconds: number;
     meanHistoryEvents: number;
     /** Median and longest time from start to close of one workflow: a long tail shows here. */
     medianSeconds: number;
@@ -428,6 +436,8 @@ export interface ThroughputResult {
   activitiesPerDeletion: number;
   /** Cloud calls the emulator answered per imgdel deletion, in all and per action. */
   cloudCallsPerDeletion: { total: number; byAction: Record<string, number> };
+  /** CPU milliseconds per workflow by process, over all batches of each kind: where one costs more. */
+  cpuMsPerWorkflow: Record<'imgdel' | 'noop', { worker: number; server?: number; benchProcess: number }>;
 }
 
 /** Merges the batches of one kind: counts and durations add up, memory peaks take the maximum. */
@@ -493,9 +503,16 @@ export async function runThroughputScenario(
     const worker = workers[kind];
     const monitor = new ProcessMonitor(worker.pid);
     const warningsBefore = worker.warnings();
+    const serverCpuBefore = context.serverPid === undefined ? undefined : cpuSeconds(context.serverPid);
+    const benchCpuBefore = process.cpuUsage();
     monitor.start();
     const timings = kind === 'noop' ? await runNoops(context, worker, ids, P2_REGIONS, statusWrites) : await runDeletions(context, worker, ids);
     const batch = batchResult(timings, monitor.stop());
+    const benchCpu = process.cpuUsage(benchCpuBefore);
+    const serverCpuAfter = context.serverPid === undefined ? undefined : cpuSeconds(context.serverPid);
+    const serverCpuSeconds =
+      serverCpuBefore === undefined || serverCpuAfter === undefined ? undefined : round(serverCpuAfter - serverCpuBefore);
+    const benchProcessCpuSeconds = round((benchCpu.user + benchCpu.system) / 1e6);
     results[kind].push(batch);
     const calls = kind === 'imgdel' ? await context.admin.calls() : undefined;
     for (const call of calls ?? []) callsByAction.set(callKind(call), (callsByAction.get(callKind(call)) ?? 0) + 1);
@@ -509,6 +526,8 @@ export async function runThroughputScenario(
       durationMs: batch.durationMs,
       perSecond: batch.perSecond,
       workerCpuSeconds: batch.worker.cpuSeconds,
+      ...(serverCpuSeconds === undefined ? {} : { serverCpuSeconds }),
+      benchProcessCpuSeconds,
       meanHistoryEvents: batch.meanHistoryEvents,
       medianSeconds: round(medianSeconds),
       slowestSeconds: round(Math.max(...durations)),
@@ -543,6 +562,24 @@ export async function runThroughputScenario(
       total: perDeletion(totalCalls),
       byAction: Object.fromEntries([...callsByAction].sort().map(([action, calls]) => [action, perDeletion(calls)])),
     },
+    cpuMsPerWorkflow: { imgdel: cpuMsPerWorkflow(batches, 'imgdel'), noop: cpuMsPerWorkflow(batches, 'noop') },
+  };
+}
+
+function cpuMsPerWorkflow(
+  batches: ThroughputResult['batches'],
+  kind: 'imgdel' | 'noop',
+): ThroughputResult['cpuMsPerWorkflow'][typeof kind] {
+  const ofKind = batches.filter((batch) => batch.kind === kind);
+  const count = ofKind.reduce((sum, batch) => sum + batch.count, 0);
+  const perWorkflow = (seconds: number) => round((seconds * 1000) / count);
+  const total = (figure: (batch: (typeof ofKind)[number]) => number | undefined) =>
+    ofKind.reduce((sum, batch) => sum + (figure(batch) ?? 0), 0);
+  const serverMeasured = ofKind.every((batch) => batch.serverCpuSeconds !== undefined);
+  return {
+    worker: perWorkflow(total((batch) => batch.workerCpuSeconds)),
+    ...(serverMeasured ? { server: perWorkflow(total((batch) => batch.serverCpuSeconds)) } : {}),
+    benchProcess: perWorkflow(total((batch) => batch.benchProcessCpuSeconds)),
   };
 }
 

@@ -39,6 +39,8 @@ export interface RunningDevServer {
   output(): string;
   /** Settles with how the process ended, whether stop() ended it or not (absent for an external server). */
   exited?: Promise<string>;
+  /** The server process (absent for an external server). */
+  pid?: number;
 }
 
 const HOST = '127.0.0.1';
@@ -183,6 +185,7 @@ async function launch(binary: string, opts: DevServerOptions, log: Log): Promise
     stop,
     output: () => output.text(),
     exited: waitForExit(child).then(() => describeExit(child.exitCode, child.signalCode)),
+    ...(child.pid === undefined ? {} : { pid: child.pid }),
   };
 }
 
