@@ -515,7 +515,10 @@ export async function runThroughputScenario(
     const benchProcessCpuSeconds = round((benchCpu.user + benchCpu.system) / 1e6);
     results[kind].push(batch);
     const calls = kind === 'imgdel' ? await context.admin.calls() : undefined;
-    for (const call of calls ?? []) callsByAction.set(callKind(call), (callsByAction.get(callKind(call)) ?? 0) + 1);
+    for (const call of calls ?? []) {
+      const kindOfCall = callKind(call);
+      callsByAction.set(kindOfCall, (callsByAction.get(kindOfCall) ?? 0) + 1);
+    }
     const durations = timings.map((timing) => wallMs(timing) / 1000);
     const medianSeconds = median(durations);
     const straggler = await stragglerOf(context, timings, medianSeconds, calls);
