@@ -58,6 +58,18 @@ const argsSchema = z.object({
   'worker-env': z
     .array(z.string().regex(/^[A-Z][A-Z0-9_]*=.*$/, 'expected NAME=value, e.g. IMGDEL_MAX_CACHED_WORKFLOWS=200'))
     .default([]),
+  'server-dynamic-config': z
+    .array(
+      z
+        .string()
+        .regex(
+          /^[a-z][A-Za-z0-9.]*=(true|false|-?\d+(\.\d+)?|"[^"]*")$/,
+          'expected key=value with a JSON boolean, number or string, e.g. system.forceSearchAttributesCacheRefreshOnRead=true',
+        ),
+    )
+    .default([]),
+}).refine((args) => args['temporal-address'] === undefined || args['server-dynamic-config'].length === 0, {
+  message: '--server-dynamic-config configures the dev server the benchmark starts; it cannot change a --temporal-address server',
 });
 
 type Args = z.infer<typeof argsSchema>;
@@ -76,6 +88,19 @@ const UNTHROTTLED_RATE = '1000';
  * in four had a request throttled.
  */
 const P3_WORKER_DELETE_RATE = '18';
+
+/**
+ * The started dev server's dynamic config, over the CLI's own defaults. The CLI turns the
+ * search-attribute cache off (`system.forceSearchAttributesCacheRefreshOnRead`) so that attributes
+ * created while it runs are usable at once; a production server caches them (60 s). imgdel's
+ * attributes are registered when the server starts, so nothing here needs that, and with the cache
+ * off every start, upsert and visibility write re-reads the cluster metadata from SQLite, more
+ * often for a deletion (it has search attributes) than for the no-op: P2 would measure a
+ * test convenience of the dev server. `--server-dynamic-config` overrides these.
+ */
+const SERVER_DYNAMIC_CONFIG: Readonly<Record<string, string | number | boolean>> = {
+  'system.forceSearchAttributesCacheRefreshOnRead': false,
+};
 
 interface ScenarioResult {
   id: ScenarioId;
@@ -107,6 +132,12 @@ const OPTIONS = {
   'region-concurrency': { type: 'string', value: 'n', help: "P1's regionConcurrency input (default: the workflow's default)" },
   'noop-status-writes': { type: 'boolean', help: "an experiment: P2's no-op baseline is started with imgdel's search attributes and writes its final status, as a deletion does" },
   'worker-env': { type: 'string', multiple: true, value: 'NAME=value', help: 'extra environment for every worker process (repeatable)' },
+  'server-dynamic-config': {
+    type: 'string',
+    multiple: true,
+    value: 'key=json',
+    help: 'dynamic config for the started dev server, over the benchmark\'s (repeatable; see bench/README.md)',
+  },
   help: { type: 'boolean', short: 'h', help: 'print this help and exit' },
 } as const;
 
@@ -153,6 +184,12 @@ function envPairs(list: readonly string[]): Record<string, string> {
   );
 }
 
+function jsonPairs(list: readonly string[]): Record<string, string | number | boolean> {
+  return Object.fromEntries(
+    Object.entries(envPairs(list)).map(([key, json]) => [key, z.union([z.boolean(), z.number(), z.string()]).parse(JSON.parse(json))]),
+  );
+}
+
 const mib = (bytes: number): number => round(bytes / (1024 * 1024), 1);
 
 function markdownTable(results: readonly ScenarioResult[]): string {
@@ -177,6 +214,7 @@ async function main(): Promise<void> {
   await mkdir(outDir, { recursive: true });
   const startedAt = new Date();
   const extraWorkerEnv = envPairs(args['worker-env']);
+  const serverDynamicConfig = { ...SERVER_DYNAMIC_CONFIG, ...jsonPairs(args['server-dynamic-config']) };
 
   const cleanups: Array<() => Promise<void>> = [];
   const cleanUp = async (): Promise<void> => {
@@ -201,7 +239,7 @@ async function main(): Promise<void> {
         output: () => '',
       };
     } else {
-      server = await startDevServer({ headless: true, log: (line) => log(`dev server: ${line}`) });
+      server = await startDevServer({ headless: true, dynamicConfig: serverDynamicConfig, log: (line) => log(`dev server: ${line}`) });
       cleanups.push(() => server.stop());
     }
     const namespace = args.namespace ?? server.namespace;
@@ -421,7 +459,12 @@ async function main(): Promise<void> {
       finishedAt: finishedAt.toISOString(),
       durationSeconds: round((finishedAt.getTime() - startedAt.getTime()) / 1000, 1),
       machine: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: cpus().length, memoryMiB: mib(totalmem()) },
-      temporal: { address: server.address, namespace, started: !server.external },
+      temporal: {
+        address: server.address,
+        namespace,
+        started: !server.external,
+        ...(server.external ? {} : { dynamicConfig: serverDynamicConfig }),
+      },
       emulator: { url: emulatorUrl, started: args['emulator-url'] === undefined },
       sizes,
       scenarios: results,

@@ -18,6 +18,8 @@ export interface DevServerOptions {
   dbFilename?: string;
   /** No web UI. */
   headless?: boolean;
+  /** Dynamic config values (`--dynamic-config-value key=json`), over the CLI's dev-server defaults. */
+  dynamicConfig?: Readonly<Record<string, string | number | boolean>>;
   log?: Log;
   /** Start a server even when TEMPORAL_ADDRESS is set (the dev-server command does). */
   ignoreTemporalAddress?: boolean;
@@ -129,6 +131,7 @@ async function launch(binary: string, opts: DevServerOptions, log: Log): Promise
     ...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort)]),
     ...(opts.dbFilename === undefined ? [] : ['--db-filename', opts.dbFilename]),
     ...searchAttributeArgs(),
+    ...Object.entries(opts.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
     '--log-level',
     'warn',
   ];
