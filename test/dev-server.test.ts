@@ -1,0 +1,52 @@
+/**
+ * `startDevServer({ dynamicConfig })`: the values reach `temporal server start-dev`, and with the
+ * search-attribute cache on (the production default the benchmark restores) imgdel's attributes,
+ * registered when the server starts, are usable by the very first deletion.
+ */
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deletionStartOptions } from '../src/client/client.js';
+import { startDevServer } from '../src/dev/dev-server.js';
+import type { RunningDevServer } from '../src/dev/dev-server.js';
+import { SEARCH_STATUS, deletionStatusKey, imageIdKey } from '../src/workflows/model.js';
+
+const WORKFLOW_TYPE = 'deleteImage';
+
+let server: RunningDevServer | undefined;
+let connection: Connection | undefined;
+
+describe('dev server with dynamic config', () => {
+  beforeAll(async () => {
+    server = await startDevServer({
+      ignoreTemporalAddress: true,
+      headless: true,
+      dynamicConfig: { 'system.forceSearchAttributesCacheRefreshOnRead': false },
+      log: () => undefined,
+    });
+  });
+
+  afterAll(async () => {
+    await connection?.close();
+    await server?.stop();
+  });
+
+  it('accepts the values and indexes a deletion started right away', async () => {
+    if (server === undefined) throw new Error('no dev server');
+    connection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection, namespace: server.namespace });
+    // No worker polls this queue: the start alone writes the search attributes.
+    const imageId = 'img-devserver0001';
+    const handle = await client.workflow.start(
+      WORKFLOW_TYPE,
+      deletionStartOptions({ imageId, reason: 'dev-server test' }, `dev-server-${randomUUID()}`, randomUUID()),
+    );
+    try {
+      const description = await handle.describe();
+      expect(description.typedSearchAttributes.get(imageIdKey)).toBe(imageId);
+      expect(description.typedSearchAttributes.get(deletionStatusKey)).toBe(SEARCH_STATUS.running);
+    } finally {
+      await handle.terminate('dev-server test done');
+    }
+  });
+});
