@@ -4,14 +4,13 @@
  * registered when the server starts, are usable by the very first deletion.
  */
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deletionStartOptions } from '../src/client/client.js';
 import { startDevServer } from '../src/dev/dev-server.js';
 import type { RunningDevServer } from '../src/dev/dev-server.js';
-import { SEARCH_STATUS, deletionStatusKey, imageIdKey } from '../src/workflows/model.js';
-
-const WORKFLOW_TYPE = 'deleteImage';
+import { SEARCH_STATUS, WORKFLOW_TYPE, deletionStatusKey, imageIdKey } from '../src/workflows/model.js';
+import { connectTestClient, uniqueTaskQueue } from './helpers/temporal.js';
 
 let server: RunningDevServer | undefined;
 let connection: Connection | undefined;
@@ -33,13 +32,13 @@ describe('dev server with dynamic config', () => {
 
   it('accepts the values and indexes a deletion started right away', async () => {
     if (server === undefined) throw new Error('no dev server');
-    connection = await Connection.connect({ address: server.address });
-    const client = new Client({ connection, namespace: server.namespace });
+    const connected = await connectTestClient(server);
+    connection = connected.connection;
     // No worker polls this queue: the start alone writes the search attributes.
     const imageId = 'img-devserver0001';
-    const handle = await client.workflow.start(
+    const handle = await connected.client.workflow.start(
       WORKFLOW_TYPE,
-      deletionStartOptions({ imageId, reason: 'dev-server test' }, `dev-server-${randomUUID()}`, randomUUID()),
+      deletionStartOptions({ imageId, reason: 'dev-server test' }, uniqueTaskQueue('dev-server'), randomUUID()),
     );
     try {
       const description = await handle.describe();

@@ -23,10 +23,12 @@ export function testNamespace(): string {
   return inject('temporalNamespace');
 }
 
-/** A client on the test server; close `connection` when done. */
-export async function connectTestClient(): Promise<{ client: Client; connection: Connection }> {
-  const connection = await Connection.connect({ address: testTemporalAddress() });
-  return { client: new Client({ connection, namespace: testNamespace() }), connection };
+/** A client on the test server, or on the server given; close `connection` when done. */
+export async function connectTestClient(
+  server: { address: string; namespace: string } = { address: testTemporalAddress(), namespace: testNamespace() },
+): Promise<{ client: Client; connection: Connection }> {
+  const connection = await Connection.connect({ address: server.address });
+  return { client: new Client({ connection, namespace: server.namespace }), connection };
 }
 
 /** A worker connection on the test server; close it after the worker has stopped. */
