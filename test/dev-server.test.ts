@@ -12,6 +12,9 @@ import type { RunningDevServer } from '../src/dev/dev-server.js';
 import { SEARCH_STATUS, WORKFLOW_TYPE, deletionStatusKey, imageIdKey } from '../src/workflows/model.js';
 import { connectTestClient, uniqueTaskQueue } from './helpers/temporal.js';
 
+/** A limit the server enforces visibly (the default is 1 000), so the test sees the values arrive. */
+const MAX_ID_LENGTH = 64;
+
 let server: RunningDevServer | undefined;
 let connection: Connection | undefined;
 
@@ -20,7 +23,7 @@ describe('dev server with dynamic config', () => {
     server = await startDevServer({
       ignoreTemporalAddress: true,
       headless: true,
-      dynamicConfig: { 'system.forceSearchAttributesCacheRefreshOnRead': false },
+      dynamicConfig: { 'system.forceSearchAttributesCacheRefreshOnRead': false, 'limit.maxIDLength': MAX_ID_LENGTH },
       log: () => undefined,
     });
   });
@@ -30,9 +33,24 @@ describe('dev server with dynamic config', () => {
     await server?.stop();
   });
 
-  it('accepts the values and indexes a deletion started right away', async () => {
+  it('passes the values to the server', async () => {
     if (server === undefined) throw new Error('no dev server');
     const connected = await connectTestClient(server);
+    connection = connected.connection;
+    const tooLong = 'x'.repeat(MAX_ID_LENGTH + 1);
+    const refusal = await connected.client.workflow
+      .start(WORKFLOW_TYPE, { workflowId: tooLong, taskQueue: uniqueTaskQueue('dev-server') })
+      .then(
+        () => new Error(`a ${tooLong.length}-character workflow id was accepted`),
+        (error: unknown) => error,
+      );
+    expect(String(refusal instanceof Error ? refusal.cause : refusal)).toMatch(/length/i);
+  });
+
+  it('indexes a deletion started right away, with the search-attribute cache on', async () => {
+    if (server === undefined) throw new Error('no dev server');
+    const connected = await connectTestClient(server);
+    await connection?.close();
     connection = connected.connection;
     // No worker polls this queue: the start alone writes the search attributes.
     const imageId = 'img-devserver0001';
