@@ -66,7 +66,7 @@ describe('npm run bench command line', () => {
   it('--help prints every option, one line each, and exits 0 without starting anything', async () => {
     const run = await runBench(['--help']);
     expect(run.exitCode, run.stderr).toBe(0);
-    for (const option of ['--quick', '--temporal-address', '--emulator-url', '--out', '--p2-deletions', '--worker-env', '--help']) {
+    for (const option of ['--quick', '--temporal-address', '--emulator-url', '--out', '--p2-deletions', '--worker-env', '--server-dynamic-config', '--help']) {
       expect(run.stdout).toMatch(new RegExp(`^\\s+(-h, )?${option}\\b.*\\S\\s*$`, 'm'));
     }
     expect(run.stderr).not.toContain('[bench]');
@@ -78,6 +78,15 @@ describe('npm run bench command line', () => {
     expect(run.stderr).toContain("'--no-such-option'");
     expect(run.stderr).toContain('--help');
     expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('--server-dynamic-config takes key=JSON scalar, and only for the dev server the benchmark starts', async () => {
+    const notJson = await runBench(['--server-dynamic-config', 'system.forceSearchAttributesCacheRefreshOnRead=yes']);
+    expect(notJson.exitCode).toBe(2);
+    expect(notJson.stderr).toContain('expected key=value with a JSON boolean, number or string');
+    const givenServer = await runBench(['--temporal-address', testTemporalAddress(), '--server-dynamic-config', 'limit.maxIDLength=64']);
+    expect(givenServer.exitCode).toBe(2);
+    expect(givenServer.stderr).toContain('cannot change a --temporal-address server');
   });
 });
 
