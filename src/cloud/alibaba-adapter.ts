@@ -85,18 +85,34 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
     return parsed.data;
   }
 
-  /** Pages a PageNumber/PageSize list until a short page or the announced total. */
+  /**
+   * Pages a PageNumber/PageSize list. With a total, until that many items arrived: a service
+   * may cap its pages below the PageSize asked for, so a short page ends nothing; an empty page
+   * before the total is a broken list. Only without a total does a short page end the list.
+   */
   async function pageNumbered<Item>(
-    fetchPage: (pageNumber: number) => Promise<{ items: Item[]; total: number | null | undefined }>,
+    list: string,
+    fetchPage: (pageNumber: number) => Promise<{ items: Item[]; total: number | null | undefined; requestId: string }>,
   ): Promise<Item[]> {
     const all: Item[] = [];
     for (let pageNumber = 1; pageNumber <= MAX_PAGES; pageNumber += 1) {
-      const { items, total } = await fetchPage(pageNumber);
+      const { items, total, requestId } = await fetchPage(pageNumber);
       all.push(...items);
-      const reachedTotal = typeof total === 'number' && all.length >= total;
-      if (items.length < PAGE_SIZE || reachedTotal) return all;
+      if (typeof total !== 'number') {
+        if (items.length < PAGE_SIZE) return all;
+        continue;
+      }
+      if (all.length >= total) return all;
+      if (items.length === 0) {
+        throw new CloudError({
+          code: SyntheticCode.MalformedResponse,
+          message: `${list} ended after ${all.length} of the ${total} items it announced (page ${pageNumber} was empty)`,
+          requestId,
+          action: list,
+        });
+      }
     }
-    throw pagingRunaway('a PageNumber list');
+    throw pagingRunaway(list);
   }
 
   async function findImage(imageId: string): Promise<{ image: WireImage | undefined; requestId: string }> {
@@ -124,7 +140,7 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
   const childrenLists = new SharedReads<ReadonlySet<string>>(options.accountListsMaxAgeMs ?? ACCOUNT_LISTS_MAX_AGE_MS);
   function parentsOfImagesOfType(imageType: 'Community' | 'Shared'): Promise<ReadonlySet<string>> {
     return childrenLists.read(imageType, async () => {
-      const images = await pageNumbered(async (pageNumber) => {
+      const images = await pageNumbered('ListImage', async (pageNumber) => {
         const page = await call(
           'appstream',
           homeRegion,
@@ -132,7 +148,7 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
           { ImageType: imageType, PageSize: PAGE_SIZE, PageNumber: pageNumber },
           listImageParentsResponseSchema,
         );
-        return { items: page.Data, total: page.Count };
+        return { items: page.Data, total: page.Count, requestId: page.RequestId };
       });
       return new Set(images.flatMap((image) => (image.ParentImageId ? [image.ParentImageId] : [])));
     });
@@ -154,7 +170,7 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
     filter: Record<string, string>,
   ): Promise<{ templates: TemplateSnapshot[]; requestId: string }> {
     let requestId = '';
-    const templates = await pageNumbered(async (pageNumber) => {
+    const templates = await pageNumbered('DescribeTemplates', async (pageNumber) => {
       const page = await call(
         'ecd',
         homeRegion,
@@ -163,7 +179,7 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
         describeTemplatesResponseSchema,
       );
       requestId = page.RequestId;
-      return { items: page.Data, total: page.TotalCount };
+      return { items: page.Data, total: page.TotalCount, requestId: page.RequestId };
     });
     return { templates: templates.map(toTemplateSnapshot), requestId };
   }
@@ -195,7 +211,7 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
     async listImageUsages(imageId: string, source: UsageSource): Promise<ImageUsage[]> {
       // App instance groups and workstations are listed account-wide (not filtered by
       // region): anything anywhere that runs on the image blocks its deletion.
-      const appInstanceGroups = () => pageNumbered(async (pageNumber) => {
+      const appInstanceGroups = () => pageNumbered('ListAppInstanceGroup', async (pageNumber) => {
         const page = await call(
           'appstream',
           homeRegion,
@@ -206,9 +222,10 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
         return {
           items: page.AppInstanceGroupModels.map((group) => appInstanceGroupUsage(group, homeRegion)),
           total: page.TotalCount ?? page.Count,
+          requestId: page.RequestId,
         };
       });
-      const wuyingServers = () => pageNumbered(async (pageNumber) => {
+      const wuyingServers = () => pageNumbered('ListWuyingServer', async (pageNumber) => {
         const page = await call(
           'appstream',
           homeRegion,
@@ -219,11 +236,13 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
         return {
           items: page.WuyingServerList.map((server) => wuyingServerUsage(server, homeRegion)),
           total: page.TotalCount ?? page.Count,
+          requestId: page.RequestId,
         };
       });
       async function desktopGroupsIn(regionId: string): Promise<ImageUsage[]> {
         const usages: ImageUsage[] = [];
         let nextToken: string | undefined;
+        const seenTokens = new Set<string>();
         for (let pageCount = 0; pageCount < MAX_PAGES; pageCount += 1) {
           const page = await call(
             'ecd',
@@ -238,7 +257,17 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
             describeDesktopGroupsResponseSchema,
           );
           usages.push(...page.DesktopGroups.map((group) => desktopGroupUsage(group, regionId)));
-          if (!page.NextToken || page.NextToken === nextToken) return usages;
+          if (!page.NextToken) return usages;
+          // A token seen before would page in a circle: the list is broken, not complete.
+          if (seenTokens.has(page.NextToken)) {
+            throw new CloudError({
+              code: SyntheticCode.MalformedResponse,
+              message: `DescribeDesktopGroups in ${regionId} answered NextToken ${JSON.stringify(page.NextToken)} a second time`,
+              requestId: page.RequestId,
+              action: 'DescribeDesktopGroups',
+            });
+          }
+          seenTokens.add(page.NextToken);
           nextToken = page.NextToken;
         }
         throw pagingRunaway('DescribeDesktopGroups');
@@ -352,5 +381,6 @@ function pagingRunaway(list: string): CloudError {
   return new CloudError({
     code: SyntheticCode.MalformedResponse,
     message: `${list} did not end after ${MAX_PAGES} pages`,
+    action: list,
   });
 }

@@ -20,6 +20,8 @@ export interface OperationContext {
   state: EmulatorState;
   /** The account this emulator acts for: owner checks compare against it. */
   accountId: string;
+  /** When set, list pages hold at most this many items whatever the client asks (see paginate). */
+  maxPageSize?: number;
 }
 
 export interface OperationResult {
@@ -72,7 +74,8 @@ function imageWire(image: ImageRecord): Record<string, unknown> {
   };
 }
 
-function listImage(params: FlatParams, { state }: OperationContext): OperationResult {
+function listImage(params: FlatParams, context: OperationContext): OperationResult {
+  const { state } = context;
   const imageId = optionalString(params, 'ImageId');
   const imageType = optionalString(params, 'ImageType');
   const productType = optionalString(params, 'ProductType');
@@ -86,7 +89,7 @@ function listImage(params: FlatParams, { state }: OperationContext): OperationRe
       (imageName === undefined || image.imageName.includes(imageName)) &&
       (status === undefined || image.status === status),
   );
-  const page = paginate(matching, params);
+  const page = paginate(matching, params, context.maxPageSize);
   return {
     body: {
       Code: 'success',
@@ -148,14 +151,15 @@ function instancesOf(state: EmulatorState, kind: InstanceRecord['kind']): Instan
   return state.instances.filter((instance) => instance.kind === kind);
 }
 
-function listAppInstanceGroup(params: FlatParams, { state }: OperationContext): OperationResult {
+function listAppInstanceGroup(params: FlatParams, context: OperationContext): OperationResult {
+  const { state } = context;
   if (optionalString(params, 'ProductType') !== 'CloudApp') throw new ApiError('InvalidParameter.ProductType');
   const imageId = optionalString(params, 'AppCenterImageId');
   const regionId = optionalString(params, 'BizRegionId');
   const matching = instancesOf(state, 'AppInstanceGroup').filter(
     (group) => (imageId === undefined || group.imageId === imageId) && (regionId === undefined || group.regionId === regionId),
   );
-  const page = paginate(matching, params);
+  const page = paginate(matching, params, context.maxPageSize);
   return {
     body: {
       AppInstanceGroupModels: page.items.map((group) => ({
@@ -172,13 +176,14 @@ function listAppInstanceGroup(params: FlatParams, { state }: OperationContext): 
   };
 }
 
-function listWuyingServer(params: FlatParams, { state }: OperationContext): OperationResult {
+function listWuyingServer(params: FlatParams, context: OperationContext): OperationResult {
+  const { state } = context;
   const imageId = optionalString(params, 'ImageId');
   const regionId = optionalString(params, 'BizRegionId');
   const matching = instancesOf(state, 'WuyingServer').filter(
     (server) => (imageId === undefined || server.imageId === imageId) && (regionId === undefined || server.regionId === regionId),
   );
-  const page = paginate(matching, params);
+  const page = paginate(matching, params, context.maxPageSize);
   return {
     body: {
       WuyingServerList: page.items.map((server) => ({
@@ -195,11 +200,11 @@ function listWuyingServer(params: FlatParams, { state }: OperationContext): Oper
   };
 }
 
-function describeDesktopGroups(params: FlatParams, { state }: OperationContext): OperationResult {
+function describeDesktopGroups(params: FlatParams, { state, maxPageSize }: OperationContext): OperationResult {
   const regionId = optionalString(params, 'RegionId');
   if (regionId === undefined) throw new ApiError('MissingRegionId');
   const imageIds = listParam(params, 'ImageId');
-  const maxResults = intParam(params, 'MaxResults', 10, 1, 100);
+  const maxResults = Math.min(intParam(params, 'MaxResults', 10, 1, 100), maxPageSize ?? 100);
   // NextToken is the offset of the next item, as text (opaque to clients).
   const token = optionalString(params, 'NextToken');
   const offset = token === undefined ? 0 : Number(token);
@@ -225,7 +230,8 @@ function describeDesktopGroups(params: FlatParams, { state }: OperationContext):
 
 // ---- templates ----
 
-function describeTemplates(params: FlatParams, { state }: OperationContext): OperationResult {
+function describeTemplates(params: FlatParams, context: OperationContext): OperationResult {
+  const { state } = context;
   const imageId = optionalString(params, 'ImageId');
   const templateIds = listParam(params, 'TemplateIds');
   const templateName = optionalString(params, 'TemplateName');
@@ -235,7 +241,7 @@ function describeTemplates(params: FlatParams, { state }: OperationContext): Ope
       (templateIds.length === 0 || templateIds.includes(template.TemplateId)) &&
       (templateName === undefined || template.TemplateName.includes(templateName)),
   );
-  const page = paginate(matching, params);
+  const page = paginate(matching, params, context.maxPageSize);
   return {
     body: {
       Code: 'success',

@@ -88,12 +88,17 @@ export interface Page<T> {
   total: number;
 }
 
-/** PageNumber/PageSize paging: PageSize 1..100 (default 10), PageNumber from 1. */
-export function paginate<T>(items: readonly T[], params: FlatParams): Page<T> {
+/**
+ * PageNumber/PageSize paging: PageSize 1..100 (default 10), PageNumber from 1. With
+ * `maxPageSize`, pages hold at most that many items while the answer still reports the
+ * PageSize asked for: a service that caps page size quietly (clients must page by the total).
+ */
+export function paginate<T>(items: readonly T[], params: FlatParams, maxPageSize?: number): Page<T> {
   const pageNumber = intParam(params, 'PageNumber', 1, 1, Number.MAX_SAFE_INTEGER);
   const pageSize = intParam(params, 'PageSize', 10, 1, 100);
-  const start = (pageNumber - 1) * pageSize;
-  return { items: items.slice(start, start + pageSize), pageNumber, pageSize, total: items.length };
+  const servedSize = maxPageSize === undefined ? pageSize : Math.min(pageSize, maxPageSize);
+  const start = (pageNumber - 1) * servedSize;
+  return { items: items.slice(start, start + servedSize), pageNumber, pageSize, total: items.length };
 }
 
 /**

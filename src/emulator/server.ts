@@ -36,6 +36,8 @@ export interface EmulatorOptions {
   seed?: SeedName;
   /** Added to every API call (not to admin calls). */
   latencyMs?: number;
+  /** List pages hold at most this many items, whatever PageSize/MaxResults asks (a quiet cap). */
+  maxPageSize?: number;
   log?: (line: string) => void;
 }
 
@@ -104,6 +106,8 @@ function sendJson(response: ServerResponse, status: number, body: unknown, heade
 }
 
 const emptyObjectSchema = z.object({}).optional();
+/** POST /_emulator/paging: `maxPageSize` caps every list page quietly; null lifts the cap. */
+const pagingBodySchema = z.object({ maxPageSize: z.number().int().min(1).max(100).nullable() });
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const host = options.host ?? EMULATOR_DEFAULTS.host;
@@ -117,6 +121,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
 
   const state = new EmulatorState();
   const context: OperationContext = { state, accountId };
+  const startingMaxPageSize = options.maxPageSize;
+  if (startingMaxPageSize !== undefined) context.maxPageSize = startingMaxPageSize;
   const faults = new FaultRegistry();
   const limiter = new RateLimiter();
   let calls: CallRecord[] = [];
@@ -270,6 +276,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
           state.clear();
           faults.clear();
           limiter.clear();
+          if (startingMaxPageSize === undefined) delete context.maxPageSize;
+          else context.maxPageSize = startingMaxPageSize;
           calls = [];
           await persister?.persist();
           sendJson(response, 200, { ok: true });
@@ -317,6 +325,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
           limiter.clear();
           sendJson(response, 200, { ok: true });
           return;
+        case 'POST paging': {
+          const { maxPageSize } = await adminBody(request, pagingBodySchema);
+          if (maxPageSize === null) delete context.maxPageSize;
+          else context.maxPageSize = maxPageSize;
+          sendJson(response, 200, { maxPageSize });
+          return;
+        }
         case 'GET calls':
           sendJson(response, 200, calls);
           return;

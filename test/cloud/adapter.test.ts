@@ -288,6 +288,45 @@ describe('listImageUsages', () => {
   });
 });
 
+describe('a service that caps its pages below the PageSize asked for', () => {
+  beforeEach(async () => {
+    // Pages of 30 while the adapter asks for 100; the answers still report PageSize 100.
+    await admin('POST', 'paging', { maxPageSize: 30 });
+  });
+
+  it('still lists every template, so none is deleted without a snapshot', async () => {
+    const many = Array.from({ length: 70 }, (_, index) => template(`b-cap${index}`, 'img-t'));
+    await seed({ images: [image('img-t')], templates: many });
+    expect(await adapter.listTemplates('img-t')).toHaveLength(70);
+  });
+
+  it('still finds a community child and every usage beyond the first page', async () => {
+    const community = Array.from({ length: 45 }, (_, index) =>
+      image(`img-capc${String(index).padStart(3, '0')}`, {
+        imageType: 'Community',
+        parentImageId: index === 44 ? 'img-target' : 'img-unrelated',
+      }),
+    );
+    const appGroups = Array.from({ length: 50 }, (_, index) => ({
+      kind: 'AppInstanceGroup',
+      id: `aig-cap${index}`,
+      imageId: 'img-target',
+      regionId: 'cn-hangzhou',
+    }));
+    const servers = Array.from({ length: 40 }, (_, index) => ({
+      kind: 'WuyingServer',
+      id: `ws-cap${index}`,
+      imageId: 'img-target',
+      regionId: 'cn-hangzhou',
+    }));
+    await seed({ images: [image('img-target'), image('img-unrelated'), ...community], instances: [...appGroups, ...servers] });
+    expect((await adapter.getImage('img-target')).hasCommunityChildren).toBe(true);
+    const usages = await allUsages(adapter, 'img-target', ['cn-shanghai']);
+    expect(usages.filter((usage) => usage.kind === 'AppInstanceGroup')).toHaveLength(50);
+    expect(usages.filter((usage) => usage.kind === 'WuyingServer')).toHaveLength(40);
+  });
+});
+
 describe('templates', () => {
   it('lists full snapshots of the templates that reference the image, and only those', async () => {
     await seed({

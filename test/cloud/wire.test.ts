@@ -180,12 +180,22 @@ describe('the adapter on answers of the wrong shape', () => {
     expect([error.code, error.message, error.requestId]).toEqual(['DeleteTemplate.Failed', 'nope', 'r-3']);
   });
 
-  it('stops a NextToken list that repeats its token instead of looping', async () => {
+  it('calls a NextToken list that repeats its token MalformedResponse instead of a complete list', async () => {
     bodies['ListAppInstanceGroup'] = { RequestId: 'r', AppInstanceGroupModels: [] };
     bodies['ListWuyingServer'] = { RequestId: 'r', WuyingServerList: [] };
-    bodies['DescribeDesktopGroups'] = { RequestId: 'r', NextToken: 'same', DesktopGroups: [{ DesktopGroupId: 'dg-1' }] };
-    const usages = await allUsages(adapter(), 'img-1', ['cn-shanghai']);
-    // First page (no token), second page (token "same") answers "same" again: stop there.
-    expect(usages.map((usage) => usage.id)).toEqual(['dg-1', 'dg-1']);
+    bodies['DescribeDesktopGroups'] = { RequestId: 'r-dg', NextToken: 'same', DesktopGroups: [{ DesktopGroupId: 'dg-1' }] };
+    // First page (no token), second page (token "same") answers "same" again: the list is broken.
+    const error = await cloudErrorOf(allUsages(adapter(), 'img-1', ['cn-shanghai']));
+    expect([error.code, error.action, error.requestId]).toEqual(['MalformedResponse', 'DescribeDesktopGroups', 'r-dg']);
+    expect(error.message).toContain('"same"');
+  });
+
+  it('calls a PageNumber list that runs dry before its announced total MalformedResponse', async () => {
+    // Every page answers the same 1 item of 5: with a total the adapter pages on, and the
+    // empty page it then gets (below) ends the list short of the total.
+    bodies['DescribeTemplates'] = { RequestId: 'r-t', TotalCount: 5, Data: [] };
+    const error = await cloudErrorOf(adapter().listTemplates('img-1'));
+    expect([error.code, error.action, error.requestId]).toEqual(['MalformedResponse', 'DescribeTemplates', 'r-t']);
+    expect(error.message).toContain('0 of the 5');
   });
 });
