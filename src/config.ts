@@ -93,6 +93,46 @@ export const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+/**
+ * The variables a client needs (the CLI, imgdel/client, `npm start`'s exports): the Temporal
+ * connection and the task queue. A client never fails on a worker-only variable it does not use.
+ */
+export const clientEnvSchema = envSchema.pick({
+  TEMPORAL_ADDRESS: true,
+  TEMPORAL_NAMESPACE: true,
+  TEMPORAL_API_KEY: true,
+  TEMPORAL_TLS: true,
+  TEMPORAL_TLS_CLIENT_CERT_PATH: true,
+  TEMPORAL_TLS_CLIENT_KEY_PATH: true,
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: true,
+  TEMPORAL_TLS_SERVER_NAME: true,
+  TEMPORAL_PROFILE: true,
+  TEMPORAL_CONFIG_FILE: true,
+  TEMPORAL_UI_URL: true,
+  IMGDEL_TASK_QUEUE: true,
+});
+
+type Environment = Record<string, string | undefined>;
+
+/**
+ * An empty (or blank) variable means "not set", for every variable alike: `VAR=` lines in an env
+ * file (deploy/production.env.example) and compose's pass-through then get the default instead of
+ * failing validation.
+ */
+export function withoutBlankValues(env: Environment): Environment {
+  return Object.fromEntries(Object.entries(env).filter(([, value]) => value === undefined || value.trim() !== ''));
+}
+
+/** Parses the environment with one of the schemas above; a problem becomes a ConfigError naming the variable. */
+export function parseEnvironment<Schema extends z.ZodType>(schema: Schema, env: Environment): z.output<Schema> {
+  const parsed = schema.safeParse(withoutBlankValues(env));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration in the environment: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
 export interface TemporalConnectionConfig {
   address: string;
   namespace: string;
@@ -152,34 +192,46 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`invalid configuration in the environment:\n${problems.join('\n')}`);
-  }
-  const e = parsed.data;
+/** What a client needs: where Temporal is and which task queue the workers poll. */
+export interface ClientConfig {
+  temporal: TemporalConnectionConfig;
+  taskQueue: string;
+}
+
+function temporalFromEnv(e: z.output<typeof clientEnvSchema>): TemporalConnectionConfig {
   const wantsTls =
     e.TEMPORAL_TLS === 'true' || e.TEMPORAL_TLS_CLIENT_CERT_PATH !== undefined || e.TEMPORAL_TLS_SERVER_CA_CERT_PATH !== undefined;
   return {
-    temporal: {
-      address: e.TEMPORAL_ADDRESS,
-      namespace: e.TEMPORAL_NAMESPACE,
-      ...(e.TEMPORAL_API_KEY ? { apiKey: e.TEMPORAL_API_KEY } : {}),
-      ...(wantsTls
-        ? {
-            tls: {
-              clientCertPath: e.TEMPORAL_TLS_CLIENT_CERT_PATH,
-              clientKeyPath: e.TEMPORAL_TLS_CLIENT_KEY_PATH,
-              serverCaCertPath: e.TEMPORAL_TLS_SERVER_CA_CERT_PATH,
-              serverName: e.TEMPORAL_TLS_SERVER_NAME,
-            },
-          }
-        : {}),
-      ...(e.TEMPORAL_PROFILE ? { profile: e.TEMPORAL_PROFILE } : {}),
-      ...(e.TEMPORAL_CONFIG_FILE ? { configFile: e.TEMPORAL_CONFIG_FILE } : {}),
-      ...(e.TEMPORAL_UI_URL ? { uiUrl: e.TEMPORAL_UI_URL } : {}),
-    },
+    address: e.TEMPORAL_ADDRESS,
+    namespace: e.TEMPORAL_NAMESPACE,
+    ...(e.TEMPORAL_API_KEY ? { apiKey: e.TEMPORAL_API_KEY } : {}),
+    ...(wantsTls || e.TEMPORAL_TLS_CLIENT_KEY_PATH !== undefined
+      ? {
+          tls: {
+            clientCertPath: e.TEMPORAL_TLS_CLIENT_CERT_PATH,
+            clientKeyPath: e.TEMPORAL_TLS_CLIENT_KEY_PATH,
+            serverCaCertPath: e.TEMPORAL_TLS_SERVER_CA_CERT_PATH,
+            serverName: e.TEMPORAL_TLS_SERVER_NAME,
+          },
+        }
+      : {}),
+    ...(e.TEMPORAL_PROFILE ? { profile: e.TEMPORAL_PROFILE } : {}),
+    ...(e.TEMPORAL_CONFIG_FILE ? { configFile: e.TEMPORAL_CONFIG_FILE } : {}),
+    ...(e.TEMPORAL_UI_URL ? { uiUrl: e.TEMPORAL_UI_URL } : {}),
+  };
+}
+
+/** The client subset of the environment (clientEnvSchema); worker-only variables are not read. */
+export function loadClientConfig(env: Environment = process.env): ClientConfig {
+  const e = parseEnvironment(clientEnvSchema, env);
+  return { temporal: temporalFromEnv(e), taskQueue: e.IMGDEL_TASK_QUEUE };
+}
+
+/** The worker's configuration: every variable of envSchema. */
+export function loadConfig(env: Environment = process.env): Config {
+  const e = parseEnvironment(envSchema, env);
+  return {
+    temporal: temporalFromEnv(e),
     taskQueue: e.IMGDEL_TASK_QUEUE,
     cloud: {
       ...(e.IMGDEL_CLOUD_ENDPOINT ? { endpoint: e.IMGDEL_CLOUD_ENDPOINT } : {}),

@@ -18,7 +18,7 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import type { ConnectionOptions, WorkflowExecutionDescription, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
-import { loadConfig } from '../config.js';
+import { loadClientConfig } from '../config.js';
 import { DEFAULTS, checkInput, workflowIdFor } from '../workflows/input.js';
 import type { DeleteImageInput } from '../workflows/input.js';
 import {
@@ -136,7 +136,7 @@ export class ImgdelClient {
 
   constructor(options: ImgdelClientOptions = {}) {
     this.options = options;
-    const config = loadConfig(options.env ?? process.env);
+    const config = loadClientConfig(environmentFor(options));
     const target = resolveConnectionTarget(config, {
       ...(options.address === undefined ? {} : { address: options.address }),
       ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
@@ -426,6 +426,19 @@ export class ImgdelClient {
       return undefined;
     }
   }
+}
+
+/**
+ * The environment the client reads, without the variables an explicit option replaces: a
+ * backend passing { address } is not refused for a TEMPORAL_ADDRESS it does not use.
+ */
+function environmentFor(options: ImgdelClientOptions): Record<string, string | undefined> {
+  const env = { ...(options.env ?? process.env) };
+  if (options.address !== undefined) delete env.TEMPORAL_ADDRESS;
+  if (options.namespace !== undefined) delete env.TEMPORAL_NAMESPACE;
+  if (options.taskQueue !== undefined) delete env.IMGDEL_TASK_QUEUE;
+  if (options.uiUrl !== undefined) delete env.TEMPORAL_UI_URL;
+  return env;
 }
 
 /** running and awaiting-retry are the only states that are neither an end nor a park. */

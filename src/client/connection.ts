@@ -1,12 +1,12 @@
 /**
- * Where the client connects: the environment (src/config.ts), an @temporalio/envconfig
- * profile (TEMPORAL_PROFILE), or explicit options — in that order of precedence, the
- * explicit options winning. Also computes the Temporal UI link of a workflow.
+ * Where the client connects and where its UI links point. The connection options come from
+ * clientConnectionOptions (src/temporal-connection.ts), the one builder the worker uses too,
+ * so the CLI and the client make the same checks (mTLS pairs, readable PEM files, the profile);
+ * explicit options (address, namespace, UI URL) win over the environment.
  */
-import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from '@temporalio/client';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
-import type { Config } from '../config.js';
+import type { TemporalConnectionConfig } from '../config.js';
+import { clientConnectionOptions } from '../temporal-connection.js';
 
 export interface ConnectionTarget {
   address: string;
@@ -22,47 +22,16 @@ export interface TargetOverrides {
   uiUrl?: string;
 }
 
-export function resolveConnectionTarget(config: Config, overrides: TargetOverrides = {}): ConnectionTarget {
+/** Throws ConfigError (naming the variable) for a half mTLS pair, an unreadable PEM file or a bad profile. */
+export function resolveConnectionTarget(config: { temporal: TemporalConnectionConfig }, overrides: TargetOverrides = {}): ConnectionTarget {
   const temporal = config.temporal;
-  let connectionOptions: ConnectionOptions;
-  let namespace = temporal.namespace;
-  if (temporal.profile !== undefined) {
-    const loaded = loadClientConnectConfig({
-      profile: temporal.profile,
-      ...(temporal.configFile === undefined ? {} : { configSource: { path: temporal.configFile } }),
-    });
-    const fromProfile = loaded.connectionOptions;
-    connectionOptions = {
-      address: fromProfile.address ?? temporal.address,
-      ...(fromProfile.tls === undefined ? {} : { tls: fromProfile.tls }),
-      ...(fromProfile.apiKey === undefined ? {} : { apiKey: fromProfile.apiKey }),
-      ...(fromProfile.metadata === undefined ? {} : { metadata: fromProfile.metadata }),
-    };
-    namespace = loaded.namespace ?? namespace;
-  } else {
-    const tls = temporal.tls;
-    connectionOptions = {
-      address: temporal.address,
-      ...(temporal.apiKey === undefined ? {} : { apiKey: temporal.apiKey }),
-      ...(tls === undefined && temporal.apiKey === undefined
-        ? {}
-        : {
-            tls: {
-              ...(tls?.serverName === undefined ? {} : { serverNameOverride: tls.serverName }),
-              ...(tls?.serverCaCertPath === undefined ? {} : { serverRootCACertificate: readFileSync(tls.serverCaCertPath) }),
-              ...(tls?.clientCertPath !== undefined && tls.clientKeyPath !== undefined
-                ? { clientCertPair: { crt: readFileSync(tls.clientCertPath), key: readFileSync(tls.clientKeyPath) } }
-                : {}),
-            },
-          }),
-    };
-  }
-  if (overrides.address !== undefined) connectionOptions = { ...connectionOptions, address: overrides.address };
-  const address = connectionOptions.address ?? temporal.address;
+  const shared = clientConnectionOptions(temporal);
+  // A profile without an address falls back to TEMPORAL_ADDRESS (default localhost:7233).
+  const address = overrides.address ?? shared.connectionOptions.address ?? temporal.address;
   return {
     address,
-    namespace: overrides.namespace ?? namespace,
-    connectionOptions,
+    namespace: overrides.namespace ?? shared.namespace,
+    connectionOptions: { ...shared.connectionOptions, address },
     uiUrl: stripTrailingSlash(overrides.uiUrl ?? temporal.uiUrl ?? defaultUiUrl(address)),
   };
 }

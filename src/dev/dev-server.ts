@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { Connection } from '@temporalio/client';
-import { envSchema } from '../config.js';
+import { envSchema, withoutBlankValues } from '../config.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/model.js';
 import { ensureTemporalCli, type Log } from './temporal-cli.js';
 import { findFreePort, hasExited, listensOnLoopbackPort, OutputTail, sleep, stopChild, waitForExit } from './process.js';
@@ -60,7 +60,7 @@ const externalServerEnvSchema = envSchema.pick({ TEMPORAL_NAMESPACE: true, TEMPO
 export function externalServerFromEnv(env: NodeJS.ProcessEnv = process.env): RunningDevServer | undefined {
   const raw = env.TEMPORAL_ADDRESS;
   if (raw === undefined || raw.trim() === '') return undefined;
-  const parsed = externalServerEnvSchema.safeParse(env);
+  const parsed = externalServerEnvSchema.safeParse(withoutBlankValues(env));
   if (!parsed.success) {
     throw new Error(`TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE are invalid: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`);
   }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultUiUrl, resolveConnectionTarget, workflowUiLink } from '../../src/client/connection.js';
-import { loadConfig } from '../../src/config.js';
+import { ConfigError, loadClientConfig, loadConfig } from '../../src/config.js';
 
 describe('Temporal UI links', () => {
   it('default to the gRPC port + 1000 on the same host', () => {
@@ -44,4 +44,29 @@ describe('resolveConnectionTarget', () => {
     expect(target.connectionOptions.address).toBe('127.0.0.1:9999');
     expect(target.namespace).toBe('x');
   });
+
+  it('makes the worker\'s checks: a certificate without its key is refused, not silently dropped', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'imgdel-tls-'));
+    const cert = join(dir, 'client.pem');
+    writeFileSync(cert, 'CERT');
+    const halfPair = () => resolveConnectionTarget(loadClientConfig({ TEMPORAL_TLS_CLIENT_CERT_PATH: cert }));
+    expect(halfPair).toThrow(ConfigError);
+    expect(halfPair).toThrow(/TEMPORAL_TLS_CLIENT_KEY_PATH/);
+  });
+
+  it('names the variable of a PEM file it cannot read', () => {
+    const missing = () => resolveConnectionTarget(loadClientConfig({ TEMPORAL_TLS_SERVER_CA_CERT_PATH: join(tmpdir(), 'imgdel-no-such-ca.pem') }));
+    expect(missing).toThrow(ConfigError);
+    expect(missing).toThrow(/TEMPORAL_TLS_SERVER_CA_CERT_PATH/);
+  });
+
+  it('names TEMPORAL_PROFILE when the profile cannot be loaded', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'imgdel-profile-'));
+    const file = join(dir, 'temporal.toml');
+    writeFileSync(file, '[profile.staging]\naddress = "staging.example:7233"\n');
+    const bad = () => resolveConnectionTarget(loadClientConfig({ TEMPORAL_PROFILE: 'nope', TEMPORAL_CONFIG_FILE: file }));
+    expect(bad).toThrow(ConfigError);
+    expect(bad).toThrow(/TEMPORAL_PROFILE=nope/);
+  });
 });
+

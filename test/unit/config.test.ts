@@ -1,6 +1,6 @@
 /** Environment → zod → typed config: defaults, derived values and clear errors. */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, envSchema, loadClientConfig, loadConfig } from '../../src/config.js';
 
 describe('loadConfig', () => {
   it('runs on embedded defaults', () => {
@@ -39,4 +39,57 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
   });
+
+  it('treats every empty variable as unset: all blank is the defaults (a `VAR=` line in an env file)', () => {
+    const allBlank = Object.fromEntries(Object.keys(envSchema.shape).map((name) => [name, '']));
+    expect(loadConfig(allBlank)).toEqual(loadConfig({}));
+    const allSpaces = Object.fromEntries(Object.keys(envSchema.shape).map((name) => [name, '  ']));
+    expect(loadConfig(allSpaces)).toEqual(loadConfig({}));
+  });
+
+  it.each(['IMGDEL_CLOUD_RATE', 'IMGDEL_CLOUD_READ_TIMEOUT_MS', 'IMGDEL_TASK_QUEUE', 'IMGDEL_CLOUD_ENDPOINT', 'IMGDEL_CLOUD_PROTOCOL', 'TEMPORAL_NAMESPACE'])(
+    '%s= means its default',
+    (name) => {
+      expect(() => loadConfig({ [name]: '' })).not.toThrow();
+    },
+  );
+
+  it('says what is wrong on one line, naming every bad variable', () => {
+    const error = (() => {
+      try {
+        loadConfig({ IMGDEL_LOG_LEVEL: 'LOUD', IMGDEL_CLOUD_RATE: 'fast' });
+      } catch (caught) {
+        return caught;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = error instanceof Error ? error.message : '';
+    expect(message).not.toContain('\n');
+    expect(message).toContain('IMGDEL_LOG_LEVEL');
+    expect(message).toContain('IMGDEL_CLOUD_RATE');
+  });
 });
+
+describe('loadClientConfig', () => {
+  it('reads only the connection and the task queue: worker-only variables never fail a client', () => {
+    const config = loadClientConfig({
+      TEMPORAL_ADDRESS: '10.0.0.5:7233',
+      IMGDEL_TASK_QUEUE: 'images-eu',
+      IMGDEL_LOG_LEVEL: 'info',
+      IMGDEL_CLOUD_ENDPOINT: 'not an endpoint',
+      IMGDEL_CLOUD_RATE: 'fast',
+    });
+    expect(config).toEqual({ temporal: { address: '10.0.0.5:7233', namespace: 'default' }, taskQueue: 'images-eu' });
+  });
+
+  it('refuses a bad connection variable, naming it', () => {
+    expect(() => loadClientConfig({ TEMPORAL_ADDRESS: 'no port' })).toThrow(/TEMPORAL_ADDRESS/);
+  });
+
+  it('gives the client the same temporal section as the worker', () => {
+    const env = { TEMPORAL_TLS_CLIENT_KEY_PATH: '/k.pem', TEMPORAL_API_KEY: 'key', TEMPORAL_UI_URL: 'https://ui.example' };
+    expect(loadClientConfig(env).temporal).toEqual(loadConfig(env).temporal);
+  });
+});
+
