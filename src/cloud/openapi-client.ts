@@ -120,7 +120,11 @@ export class OpenApiRpcCaller {
   private readonly transport: typeof http.request;
   /** Per endpoint (a handful: one per product and region, or the one configured), parsed once. */
   private readonly targets = new Map<string, ConnectTarget>();
-  private readonly secrets: readonly string[];
+  /**
+   * Values never to appear in an error message: the configured secret and token, and those
+   * the credential chain hands out (which may differ from, or rotate after, the configuration).
+   */
+  private readonly secrets = new Set<string>();
   private credential: CredentialClient | undefined;
 
   constructor(
@@ -137,9 +141,7 @@ export class OpenApiRpcCaller {
     // HTTPS verifies the server's certificate (Node's default); nothing turns that off.
     this.agent = cloud.protocol === 'HTTPS' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
     this.transport = cloud.protocol === 'HTTPS' ? https.request : http.request;
-    this.secrets = [cloud.accessKeySecret, cloud.securityToken].filter(
-      (secret): secret is string => typeof secret === 'string' && secret.length >= 4,
-    );
+    this.rememberSecrets(cloud.accessKeySecret, cloud.securityToken);
   }
 
   /** One RPC call; resolves to the parsed JSON body, rejects only with a CloudError. */
@@ -187,6 +189,7 @@ export class OpenApiRpcCaller {
     };
     const credential = await this.credentials().getCredential();
     const { accessKeyId, accessKeySecret, securityToken, providerName } = credential;
+    this.rememberSecrets(accessKeySecret, securityToken);
     if (!accessKeyId || !accessKeySecret) {
       throw new CloudError({
         code: 'InvalidCredentials',
@@ -212,6 +215,11 @@ export class OpenApiRpcCaller {
       accessKeySecret,
     );
     return headers;
+  }
+
+  private rememberSecrets(...values: ReadonlyArray<string | undefined>): void {
+    // Very short values would redact ordinary text; no real secret or token is that short.
+    for (const value of values) if (typeof value === 'string' && value.length >= 4) this.secrets.add(value);
   }
 
   /** An explicit key pair only from the configuration (env); otherwise the default chain. */
@@ -361,7 +369,7 @@ export class OpenApiRpcCaller {
  * Any failure of a call that is not already a CloudError (a socket error, the credential
  * chain) → CloudError. Classifies by the error's code and message, never by its class.
  */
-export function toCloudError(error: unknown, action: string, secrets: readonly string[] = []): CloudError {
+export function toCloudError(error: unknown, action: string, secrets: Iterable<string> = []): CloudError {
   if (isCloudError(error)) return error;
   const fields = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
   const rawCode = presentString(fields.code);
@@ -406,14 +414,15 @@ function presentString(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' && value !== 'undefined' && value !== 'null' ? value : undefined;
 }
 
-function redactSecrets(text: string, secrets: readonly string[]): string {
+function redactSecrets(text: string, secrets: Iterable<string>): string {
   let result = text;
   for (const secret of secrets) result = result.split(secret).join('[redacted]');
   return result;
 }
 
-function snippet(text: string, secrets: readonly string[]): string {
-  const oneLine = text.replace(/\s+/g, ' ').trim();
+function snippet(text: string, secrets: Iterable<string>): string {
+  // Redact before cutting: a secret that crosses the cut would otherwise survive as a prefix.
+  const oneLine = redactSecrets(text, secrets).replace(/\s+/g, ' ').trim();
   const short = oneLine.length > SNIPPET_LENGTH ? `${oneLine.slice(0, SNIPPET_LENGTH)}…` : oneLine;
-  return JSON.stringify(redactSecrets(short, secrets));
+  return JSON.stringify(short);
 }

@@ -334,6 +334,42 @@ describe('OpenApiRpcCaller', () => {
     expect(error.message).toContain('[redacted]');
   });
 
+  it('redacts a secret before cutting an excerpt, so no prefix of it survives the cut', async () => {
+    // The secret starts 10 characters before the 80-character cut of the excerpt.
+    answer = { status: 200, body: `${'x'.repeat(70)}${ACCESS_KEY_SECRET} and more`, contentType: 'text/plain' };
+    const error = await failure(new OpenApiRpcCaller(cloudConfig()));
+    expect(error.code).toBe('MalformedResponse');
+    expect(error.message).not.toContain(ACCESS_KEY_SECRET.slice(0, 6));
+    expect(error.message).toContain('[redacted]');
+  });
+
+  it('redacts the secret and token the default credential chain provides, not only configured ones', async () => {
+    const chainSecret = 'chain-provided-secret-0042';
+    const chainToken = 'chain-provided-sts-token-0042';
+    const variables = ['ALIBABA_CLOUD_ACCESS_KEY_ID', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'ALIBABA_CLOUD_SECURITY_TOKEN', 'ALIBABA_CLOUD_ECS_METADATA_DISABLED'] as const;
+    const saved = new Map(variables.map((name) => [name, process.env[name]]));
+    process.env['ALIBABA_CLOUD_ACCESS_KEY_ID'] = ACCESS_KEY_ID;
+    process.env['ALIBABA_CLOUD_ACCESS_KEY_SECRET'] = chainSecret;
+    process.env['ALIBABA_CLOUD_SECURITY_TOKEN'] = chainToken;
+    process.env['ALIBABA_CLOUD_ECS_METADATA_DISABLED'] = 'true';
+    try {
+      const { accessKeyId: _id, accessKeySecret: _secret, securityToken: _token, ...withoutKeys } = cloudConfig();
+      answer = {
+        status: 400,
+        body: JSON.stringify({ RequestId: 'r', Code: 'SignatureDoesNotMatch', Message: `bad: ${chainSecret} / ${chainToken}` }),
+      };
+      const error = await failure(new OpenApiRpcCaller(withoutKeys));
+      expect(seen[0]?.headers['x-acs-security-token']).toBe(chainToken);
+      expect(JSON.stringify(error.toJSON())).not.toContain(chainSecret);
+      expect(JSON.stringify(error.toJSON())).not.toContain(chainToken);
+    } finally {
+      for (const [name, value] of saved) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
   it('reports every call to onCall, with the code when it failed', async () => {
     const events: Array<{ action: string; code?: string }> = [];
     const caller = new OpenApiRpcCaller(cloudConfig(), { onCall: ({ action, code }) => events.push({ action, ...(code ? { code } : {}) }) });
