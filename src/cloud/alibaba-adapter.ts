@@ -187,16 +187,15 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
   return {
     async getImage(imageId: string): Promise<CloudImage> {
       // The children look-ups need nothing from the image's own ListImage: asking all three at
-      // once takes one round trip instead of two (measured by `npm run bench`, P1). When
-      // several fail, the image's own look-up names the error, as it did when it ran first.
+      // once takes one round trip instead of two (measured by `npm run bench`, P1). The image's
+      // own answer is looked at first: a missing image is Image.NotExist (final) even when a
+      // children list failed with something retryable.
       const [found, community, shared] = await Promise.allSettled([
         findImage(imageId),
         hasChildrenOfType(imageId, 'Community'),
         hasChildrenOfType(imageId, 'Shared'),
       ]);
       const { image, requestId } = settledValue(found);
-      const hasCommunityChildren = settledValue(community);
-      const hasSharedChildren = settledValue(shared);
       if (!image) {
         throw new CloudError({
           code: 'Image.NotExist',
@@ -205,7 +204,10 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
           action: 'ListImage',
         });
       }
-      return toCloudImage(image, { hasCommunityChildren, hasSharedChildren });
+      return toCloudImage(image, {
+        hasCommunityChildren: settledValue(community),
+        hasSharedChildren: settledValue(shared),
+      });
     },
 
     async listImageUsages(imageId: string, source: UsageSource): Promise<ImageUsage[]> {

@@ -115,17 +115,23 @@ describe('wire schemas and mappings', () => {
 });
 
 describe('the adapter on answers of the wrong shape', () => {
+  /** Per action: a body (HTTP 200), or an answer chosen from the request's form params. */
+  type Answer = (params: URLSearchParams) => { status: number; body: unknown };
   const bodies: Record<string, unknown> = {};
+  const answers: Record<string, Answer> = {};
   let server: http.Server;
   let endpoint: string;
 
   beforeAll(async () => {
     server = http.createServer((request, response) => {
-      request.resume();
+      let form = '';
+      request.on('data', (chunk: Buffer) => (form += chunk.toString('utf8')));
       request.on('end', () => {
         const action = String(request.headers['x-acs-action']);
+        const chosen = answers[action]?.(new URLSearchParams(form));
+        response.statusCode = chosen?.status ?? 200;
         response.setHeader('content-type', 'application/json');
-        response.end(JSON.stringify(bodies[action] ?? { RequestId: 'r-default' }));
+        response.end(JSON.stringify(chosen ? chosen.body : (bodies[action] ?? { RequestId: 'r-default' })));
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -197,5 +203,18 @@ describe('the adapter on answers of the wrong shape', () => {
     const error = await cloudErrorOf(adapter().listTemplates('img-1'));
     expect([error.code, error.action, error.requestId]).toEqual(['MalformedResponse', 'DescribeTemplates', 'r-t']);
     expect(error.message).toContain('0 of the 5');
+  });
+
+  it('reports a missing image as Image.NotExist even when a children list failed', async () => {
+    answers['ListImage'] = (params) =>
+      params.get('ImageType') === 'Community'
+        ? { status: 400, body: { RequestId: 'r-throttled', Code: 'Throttling.User', Message: 'slow down' } }
+        : { status: 200, body: { RequestId: 'r-list', Count: 0, Data: [] } };
+    try {
+      const error = await cloudErrorOf(adapter().getImage('img-missing'));
+      expect([error.code, error.requestId]).toEqual(['Image.NotExist', 'r-list']);
+    } finally {
+      delete answers['ListImage'];
+    }
   });
 });
