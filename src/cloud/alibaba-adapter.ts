@@ -23,6 +23,7 @@ import {
   listImageParentsResponseSchema,
   listImageResponseSchema,
   listWuyingServerResponseSchema,
+  isRestorationOf,
   regionsOf,
   toCloudImage,
   toTemplateSnapshot,
@@ -302,12 +303,18 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
       return { requestId: response.RequestId };
     },
 
-    async recreateTemplate(snapshot: TemplateSnapshot): Promise<RecreatedTemplate> {
+    async recreateTemplate(
+      snapshot: TemplateSnapshot,
+      claimedTemplateIds: readonly string[] = [],
+    ): Promise<RecreatedTemplate> {
       // No client token exists for CreateTemplate: look first, so a retried compensation
-      // never creates a second copy.
+      // never creates a second copy. A match must hold everything the snapshot would set, not
+      // only its name and image: two deleted templates may share a name, and each must be
+      // restored once (see isRestorationOf for what still cannot be told apart).
       const existing = await findTemplates({ TemplateName: snapshot.templateName, ImageId: snapshot.imageId });
+      const claimed = new Set(claimedTemplateIds);
       const match = existing.templates.find(
-        (template) => template.templateName === snapshot.templateName && template.imageId === snapshot.imageId,
+        (template) => !claimed.has(template.templateId) && isRestorationOf(template, snapshot),
       );
       if (match) return { templateId: match.templateId, created: false, requestId: existing.requestId };
       const response = await call(

@@ -85,7 +85,7 @@ export interface CallReceipt {
 
 export interface RecreatedTemplate extends CallReceipt {
   templateId: string;
-  /** false when a template with the snapshot's name and image already existed. */
+  /** false when the snapshot's template (same name, image and settable fields) already existed. */
   created: boolean;
 }
 
@@ -98,8 +98,12 @@ export interface CloudPort {
   listTemplates(imageId: string): Promise<TemplateSnapshot[]>;
   /** Deletes one template; throws CloudError `InvalidTemplate.NotFound` when it is already gone. */
   deleteTemplate(templateId: string): Promise<CallReceipt>;
-  /** Re-creates a template from its snapshot unless one with the same name and image exists. */
-  recreateTemplate(snapshot: TemplateSnapshot): Promise<RecreatedTemplate>;
+  /**
+   * Re-creates a template from its snapshot unless one exists with the same name, image and
+   * settable fields. `claimedTemplateIds`: templates already restored for other snapshots in
+   * this compensation, which never count as this snapshot's (twins that match in every field).
+   */
+  recreateTemplate(snapshot: TemplateSnapshot, claimedTemplateIds?: readonly string[]): Promise<RecreatedTemplate>;
   /** Deletes the image's copy in one region; throws `Image.NotExist` when that copy is already gone. */
   deleteImageInRegion(imageId: string, regionId: string): Promise<CallReceipt>;
   /** True when the image has no copy left in the region (or no longer exists at all). */
