@@ -6,6 +6,7 @@ import {
   DeletionNotFoundError,
   DeletionUpdateRefusedError,
   InvalidDeletionInputError,
+  NoWorkerAnsweredError,
   TemporalUnavailableError,
 } from '../client/errors.js';
 import type { DeletionStatus } from '../workflows/model.js';
@@ -21,6 +22,8 @@ export const ExitCode = {
   AwaitingRetry: 3,
   /** Temporal could not be reached. */
   TemporalUnavailable: 4,
+  /** No worker answered on the deletion's task queue within --worker-timeout. */
+  NoWorker: 5,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -45,6 +48,7 @@ export function exitCodeForStatus(status: DeletionStatus): ExitCodeValue {
 export function exitCodeForError(error: unknown): ExitCodeValue {
   if (error instanceof InvalidDeletionInputError || error instanceof ConfigError) return ExitCode.Usage;
   if (error instanceof TemporalUnavailableError) return ExitCode.TemporalUnavailable;
+  if (error instanceof NoWorkerAnsweredError) return ExitCode.NoWorker;
   if (error instanceof DeletionNotFoundError || error instanceof DeletionUpdateRefusedError) return ExitCode.Failed;
   return ExitCode.Failed;
 }
@@ -54,6 +58,7 @@ export function errorCodeFor(error: unknown): string {
   if (error instanceof InvalidDeletionInputError) return 'InvalidInput';
   if (error instanceof ConfigError) return 'InvalidConfiguration';
   if (error instanceof TemporalUnavailableError) return 'TemporalUnavailable';
+  if (error instanceof NoWorkerAnsweredError) return 'NoWorkerAnswered';
   if (error instanceof DeletionNotFoundError) return 'NotFound';
   if (error instanceof DeletionUpdateRefusedError) return error.update === 'retry' ? 'NothingToRetry' : 'UpdateRefused';
   return 'Error';

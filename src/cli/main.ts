@@ -5,9 +5,9 @@
  */
 import { hostname, userInfo } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
-import { createImgdelClient } from '../client/client.js';
+import { createImgdelClient, DEFAULT_WORKER_TIMEOUT_MS } from '../client/client.js';
 import type { ImgdelClient } from '../client/client.js';
 import type { DeletionOutcome } from '../client/outcome.js';
 import { emulatorCommand } from '../emulator/cli.js';
@@ -49,12 +49,18 @@ const deleteOptionsSchema = z.object({
   requestedBy: z.string().optional(),
   // NaN (not a number) passes through: the input schema refuses it and names the field.
   waitForCreation: z.number().or(z.nan()).optional(),
+  workerTimeout: z.number().optional(),
   regionConcurrency: z.number().or(z.nan()).optional(),
   parkTimeout: z.number().or(z.nan()).optional(),
 });
 
-const flagsSchema = z.object({ wait: z.boolean().optional(), json: z.boolean().optional(), dryRun: z.boolean().optional() });
-const abandonOptionsSchema = z.object({ json: z.boolean().optional(), reason: z.string().optional() });
+const flagsSchema = z.object({
+  wait: z.boolean().optional(),
+  json: z.boolean().optional(),
+  dryRun: z.boolean().optional(),
+  workerTimeout: z.number().optional(),
+});
+const abandonOptionsSchema = z.object({ json: z.boolean().optional(), reason: z.string().optional(), workerTimeout: z.number().optional() });
 const listOptionsSchema = z.object({ json: z.boolean().optional(), status: z.string().optional(), limit: z.number().int().min(1).max(10_000).optional() });
 
 const EXAMPLES = `
@@ -71,6 +77,7 @@ Exit codes:
   2  bad usage or invalid input (nothing was started)
   3  parked, awaiting retry
   4  cannot reach Temporal
+  5  no worker answered on the deletion's task queue within --worker-timeout (default 60 s)
 
 Connection (environment):
   TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE (default default),
@@ -81,6 +88,21 @@ Connection (environment):
 function numberArg(value: string): number {
   // NaN is caught by the input schema, which names the field.
   return value.trim() === '' ? Number.NaN : Number(value);
+}
+
+/** --worker-timeout <seconds>: a positive number, else a usage error (commander exits 2). */
+function workerTimeoutArg(value: string): number {
+  const seconds = Number(value);
+  if (value.trim() === '' || !Number.isFinite(seconds) || seconds <= 0) {
+    throw new InvalidArgumentError('expected a number of seconds greater than 0');
+  }
+  return seconds;
+}
+
+const WORKER_TIMEOUT_HELP = `give up (exit ${ExitCode.NoWorker}) when no worker answers for this many seconds (default ${DEFAULT_WORKER_TIMEOUT_MS / 1000})`;
+
+function workerTimeoutMs(seconds: number | undefined): { workerTimeoutMs?: number } {
+  return seconds === undefined ? {} : { workerTimeoutMs: seconds * 1000 };
 }
 
 function defaultRequester(): string | undefined {
@@ -142,17 +164,19 @@ class Cli {
     }
   }
 
-  async wait(imageId: string, json: boolean, dryRun: boolean): Promise<{ outcome: DeletionOutcome; live?: LiveProgress }> {
+  async wait(
+    imageId: string,
+    json: boolean,
+    dryRun: boolean,
+    workerTimeoutSeconds: number | undefined,
+  ): Promise<{ outcome: DeletionOutcome; live?: LiveProgress }> {
     const client = this.client();
+    const common = { dryRun, ...this.pollOption(), ...workerTimeoutMs(workerTimeoutSeconds) };
     if (json) {
-      return { outcome: await client.waitForOutcome(imageId, { dryRun, ...(this.pollOption()) }) };
+      return { outcome: await client.waitForOutcome(imageId, common) };
     }
     const live = new LiveProgress(this.context.stdout);
-    const outcome = await client.waitForOutcome(imageId, {
-      dryRun,
-      onProgress: (next) => live.update(next),
-      ...this.pollOption(),
-    });
+    const outcome = await client.waitForOutcome(imageId, { ...common, onProgress: (next) => live.update(next) });
     return { outcome, live };
   }
 
@@ -184,7 +208,7 @@ class Cli {
       }
       // A dry run's plan is its result: always wait for it (validation only, quick).
       if (options.wait === true || dryRun) {
-        const { outcome, live } = await this.wait(imageId, json, dryRun);
+        const { outcome, live } = await this.wait(imageId, json, dryRun, options.workerTimeout);
         this.finish(outcome, json, live);
         return;
       }
@@ -209,10 +233,10 @@ class Cli {
     const options = flagsSchema.parse(rawOptions);
     const json = options.json === true;
     await this.run(json, async () => {
-      const afterRetry = await this.client().retry(imageId);
+      const afterRetry = await this.client().retry(imageId, workerTimeoutMs(options.workerTimeout));
       if (options.wait === true) {
         if (!json) this.out([`Retrying the failed steps of ${imageId}…`]);
-        const { outcome, live } = await this.wait(imageId, json, false);
+        const { outcome, live } = await this.wait(imageId, json, false, options.workerTimeout);
         this.finish(outcome, json, live);
       } else {
         this.finish(afterRetry, json);
@@ -224,7 +248,7 @@ class Cli {
     const options = abandonOptionsSchema.parse(rawOptions);
     const json = options.json === true;
     await this.run(json, async () => {
-      this.finish(await this.client().abandon(imageId, options.reason), json);
+      this.finish(await this.client().abandon(imageId, options.reason, workerTimeoutMs(options.workerTimeout)), json);
     });
   }
 
@@ -292,6 +316,7 @@ function buildProgram(context: CliContext, cli: Cli): Command {
     .option('--wait-for-creation <seconds>', 'wait this long for an image still being created', numberArg)
     .option('--region-concurrency <n>', 'delete at most this many regions at once', numberArg)
     .option('--park-timeout <seconds>', 'how long a parked deletion waits for retry or abandon', numberArg)
+    .option('--worker-timeout <seconds>', `with --wait: ${WORKER_TIMEOUT_HELP}`, workerTimeoutArg)
     .action((imageId: string, options: unknown) => cli.delete(imageId, options));
 
   program
@@ -308,6 +333,7 @@ function buildProgram(context: CliContext, cli: Cli): Command {
     .argument('<imageId>')
     .option('--wait', 'show live progress until it ends or parks again')
     .option('--json', 'print one JSON object on stdout')
+    .option('--worker-timeout <seconds>', WORKER_TIMEOUT_HELP, workerTimeoutArg)
     .action((imageId: string, options: unknown) => cli.retry(imageId, options));
 
   program
@@ -316,6 +342,7 @@ function buildProgram(context: CliContext, cli: Cli): Command {
     .argument('<imageId>')
     .option('--reason <text>', 'why, kept in the report')
     .option('--json', 'print one JSON object on stdout')
+    .option('--worker-timeout <seconds>', WORKER_TIMEOUT_HELP, workerTimeoutArg)
     .action((imageId: string, options: unknown) => cli.abandon(imageId, options));
 
   program

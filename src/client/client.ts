@@ -16,6 +16,7 @@ import {
   WorkflowFailedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import type { ConnectionOptions, WorkflowExecutionDescription, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
 import { loadClientConfig } from '../config.js';
@@ -39,6 +40,7 @@ import {
   DeletionNotFoundError,
   DeletionUpdateRefusedError,
   InvalidDeletionInputError,
+  NoWorkerAnsweredError,
   NothingToRetryError,
   TemporalUnavailableError,
 } from './errors.js';
@@ -61,6 +63,16 @@ export interface ImgdelClientOptions {
   connectTimeoutMs?: number;
   /** How long to wait for a worker to answer the progress query (default 5 s). */
   queryTimeoutMs?: number;
+  /**
+   * How long retry, abandon and waitForOutcome wait for a worker before NoWorkerAnsweredError
+   * (default 60 s); each call can set its own.
+   */
+  workerTimeoutMs?: number;
+}
+
+export interface UpdateOptions {
+  /** Give up (NoWorkerAnsweredError) when no worker has handled the update within this time. */
+  workerTimeoutMs?: number;
 }
 
 export interface StartedDeletion {
@@ -81,6 +93,8 @@ export interface WaitOptions {
   pollMs?: number;
   /** Follow the dry run of this image instead of the real deletion. */
   dryRun?: boolean;
+  /** Give up (NoWorkerAnsweredError) when no worker has answered the progress query for this long. */
+  workerTimeoutMs?: number;
 }
 
 export interface TargetOptions {
@@ -117,6 +131,8 @@ export const deletionWorkflowId = workflowIdFor;
 
 const START_TOKEN_MEMO_KEY = 'imgdelStartToken';
 const DEFAULT_POLL_MS = 500;
+/** Long enough for a worker that restarts or bundles its workflows; short enough for a person waiting. */
+export const DEFAULT_WORKER_TIMEOUT_MS = 60_000;
 const GRPC_UNAVAILABLE = 14;
 const GRPC_DEADLINE_EXCEEDED = 4;
 
@@ -200,26 +216,45 @@ export class ImgdelClient {
     return (await this.snapshot(imageId, target)).outcome;
   }
 
-  /** Polls until the deletion ends or parks (awaiting-retry); calls onProgress on every change. */
+  /**
+   * Polls until the deletion ends or parks (awaiting-retry); calls onProgress on every change.
+   * Throws NoWorkerAnsweredError when a running deletion's worker stays silent for workerTimeoutMs.
+   */
   async waitForOutcome(imageId: string, options: WaitOptions = {}): Promise<DeletionOutcome> {
     const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+    const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
     const target = { dryRun: options.dryRun === true };
     let lastSeen = '';
+    let silentSince: number | undefined;
     for (;;) {
-      const outcome = await this.outcome(imageId, target);
+      const polledAt = Date.now();
+      const snapshot = await this.snapshot(imageId, target);
+      const outcome = snapshot.outcome;
       const seen = JSON.stringify(outcome);
       if (seen !== lastSeen) {
         lastSeen = seen;
         options.onProgress?.(outcome);
       }
       if (isSettled(outcome.status)) return outcome;
+      if (snapshot.silentTaskQueue === undefined) {
+        silentSince = undefined;
+      } else {
+        silentSince ??= polledAt;
+        if (Date.now() - silentSince >= workerTimeoutMs) {
+          throw new NoWorkerAnsweredError(imageId, snapshot.silentTaskQueue, workerTimeoutMs, 'the deletion is running, but nothing answers its progress query');
+        }
+      }
       await sleep(pollMs);
     }
   }
 
-  /** Re-runs every failed step of a parked deletion; refused (NothingToRetryError) when nothing failed. */
-  async retry(imageId: string): Promise<DeletionOutcome> {
+  /**
+   * Re-runs every failed step of a parked deletion; refused (NothingToRetryError) when nothing
+   * failed, NoWorkerAnsweredError when no worker handles the update within workerTimeoutMs.
+   */
+  async retry(imageId: string, options: UpdateOptions = {}): Promise<DeletionOutcome> {
     const workflowId = deletionWorkflowId(imageId);
+    const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
     return this.call(async (client) => {
       const description = await this.describeExisting(client, imageId, workflowId);
       if (description.status.name !== 'RUNNING') {
@@ -227,7 +262,9 @@ export class ImgdelClient {
       }
       const handle = client.workflow.getHandle(workflowId, description.runId);
       try {
-        const answer = await handle.executeUpdate(retryUpdate);
+        const answer = await withWorkerDeadline(client, workerTimeoutMs, () => handle.executeUpdate(retryUpdate), () =>
+          new NoWorkerAnsweredError(imageId, description.taskQueue, workerTimeoutMs, 'the retry was not accepted; it may still run once a worker starts'),
+        );
         return this.progressOutcome(workflowId, imageId, answer);
       } catch (error) {
         if (error instanceof WorkflowUpdateFailedError) throw new NothingToRetryError(imageId, refusalReason(error));
@@ -236,9 +273,13 @@ export class ImgdelClient {
     });
   }
 
-  /** Gives up on a parked deletion; resolves with the final outcome (status abandoned). */
-  async abandon(imageId: string, reason?: string): Promise<DeletionOutcome> {
+  /**
+   * Gives up on a parked deletion; resolves with the final outcome (status abandoned).
+   * NoWorkerAnsweredError when no worker handles it within workerTimeoutMs.
+   */
+  async abandon(imageId: string, reason?: string, options: UpdateOptions = {}): Promise<DeletionOutcome> {
     const workflowId = deletionWorkflowId(imageId);
+    const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
     await this.call(async (client) => {
       const description = await this.describeExisting(client, imageId, workflowId);
       if (description.status.name !== 'RUNNING') {
@@ -248,18 +289,21 @@ export class ImgdelClient {
           `cannot abandon the deletion of ${imageId}: it already ended (${describeEnd(description)})`,
         );
       }
+      const handle = client.workflow.getHandle(workflowId, description.runId);
+      const noWorker = () =>
+        new NoWorkerAnsweredError(imageId, description.taskQueue, workerTimeoutMs, 'the abandon was not accepted; it may still apply once a worker starts');
       try {
-        await client.workflow
-          .getHandle(workflowId, description.runId)
-          .executeUpdate(abandonUpdate, { args: [reason === undefined ? {} : { reason }] });
+        await withWorkerDeadline(client, workerTimeoutMs, () => handle.executeUpdate(abandonUpdate, { args: [reason === undefined ? {} : { reason }] }), noWorker);
       } catch (error) {
         if (error instanceof WorkflowUpdateFailedError) {
           throw new DeletionUpdateRefusedError('abandon', imageId, `abandon refused for ${imageId}: ${refusalReason(error)}`);
         }
         throw error;
       }
-      // The workflow ends right after accepting the update; wait for that ending.
-      await client.workflow.getHandle(workflowId, description.runId).result().catch(() => undefined);
+      // The workflow ends right after accepting the update; wait for that ending (bounded too).
+      await withWorkerDeadline(client, workerTimeoutMs, () => handle.result(), noWorker).catch((error: unknown) => {
+        if (error instanceof NoWorkerAnsweredError) throw error;
+      });
     });
     return this.outcome(imageId);
   }
@@ -345,7 +389,15 @@ export class ImgdelClient {
     return { workflowId, imageId, status: 'running', phase: 'validating', regions: [], templates: [] };
   }
 
-  private async snapshot(imageId: string, target: TargetOptions): Promise<{ outcome: DeletionOutcome; progress?: DeletionProgress }> {
+  private workerTimeout(perCall: number | undefined): number {
+    return perCall ?? this.options.workerTimeoutMs ?? DEFAULT_WORKER_TIMEOUT_MS;
+  }
+
+  /** `silentTaskQueue`: the deletion runs, and no worker on this task queue answered its query. */
+  private async snapshot(
+    imageId: string,
+    target: TargetOptions,
+  ): Promise<{ outcome: DeletionOutcome; progress?: DeletionProgress; silentTaskQueue?: string }> {
     const workflowId = deletionWorkflowId(imageId, target.dryRun === true);
     return this.call(async (client) => {
       const description = await this.describeExisting(client, imageId, workflowId);
@@ -355,6 +407,7 @@ export class ImgdelClient {
         const progress = await this.queryProgress(client, handle);
         if (progress) return { outcome: outcomeFromProgress(workflowId, progress), progress };
         return {
+          silentTaskQueue: description.taskQueue,
           outcome: {
             workflowId,
             imageId,
@@ -439,6 +492,20 @@ function environmentFor(options: ImgdelClientOptions): Record<string, string | u
   if (options.taskQueue !== undefined) delete env.IMGDEL_TASK_QUEUE;
   if (options.uiUrl !== undefined) delete env.TEMPORAL_UI_URL;
   return env;
+}
+
+/**
+ * Runs `operation` with every Temporal call in it bounded by `timeoutMs`. An Update waits on the
+ * server until a worker accepts it, without end when there is none; a deadline turns that into
+ * the error `noWorker` makes.
+ */
+async function withWorkerDeadline<T>(client: Client, timeoutMs: number, operation: () => Promise<T>, noWorker: () => Error): Promise<T> {
+  try {
+    return await client.connection.withDeadline(Date.now() + timeoutMs, operation);
+  } catch (error) {
+    if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isDeadline(error)) throw noWorker();
+    throw error;
+  }
 }
 
 /** running and awaiting-retry are the only states that are neither an end nor a park. */

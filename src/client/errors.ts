@@ -55,3 +55,27 @@ export class TemporalUnavailableError extends Error {
     this.name = 'TemporalUnavailableError';
   }
 }
+
+/**
+ * No worker answered within the deadline (an Update not accepted, or no answer to the progress
+ * query for that long): the workflow's task queue has no running worker, or none that keeps up.
+ */
+export class NoWorkerAnsweredError extends Error {
+  constructor(
+    readonly imageId: string,
+    readonly taskQueue: string,
+    readonly timeoutMs: number,
+    what: string,
+  ) {
+    super(
+      `no worker answered on task queue ${taskQueue} within ${formatSeconds(timeoutMs)} s (${what}). ` +
+        'Start a worker on that task queue (`npm run worker`, or `npm start` for the local stack), ' +
+        `then see imgdel status ${imageId}.`,
+    );
+    this.name = 'NoWorkerAnsweredError';
+  }
+}
+
+function formatSeconds(ms: number): string {
+  return String(Math.round(ms / 100) / 10);
+}

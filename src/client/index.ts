@@ -6,7 +6,7 @@
  *   const { workflowId } = await imgdel.startDeletion({ imageId: 'img-0123abcd', reason: 'retired' });
  *   const outcome = await imgdel.waitForOutcome('img-0123abcd');
  */
-export { createImgdelClient, deletionWorkflowId, ImgdelClient } from './client.js';
+export { createImgdelClient, DEFAULT_WORKER_TIMEOUT_MS, deletionWorkflowId, ImgdelClient } from './client.js';
 export type {
   CancelResult,
   DeletionListItem,
@@ -14,6 +14,7 @@ export type {
   ListOptions,
   StartedDeletion,
   TargetOptions,
+  UpdateOptions,
   WaitOptions,
 } from './client.js';
 export { defaultUiUrl, workflowUiLink } from './connection.js';
@@ -21,6 +22,7 @@ export {
   DeletionNotFoundError,
   DeletionUpdateRefusedError,
   InvalidDeletionInputError,
+  NoWorkerAnsweredError,
   NothingToRetryError,
   TemporalUnavailableError,
 } from './errors.js';

@@ -3,6 +3,7 @@ import { ConfigError } from '../../src/config.js';
 import {
   DeletionNotFoundError,
   InvalidDeletionInputError,
+  NoWorkerAnsweredError,
   NothingToRetryError,
   TemporalUnavailableError,
 } from '../../src/client/errors.js';
@@ -10,7 +11,7 @@ import { errorCodeFor, ExitCode, exitCodeForError, exitCodeForStatus } from '../
 
 describe('exit codes', () => {
   it('are the documented numbers', () => {
-    expect(ExitCode).toEqual({ Ok: 0, Failed: 1, Usage: 2, AwaitingRetry: 3, TemporalUnavailable: 4 });
+    expect(ExitCode).toEqual({ Ok: 0, Failed: 1, Usage: 2, AwaitingRetry: 3, TemporalUnavailable: 4, NoWorker: 5 });
   });
 
   it('follow the deletion status', () => {
@@ -29,6 +30,8 @@ describe('exit codes', () => {
     expect(exitCodeForError(new TemporalUnavailableError('127.0.0.1:1', 'refused'))).toBe(4);
     expect(exitCodeForError(new DeletionNotFoundError('img-a1b2', 'delete-image-img-a1b2'))).toBe(1);
     expect(exitCodeForError(new NothingToRetryError('img-a1b2', 'nothing failed'))).toBe(1);
+    expect(exitCodeForError(new NoWorkerAnsweredError('img-a1b2', 'image-deletion', 60_000, 'retry'))).toBe(5);
+    expect(errorCodeFor(new NoWorkerAnsweredError('img-a1b2', 'image-deletion', 60_000, 'retry'))).toBe('NoWorkerAnswered');
     expect(exitCodeForError(new Error('boom'))).toBe(1);
     expect(errorCodeFor(new NothingToRetryError('img-a1b2', 'nothing failed'))).toBe('NothingToRetry');
     expect(errorCodeFor(new TemporalUnavailableError('127.0.0.1:1', 'refused'))).toBe('TemporalUnavailable');
