@@ -9,9 +9,22 @@
 export const SyntheticCode = {
   NetworkError: 'NetworkError',
   RequestTimeout: 'RequestTimeout',
+  /** HTTP 5xx without an error code (a gateway's page, an empty body): transient. */
   HttpServerError: 'HttpServerError',
+  /** HTTP 4xx (not 429) without an error code: nothing says retrying helps, so unknown (bounded). */
+  HttpClientError: 'HttpClientError',
   MalformedResponse: 'MalformedResponse',
 } as const;
+
+/**
+ * The code of an HTTP error answer that carries no Code of its own, from its status alone:
+ * 429 is throttling (docs: "Throttling* / HTTP 429"), 5xx a server error, any other 4xx a
+ * client error of unknown kind.
+ */
+export function codeForHttpStatus(httpStatus: number): string {
+  if (httpStatus === 429) return 'Throttling';
+  return httpStatus >= 500 ? SyntheticCode.HttpServerError : SyntheticCode.HttpClientError;
+}
 
 export interface CloudErrorFields {
   code: string;
@@ -102,7 +115,11 @@ export function isThrottlingCode(code: string): boolean {
   return code === 'Throttling' || code.startsWith('Throttling.');
 }
 
-export function classify(code: string, step: SagaStep): ErrorClass {
+/**
+ * `httpStatus`, when known, only matters for codes the table does not name: an HTTP 429
+ * is throttling whatever its code says ("Throttling* / HTTP 429: transient").
+ */
+export function classify(code: string, step: SagaStep, httpStatus?: number): ErrorClass {
   if (TRANSIENT_CODES.has(code) || isThrottlingCode(code)) return 'transient';
   if (code === 'DeleteTemplate.Failed') return 'bounded';
   if (code === 'InvalidTemplate.NotFound') return 'done';
@@ -113,6 +130,7 @@ export function classify(code: string, step: SagaStep): ErrorClass {
   }
   if (REJECTED_CODES.has(code)) return 'rejected';
   if (BLOCKED_CODES.has(code)) return 'blocked';
+  if (httpStatus === 429) return 'transient';
   // Unknown codes are never swallowed: retried a bounded number of times, then a failure.
   return 'bounded';
 }
@@ -146,6 +164,8 @@ const EXPLANATIONS: Readonly<Record<string, string>> = {
   [SyntheticCode.NetworkError]: 'The cloud endpoint could not be reached. Check IMGDEL_CLOUD_ENDPOINT and the network.',
   [SyntheticCode.RequestTimeout]: 'The cloud did not answer in time; this is usually temporary.',
   [SyntheticCode.HttpServerError]: 'The cloud answered with a server error and no details; this is usually temporary.',
+  [SyntheticCode.HttpClientError]:
+    'The cloud (or a proxy in front of it) refused the request without an error code. Check IMGDEL_CLOUD_ENDPOINT and any proxy between the worker and the cloud.',
   [SyntheticCode.MalformedResponse]: 'The cloud answered with a response imgdel could not understand.',
 };
 

@@ -18,7 +18,7 @@ import type OpenApiModule from '@alicloud/openapi-core';
 import type CredentialModule from '@alicloud/credentials';
 import { Request as SigningRequest } from '@darabonba/typescript';
 import type { CloudConfig } from '../config.js';
-import { CloudError, SyntheticCode, isCloudError } from './errors.js';
+import { CloudError, SyntheticCode, codeForHttpStatus, isCloudError } from './errors.js';
 import { RateLimiter } from './rate-limiter.js';
 import { parseWireJson } from './wire.js';
 
@@ -347,13 +347,7 @@ export class OpenApiRpcCaller {
     } catch {
       fields = undefined;
     }
-    const fallbackCode =
-      statusCode === 429
-        ? 'Throttling'
-        : statusCode >= 500 || fields === undefined
-          ? SyntheticCode.HttpServerError
-          : SyntheticCode.MalformedResponse;
-    const code = presentString(fields?.Code) ?? presentString(fields?.code) ?? fallbackCode;
+    const code = presentString(fields?.Code) ?? presentString(fields?.code) ?? codeForHttpStatus(statusCode);
     const cloudMessage = presentString(fields?.Message) ?? presentString(fields?.message);
     const requestId = presentString(fields?.RequestId) ?? presentString(fields?.requestId);
     const message = cloudMessage

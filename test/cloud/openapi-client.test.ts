@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, type CloudConfig } from '../../src/config.js';
-import { isCloudError, type CloudError } from '../../src/cloud/errors.js';
+import { classify, isCloudError, type CloudError } from '../../src/cloud/errors.js';
 import { OpenApiRpcCaller, endpointFor, toCloudError } from '../../src/cloud/openapi-client.js';
 
 const ACCESS_KEY_ID = 'LTAItestKeyId';
@@ -209,6 +209,26 @@ describe('OpenApiRpcCaller', () => {
     answer = { status: 500, body: '' };
     const error = await failure(new OpenApiRpcCaller(cloudConfig()));
     expect(error.code).toBe('HttpServerError');
+  });
+
+  it('calls a 4xx without a code HttpClientError (unknown, bounded), whether HTML, text or JSON', async () => {
+    for (const [status, body, contentType] of [
+      [403, '<html><body>Forbidden by proxy</body></html>', 'text/html'],
+      [404, 'not found', 'text/plain'],
+      [400, '{"RequestId":"req-nocode","Message":"?"}', 'application/json'],
+    ] as const) {
+      answer = { status, body, contentType };
+      const error = await failure(new OpenApiRpcCaller(cloudConfig()));
+      expect([error.code, error.httpStatus], body).toEqual(['HttpClientError', status]);
+      expect(classify(error.code, 'regionDelete', error.httpStatus)).toBe('bounded');
+    }
+  });
+
+  it('keeps an HTTP 429 with a code imgdel does not know transient', async () => {
+    answer = { status: 429, body: JSON.stringify({ RequestId: 'req-q', Code: 'Quota.Exceeded.Rate', Message: 'later' }) };
+    const error = await failure(new OpenApiRpcCaller(cloudConfig()));
+    expect([error.code, error.httpStatus]).toEqual(['Quota.Exceeded.Rate', 429]);
+    expect(classify(error.code, 'regionDelete', error.httpStatus)).toBe('transient');
   });
 
   it('calls a 200 whose body is not JSON MalformedResponse, with a short excerpt', async () => {

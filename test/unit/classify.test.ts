@@ -3,7 +3,7 @@
  * step where the table gives a code different meanings), and explain() for every code.
  */
 import { describe, expect, it } from 'vitest';
-import { CloudError, SyntheticCode, classify, explain, isCloudError, type ErrorClass, type SagaStep } from '../../src/cloud/errors.js';
+import { CloudError, SyntheticCode, classify, codeForHttpStatus, explain, isCloudError, type ErrorClass, type SagaStep } from '../../src/cloud/errors.js';
 
 const ALL_STEPS: readonly SagaStep[] = [
   'validate',
@@ -24,6 +24,8 @@ const SAME_AT_EVERY_STEP: ReadonlyArray<[code: string, expected: ErrorClass]> = 
   [SyntheticCode.NetworkError, 'transient'],
   [SyntheticCode.RequestTimeout, 'transient'],
   [SyntheticCode.HttpServerError, 'transient'],
+  // A 4xx without a code: nothing says a retry helps ("anything unknown").
+  [SyntheticCode.HttpClientError, 'bounded'],
   [SyntheticCode.MalformedResponse, 'transient'],
   // "from the DeleteImage call itself … same class as when they come from the template calls"
   ['QueryTemplate.Failed', 'transient'],
@@ -75,6 +77,22 @@ describe('classify', () => {
         expect(errorClass).not.toBe('done');
       }
     }
+  });
+
+  it('treats an HTTP 429 as throttling whatever unknown code it carries, but keeps a known code\'s class', () => {
+    for (const step of ALL_STEPS) {
+      expect(classify('Quota.Exceeded.Rate', step, 429), step).toBe('transient');
+      expect(classify('Quota.Exceeded.Rate', step, 400), step).toBe('bounded');
+      expect(classify('ImageDeleteFailed.NotAllow', step, 429), step).toBe('rejected');
+    }
+  });
+
+  it('gives an HTTP error without a code the code its status implies', () => {
+    expect(codeForHttpStatus(429)).toBe('Throttling');
+    expect(codeForHttpStatus(500)).toBe(SyntheticCode.HttpServerError);
+    expect(codeForHttpStatus(503)).toBe(SyntheticCode.HttpServerError);
+    expect(codeForHttpStatus(400)).toBe(SyntheticCode.HttpClientError);
+    expect(codeForHttpStatus(403)).toBe(SyntheticCode.HttpClientError);
   });
 
   it('does not mistake a code that merely contains "Throttling" for throttling', () => {
