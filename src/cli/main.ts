@@ -373,14 +373,24 @@ function buildProgram(context: CliContext, cli: Cli): Command {
 export async function runCli(argv: readonly string[], context: CliContext): Promise<number> {
   const cli = new Cli(context);
   const program = buildProgram(context, cli);
+  // Scripts that ask for --json get a JSON object on stdout for every failure, usage errors included.
+  const wantsJson = argv.includes('--json');
+  const usageError = (message: string): number => {
+    if (wantsJson) context.stdout.write(`${JSON.stringify({ error: { code: 'Usage', message } }, null, 2)}\n`);
+    return ExitCode.Usage;
+  };
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return cli.exitCode;
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    if (error instanceof CommanderError) {
+      // Help and --version end with exit code 0 and are not errors.
+      return error.exitCode === 0 ? ExitCode.Ok : usageError(error.message.replace(/^error: /, ''));
+    }
     if (error instanceof z.ZodError) {
-      context.stderr.write(`imgdel: invalid options: ${error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`).join('; ')}\n`);
-      return ExitCode.Usage;
+      const message = `invalid options: ${error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`).join('; ')}`;
+      context.stderr.write(`imgdel: ${message}\n`);
+      return usageError(message);
     }
     context.stderr.write(`imgdel: ${error instanceof Error ? error.message : String(error)}\n`);
     return ExitCode.Failed;

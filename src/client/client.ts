@@ -18,9 +18,10 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
+import { z } from 'zod';
 import type { ConnectionOptions, WorkflowExecutionDescription, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
 import { loadClientConfig } from '../config.js';
-import { DEFAULTS, checkInput, workflowIdFor } from '../workflows/input.js';
+import { DEFAULTS, checkInput, describeInputProblems, imageIdSchema, workflowIdFor } from '../workflows/input.js';
 import type { DeleteImageInput } from '../workflows/input.js';
 import {
   abandonUpdate,
@@ -253,7 +254,7 @@ export class ImgdelClient {
    * failed, NoWorkerAnsweredError when no worker handles the update within workerTimeoutMs.
    */
   async retry(imageId: string, options: UpdateOptions = {}): Promise<DeletionOutcome> {
-    const workflowId = deletionWorkflowId(imageId);
+    const workflowId = checkedWorkflowId(imageId);
     const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
     return this.call(async (client) => {
       const description = await this.describeExisting(client, imageId, workflowId);
@@ -278,7 +279,7 @@ export class ImgdelClient {
    * NoWorkerAnsweredError when no worker handles it within workerTimeoutMs.
    */
   async abandon(imageId: string, reason?: string, options: UpdateOptions = {}): Promise<DeletionOutcome> {
-    const workflowId = deletionWorkflowId(imageId);
+    const workflowId = checkedWorkflowId(imageId);
     const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
     await this.call(async (client) => {
       const description = await this.describeExisting(client, imageId, workflowId);
@@ -310,7 +311,7 @@ export class ImgdelClient {
 
   /** Asks the deletion to stop: before the pivot it compensates; after, it reports what is left. */
   async cancel(imageId: string): Promise<CancelResult> {
-    const workflowId = deletionWorkflowId(imageId);
+    const workflowId = checkedWorkflowId(imageId);
     const ended = await this.call(async (client) => {
       const description = await this.describeExisting(client, imageId, workflowId);
       if (description.status.name !== 'RUNNING') return true;
@@ -398,7 +399,7 @@ export class ImgdelClient {
     imageId: string,
     target: TargetOptions,
   ): Promise<{ outcome: DeletionOutcome; progress?: DeletionProgress; silentTaskQueue?: string }> {
-    const workflowId = deletionWorkflowId(imageId, target.dryRun === true);
+    const workflowId = checkedWorkflowId(imageId, target.dryRun === true);
     return this.call(async (client) => {
       const description = await this.describeExisting(client, imageId, workflowId);
       const handle = client.workflow.getHandle<DeleteImageWorkflow>(workflowId, description.runId);
@@ -479,6 +480,16 @@ export class ImgdelClient {
       return undefined;
     }
   }
+}
+
+/**
+ * The workflow id of an image's deletion, after checking the id with the workflow's own schema:
+ * a mistyped id is refused (InvalidDeletionInputError) before anything is asked of Temporal.
+ */
+function checkedWorkflowId(imageId: string, dryRun = false): string {
+  const parsed = z.object({ imageId: imageIdSchema }).safeParse({ imageId });
+  if (!parsed.success) throw new InvalidDeletionInputError(describeInputProblems(parsed.error));
+  return deletionWorkflowId(imageId, dryRun);
 }
 
 /**
