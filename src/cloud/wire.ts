@@ -228,10 +228,16 @@ export const describeTemplatesResponseSchema = z.object({
     .transform((value) => value ?? []),
 });
 
-export const deleteTemplatesResponseSchema = z.object({
-  ...envelope,
-  Code: optionalText,
-});
+/** The doc's success answer is `Code: "success"` with `Success`; a 200 that says neither did not confirm the delete. */
+export const deleteTemplatesResponseSchema = z
+  .object({
+    ...envelope,
+    Code: optionalText,
+    Success: z.boolean().nullish(),
+  })
+  .refine((body) => body.Success === true || body.Code?.toLowerCase() === 'success', {
+    message: 'neither Success: true nor Code "success": the delete was not confirmed',
+  });
 
 export const createTemplateResponseSchema = z.object({
   ...envelope,

@@ -180,6 +180,18 @@ describe('the adapter on answers of the wrong shape', () => {
     expect(error.requestId).toBe('r-2');
   });
 
+  it('calls a DeleteTemplates answer that confirms nothing MalformedResponse, and accepts either confirmation', async () => {
+    bodies['DeleteTemplates'] = { RequestId: 'r-dt' };
+    const error = await cloudErrorOf(adapter().deleteTemplate('b-1'));
+    expect([error.code, error.action, error.requestId]).toEqual(['MalformedResponse', 'DeleteTemplates', 'r-dt']);
+    bodies['DeleteTemplates'] = { RequestId: 'r-dt', Code: 'Pending' };
+    expect((await cloudErrorOf(adapter().deleteTemplate('b-1'))).code).toBe('MalformedResponse');
+    bodies['DeleteTemplates'] = { RequestId: 'r-ok1', Code: 'SUCCESS' };
+    await expect(adapter().deleteTemplate('b-1')).resolves.toEqual({ requestId: 'r-ok1' });
+    bodies['DeleteTemplates'] = { RequestId: 'r-ok2', Success: true };
+    await expect(adapter().deleteTemplate('b-1')).resolves.toEqual({ requestId: 'r-ok2' });
+  });
+
   it('turns a 200 answer with Success: false into a CloudError with its Code', async () => {
     bodies['DeleteTemplates'] = { RequestId: 'r-3', Success: false, Code: 'DeleteTemplate.Failed', Message: 'nope' };
     const error = await cloudErrorOf(adapter().deleteTemplate('b-1'));
