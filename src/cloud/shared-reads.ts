@@ -1,12 +1,14 @@
 /**
- * Identical reads share one answer: a caller gets the read under way, or one begun at most
- * `maxAgeMs` ago, instead of sending its own. Only for reads where such an answer is as good
- * as a fresh one (account-wide lists read for validation, which the cloud checks again when
- * it deletes); a read that must begin after the caller asked is CoalescedReads below.
- * Failed reads are never kept.
+ * Identical reads share one answer: a caller gets a read begun at most `maxAgeMs` ago, under
+ * way or answered, instead of sending its own. A read under way for longer (a many-page list
+ * the rate limiter paces can take seconds) is not joined: its answer would be older than the
+ * caller accepts, so a new read begins. With `maxAgeMs` 0 only reads under way are shared,
+ * whatever their age. Only for reads where such an answer is as good as a fresh one
+ * (account-wide lists read for validation, which the cloud checks again when it deletes); a
+ * read that must begin after the caller asked is CoalescedReads below. Failed reads are never kept.
  */
 export class SharedReads<Value> {
-  private readonly underWay = new Map<string, Promise<Value>>();
+  private readonly underWay = new Map<string, { promise: Promise<Value>; begunAt: number }>();
   private readonly answered = new Map<string, { value: Value; begunAt: number }>();
 
   constructor(
@@ -15,20 +17,26 @@ export class SharedReads<Value> {
   ) {}
 
   read(key: string, start: () => Promise<Value>): Promise<Value> {
-    const current = this.underWay.get(key);
-    if (current !== undefined) return current;
-    const kept = this.answered.get(key);
     const begunAt = this.now();
+    const current = this.underWay.get(key);
+    if (current !== undefined && (this.maxAgeMs === 0 || begunAt - current.begunAt < this.maxAgeMs)) return current.promise;
+    const kept = this.answered.get(key);
     if (kept !== undefined && begunAt - kept.begunAt < this.maxAgeMs) return Promise.resolve(kept.value);
-    this.answered.delete(key);
-    const started = start()
+    const read = { begunAt, promise: start() };
+    read.promise = read.promise
       .then((value) => {
-        if (this.maxAgeMs > 0) this.answered.set(key, { value, begunAt });
+        // An older read that answers late must not replace a newer answer.
+        const newest = this.answered.get(key);
+        if (this.maxAgeMs > 0 && (newest === undefined || newest.begunAt <= begunAt)) {
+          this.answered.set(key, { value, begunAt });
+        }
         return value;
       })
-      .finally(() => this.underWay.delete(key));
-    this.underWay.set(key, started);
-    return started;
+      .finally(() => {
+        if (this.underWay.get(key) === read) this.underWay.delete(key);
+      });
+    this.underWay.set(key, read);
+    return read.promise;
   }
 
   /** Reads under way now (for tests and diagnostics). */

@@ -67,6 +67,26 @@ describe('SharedReads with a maximum age', () => {
     expect(await reads.read('k', async () => 5)).toBe(5);
   });
 
+  it('does not join a read under way that began maxAgeMs ago or more: it starts a new one', async () => {
+    let now = 0;
+    const reads = new SharedReads<string>(1_000, () => now);
+    const slow = pendingRead<string>();
+    const first = reads.read('k', () => slow.promise);
+    now = 999;
+    expect(reads.read('k', async () => 'joined?')).toBe(first);
+    now = 1_000;
+    const fresh = pendingRead<string>();
+    const second = reads.read('k', () => fresh.promise);
+    expect(second).not.toBe(first);
+    fresh.finish('begun at 1000');
+    expect(await second).toBe('begun at 1000');
+    // The old read answering last neither replaces the newer answer nor drops it.
+    slow.finish('begun at 0');
+    expect(await first).toBe('begun at 0');
+    now = 1_500;
+    expect(await reads.read('k', async () => 'another read')).toBe('begun at 1000');
+  });
+
   it('measures the age from when the read began', async () => {
     let now = 0;
     const reads = new SharedReads<string>(1_000, () => now);
