@@ -357,7 +357,7 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
     async isImageGoneFromRegion(imageId: string, regionId: string): Promise<boolean> {
       // The read begins after this region's delete answered, so it cannot miss that delete.
       const { image } = await confirmations.read(imageId, () => findImage(imageId));
-      return image === undefined || !regionsOf(image).includes(regionId);
+      return image === undefined || !regionsOf(image, 'confirm').includes(regionId);
     },
   };
 }

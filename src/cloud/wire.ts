@@ -93,9 +93,20 @@ export const listImageParentsResponseSchema = z.object({
     .transform((value) => value ?? []),
 });
 
-/** Regions an image still has a copy in: distribution entries ∪ the region list, in order. */
-export function regionsOf(image: WireImage): string[] {
-  return [...new Set([...image.ImageRegionDistributeList.map((entry) => entry.RegionId), ...image.ImageRegionList])];
+/**
+ * The regions of an image, for one purpose. ASSUMPTION (docs/app-streaming-api.md, DeleteImage;
+ * the reference does not list the distribution statuses): an ImageRegionDistributeList entry in
+ * any Status (distributing, failed, …) is a copy that still has to be deleted.
+ * - `plan` (which regions to delete): every region either list names, so that no copy is
+ *   missed; deleting where nothing is left answers Image.NotExist, which counts as done.
+ * - `confirm` (is the region's copy gone): the doc confirms through ImageRegionDistributeList,
+ *   so only that list counts; ImageRegionList is read only when an answer has no distribution
+ *   list at all (then it is the only word on the regions).
+ */
+export function regionsOf(image: WireImage, purpose: 'plan' | 'confirm'): string[] {
+  const distributed = image.ImageRegionDistributeList.map((entry) => entry.RegionId);
+  if (purpose === 'confirm') return distributed.length > 0 ? distributed : image.ImageRegionList;
+  return [...new Set([...distributed, ...image.ImageRegionList])];
 }
 
 export function toCloudImage(
@@ -110,7 +121,7 @@ export function toCloudImage(
     status: image.Status,
     productType: image.ProductType,
     ...(image.ParentImageId ? { parentImageId: image.ParentImageId } : {}),
-    regions: regionsOf(image),
+    regions: regionsOf(image, 'plan'),
     hasCommunityChildren: children.hasCommunityChildren,
     hasSharedChildren: children.hasSharedChildren,
   };

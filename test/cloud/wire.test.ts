@@ -49,7 +49,7 @@ describe('wire schemas and mappings', () => {
     expect(listImageResponseSchema.safeParse({ Data: [] }).success).toBe(false);
   });
 
-  it('unites the distribution list and the region list, without duplicates', () => {
+  it('plans on both region lists, without duplicates, and confirms on the distribution list', () => {
     const [image] = listImageResponseSchema.parse({
       RequestId: 'r',
       Data: [
@@ -65,7 +65,11 @@ describe('wire schemas and mappings', () => {
       ],
     }).Data;
     if (!image) throw new Error('no image');
-    expect(regionsOf(image)).toEqual(['cn-hangzhou', 'cn-shanghai', 'cn-beijing']);
+    expect(regionsOf(image, 'plan')).toEqual(['cn-hangzhou', 'cn-shanghai', 'cn-beijing']);
+    // Confirmation reads the distribution list only (the documented check) …
+    expect(regionsOf(image, 'confirm')).toEqual(['cn-hangzhou', 'cn-shanghai']);
+    // … unless the answer has none.
+    expect(regionsOf({ ...image, ImageRegionDistributeList: [] }, 'confirm')).toEqual(['cn-shanghai', 'cn-beijing']);
   });
 
   it('reads large account ids as their exact digits', () => {
@@ -228,5 +232,21 @@ describe('the adapter on answers of the wrong shape', () => {
     } finally {
       delete answers['ListImage'];
     }
+  });
+
+  it('confirms a region gone once ImageRegionDistributeList no longer names it, whatever ImageRegionList says', async () => {
+    const listed = {
+      ImageId: 'img-1',
+      ImageType: 'User',
+      AliUid: 1,
+      Status: 'AVAILABLE',
+      ProductType: 'CloudApp',
+      ImageRegionList: ['cn-shanghai', 'cn-hangzhou'],
+      ImageRegionDistributeList: [{ ImageId: 'img-1', RegionId: 'cn-shanghai', Status: 'AVAILABLE' }],
+    };
+    bodies['ListImage'] = { RequestId: 'r-l', Count: 1, Data: [listed] };
+    const cloud = adapter();
+    expect(await cloud.isImageGoneFromRegion('img-1', 'cn-hangzhou')).toBe(true);
+    expect(await cloud.isImageGoneFromRegion('img-1', 'cn-shanghai')).toBe(false);
   });
 });
