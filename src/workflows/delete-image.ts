@@ -9,6 +9,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   allHandlersFinished,
   condition,
   isCancellation,
@@ -21,7 +22,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CloudFailureDetails } from '../activities/failures.js';
-import type { ImagePlan, ImgdelActivities, StepReceipt } from '../activities/index.js';
+import type { ImagePlan, ImgdelActivities, RemainingRegions, StepReceipt } from '../activities/index.js';
 import type { TemplateSnapshot } from '../cloud/port.js';
 import { runBounded } from './bounded.js';
 import { checkInput, resolveInput, type ResolvedInput } from './input.js';
@@ -56,6 +57,20 @@ const CREATION_POLL_SECONDS = 15;
  */
 export const WIDER_REGION_FANOUT_PATCH = 'wider-region-fanout';
 const ORIGINAL_REGION_CONCURRENCY = 4;
+
+/**
+ * Patch, decided when a cancellation arrives while template or region deletes are in flight:
+ * those deletes are let finish (no new one starts) before the saga reads what is gone and
+ * compensates, since a delete that is reported cancelled may still land. Without it (deletions
+ * cancelled before the patch) they were cancelled at once, as the activities' default
+ * cancellation type does.
+ */
+export const DRAIN_ON_CANCEL_PATCH = 'drain-deletes-on-cancel';
+/**
+ * Patch, decided when the regions cannot be read after a cancellation: the saga still
+ * compensates (if no region is known deleted) and settles, instead of failing with the read's error.
+ */
+export const CANCEL_WITHOUT_REGION_READ_PATCH = 'cancel-without-region-read';
 
 export async function deleteImage(rawInput: unknown): Promise<DeletionProgress> {
   const check = checkInput(rawInput);
@@ -96,6 +111,17 @@ class ImageDeletion {
   private lastRegionFailure: unknown;
   /** The status the search attributes hold: moveTo writes only a change (each write is a server action). */
   private indexedStatus: DeletionStatus | undefined;
+  /** The workflow's own scope: its cancellation is the workflow's. */
+  private readonly workflowScope = CancellationScope.current();
+  /**
+   * The scope template and region deletes are scheduled in. It is shielded from the workflow's
+   * cancellation, so that onWorkflowCancelled decides what happens to the deletes in flight.
+   */
+  private deletionScope: CancellationScope | undefined;
+  /** Template and region deletes scheduled and not answered yet. */
+  private deletesInFlight = 0;
+  /** The workflow's cancellation, kept while the deletes in flight finish (DRAIN_ON_CANCEL_PATCH). */
+  private drainedCancellation: unknown;
 
   constructor(private readonly input: ResolvedInput) {
     this.indexedStatus = statusSetAtStart(input.imageId) ? 'running' : undefined;
@@ -247,7 +273,7 @@ class ImageDeletion {
     this.moveTo('running', 'deleting-templates');
     const snapshotsById = new Map(this.snapshots.map((snapshot) => [snapshot.templateId, snapshot]));
     let firstFailure: unknown;
-    await runBounded(
+    await this.runDeletes(
       this.state.templates,
       this.input.regionConcurrency,
       async (template) => {
@@ -256,6 +282,7 @@ class ImageDeletion {
         this.saga.addCompensation(`re-create template ${template.templateName}`, () => this.restoreTemplate(template, snapshot));
         template.status = 'deleting';
         this.refreshDetails();
+        this.deletesInFlight += 1;
         try {
           const receipt = await this.templateActs.deleteTemplate.executeWithOptions(
             { summary: `delete template ${template.templateName} of image ${this.input.imageId}` },
@@ -270,6 +297,8 @@ class ImageDeletion {
           template.lastError = stepErrorFrom(error);
           template.attempts += attemptsOf(error);
           firstFailure ??= error;
+        } finally {
+          this.deletesInFlight -= 1;
         }
         this.refreshDetails();
       },
@@ -327,7 +356,7 @@ class ImageDeletion {
       this.state.pivotRegion === undefined && this.state.regions.some((region) => region.status === 'failed');
     let round = this.state.regions.filter((region) => regionIds.includes(region.regionId) && region.status === 'pending');
     while (round.length > 0) {
-      await runBounded(round, this.input.regionConcurrency, (region) => this.deleteRegion(region), failedBeforePivot);
+      await this.runDeletes(round, this.input.regionConcurrency, (region) => this.deleteRegion(region), failedBeforePivot);
       if (failedBeforePivot()) {
         const failed = this.state.regions.find((region) => region.status === 'failed');
         const cause = failed?.lastError ?? { code: 'RegionDeleteFailed', message: 'a region delete failed' };
@@ -341,6 +370,7 @@ class ImageDeletion {
     region.status = 'deleting';
     delete region.lastError;
     this.refreshDetails();
+    this.deletesInFlight += 1;
     try {
       const receipt: StepReceipt = await this.regionActs.deleteImageInRegion.executeWithOptions(
         { summary: `delete image ${this.input.imageId} in ${region.regionId}` },
@@ -361,8 +391,48 @@ class ImageDeletion {
       region.lastError = stepErrorFrom(error);
       region.attempts += attemptsOf(error);
       this.lastRegionFailure = error;
+    } finally {
+      this.deletesInFlight -= 1;
     }
     this.refreshDetails();
+  }
+
+  /**
+   * runBounded in the deletion scope: once the workflow is cancelled no new delete starts, and
+   * when the deletes in flight were let finish the cancellation is thrown here, after them.
+   */
+  private async runDeletes<T>(
+    items: readonly T[],
+    concurrency: number,
+    task: (item: T) => Promise<void>,
+    shouldStop: () => boolean,
+  ): Promise<void> {
+    const scope = this.deletionScopeOnce();
+    await scope.run(() => runBounded(items, concurrency, task, () => this.workflowScope.consideredCancelled || shouldStop()));
+    if (this.workflowScope.consideredCancelled) throw this.drainedCancellation ?? new CancelledFailure('Workflow cancelled');
+  }
+
+  private deletionScopeOnce(): CancellationScope {
+    if (this.deletionScope) return this.deletionScope;
+    const shield = new CancellationScope({ cancellable: false, parent: this.workflowScope });
+    const scope = new CancellationScope({ cancellable: true, parent: shield });
+    this.workflowScope.cancelRequested.catch((cancellation: unknown) => this.onWorkflowCancelled(scope, cancellation));
+    this.deletionScope = scope;
+    return scope;
+  }
+
+  /**
+   * A delete reported cancelled may still land (the activity hears of the cancellation only at
+   * its next heartbeat, and a request on the wire is not called back), so the deletes in flight
+   * are let finish before the saga reads what is gone. Decided here, when the cancellation
+   * arrives, so that a deletion that is not cancelled runs exactly as before.
+   */
+  private onWorkflowCancelled(scope: CancellationScope, cancellation: unknown): void {
+    if (this.deletesInFlight > 0 && patched(DRAIN_ON_CANCEL_PATCH)) {
+      this.drainedCancellation = cancellation;
+      return;
+    }
+    scope.cancel();
   }
 
   /** After the pivot: park failed regions until an operator retries, abandons, or the park timeout ends it. */
@@ -408,12 +478,18 @@ class ImageDeletion {
 
   /** Runs non-cancellable: before the pivot compensate, after it report what is deleted. */
   private async afterCancellation(): Promise<void> {
+    let unread: StepError | undefined;
     if (this.state.phase === 'deleting-regions' || this.state.phase === 'awaiting-retry') {
-      // In-flight region deletes were cancelled without an answer: ask the cloud.
-      const remaining = await this.reads.remainingRegions.executeWithOptions(
-        { summary: `read which regions still hold image ${this.input.imageId}` },
-        [this.input.imageId],
-      );
+      // A region delete may have landed without an answer: ask the cloud.
+      let remaining: RemainingRegions;
+      try {
+        remaining = await this.readRemainingRegions();
+      } catch (error) {
+        if (!patched(CANCEL_WITHOUT_REGION_READ_PATCH)) throw error;
+        // Go on with what the saga knows: compensate if no region is known deleted, and settle.
+        unread = stepErrorFrom(error);
+        remaining = { exists: true, regions: this.state.regions.map((region) => region.regionId) };
+      }
       for (const region of this.state.regions) {
         if (region.status !== 'deleted' && !remaining.regions.includes(region.regionId)) {
           region.status = 'deleted';
@@ -433,14 +509,26 @@ class ImageDeletion {
         };
       }
     }
+    const unreadNote = unread
+      ? ` imgdel could not read which regions still hold the image after the cancellation (${unread.code}: ${unread.message}); check the image's regions in the console.`
+      : '';
     this.state.error ??= {
       code: 'Cancelled',
       message:
-        this.state.pivotRegion === undefined
-          ? `The deletion of ${this.input.imageId} was cancelled before any region was deleted; the image and its templates are as they were.`
-          : `The deletion of ${this.input.imageId} was cancelled after the point of no return. ${this.regionSummary()}`,
+        (this.state.pivotRegion === undefined
+          ? unread
+            ? `The deletion of ${this.input.imageId} was cancelled before any region was known to be deleted; the templates deleted so far were re-created.`
+            : `The deletion of ${this.input.imageId} was cancelled before any region was deleted; the image and its templates are as they were.`
+          : `The deletion of ${this.input.imageId} was cancelled after the point of no return. ${this.regionSummary()}`) + unreadNote,
     };
     await this.settle('cancelled');
+  }
+
+  private readRemainingRegions(): Promise<RemainingRegions> {
+    return this.reads.remainingRegions.executeWithOptions(
+      { summary: `read which regions still hold image ${this.input.imageId}` },
+      [this.input.imageId],
+    );
   }
 
   // ── state, search attributes, outcome ─────────────────────────────────────

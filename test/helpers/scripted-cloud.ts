@@ -11,7 +11,13 @@ import { usageSourceKey, type CloudImage, type CloudPort, type ImageUsage, type 
 export const ACCOUNT = '1234567890123456';
 
 /** What a scripted call does: succeed, fail with a cloud code, or hang until cancelled. */
-export type Answer = 'ok' | 'hang' | { code: string };
+export type Answer = 'ok' | 'hang' | { code: string } | SlowAnswer;
+
+/** Answers after `delayMs`, like a request already on the wire: cancelling the activity does not stop it. */
+export interface SlowAnswer {
+  delayMs: number;
+  then: 'ok' | { code: string };
+}
 
 export interface CloudScript {
   image?: Partial<CloudImage> | { code: string };
@@ -23,6 +29,10 @@ export interface CloudScript {
   deleteTemplate?: (templateId: string, call: number) => Answer;
   /** Called per DeleteImage call; `call` counts from 1 per region. */
   deleteRegion?: (regionId: string, call: number) => Answer;
+  /** Whether a DeleteImage call scripted to fail removed the copy all the same (an answer lost on the way back). */
+  deleteRegionApplied?: (regionId: string, call: number) => boolean;
+  /** Called per CreateTemplate (compensation); `call` counts from 1 per template name. */
+  recreateTemplate?: (templateName: string, call: number) => Answer;
   /** Regions still holding the image when asked after a cancellation; default: as the cloud's state says. */
   remainingRegions?: () => string[];
 }
@@ -53,7 +63,10 @@ async function hangUntilCancelled(): Promise<never> {
 async function answer(value: Answer, action: string): Promise<void> {
   if (value === 'ok') return;
   if (value === 'hang') await hangUntilCancelled();
-  else throw cloudError(value.code, action);
+  else if ('delayMs' in value) {
+    await new Promise((resolve) => setTimeout(resolve, value.delayMs));
+    await answer(value.then, action);
+  } else throw cloudError(value.code, action);
 }
 
 export function scriptedCloud(imageId: string, regions: string[], script: CloudScript = {}): ScriptedCloud {
@@ -111,6 +124,7 @@ export function scriptedCloud(imageId: string, regions: string[], script: CloudS
     },
     async recreateTemplate(snapshot): Promise<RecreatedTemplate> {
       calls.push(`recreateTemplate ${snapshot.templateName}`);
+      await answer(cloud.script.recreateTemplate?.(snapshot.templateName, next(`recreate:${snapshot.templateName}`)) ?? 'ok', 'CreateTemplate');
       const existing = [...existingTemplates.values()].find(
         (t) => t.templateName === snapshot.templateName && t.imageId === snapshot.imageId,
       );
@@ -126,7 +140,8 @@ export function scriptedCloud(imageId: string, regions: string[], script: CloudS
       const call = next(`region:${regionId}`);
       const scripted = cloud.script.deleteRegion?.(regionId, call) ?? 'ok';
       // "Already gone" must be true of the state too, or the confirmation would wait forever.
-      if (typeof scripted === 'object' && scripted.code === 'Image.NotExist') remaining.delete(regionId);
+      if (typeof scripted === 'object' && 'code' in scripted && scripted.code === 'Image.NotExist') remaining.delete(regionId);
+      if (cloud.script.deleteRegionApplied?.(regionId, call)) remaining.delete(regionId);
       await answer(scripted, 'DeleteImage');
       if (!remaining.delete(regionId)) throw cloudError('Image.NotExist', 'DeleteImage');
       return { requestId: `req-delete-${regionId}` };

@@ -55,17 +55,32 @@ async function withScenario<T>(
   script: (imageId: string) => CloudScript,
   body: (scenario: Scenario) => Promise<T>,
   regions: string[] = REGIONS,
+  activityOptions: { confirmTimeoutMs?: number } = {},
 ): Promise<T> {
   const imageId = newImageId();
   const cloud = scriptedCloud(imageId, regions, script(imageId));
-  const taskQueue = uniqueTaskQueue('saga');
-  const worker = await Worker.create({
+  const scenario = { imageId, cloud, taskQueue: uniqueTaskQueue('saga') };
+  const worker = await scenarioWorker(scenario, activityOptions);
+  return worker.runUntil(body(scenario));
+}
+
+/** A worker for the scenario's task queue (a test may stop one and start another). */
+function scenarioWorker(scenario: Scenario, activityOptions: { confirmTimeoutMs?: number } = {}): Promise<Worker> {
+  return Worker.create({
     connection: nativeConnection,
-    taskQueue,
+    taskQueue: scenario.taskQueue,
     workflowBundle: bundle,
-    activities: createActivities(cloud, { accountId: ACCOUNT, confirmPollMs: 10 }),
+    activities: createActivities(scenario.cloud, { accountId: ACCOUNT, confirmPollMs: 10, ...activityOptions }),
   });
-  return worker.runUntil(body({ imageId, cloud, taskQueue }));
+}
+
+/** Waits until the scripted cloud has received `call` (the activity is running, its request on the wire). */
+async function waitForCall(scenario: Scenario, call: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (scenario.cloud.calls.includes(call)) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`the cloud never received ${call}`);
 }
 
 function start(scenario: Scenario, input: Partial<DeleteImageInput> = {}): Promise<WorkflowHandle> {
@@ -384,7 +399,8 @@ describe('deleteImage: parked after the pivot', () => {
 describe('deleteImage: cancelled', () => {
   it('before the pivot: compensates and leaves the image as it was', async () => {
     await withScenario(
-      (imageId) => ({ ...twoTemplates(imageId), deleteRegion: () => 'hang' }),
+      // Region deletes in flight are let finish (here the cloud refuses them), so none ends up deleted.
+      (imageId) => ({ ...twoTemplates(imageId), deleteRegion: () => ({ delayMs: 500, then: { code: 'ImageNotAllowDelete' } }) }),
       async (scenario) => {
         const handle = await start(scenario);
         await waitForPhase(handle, 'deleting-regions');
@@ -402,7 +418,10 @@ describe('deleteImage: cancelled', () => {
 
   it('after the pivot: stops and reports what is deleted and what is not, without compensating', async () => {
     await withScenario(
-      (imageId) => ({ ...twoTemplates(imageId), deleteRegion: (regionId) => (regionId === 'cn-shanghai' ? 'hang' : 'ok') }),
+      (imageId) => ({
+        ...twoTemplates(imageId),
+        deleteRegion: (regionId) => (regionId === 'cn-shanghai' ? { delayMs: 2000, then: { code: 'ImageNotAllowDelete' } } : 'ok'),
+      }),
       async (scenario) => {
         const handle = await start(scenario);
         for (;;) {
@@ -418,6 +437,66 @@ describe('deleteImage: cancelled', () => {
         expect(progress.regions.find((r) => r.regionId === 'cn-shanghai')?.status).not.toBe('deleted');
         expect(progress.error?.message).toContain('Still present in: cn-shanghai');
         expect(scenario.cloud.recreated).toEqual([]);
+      },
+    );
+  });
+});
+
+describe('deleteImage: cancelled while a delete is on the wire', () => {
+  it('lets a region delete in flight finish: one that lands passes the pivot, so nothing is re-created', async () => {
+    await withScenario(
+      (imageId) => ({ ...twoTemplates(imageId), deleteRegion: () => ({ delayMs: 1500, then: 'ok' }) }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1 });
+        await waitForCall(scenario, 'deleteImageInRegion ap-southeast-1');
+        await handle.cancel();
+        expect(await failureOf(handle)).toBeInstanceOf(CancelledFailure);
+        const progress = await handle.query(progressQuery);
+        expect(progress.status).toBe('cancelled');
+        expect(progress.pivotRegion).toBe('ap-southeast-1');
+        expect(progress.regions.map((r) => r.status)).toEqual(['deleted', 'pending', 'pending']);
+        expect(progress.error?.message).toContain('after the point of no return');
+        // No region delete started after the cancellation.
+        expect(scenario.cloud.calls.filter((c) => c.startsWith('deleteImageInRegion'))).toEqual(['deleteImageInRegion ap-southeast-1']);
+        expect(scenario.cloud.recreated).toEqual([]);
+        expect(await searchStatus(handle)).toBe('Cancelled');
+      },
+    );
+  });
+
+  it('lets a template delete in flight finish before re-creating the templates', async () => {
+    await withScenario(
+      (imageId) => ({ ...twoTemplates(imageId), deleteTemplate: () => ({ delayMs: 1500, then: 'ok' }) }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1 });
+        await waitForCall(scenario, 'deleteTemplate b-1');
+        await handle.cancel();
+        expect(await failureOf(handle)).toBeInstanceOf(CancelledFailure);
+        const progress = await handle.query(progressQuery);
+        expect(progress.templates.map((t) => [t.templateId, t.status])).toEqual([
+          ['b-1', 'restored'],
+          ['b-2', 'pending'],
+        ]);
+        expect(scenario.cloud.recreated).toEqual(['tpl-b-1']);
+        expect(scenario.cloud.calls.filter((c) => c.startsWith('deleteTemplate'))).toEqual(['deleteTemplate b-1']);
+      },
+    );
+  });
+
+  it('still re-creates the templates and ends cancelled when the regions cannot be read after the cancellation', async () => {
+    await withScenario(
+      (imageId) => ({ ...twoTemplates(imageId), deleteRegion: () => ({ delayMs: 500, then: { code: 'ImageNotAllowDelete' } }) }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1 });
+        await waitForCall(scenario, 'deleteImageInRegion ap-southeast-1');
+        scenario.cloud.script.image = { code: 'ServiceUnavailable' };
+        await handle.cancel();
+        expect(await failureOf(handle)).toBeInstanceOf(CancelledFailure);
+        const progress = await handle.query(progressQuery);
+        expect(progress.status).toBe('cancelled');
+        expect(progress.error?.message).toMatch(/could not read/);
+        expect(scenario.cloud.recreated.sort()).toEqual(['tpl-b-1', 'tpl-b-2']);
+        expect(await searchStatus(handle)).toBe('Cancelled');
       },
     );
   });
