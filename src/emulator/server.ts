@@ -18,7 +18,7 @@ import { loggableParams, parseUrlEncoded } from './params.js';
 import type { FlatParams } from './params.js';
 import { demoSeed } from './seed.js';
 import type { SeedName } from './seed.js';
-import { verifySignature } from './signature.js';
+import { RecentNonces, verifySignature } from './signature.js';
 import type { KeyPair } from './signature.js';
 import { EmulatorState, StatePersister, loadStateFile, seedBodySchema } from './state.js';
 
@@ -125,6 +125,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   if (startingMaxPageSize !== undefined) context.maxPageSize = startingMaxPageSize;
   const faults = new FaultRegistry();
   const limiter = new RateLimiter();
+  const nonces = new RecentNonces();
   let calls: CallRecord[] = [];
   const persister = options.statePath === undefined ? undefined : new StatePersister(options.statePath, () => state.view());
 
@@ -176,13 +177,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       verifySignature(
         { method: request.method, path: rawPath, query, bodyParams, headers: request.headers, body },
         keys,
+        { nowMs: Date.now(), nonces },
       );
       const definition = findAction(action);
       if (definition === undefined) {
         throw new ApiError('InvalidAction.NotFound', `The action ${action || '(none)'} is not found.`);
       }
       hostId = `${definition.product.name}.aliyuncs.com`;
-      if (version !== undefined && version !== definition.product.version) {
+      if (version === undefined) throw new ApiError('MissingVersion');
+      if (version !== definition.product.version) {
         throw new ApiError('InvalidVersion', `${action} is answered by ${definition.product.name} ${definition.product.version}, not ${version}.`);
       }
 

@@ -21,6 +21,55 @@ import type { FlatParams } from './params.js';
 
 export const ACS3_ALGORITHM = 'ACS3-HMAC-SHA256';
 
+/** How far a request's date may be from the emulator's clock, either way (the cloud allows 15 minutes). */
+export const DATE_WINDOW_MS = 15 * 60 * 1000;
+
+/**
+ * Headers the official signer always sends and signs; the cloud refuses a request that lacks
+ * any of them or leaves one out of SignedHeaders. (x-acs-version is the server's to check:
+ * a missing version is MissingVersion, as for the old signers' Version parameter.)
+ */
+const REQUIRED_SIGNED_HEADERS = ['host', 'x-acs-action', 'x-acs-date', 'x-acs-signature-nonce', 'x-acs-content-sha256'] as const;
+
+/**
+ * Signature nonces seen within DATE_WINDOW_MS (older requests fail the date check anyway), at
+ * most `capacity` of them: a replayed request is refused. Insertion order is time order, so
+ * expiry only ever looks at the oldest entries.
+ */
+export class RecentNonces {
+  private readonly seen = new Map<string, number>();
+
+  constructor(private readonly capacity = 100_000) {}
+
+  /** Records the nonce; false when it was already used within the window. */
+  claim(nonce: string, nowMs: number): boolean {
+    for (const [oldest, seenAt] of this.seen) {
+      if (nowMs - seenAt <= DATE_WINDOW_MS && this.seen.size < this.capacity) break;
+      this.seen.delete(oldest);
+    }
+    if (this.seen.has(nonce)) return false;
+    this.seen.set(nonce, nowMs);
+    return true;
+  }
+}
+
+/** What makes a signed request fresh: its date near the clock, its nonce not used before. */
+export interface Freshness {
+  nowMs: number;
+  nonces: RecentNonces;
+}
+
+function checkFreshness(date: string, nonce: string, freshness: Freshness): void {
+  const dateMs = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(date) ? Date.parse(date) : Number.NaN;
+  if (Number.isNaN(dateMs)) {
+    throw new ApiError('InvalidTimeStamp.Format', `The request date ${JSON.stringify(date)} is not yyyy-MM-ddTHH:mm:ssZ (UTC).`);
+  }
+  if (Math.abs(freshness.nowMs - dateMs) > DATE_WINDOW_MS) {
+    throw new ApiError('InvalidTimeStamp.Expired', `The request date ${date} is more than 15 minutes from the server's clock.`);
+  }
+  if (!freshness.nonces.claim(nonce, freshness.nowMs)) throw new ApiError('SignatureNonceUsed');
+}
+
 export interface KeyPair {
   accessKeyId: string;
   accessKeySecret: string;
@@ -111,7 +160,7 @@ function sameText(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
-function verifyAcs3(request: SignedRequest, authorization: string, keys: KeyPair): string {
+function verifyAcs3(request: SignedRequest, authorization: string, keys: KeyPair, freshness: Freshness): string {
   const parsed = parseAuthorization(authorization);
   if (parsed.accessKeyId !== keys.accessKeyId) throw new ApiError('InvalidAccessKeyId.NotFound');
 
@@ -122,8 +171,12 @@ function verifyAcs3(request: SignedRequest, authorization: string, keys: KeyPair
   if (declaredHash.toLowerCase() !== sha256Hex(request.body)) {
     throw new ApiError('SignatureDoesNotMatch', 'x-acs-content-sha256 does not match the request body.');
   }
-  // Like the cloud: the host and every x-acs-* header sent must be covered by the signature.
+  // Like the cloud: the headers the official signer sends must be there and signed, and so
+  // must every other x-acs-* header sent.
   const signed = new Set(parsed.signedHeaders);
+  for (const name of REQUIRED_SIGNED_HEADERS) {
+    if (request.headers[name] === undefined) throw new ApiError('IncompleteSignature', `The ${name} header is missing.`);
+  }
   for (const name of Object.keys(request.headers)) {
     if ((name === 'host' || name.startsWith('x-acs-')) && !signed.has(name)) {
       throw new ApiError('SignatureDoesNotMatch', `Header ${name} must be signed.`);
@@ -136,6 +189,8 @@ function verifyAcs3(request: SignedRequest, authorization: string, keys: KeyPair
   }
   const expected = acs3Signature(keys.accessKeySecret, canonicalRequest(request, parsed.signedHeaders, declaredHash));
   if (!sameText(expected, parsed.signature.toLowerCase())) throw new ApiError('SignatureDoesNotMatch');
+  // Only a request signed by the key holder uses up its nonce.
+  checkFreshness(headerValue(request.headers, 'x-acs-date') ?? '', headerValue(request.headers, 'x-acs-signature-nonce') ?? '', freshness);
   return parsed.accessKeyId;
 }
 
@@ -150,12 +205,14 @@ export function hmacSha1Signature(method: string, params: FlatParams, secret: st
   return createHmac('sha1', `${secret}&`).update(stringToSign).digest('base64');
 }
 
-function verifyHmacSha1(request: SignedRequest, keys: KeyPair): string {
+function verifyHmacSha1(request: SignedRequest, keys: KeyPair, freshness: Freshness): string {
   const params = { ...request.query, ...request.bodyParams };
   const accessKeyId = params['AccessKeyId'];
   const signature = params['Signature'];
-  if (!accessKeyId || !signature) {
-    throw new ApiError('IncompleteSignature', 'The request needs AccessKeyId and Signature.');
+  const timestamp = params['Timestamp'];
+  const nonce = params['SignatureNonce'];
+  if (!accessKeyId || !signature || !timestamp || !nonce) {
+    throw new ApiError('IncompleteSignature', 'The request needs AccessKeyId, Signature, Timestamp and SignatureNonce.');
   }
   if (params['SignatureMethod'] !== 'HMAC-SHA1') {
     throw new ApiError('SignatureDoesNotMatch', `Unsupported SignatureMethod ${params['SignatureMethod'] ?? '(none)'}.`);
@@ -164,13 +221,14 @@ function verifyHmacSha1(request: SignedRequest, keys: KeyPair): string {
   if (!sameText(hmacSha1Signature(request.method, params, keys.accessKeySecret), signature)) {
     throw new ApiError('SignatureDoesNotMatch');
   }
+  checkFreshness(timestamp, nonce, freshness);
   return accessKeyId;
 }
 
-/** Verifies the request's signature; returns the access key id, or throws the cloud's error. */
-export function verifySignature(request: SignedRequest, keys: KeyPair): string {
+/** Verifies the request's signature and freshness; returns the access key id, or throws the cloud's error. */
+export function verifySignature(request: SignedRequest, keys: KeyPair, freshness: Freshness): string {
   const authorization = headerValue(request.headers, 'authorization');
-  if (authorization !== undefined && authorization !== '') return verifyAcs3(request, authorization, keys);
-  if (request.query['Signature'] !== undefined) return verifyHmacSha1(request, keys);
+  if (authorization !== undefined && authorization !== '') return verifyAcs3(request, authorization, keys, freshness);
+  if (request.query['Signature'] !== undefined) return verifyHmacSha1(request, keys, freshness);
   throw new ApiError('IncompleteSignature', 'The request is not signed: the Authorization header is missing.');
 }

@@ -27,6 +27,14 @@ export interface SignOptions {
   declaredContentHash?: string;
   /** Skip the Authorization header entirely. */
   unsigned?: boolean;
+  /** Headers neither sent nor signed (e.g. `x-acs-date`). */
+  omitHeaders?: readonly string[];
+  /** Headers sent but left out of SignedHeaders. */
+  unsignedHeaders?: readonly string[];
+  /** x-acs-date to send (default: now). */
+  date?: string;
+  /** x-acs-signature-nonce to send (default: a random UUID). */
+  nonce?: string;
 }
 
 export interface ApiAnswer {
@@ -72,11 +80,14 @@ export function signCall(
     'content-type': 'application/x-www-form-urlencoded',
     'x-acs-action': action,
     'x-acs-version': options.version ?? VERSION_BY_ACTION[action] ?? '2021-09-01',
-    'x-acs-date': new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    'x-acs-signature-nonce': randomUUID(),
+    'x-acs-date': options.date ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    'x-acs-signature-nonce': options.nonce ?? randomUUID(),
     'x-acs-content-sha256': payloadHash,
   };
-  const names = Object.keys(headers).sort();
+  for (const name of options.omitHeaders ?? []) delete headers[name];
+  const names = Object.keys(headers)
+    .filter((name) => !(options.unsignedHeaders ?? []).includes(name))
+    .sort();
   const canonicalHeaders = names.map((name) => `${name}:${(headers[name] ?? '').trim()}\n`).join('');
   const sortedQueryKeys = Object.keys(query).sort();
   const canonicalQueryString = sortedQueryKeys.map((key) => `${key}=${rfc3986(query[key] ?? '')}`).join('&');

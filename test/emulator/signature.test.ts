@@ -75,6 +75,47 @@ describe('emulator signature checks', () => {
     expect(answer.json?.['Code']).toBe('InvalidAction.NotFound');
   });
 
+  for (const name of ['x-acs-date', 'x-acs-signature-nonce', 'x-acs-action', 'x-acs-content-sha256']) {
+    it(`refuses a request without ${name} (the official signer always sends it)`, async () => {
+      const answer = await callApi(emulator.url, 'ListImage', { ImageId: 'img-demo0001' }, { omitHeaders: [name] });
+      expect(answer.status).toBe(400);
+      expect(answer.json?.['Code']).toBe('IncompleteSignature');
+    });
+  }
+
+  for (const name of ['host', 'x-acs-date', 'x-acs-signature-nonce', 'x-acs-action', 'x-acs-version']) {
+    it(`refuses ${name} sent but not signed`, async () => {
+      const answer = await callApi(emulator.url, 'ListImage', { ImageId: 'img-demo0001' }, { unsignedHeaders: [name] });
+      expect(answer.status).toBe(400);
+      expect(answer.json?.['Code']).toBe('SignatureDoesNotMatch');
+      expect(String(answer.json?.['Message'])).toContain(name);
+    });
+  }
+
+  it('refuses a request dated more than 15 minutes from its clock, either way, and a date it cannot read', async () => {
+    const at = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    for (const offsetMs of [-16 * 60_000, 16 * 60_000]) {
+      const answer = await callApi(emulator.url, 'ListImage', { ImageId: 'img-demo0001' }, { date: at(offsetMs) });
+      expect([answer.status, answer.json?.['Code']]).toEqual([400, 'InvalidTimeStamp.Expired']);
+    }
+    expect((await callApi(emulator.url, 'ListImage', {}, { date: at(-14 * 60_000) })).status).toBe(200);
+    const unreadable = await callApi(emulator.url, 'ListImage', {}, { date: 'Sun, 29 Nov 2026 10:00:00 GMT' });
+    expect([unreadable.status, unreadable.json?.['Code']]).toEqual([400, 'InvalidTimeStamp.Format']);
+  });
+
+  it('refuses a replayed signature nonce', async () => {
+    const nonce = `nonce-${Date.now()}-${Math.random()}`;
+    expect((await callApi(emulator.url, 'ListImage', {}, { nonce })).status).toBe(200);
+    const replay = await callApi(emulator.url, 'ListImage', {}, { nonce });
+    expect([replay.status, replay.json?.['Code']]).toEqual([400, 'SignatureNonceUsed']);
+  });
+
+  it('refuses a request without a version with MissingVersion', async () => {
+    const answer = await callApi(emulator.url, 'DeleteImage', { ImageId: 'img-demo0003' }, { omitHeaders: ['x-acs-version'] });
+    expect([answer.status, answer.json?.['Code']]).toEqual([400, 'MissingVersion']);
+    expect((await callApi(emulator.url, 'ListImage', { ImageId: 'img-demo0003' })).json?.['Count']).toBe(1);
+  });
+
   describe('with the official runtime (@alicloud/openapi-core)', () => {
     function runtimeClient(signatureAlgorithm?: string, secret: string = EMULATOR_DEFAULTS.accessKeySecret): InstanceType<typeof OpenApi.default> {
       return new OpenApi.default(
