@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findFreePort } from '../src/dev/process.js';
+import { EmulatorAdmin } from '../src/emulator/admin-client.js';
 import { testTemporalAddress, uniqueTaskQueue } from './helpers/temporal.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -48,10 +49,12 @@ function runBin(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number 
 
 const dataDir = mkdtempSync(join(tmpdir(), 'imgdel-start-'));
 const groups: number[] = [];
+/** The Temporal servers npm start ran in their own process groups. */
+const serverGroups: number[] = [];
 
 afterAll(() => {
   // Only if a test failed half-way: never leave a stack running.
-  for (const group of groups) {
+  for (const group of [...groups, ...serverGroups]) {
     try {
       process.kill(-group, 'SIGKILL');
     } catch {
@@ -128,10 +131,20 @@ describe('npm start', () => {
     expect(deletion.stdout).toContain(`http://127.0.0.1:${uiPort}/namespaces/default/workflows/delete-image-img-demo0001`);
     expect(deletion.stdout).toContain('DELETED in every region');
 
+    const serverPid = Number(/temporal dev server answering on \S+ after \d+ ms \(pid (\d+)\)/.exec(first.stderr())?.[1]);
+    serverGroups.push(serverPid);
+    expect(isAlive(serverPid)).toBe(true);
     const ending = await interrupt(first);
     expect(ending, first.stderr()).toEqual({ code: 0, signal: null });
-    expect(first.stderr()).toContain('stopped.');
+    const stopLog = first.stderr();
+    expect(stopLog).toContain('stopped.');
+    // Worker, then emulator, then server; Ctrl-C did not reach the server while the worker drained.
+    const order = ['worker stopped', 'emulator stopped', 'Temporal server stopped'].map((line) => stopLog.indexOf(line));
+    expect(order.every((position) => position >= 0), stopLog).toBe(true);
+    expect(order, stopLog).toEqual([...order].sort((a, b) => a - b));
+    expect(stopLog).not.toContain('had already stopped');
     expect(isAlive(workerPid)).toBe(false);
+    expect(() => process.kill(-serverPid, 0)).toThrow();
     // Nothing is left in its process group (the Temporal server) or in the worker's.
     expect(() => process.kill(-first.pid, 0)).toThrow();
     expect(() => process.kill(-workerPid, 0)).toThrow();
@@ -144,7 +157,17 @@ describe('npm start', () => {
     const status = await runBin(['status', 'img-demo0001', '--json'], userEnv);
     expect(status.code, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ imageId: 'img-demo0001', status: 'deleted' });
+
+    // Ctrl-C while an activity runs: the worker drains it (every cloud call takes 4 s) against a
+    // server that is still up, and only then is the server stopped.
+    await new EmulatorAdmin(`http://127.0.0.1:${emulatorPort}`).addFault({ action: '*', latencyMs: 4_000, times: -1 });
+    const inFlight = await runBin(['delete', 'img-demo0002'], userEnv);
+    expect(inFlight.code, inFlight.stderr).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(await interrupt(second)).toEqual({ code: 0, signal: null });
+    const secondStopLog = second.stderr();
+    expect(secondStopLog).not.toContain('had already stopped');
+    expect(secondStopLog.indexOf('worker stopped')).toBeLessThan(secondStopLog.indexOf('Temporal server stopped'));
   });
 
   it('says LOUDLY that it talks to the real cloud when real credentials are configured, and starts no emulator', async () => {

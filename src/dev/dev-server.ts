@@ -9,7 +9,7 @@ import { Connection } from '@temporalio/client';
 import { envSchema, withoutBlankValues } from '../config.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/model.js';
 import { ensureTemporalCli, type Log } from './temporal-cli.js';
-import { findFreePort, hasExited, listensOnLoopbackPort, OutputTail, sleep, stopChild, waitForExit } from './process.js';
+import { findFreePort, hasExited, listensOnLoopbackPort, OutputTail, signalProcessGroup, sleep, stopChild, waitForExit } from './process.js';
 
 export interface DevServerOptions {
   port?: number;
@@ -27,6 +27,13 @@ export interface DevServerOptions {
   startTimeoutMs?: number;
   /** How long stop() waits after SIGTERM before SIGKILL. */
   stopGraceMs?: number;
+  /**
+   * Run the server in its own process group, so a terminal's Ctrl-C reaches only this process,
+   * which then stops things in its own order (npm start: the worker first, while the server still
+   * answers, then the server). The caller must then stop() it on its signals; an exit hook kills
+   * the group if this process exits without doing so.
+   */
+  ownProcessGroup?: boolean;
 }
 
 export interface RunningDevServer {
@@ -137,7 +144,8 @@ async function launch(binary: string, opts: DevServerOptions, log: Log): Promise
   ];
 
   const startedAt = performance.now();
-  const child = spawn(binary, args, { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const ownProcessGroup = opts.ownProcessGroup === true;
+  const child = spawn(binary, args, { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: ownProcessGroup });
   const output = new OutputTail(300);
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
@@ -145,13 +153,22 @@ async function launch(binary: string, opts: DevServerOptions, log: Log): Promise
   child.once('error', (error) => (spawnError = error));
   // Never leave a server behind when this process exits without calling stop().
   const killOnExit = () => {
-    if (!hasExited(child)) child.kill('SIGKILL');
+    if (ownProcessGroup && child.pid !== undefined) signalProcessGroup(child.pid, 'SIGKILL');
+    else if (!hasExited(child)) child.kill('SIGKILL');
   };
   process.once('exit', killOnExit);
 
+  let stopRequested = false;
   const stop = async () => {
+    if (!stopRequested && hasExited(child)) {
+      // Whatever needed the server while stopping (a draining worker) found it gone.
+      log(`the Temporal dev server had already stopped before stop() (${describeExit(child.exitCode, child.signalCode)})`);
+    }
+    stopRequested = true;
     process.removeListener('exit', killOnExit);
     await stopChild(child, opts.stopGraceMs ?? DEFAULT_STOP_GRACE_MS);
+    // Anything the server left in its own process group goes with it.
+    if (ownProcessGroup && child.pid !== undefined) signalProcessGroup(child.pid, 'SIGKILL');
   };
 
   try {
@@ -177,7 +194,7 @@ async function launch(binary: string, opts: DevServerOptions, log: Log): Promise
 
   const uiUrl = uiPort === undefined ? undefined : `http://${HOST}:${uiPort}`;
   log(
-    `temporal dev server answering on ${address} after ${Math.round(performance.now() - startedAt)} ms` +
+    `temporal dev server answering on ${address} after ${Math.round(performance.now() - startedAt)} ms (pid ${String(child.pid)})` +
       (uiUrl === undefined ? '' : `, UI ${uiUrl}`),
   );
   return {

@@ -153,6 +153,15 @@ export async function stopChild(child: ChildProcess, graceMs: number): Promise<v
   }
 }
 
+/** Sends `signal` to every process in the group `groupLeaderPid` leads (a child spawned `detached`). */
+export function signalProcessGroup(groupLeaderPid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-groupLeaderPid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -20,7 +20,7 @@ import { startEmulator } from '../emulator/server.js';
 import type { RunningEmulator } from '../emulator/server.js';
 import { startDevServer } from './dev-server.js';
 import type { RunningDevServer } from './dev-server.js';
-import { findFreePort, hasExited, OutputTail, sleep, waitForExit } from './process.js';
+import { findFreePort, hasExited, OutputTail, signalProcessGroup, sleep, waitForExit } from './process.js';
 
 const HOST = '127.0.0.1';
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -163,15 +163,22 @@ async function run(options: StartOptions): Promise<void> {
     if (worker !== undefined && worker.pid !== undefined && !hasExited(worker)) {
       const group = worker.pid;
       const exited = waitForExit(worker);
-      signalGroup(group, 'SIGTERM');
-      const timer = setTimeout(() => signalGroup(group, 'SIGKILL'), config.worker.shutdownGraceTimeMs + 5_000);
+      signalProcessGroup(group, 'SIGTERM');
+      const timer = setTimeout(() => signalProcessGroup(group, 'SIGKILL'), config.worker.shutdownGraceTimeMs + 5_000);
       await exited;
       clearTimeout(timer);
       // Anything the worker left in its process group goes with it.
-      signalGroup(group, 'SIGKILL');
+      signalProcessGroup(group, 'SIGKILL');
+      note('worker stopped');
     }
-    await emulator?.close();
-    await server?.stop();
+    if (emulator !== undefined) {
+      await emulator.close();
+      note('emulator stopped');
+    }
+    if (server !== undefined) {
+      await server.stop();
+      if (!server.external) note('Temporal server stopped');
+    }
     await Promise.all(logs.map((stream) => new Promise<void>((done) => stream.end(() => done()))));
   };
 
@@ -192,10 +199,13 @@ async function run(options: StartOptions): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A closed terminal: the server and the worker, in their own process groups, would not hear it.
+  process.on('SIGHUP', onSignal);
   // If this process dies without stopping, do not leave the worker behind.
   process.once('exit', () => {
-    if (worker?.pid !== undefined && !hasExited(worker)) signalGroup(worker.pid, 'SIGKILL');
+    if (worker?.pid !== undefined && !hasExited(worker)) signalProcessGroup(worker.pid, 'SIGKILL');
   });
+  // (The dev server's own exit hook kills its process group likewise.)
 
   try {
     const [temporalPort, uiPort] = [await portOrFree(options.temporalPort), await portOrFree(options.uiPort)];
@@ -204,6 +214,8 @@ async function run(options: StartOptions): Promise<void> {
       uiPort,
       dbFilename: join(dataDir, 'temporal.sqlite'),
       log: (line) => note(`[temporal] ${line}`),
+      // Ctrl-C must not reach the server directly: the worker drains first, against a live server.
+      ownProcessGroup: true,
     });
     const uiUrl = server.uiUrl ?? config.temporal.uiUrl ?? (server.external ? undefined : `http://${HOST}:${uiPort}`);
 
@@ -269,14 +281,6 @@ async function run(options: StartOptions): Promise<void> {
     stopping = true;
     await stopAll().catch(() => undefined);
     throw error;
-  }
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
   }
 }
 
