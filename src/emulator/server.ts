@@ -216,7 +216,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
           ? error
           : error instanceof BodyTooLarge
             ? new ApiError('InvalidParameter', error.message)
-            : new ApiError('InternalError', undefined, { httpStatus: 500 });
+            : // The cloud answers InternalError with HTTP 400 (docs/app-streaming-api.md), so the emulator does too.
+              new ApiError('InternalError');
       if (!(error instanceof ApiError) && !(error instanceof BodyTooLarge)) {
         log(`emulator: ${action || '(no action)'} failed unexpectedly: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       }

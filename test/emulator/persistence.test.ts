@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -105,6 +105,22 @@ describe('emulator command line', () => {
       expect(await exited).toBe(0);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('an unexpected failure inside the emulator', () => {
+  it('answers InternalError with HTTP 400, as the cloud does (docs: InternalError comes with 400)', async () => {
+    const stateDirectory = join(directory, 'gone-soon');
+    await mkdir(stateDirectory);
+    const emulator = await startEmulator({ port: 0, statePath: join(stateDirectory, 'state.json'), seed: 'demo' });
+    try {
+      // The state file can no longer be written: the mutation's save fails unexpectedly.
+      await rm(stateDirectory, { recursive: true, force: true });
+      const answer = await callApi(emulator.url, 'DeleteTemplates', { 'TemplateIds.1': 'b-demo0012a' });
+      expect([answer.status, answer.json?.['Code']]).toEqual([400, 'InternalError']);
+    } finally {
+      await emulator.close().catch(() => undefined);
     }
   });
 });
