@@ -91,6 +91,12 @@ describe('docker-compose.yml', () => {
     expect(serviceBlock('emulator')).toMatch(/profiles: \["emulator"\]/);
   });
 
+  it('gives the worker container UI links that open on the host (the published UI port, not temporal:8233)', () => {
+    const uiHostPort = /\$\{TEMPORAL_UI_HOST_PORT:-(\d+)\}:8080/.exec(serviceBlock('temporal-ui'))?.[1];
+    expect(uiHostPort).toBeDefined();
+    expect(serviceBlock('worker')).toContain(`TEMPORAL_UI_URL: \${TEMPORAL_UI_URL:-http://localhost:${uiHostPort ?? ''}}`);
+  });
+
   it('pins every image version', () => {
     const images = [...compose.matchAll(/(?:image: |&[\w-]+ )([\w./-]+:[\w.${}:-]+)/g)].map((match) => match[1]);
     expect(images.length).toBeGreaterThanOrEqual(5);
