@@ -33,6 +33,8 @@ export interface CloudErrorFields {
   requestId?: string;
   /** The cloud action that failed, e.g. `DeleteImage`. */
   action?: string;
+  /** How long the cloud asked to wait before a retry (`x-acs-retry-after`, throttling). */
+  retryAfterMs?: number;
 }
 
 export class CloudError extends Error {
@@ -40,6 +42,7 @@ export class CloudError extends Error {
   readonly httpStatus: number | undefined;
   readonly requestId: string | undefined;
   readonly action: string | undefined;
+  readonly retryAfterMs: number | undefined;
 
   constructor(fields: CloudErrorFields) {
     super(fields.message);
@@ -48,6 +51,7 @@ export class CloudError extends Error {
     this.httpStatus = fields.httpStatus;
     this.requestId = fields.requestId;
     this.action = fields.action;
+    this.retryAfterMs = fields.retryAfterMs;
   }
 
   toJSON(): CloudErrorFields {
@@ -57,6 +61,7 @@ export class CloudError extends Error {
       ...(this.httpStatus === undefined ? {} : { httpStatus: this.httpStatus }),
       ...(this.requestId === undefined ? {} : { requestId: this.requestId }),
       ...(this.action === undefined ? {} : { action: this.action }),
+      ...(this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs }),
     };
   }
 }

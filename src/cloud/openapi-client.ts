@@ -106,6 +106,18 @@ const IDLE_SOCKET_MS = 4_000;
 interface HttpAnswer {
   statusCode: number;
   text: string;
+  /** The x-acs-retry-after header, as sent. */
+  retryAfter: string | undefined;
+}
+
+/** Longest wait an x-acs-retry-after may ask for; beyond it the header is taken as noise. */
+const MAX_RETRY_AFTER_MS = 10 * 60 * 1000;
+
+/** x-acs-retry-after is milliseconds (docs/app-streaming-api.md, throttling). */
+function retryAfterMsOf(header: string | undefined): number | undefined {
+  if (header === undefined || !/^\d+$/.test(header.trim())) return undefined;
+  const ms = Number(header.trim());
+  return ms <= MAX_RETRY_AFTER_MS ? ms : undefined;
 }
 
 /** Where an endpoint's requests connect. */
@@ -278,7 +290,12 @@ export class OpenApiRpcCaller {
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
           response.on('end', () => {
             clearTimeout(timer);
-            resolve({ statusCode: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+            const retryAfter = response.headers['x-acs-retry-after'];
+            resolve({
+              statusCode: response.statusCode ?? 0,
+              text: Buffer.concat(chunks).toString('utf8'),
+              retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+            });
           });
           response.on('error', (error) => {
             clearTimeout(timer);
@@ -312,8 +329,8 @@ export class OpenApiRpcCaller {
     return target;
   }
 
-  private parseAnswer(action: string, { statusCode, text }: HttpAnswer): unknown {
-    if (statusCode >= 400) throw this.errorAnswer(action, statusCode, text);
+  private parseAnswer(action: string, { statusCode, text, retryAfter }: HttpAnswer): unknown {
+    if (statusCode >= 400) throw this.errorAnswer(action, statusCode, text, retryAfterMsOf(retryAfter));
     if (text.trim() === '') {
       throw new CloudError({
         code: SyntheticCode.MalformedResponse,
@@ -339,7 +356,7 @@ export class OpenApiRpcCaller {
   }
 
   /** An HTTP error status: the body's Code, Message and RequestId when it is JSON, else what the status says. */
-  private errorAnswer(action: string, statusCode: number, text: string): CloudError {
+  private errorAnswer(action: string, statusCode: number, text: string, retryAfterMs: number | undefined): CloudError {
     let fields: Record<string, unknown> | undefined;
     try {
       const parsed: unknown = parseWireJson(text);
@@ -355,7 +372,14 @@ export class OpenApiRpcCaller {
       : fields === undefined
         ? this.notJson(action, statusCode, text)
         : `${action} answered HTTP ${statusCode} without an error code`;
-    return new CloudError({ code, message, httpStatus: statusCode, ...(requestId ? { requestId } : {}), action });
+    return new CloudError({
+      code,
+      message,
+      httpStatus: statusCode,
+      ...(requestId ? { requestId } : {}),
+      action,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    });
   }
 }
 

@@ -604,6 +604,9 @@ describe('faults, limits and hostile answers', () => {
     expect(error.code).toBe('Throttling.User');
     expect(error.httpStatus).toBe(400);
     expect(error.requestId).toMatch(/\S/);
+    // The emulator's x-acs-retry-after (about 100 s at 0.01 a second), for the activity's next retry delay.
+    expect(error.retryAfterMs).toBeGreaterThan(90_000);
+    expect(error.toJSON().retryAfterMs).toBe(error.retryAfterMs);
   });
 
   it('turns a truncated JSON body into MalformedResponse', async () => {
