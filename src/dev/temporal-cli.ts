@@ -1,7 +1,7 @@
 /**
  * Finds the Temporal CLI (which runs the development server), building it with Go on first use.
  *
- * Order: TEMPORAL_CLI (a path) → `temporal` on PATH when ≥ 1.4 → the cached build →
+ * Order: TEMPORAL_CLI (a path) → `temporal` on PATH when ≥ 1.4 → the cached build when ≥ 1.4 →
  * `go install` into the cache. The cache is $XDG_CACHE_HOME/imgdel or ~/.cache/imgdel, outside
  * the checkout, so every clone and worktree shares one build.
  *
@@ -9,7 +9,8 @@
  *   npm run --silent temporal:path    prints only the absolute path of the binary
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,11 +18,13 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import { findOnPath, isExecutableFile, OutputTail, runCommand, sleep } from './process.js';
 
-/** Built in this order: the first one that builds wins. */
-export const TEMPORAL_CLI_BUILD_VERSIONS = ['v1.5.1', 'v1.4.1', 'v1.3.0'] as const;
+/** Built in this order: the first one that builds wins. Every one is at least MINIMUM_VERSION. */
+export const TEMPORAL_CLI_BUILD_VERSIONS = ['v1.5.1', 'v1.4.1'] as const;
 const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
-/** A `temporal` found on PATH must be at least this version (older ones lack flags we pass). */
-const MINIMUM_PATH_VERSION: SemanticVersion = { major: 1, minor: 4, patch: 0 };
+/** A `temporal` found on PATH or in the cache must be at least this version (older ones lack flags we pass). */
+const MINIMUM_VERSION: SemanticVersion = { major: 1, minor: 4, patch: 0 };
+/** Go records the main module in every binary it builds: `mod<TAB>github.com/temporalio/cli<TAB>v1.5.1`. */
+const MODULE_INFO_MARKER = Buffer.from('\tgithub.com/temporalio/cli\tv');
 const LOCK_WAIT_LIMIT_MS = 30 * 60_000;
 const BUILD_PROGRESS_EVERY_MS = 30_000;
 
@@ -93,15 +96,15 @@ export async function ensureTemporalCli(log: Log = logToStderr, env: NodeJS.Proc
   const onPath = findOnPath('temporal', parsedEnv.PATH ?? '');
   if (onPath !== undefined) {
     const version = await temporalVersionOf(onPath);
-    if (version !== undefined && isAtLeast(version, MINIMUM_PATH_VERSION)) return onPath;
+    if (version !== undefined && isAtLeast(version, MINIMUM_VERSION)) return onPath;
     log(
-      `ignoring ${onPath}: version ${version === undefined ? 'unknown' : formatVersion(version)} is older than ${formatVersion(MINIMUM_PATH_VERSION)}`,
+      `ignoring ${onPath}: version ${version === undefined ? 'unknown' : formatVersion(version)} is older than ${formatVersion(MINIMUM_VERSION)}`,
     );
   }
 
-  // A cached binary is one we built from a pinned tag; it reports 0.0.0-DEV, so no version check.
+  // A cached binary reports 0.0.0-DEV (go install sets no version): its module version tells.
   const cached = cachedTemporalCliPath(env);
-  if (isExecutableFile(cached)) return cached;
+  if (await isUsableCachedBuild(cached, log)) return cached;
 
   const go = findOnPath('go', parsedEnv.PATH ?? '');
   if (go === undefined) throw new TemporalCliUnavailableError(noWayToGetTheCliMessage(cached));
@@ -111,12 +114,76 @@ export async function ensureTemporalCli(log: Log = logToStderr, env: NodeJS.Proc
   const release = await acquireBuildLock(join(cacheDir, 'temporal-build.lock'), log);
   try {
     // Whoever held the lock before us may have built it.
-    if (isExecutableFile(cached)) return cached;
+    if (await isUsableCachedBuild(cached, () => undefined)) return cached;
     await buildTemporalCli(go, cached, env, log);
     return cached;
   } finally {
     await release();
   }
+}
+
+const versionStampSchema = z.object({ version: z.string(), size: z.number(), mtimeMs: z.number() });
+
+/** `<binary>.version`: the module version found in (or built into) the binary, and which file that was. */
+function versionStampPath(binary: string): string {
+  return `${binary}.version`;
+}
+
+async function writeVersionStamp(binary: string, version: string): Promise<void> {
+  const { size, mtimeMs } = await stat(binary);
+  await writeFile(versionStampPath(binary), JSON.stringify({ version, size, mtimeMs }));
+}
+
+/**
+ * The temporalio/cli module version a cached binary was built from: from its stamp when the stamp
+ * describes this very file, else read from the binary once (Go's build info) and stamped, so an
+ * existing good build is kept without a rebuild and without reading 250 MB on every start.
+ */
+export async function cachedBuildVersion(binary: string): Promise<SemanticVersion | undefined> {
+  const { size, mtimeMs } = await stat(binary);
+  try {
+    const stamp = versionStampSchema.parse(JSON.parse(await readFile(versionStampPath(binary), 'utf8')));
+    if (stamp.size === size && stamp.mtimeMs === mtimeMs) return parseSemanticVersion(stamp.version);
+  } catch {
+    // No stamp, or an unreadable one: read the binary.
+  }
+  const version = await moduleVersionInBinary(binary);
+  if (version !== undefined) await writeVersionStamp(binary, version).catch(() => undefined);
+  return version === undefined ? undefined : parseSemanticVersion(version);
+}
+
+/** Scans a Go binary for its build info line of github.com/temporalio/cli; `v1.5.1` or undefined. */
+export async function moduleVersionInBinary(binary: string): Promise<string | undefined> {
+  const overlap = MODULE_INFO_MARKER.length + 32;
+  let carry = Buffer.alloc(0);
+  for await (const chunk of createReadStream(binary, { highWaterMark: 1 << 20 })) {
+    const window = Buffer.concat([carry, chunk as Buffer]);
+    const at = window.indexOf(MODULE_INFO_MARKER);
+    if (at >= 0 && at + overlap <= window.length) {
+      const tail = window.subarray(at + MODULE_INFO_MARKER.length - 1, at + overlap).toString('latin1');
+      return /^v\d+\.\d+\.\d+/.exec(tail)?.[0];
+    }
+    carry = window.subarray(Math.max(0, window.length - overlap));
+  }
+  const at = carry.indexOf(MODULE_INFO_MARKER);
+  return at < 0 ? undefined : /^v\d+\.\d+\.\d+/.exec(carry.subarray(at + MODULE_INFO_MARKER.length - 1).toString('latin1'))?.[0];
+}
+
+function parseSemanticVersion(text: string): SemanticVersion | undefined {
+  const match = /^v?(\d+)\.(\d+)\.(\d+)/.exec(text);
+  if (!match?.[1] || !match[2] || !match[3]) return undefined;
+  return { major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3]) };
+}
+
+/** A cached build that exists and was built from temporalio/cli ≥ MINIMUM_VERSION; says why not otherwise. */
+async function isUsableCachedBuild(binary: string, log: Log): Promise<boolean> {
+  if (!isExecutableFile(binary)) return false;
+  const version = await cachedBuildVersion(binary);
+  if (version !== undefined && isAtLeast(version, MINIMUM_VERSION)) return true;
+  log(
+    `not using ${binary}: ${version === undefined ? 'its version is unknown' : `version ${formatVersion(version)} is older than ${formatVersion(MINIMUM_VERSION)}`}; building another`,
+  );
+  return false;
 }
 
 async function temporalVersionOf(binary: string): Promise<SemanticVersion | undefined> {
@@ -130,10 +197,10 @@ async function temporalVersionOf(binary: string): Promise<SemanticVersion | unde
 
 function noWayToGetTheCliMessage(cachedPath: string): string {
   return [
-    `imgdel needs the Temporal CLI to run a development server, and there is none: no TEMPORAL_CLI, no temporal ≥ ${formatVersion(MINIMUM_PATH_VERSION)} on PATH, no build at ${cachedPath}, and no Go to build one.`,
+    `imgdel needs the Temporal CLI to run a development server, and there is none: no TEMPORAL_CLI, no temporal ≥ ${formatVersion(MINIMUM_VERSION)} on PATH, no build at ${cachedPath}, and no Go to build one.`,
     'Any one of these fixes it:',
     `  1. Install Go (https://go.dev/dl/) and run \`npm run temporal:install\`: it builds the CLI into ${cachedPath} (a few minutes, once).`,
-    `  2. Install the Temporal CLI ≥ ${formatVersion(MINIMUM_PATH_VERSION)} (https://docs.temporal.io/cli) so that \`temporal\` is on PATH.`,
+    `  2. Install the Temporal CLI ≥ ${formatVersion(MINIMUM_VERSION)} (https://docs.temporal.io/cli) so that \`temporal\` is on PATH.`,
     '  3. Set TEMPORAL_CLI=/path/to/temporal to use a binary you already have, or TEMPORAL_ADDRESS=host:port to use a running Temporal server (then nothing is started).',
   ].join('\n');
 }
@@ -154,6 +221,7 @@ async function buildTemporalCli(go: string, destination: string, env: NodeJS.Pro
       const built = join(staging, 'temporal');
       if (outcome.ok && isExecutableFile(built)) {
         await rename(built, destination);
+        await writeVersionStamp(destination, version);
         log(`built temporal CLI in ${Math.round((Date.now() - startedAt) / 1000)} s: ${destination}`);
         return;
       }

@@ -1,0 +1,69 @@
+/**
+ * The Temporal CLI cache: only versions ≥ 1.4 are built, and a cached build is used only when the
+ * temporalio/cli version recorded in the binary (Go's build info) is ≥ 1.4. Fake binaries here:
+ * the build info line is all that is read.
+ */
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  cachedTemporalCliPath,
+  ensureTemporalCli,
+  isAtLeast,
+  moduleVersionInBinary,
+  TEMPORAL_CLI_BUILD_VERSIONS,
+  TemporalCliUnavailableError,
+} from '../../src/dev/temporal-cli.js';
+
+/** A file shaped like a Go binary's build info, the module line straddling a 1 MiB read boundary. */
+function fakeGoBinary(path: string, version: string): void {
+  const line = Buffer.from(`path\tgithub.com/temporalio/cli/cmd/temporal\nmod\tgithub.com/temporalio/cli\t${version}\th1:abc=\n`);
+  const padding = Buffer.alloc((1 << 20) - 20, 0x41);
+  writeFileSync(path, Buffer.concat([padding, line, Buffer.alloc(4096, 0x42)]));
+  chmodSync(path, 0o755);
+}
+
+/** A cache in a fresh directory, and a PATH with neither temporal nor go on it. */
+function isolatedEnv(): NodeJS.ProcessEnv {
+  const root = mkdtempSync(join(tmpdir(), 'imgdel-cli-cache-'));
+  const emptyBin = join(root, 'empty-bin');
+  mkdirSync(emptyBin);
+  return { XDG_CACHE_HOME: join(root, 'cache'), PATH: emptyBin };
+}
+
+describe('Temporal CLI cache', () => {
+  it('builds only versions that have the flags imgdel passes (≥ 1.4)', () => {
+    for (const version of TEMPORAL_CLI_BUILD_VERSIONS) {
+      const [major = 0, minor = 0, patch = 0] = version.slice(1).split('.').map(Number);
+      expect(isAtLeast({ major, minor, patch }, { major: 1, minor: 4, patch: 0 }), version).toBe(true);
+    }
+  });
+
+  it('reads the module version from the build info, across read boundaries', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'imgdel-fake-go-')), 'temporal');
+    fakeGoBinary(file, 'v1.5.1');
+    expect(await moduleVersionInBinary(file)).toBe('v1.5.1');
+  });
+
+  it('uses a cached build of 1.5.1 (and stamps its version, so it is read once)', async () => {
+    const env = isolatedEnv();
+    const cached = cachedTemporalCliPath(env);
+    mkdirSync(join(cached, '..'), { recursive: true });
+    fakeGoBinary(cached, 'v1.5.1');
+    expect(await ensureTemporalCli(() => undefined, env)).toBe(cached);
+    expect(existsSync(`${cached}.version`)).toBe(true);
+    expect(await ensureTemporalCli(() => undefined, env)).toBe(cached);
+  });
+
+  it('does not use a cached build older than 1.4: it says so and would build another', async () => {
+    const env = isolatedEnv();
+    const cached = cachedTemporalCliPath(env);
+    mkdirSync(join(cached, '..'), { recursive: true });
+    fakeGoBinary(cached, 'v1.3.0');
+    const said: string[] = [];
+    // No Go on PATH here, so "building another" ends in the message naming the ways out.
+    await expect(ensureTemporalCli((line) => said.push(line), env)).rejects.toBeInstanceOf(TemporalCliUnavailableError);
+    expect(said.join('\n')).toContain('version 1.3.0 is older than 1.4.0');
+  });
+});
