@@ -173,7 +173,12 @@ export async function runWorker(config: Config = loadConfig()): Promise<void> {
   let signalsReceived = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     signalsReceived += 1;
-    if (signalsReceived > 1 || imgdel === undefined) {
+    if (imgdel === undefined) {
+      // Nothing runs yet: there is nothing to drain.
+      logger.warn(`received ${signal} while starting: exiting now`, { signal });
+      process.exit(exitCodeForSignal(signal));
+    }
+    if (signalsReceived > 1) {
       logger.warn(`received ${signal} again: exiting now without waiting for running activities`, { signal });
       process.exit(exitCodeForSignal(signal));
     }

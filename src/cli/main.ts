@@ -3,6 +3,7 @@
  * codes and the --json shape are a contract scripts rely on (see exit-codes.ts and
  * README "Using imgdel"). Human text comes from render.ts only.
  */
+import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -81,9 +82,20 @@ Exit codes:
 
 Connection (environment):
   TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE (default default),
-  TEMPORAL_PROFILE (an envconfig profile instead), TEMPORAL_UI_URL (for links),
-  IMGDEL_TASK_QUEUE (default image-deletion)
+  TEMPORAL_API_KEY (Temporal Cloud; implies TLS), TEMPORAL_TLS=true,
+  TEMPORAL_TLS_CLIENT_CERT_PATH + TEMPORAL_TLS_CLIENT_KEY_PATH (mTLS, both),
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME,
+  TEMPORAL_PROFILE + TEMPORAL_CONFIG_FILE (an envconfig profile instead),
+  TEMPORAL_UI_URL (for links), IMGDEL_TASK_QUEUE (default image-deletion)
 `;
+
+/** The version in package.json (the CLI runs from the checkout or the installed package). */
+function packageVersion(): string {
+  const manifest = z.object({ version: z.string() }).safeParse(
+    JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')),
+  );
+  return manifest.success ? manifest.data.version : 'unknown';
+}
 
 function numberArg(value: string): number {
   // NaN is caught by the input schema, which names the field.
@@ -301,6 +313,7 @@ function buildProgram(context: CliContext, cli: Cli): Command {
       writeOut: (text) => context.stdout.write(text),
       writeErr: (text) => context.stderr.write(text),
     })
+    .version(packageVersion(), '-V, --version', 'print the imgdel version')
     .showHelpAfterError('(run imgdel --help for usage)')
     .addHelpText('after', EXAMPLES);
 
@@ -402,8 +415,17 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
 /** The process entry point (bin/imgdel.mjs, `npm run imgdel`). */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   const code = await runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env });
-  // The emulator keeps serving until a signal; every other command ends here.
-  if (argv[0] !== 'emulator' || code !== ExitCode.Ok) process.exit(code);
+  // The emulator keeps serving until a signal; every other command ends here, once what it
+  // printed has reached the pipe (process.exit would cut a JSON object a slow reader has not taken).
+  if (argv[0] !== 'emulator' || code !== ExitCode.Ok) {
+    await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+    process.exit(code);
+  }
+}
+
+/** Resolves once everything written to the stream so far has been handed to the OS. */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.write('', () => resolve()));
 }
 
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;

@@ -41,3 +41,19 @@ describe('every command checks the image id first', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ error: { code: 'InvalidInput' } });
   });
 });
+
+describe('help and version', () => {
+  it('--version prints the package version', async () => {
+    const run = await imgdel(['--version'], UNREACHABLE);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('--help names the TLS and API key variables with the connection', async () => {
+    const run = await imgdel(['--help'], UNREACHABLE);
+    for (const name of ['TEMPORAL_API_KEY', 'TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_KEY_PATH', 'TEMPORAL_TLS_SERVER_CA_CERT_PATH']) {
+      expect(run.stdout).toContain(name);
+    }
+    expect(run.stdout).toContain('5  no worker answered');
+  });
+});
