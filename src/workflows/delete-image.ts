@@ -71,6 +71,11 @@ export const DRAIN_ON_CANCEL_PATCH = 'drain-deletes-on-cancel';
  * compensates (if no region is known deleted) and settles, instead of failing with the read's error.
  */
 export const CANCEL_WITHOUT_REGION_READ_PATCH = 'cancel-without-region-read';
+/**
+ * Patch, decided when the deletion ends while a retry update still waits for its round (an
+ * abandon accepted with it won): the retry is answered, instead of the workflow waiting for it forever.
+ */
+export const ANSWER_RETRY_AT_END_PATCH = 'answer-retry-at-end';
 
 export async function deleteImage(rawInput: unknown): Promise<DeletionProgress> {
   const check = checkInput(rawInput);
@@ -105,6 +110,10 @@ class ImageDeletion {
   private abandonRequest: AbandonRequest | undefined;
   /** Bumped each time a retry round starts; the retry update waits for it. */
   private retryRound = 0;
+  /** Retry updates waiting for their round to start. */
+  private retriesWaiting = 0;
+  /** Set when the deletion ends with retries still waiting: they are answered that no round will start. */
+  private noMoreRetryRounds = false;
   /** Full template snapshots, kept in workflow state so a compensation can re-create them. */
   private snapshots: TemplateSnapshot[] = [];
   /** The latest region failure, the cause reported if the saga recovers backward. */
@@ -148,8 +157,15 @@ class ImageDeletion {
       async () => {
         this.retryRequested = true;
         const round = this.retryRound;
-        await condition(() => this.retryRound > round);
-        return this.state;
+        this.retriesWaiting += 1;
+        await condition(() => this.retryRound > round || this.noMoreRetryRounds);
+        this.retriesWaiting -= 1;
+        if (this.retryRound > round) return this.state;
+        throw ApplicationFailure.create({
+          type: FailureType.RetryNotStarted,
+          message: `The retry of the deletion of ${input.imageId} did not start: the deletion ended first (${this.state.status}). ${this.state.error?.message ?? ''}`.trim(),
+          nonRetryable: true,
+        });
       },
       {
         validator: () => {
@@ -158,6 +174,9 @@ class ImageDeletion {
             throw new Error(
               `Nothing to retry: no step of the deletion of ${input.imageId} has failed (status ${this.state.status}, phase ${this.state.phase}).`,
             );
+          }
+          if (this.abandonRequest !== undefined) {
+            throw new Error(`The deletion of ${input.imageId} is being abandoned; it can no longer be retried.`);
           }
         },
       },
@@ -178,6 +197,11 @@ class ImageDeletion {
           if (this.state.phase !== 'awaiting-retry') {
             throw new Error(
               `Only a deletion awaiting retry can be abandoned; ${input.imageId} is ${this.state.status} (phase ${this.state.phase}). Use cancel to stop a running one.`,
+            );
+          }
+          if (this.retryRequested) {
+            throw new Error(
+              `A retry of the deletion of ${input.imageId} was just requested; abandon it once the retry has run, if it parks again.`,
             );
           }
         },
@@ -564,7 +588,10 @@ class ImageDeletion {
   /** Marks the final status and lets running update handlers answer first (usually there are none). */
   private async settle(status: DeletionStatus): Promise<DeletionProgress> {
     this.moveTo(status, 'finished');
-    if (!allHandlersFinished()) await condition(allHandlersFinished);
+    if (!allHandlersFinished()) {
+      if (this.retriesWaiting > 0 && patched(ANSWER_RETRY_AT_END_PATCH)) this.noMoreRetryRounds = true;
+      await condition(allHandlersFinished);
+    }
     return this.state;
   }
 

@@ -109,6 +109,8 @@ export const FailureType = {
   Abandoned: 'Abandoned',
   ParkTimeout: 'ParkTimeout',
   CompensationFailed: 'CompensationFailed',
+  /** Not a workflow outcome: the answer to a retry update when the deletion ended before its round. */
+  RetryNotStarted: 'RetryNotStarted',
 } as const;
 
 export const imageIdKey = defineSearchAttributeKey('ImageId', SearchAttributeType.KEYWORD);

@@ -83,6 +83,19 @@ async function waitForCall(scenario: Scenario, call: string): Promise<void> {
   throw new Error(`the cloud never received ${call}`);
 }
 
+/** `promise`'s outcome, or 'timed out' if it takes longer than `ms`. */
+async function within<T>(ms: number, promise: Promise<T>): Promise<T | 'timed out'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timed out'>((resolve) => {
+    timer = setTimeout(() => resolve('timed out'), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function start(scenario: Scenario, input: Partial<DeleteImageInput> = {}): Promise<WorkflowHandle> {
   return client.workflow.start(WORKFLOW_TYPE, {
     taskQueue: scenario.taskQueue,
@@ -381,6 +394,33 @@ describe('deleteImage: parked after the pivot', () => {
       expect(failure.message).toContain('region retired');
       const report = reportOf(failure);
       expect(report.regions.filter((r) => r.status === 'deleted').map((r) => r.regionId)).toEqual(['ap-southeast-1', 'cn-hangzhou']);
+      expect(await searchStatus(handle)).toBe('Abandoned');
+    });
+  });
+
+  it('a retry and an abandon that arrive together end the deletion, and both are answered', async () => {
+    const imageId = newImageId();
+    const scenario = { imageId, cloud: scriptedCloud(imageId, REGIONS, failingRegion({ value: false })(imageId)), taskQueue: uniqueTaskQueue('saga') };
+    const handle = await (await scenarioWorker(scenario)).runUntil(async () => {
+      const started = await start(scenario, { regionConcurrency: 1 });
+      await waitForStatus(started, 'awaiting-retry');
+      return started;
+    });
+    // No worker polls now, so both updates reach the workflow in one workflow task.
+    const settle = (update: Promise<DeletionProgress>) => update.then((progress) => progress.status, (error: unknown) => error);
+    const retry = settle(handle.executeUpdate(retryUpdate));
+    const abandon = settle(handle.executeUpdate(abandonUpdate, { args: [{ reason: 'both at once' }] }));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await (await scenarioWorker(scenario)).runUntil(async () => {
+      const answers = await within(30_000, Promise.all([retry, abandon]));
+      expect(answers).not.toBe('timed out');
+      if (answers !== 'timed out' && answers[1] !== 'abandoned') {
+        // The abandon was refused while the retry was pending: the retry ran, and the region is parked again.
+        expect(answers[0]).toBe('running');
+        await waitForStatus(handle, 'awaiting-retry');
+        await handle.executeUpdate(abandonUpdate, { args: [{}] });
+      }
+      expect((await failureOf(handle)) as ApplicationFailure).toMatchObject({ type: 'Abandoned' });
       expect(await searchStatus(handle)).toBe('Abandoned');
     });
   });
