@@ -76,6 +76,12 @@ export const CANCEL_WITHOUT_REGION_READ_PATCH = 'cancel-without-region-read';
  * abandon accepted with it won): the retry is answered, instead of the workflow waiting for it forever.
  */
 export const ANSWER_RETRY_AT_END_PATCH = 'answer-retry-at-end';
+/**
+ * Patch, decided when a region delete failed before the pivot: the saga reads which regions
+ * still hold the image before compensating, since a delete that timed out or was not confirmed
+ * may have been applied; if one is gone the pivot has passed and the saga goes forward.
+ */
+export const READ_REGIONS_BEFORE_COMPENSATING_PATCH = 'read-regions-before-compensating';
 
 export async function deleteImage(rawInput: unknown): Promise<DeletionProgress> {
   const check = checkInput(rawInput);
@@ -381,6 +387,10 @@ class ImageDeletion {
     let round = this.state.regions.filter((region) => regionIds.includes(region.regionId) && region.status === 'pending');
     while (round.length > 0) {
       await this.runDeletes(round, this.input.regionConcurrency, (region) => this.deleteRegion(region), failedBeforePivot);
+      if (failedBeforePivot() && patched(READ_REGIONS_BEFORE_COMPENSATING_PATCH) && (await this.foundDeletedRegions())) {
+        round = pending();
+        continue;
+      }
       if (failedBeforePivot()) {
         const failed = this.state.regions.find((region) => region.status === 'failed');
         const cause = failed?.lastError ?? { code: 'RegionDeleteFailed', message: 'a region delete failed' };
@@ -457,6 +467,31 @@ class ImageDeletion {
       return;
     }
     scope.cancel();
+  }
+
+  /**
+   * Before compensating for a failed region delete: marks as deleted every region the cloud no
+   * longer lists (the pivot is then passed). False when none is gone, or the regions cannot be
+   * read (the saga then recovers backward, as it would without the read).
+   */
+  private async foundDeletedRegions(): Promise<boolean> {
+    let remaining: RemainingRegions;
+    try {
+      remaining = await this.readRemainingRegions();
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      return false;
+    }
+    for (const region of this.state.regions) {
+      if (region.status === 'deleted' || remaining.regions.includes(region.regionId)) continue;
+      // The failed attempt's error is no longer what this region's state says.
+      if (region.status === 'failed') delete region.lastError;
+      else region.alreadyGone = true;
+      region.status = 'deleted';
+      this.state.pivotRegion ??= region.regionId;
+    }
+    this.refreshDetails();
+    return this.state.pivotRegion !== undefined;
   }
 
   /** After the pivot: park failed regions until an operator retries, abandons, or the park timeout ends it. */

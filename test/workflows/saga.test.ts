@@ -337,6 +337,49 @@ describe('deleteImage: compensated (before the pivot)', () => {
   }
 });
 
+describe('deleteImage: a region delete that failed but was applied', () => {
+  it('goes forward, not backward, when the cloud no longer lists the region whose delete failed', async () => {
+    await withScenario(
+      (imageId) => ({
+        ...twoTemplates(imageId),
+        // The first answer is lost on the way back after the copy was deleted; the retries see only errors.
+        deleteRegion: (regionId) => (regionId === 'ap-southeast-1' ? { code: 'InternalError' } : 'ok'),
+        deleteRegionApplied: (regionId, call) => regionId === 'ap-southeast-1' && call === 1,
+      }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1 });
+        const report = (await handle.result()) as DeletionProgress;
+        expect(report.status).toBe('deleted');
+        expect(report.pivotRegion).toBe('ap-southeast-1');
+        expect(report.regions.map((r) => [r.regionId, r.status])).toEqual(REGIONS.map((r) => [r, 'deleted']));
+        expect(scenario.cloud.recreated).toEqual([]);
+      },
+    );
+  });
+
+  it('parks a region whose delete failed when another region is found deleted', async () => {
+    await withScenario(
+      (imageId) => ({
+        ...twoTemplates(imageId),
+        deleteRegion: (regionId) => (regionId === 'ap-southeast-1' ? { code: 'InternalError' } : regionId === 'cn-hangzhou' ? { code: 'ImageNotAllowDelete' } : 'ok'),
+        deleteRegionApplied: (regionId, call) => regionId === 'ap-southeast-1' && call === 1,
+      }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 2 });
+        const parked = await waitForStatus(handle, 'awaiting-retry');
+        expect(parked.pivotRegion).toBe('ap-southeast-1');
+        expect(parked.regions.map((r) => [r.regionId, r.status])).toEqual([
+          ['ap-southeast-1', 'deleted'],
+          ['cn-hangzhou', 'failed'],
+          ['cn-shanghai', 'deleted'],
+        ]);
+        expect(scenario.cloud.recreated).toEqual([]);
+        await handle.executeUpdate(abandonUpdate, { args: [{}] });
+      },
+    );
+  });
+});
+
 describe('deleteImage: parked after the pivot', () => {
   const failingRegion = (fixed: { value: boolean }) => (imageId: string): CloudScript => ({
     ...twoTemplates(imageId),
