@@ -23,7 +23,7 @@ import {
 } from '@temporalio/workflow';
 import type { CloudFailureDetails } from '../activities/failures.js';
 import type { ImagePlan, ImgdelActivities, RemainingRegions, StepReceipt } from '../activities/index.js';
-import type { TemplateSnapshot } from '../cloud/port.js';
+import type { RecreatedTemplate, TemplateSnapshot } from '../cloud/port.js';
 import { runBounded } from './bounded.js';
 import { checkInput, resolveInput, type ResolvedInput } from './input.js';
 import {
@@ -338,10 +338,20 @@ class ImageDeletion {
   }
 
   private async restoreTemplate(template: TemplateProgress, snapshot: TemplateSnapshot): Promise<void> {
-    const restored = await this.compensations.recreateTemplate.executeWithOptions(
-      { summary: `re-create template ${snapshot.templateName} for image ${snapshot.imageId}` },
-      [snapshot],
-    );
+    let restored: RecreatedTemplate;
+    try {
+      restored = await this.compensations.recreateTemplate.executeWithOptions(
+        { summary: `re-create template ${snapshot.templateName} for image ${snapshot.imageId}` },
+        [snapshot],
+      );
+    } catch (error) {
+      // The report must say which template is missing, why, and hold what re-creates it by hand.
+      template.status = 'failed';
+      template.lastError = stepErrorFrom(error);
+      this.state.unrestoredTemplates = [...(this.state.unrestoredTemplates ?? []), snapshot];
+      this.refreshDetails();
+      throw error;
+    }
     template.status = restored.created ? 'restored' : 'kept';
     template.restoredAs = restored.templateId;
     this.refreshDetails();
@@ -358,9 +368,10 @@ class ImageDeletion {
           code: FailureType.CompensationFailed,
           message: `Deleting image ${this.input.imageId} failed (${cause.code}) and re-creating ${failures.length} template(s) failed too: ${failures
             .map((failure) => failure.description)
-            .join(', ')}. Re-create them by hand from the snapshots in this report.`,
+            .join(', ')}. Re-create them by hand from their snapshots in this report (unrestoredTemplates).`,
         },
-        false,
+        // Running the workflow again would not bring the templates back: a person has to.
+        true,
         original,
       );
     }
@@ -564,7 +575,7 @@ class ImageDeletion {
       if (failures.length > 0) {
         this.state.error = {
           code: FailureType.CompensationFailed,
-          message: `Re-creating ${failures.length} template(s) failed after the cancellation: ${failures.map((f) => f.description).join(', ')}.`,
+          message: `Re-creating ${failures.length} template(s) failed after the cancellation: ${failures.map((f) => f.description).join(', ')}. Re-create them by hand from their snapshots in this report (unrestoredTemplates).`,
         };
       }
     }

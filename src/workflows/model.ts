@@ -5,6 +5,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { TemplateSnapshot } from '../cloud/port.js';
 
 export const WORKFLOW_TYPE = 'deleteImage';
 export const DEFAULT_TASK_QUEUE = 'image-deletion';
@@ -86,6 +87,11 @@ export interface DeletionProgress {
   error?: StepError;
   /** How many times an operator asked for a retry. */
   retries: number;
+  /**
+   * Full snapshots of the deleted templates that compensation could not re-create: what a
+   * person needs to re-create them by hand. Set only when compensation failed.
+   */
+  unrestoredTemplates?: TemplateSnapshot[];
   /** One paragraph in plain words: what is happening and what, if anything, a person should do. */
   details: string;
   reason?: string;

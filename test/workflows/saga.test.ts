@@ -313,6 +313,29 @@ describe('deleteImage: compensated (before the pivot)', () => {
     );
   });
 
+  it('when a template cannot be re-created: fails non-retryable, with that template failed and its snapshot in the report', async () => {
+    await withScenario(
+      (imageId) => ({
+        ...twoTemplates(imageId),
+        deleteTemplate: (templateId) => (templateId === 'b-2' ? { code: 'DeleteTemplate.Failed' } : 'ok'),
+        recreateTemplate: (templateName) => (templateName === 'tpl-b-1' ? { code: 'Image.NotExist' } : 'ok'),
+      }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1 });
+        const failure = await failureOf(handle);
+        expect(failure).toMatchObject({ type: 'CompensationFailed', nonRetryable: true });
+        const report = reportOf(failure);
+        expect(report.status).toBe('failed');
+        expect(report.templates.find((t) => t.templateId === 'b-1')).toMatchObject({
+          status: 'failed',
+          lastError: { code: 'Image.NotExist' },
+        });
+        expect(report.unrestoredTemplates).toEqual([template('b-1', scenario.imageId)]);
+        expect(failure.message).toContain('unrestoredTemplates');
+      },
+    );
+  });
+
   // A new instance (blocked), or a community image published from the image after its validation
   // read the account's lists (rejected): the cloud refuses the region delete itself.
   for (const [code, why] of [
