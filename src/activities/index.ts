@@ -50,6 +50,12 @@ export interface RegionDeleteRequest {
   regionId: string;
   /** Attempts allowed for bounded error codes (see classify). */
   attemptBudget: number;
+  /**
+   * Attempts allowed when DeleteImage itself answers DeleteTemplate.Failed: the template-attempts
+   * budget, as for the template deletes (deletion-saga.md). Absent in requests of older workflow
+   * code: attemptBudget then applies.
+   */
+  templateAttemptBudget?: number;
 }
 
 export interface TemplateDeleteRequest {
@@ -64,6 +70,14 @@ export interface RemainingRegions {
 }
 
 export type ImgdelActivities = ReturnType<typeof createActivities>;
+
+const IMAGE_NOT_EXIST = 'Image.NotExist';
+
+/** DeleteTemplate.Failed from DeleteImage spends the template-attempts budget, every other code the step's own. */
+function regionDeleteBudget(error: unknown, request: RegionDeleteRequest): number {
+  if (isCloudError(error) && error.code === 'DeleteTemplate.Failed') return request.templateAttemptBudget ?? request.attemptBudget;
+  return request.attemptBudget;
+}
 
 /** Heartbeat details of checkImageUsage: the sources already looked at, and what they found. */
 const usageProgressSchema = z.object({
@@ -208,8 +222,10 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
           try {
             requestId = (await cloud.deleteImageInRegion(request.imageId, request.regionId)).requestId;
           } catch (error) {
-            if (!isDone(error, 'regionDelete')) {
-              throw failureFromCloudError(error, { step: 'regionDelete', what, attempt, attemptBudget: request.attemptBudget });
+            // Only a missing image means this region's copy is gone. Other codes classified as done
+            // (InvalidTemplate.NotFound) are about a template: the copy is still there, so they are retried.
+            if (!isCloudError(error) || error.code !== IMAGE_NOT_EXIST) {
+              throw failureFromCloudError(error, { step: 'regionDelete', what, attempt, attemptBudget: regionDeleteBudget(error, request) });
             }
             outcome = 'already-gone';
           }

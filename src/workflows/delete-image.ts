@@ -419,7 +419,14 @@ class ImageDeletion {
     try {
       const receipt: StepReceipt = await this.regionActs.deleteImageInRegion.executeWithOptions(
         { summary: `delete image ${this.input.imageId} in ${region.regionId}` },
-        [{ imageId: this.input.imageId, regionId: region.regionId, attemptBudget: this.input.transientAttempts }],
+        [
+          {
+            imageId: this.input.imageId,
+            regionId: region.regionId,
+            attemptBudget: this.input.transientAttempts,
+            templateAttemptBudget: this.input.templateAttempts,
+          },
+        ],
       );
       region.status = 'deleted';
       region.attempts += receipt.attempt;

@@ -491,6 +491,41 @@ describe('deleteImage: parked after the pivot', () => {
     });
   });
 
+  it('retries a region whose DeleteImage answers InvalidTemplate.NotFound: the copy is not gone', async () => {
+    await withScenario(
+      (imageId) => ({ ...twoTemplates(imageId), deleteRegion: (regionId) => (regionId === 'cn-shanghai' ? { code: 'InvalidTemplate.NotFound' } : 'ok') }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1 });
+        const parked = await waitForStatus(handle, 'awaiting-retry');
+        expect(parked.regions.find((r) => r.regionId === 'cn-shanghai')).toMatchObject({
+          status: 'failed',
+          attempts: 3,
+          lastError: { code: 'InvalidTemplate.NotFound' },
+        });
+        await handle.executeUpdate(abandonUpdate, { args: [{}] });
+      },
+      REGIONS,
+      { confirmTimeoutMs: 300 },
+    );
+  });
+
+  it('gives DeleteTemplate.Failed from DeleteImage the template-attempts budget', async () => {
+    await withScenario(
+      (imageId) => ({ ...twoTemplates(imageId), deleteRegion: (regionId) => (regionId === 'cn-shanghai' ? { code: 'DeleteTemplate.Failed' } : 'ok') }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1, transientAttempts: 5, templateAttempts: 2 });
+        const parked = await waitForStatus(handle, 'awaiting-retry');
+        expect(parked.regions.find((r) => r.regionId === 'cn-shanghai')).toMatchObject({
+          status: 'failed',
+          attempts: 2,
+          lastError: { code: 'DeleteTemplate.Failed' },
+        });
+        expect(scenario.cloud.calls.filter((c) => c === 'deleteImageInRegion cn-shanghai')).toHaveLength(2);
+        await handle.executeUpdate(abandonUpdate, { args: [{}] });
+      },
+    );
+  });
+
   it('fails with ParkTimeout when nobody acts within the park timeout', async () => {
     await withScenario(failingRegion({ value: false }), async (scenario) => {
       const handle = await start(scenario, { parkTimeoutSeconds: 2 });
