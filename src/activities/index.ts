@@ -16,7 +16,7 @@ import {
 } from '../cloud/port.js';
 import { failureFromCloudError } from './failures.js';
 import { heartbeatWhile } from './heartbeats.js';
-import { describeUsages, isStillCreating, refusalFor } from './validation.js';
+import { describeUsages, isStillCreating, NO_REGIONS, noRegionsRefusal, refusalFor } from './validation.js';
 
 export interface ActivityOptions {
   /** The account imgdel deletes for: images of other accounts are refused. */
@@ -133,6 +133,16 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
       const creating = isStillCreating(image);
       if (creating && !request.allowCreating) {
         throw refuse('InvalidImageOperation.ImageIsCreating', `the image is ${image.status}`, what);
+      }
+      const noRegions = creating ? undefined : noRegionsRefusal(image);
+      if (noRegions) {
+        throw failureFromCloudError(new CloudError({ code: noRegions.code, message: noRegions.reason }), {
+          step: 'validate',
+          what,
+          attempt: Context.current().info.attempt,
+          attemptBudget: 1,
+          ownCode: { errorClass: 'rejected', explanation: NO_REGIONS.explanation },
+        });
       }
       return {
         imageId: image.imageId,

@@ -10,6 +10,16 @@ export interface Refusal {
   reason: string;
 }
 
+/**
+ * imgdel's own refusal (no cloud code says it): the image is listed but has no regional copy,
+ * so there is no region to delete it in, and reporting it deleted would be false.
+ */
+export const NO_REGIONS = {
+  code: 'ImageHasNoRegions',
+  explanation:
+    'imgdel deletes an image region by region and changed nothing. Check the image in the console (an image whose creation failed may have no copies) and delete it there.',
+} as const;
+
 export function refusalFor(image: CloudImage, accountId: string): Refusal | undefined {
   if (image.imageType === 'Shared') {
     return { code: 'ImageDeleteFailed.NotAllowSharedImage', reason: `${image.imageId} is a shared image` };
@@ -30,6 +40,12 @@ export function refusalFor(image: CloudImage, accountId: string): Refusal | unde
     return { code: 'ImageDeleteFailed.HasSharedImage', reason: `${image.imageId} has shared copies` };
   }
   return undefined;
+}
+
+/** Checked once the image is no longer being created (a new image may get its regions late). */
+export function noRegionsRefusal(image: CloudImage): Refusal | undefined {
+  if (image.regions.length > 0) return undefined;
+  return { code: NO_REGIONS.code, reason: `${image.imageId} is not in any region (ImageRegionList and ImageRegionDistributeList are empty)` };
 }
 
 export function isStillCreating(image: CloudImage): boolean {

@@ -241,6 +241,8 @@ describe('deleteImage: rejected', () => {
     ['ImageDeleteFailed.HasSharedImage', () => ({ image: { hasSharedChildren: true } })],
     ['InvalidImageOperation.ImageIsCreating', () => ({ image: { status: 'CREATING' } })],
     ['ImageNotAllowDelete', () => ({ usages: [{ kind: 'DesktopGroup', id: 'dg-1', regionId: 'cn-hangzhou' }] })],
+    // Listed, but in no region: there is nothing to delete region by region, and "deleted" would be false.
+    ['ImageHasNoRegions', () => ({ image: { regions: [] } })],
   ];
 
   it.each(rejections)('%s fails at once, non-retryable, and changes nothing', async (code, script) => {
