@@ -6,7 +6,6 @@
  * failed regions for an operator's retry or abandon.
  */
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   CancelledFailure,
@@ -21,10 +20,10 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { CloudFailureDetails } from '../activities/failures.js';
 import type { ImagePlan, ImgdelActivities, RemainingRegions, StepReceipt } from '../activities/index.js';
 import type { RecreatedTemplate, TemplateSnapshot } from '../cloud/port.js';
 import { runBounded } from './bounded.js';
+import { attemptsOf, causeFailureOf, cloudDetailsOf, stepErrorFrom } from './failure-causes.js';
 import { checkInput, resolveInput, type ResolvedInput } from './input.js';
 import {
   FailureType,
@@ -122,8 +121,8 @@ class ImageDeletion {
   private noMoreRetryRounds = false;
   /** Full template snapshots, kept in workflow state so a compensation can re-create them. */
   private snapshots: TemplateSnapshot[] = [];
-  /** The latest region failure, the cause reported if the saga recovers backward. */
-  private lastRegionFailure: unknown;
+  /** Each failed region's error, the cause reported with that region's code if the saga recovers backward. */
+  private readonly regionFailures = new Map<string, unknown>();
   /** The status the search attributes hold: moveTo writes only a change (each write is a server action). */
   private indexedStatus: DeletionStatus | undefined;
   /** The workflow's own scope: its cancellation is the workflow's. */
@@ -403,9 +402,10 @@ class ImageDeletion {
         continue;
       }
       if (failedBeforePivot()) {
+        // The code and the cause reported both come from the same region: the first failed one.
         const failed = this.state.regions.find((region) => region.status === 'failed');
         const cause = failed?.lastError ?? { code: 'RegionDeleteFailed', message: 'a region delete failed' };
-        throw await this.recoverBackward(cause, this.lastRegionFailure);
+        throw await this.recoverBackward(cause, failed && this.regionFailures.get(failed.regionId));
       }
       round = pending();
     }
@@ -442,7 +442,7 @@ class ImageDeletion {
       region.status = 'failed';
       region.lastError = stepErrorFrom(error);
       region.attempts += attemptsOf(error);
-      this.lastRegionFailure = error;
+      this.regionFailures.set(region.regionId, error);
     } finally {
       this.deletesInFlight -= 1;
     }
@@ -652,7 +652,7 @@ class ImageDeletion {
   private async fail(status: DeletionStatus, error: StepError, nonRetryable: boolean, cause?: unknown): Promise<ApplicationFailure> {
     this.state.error = error;
     await this.settle(status);
-    const causeFailure = applicationFailureOf(cause);
+    const causeFailure = causeFailureOf(cause);
     return ApplicationFailure.create({
       type: error.code,
       message: error.message,
@@ -671,43 +671,4 @@ function statusSetAtStart(imageId: string): boolean {
     typedSearchAttributes.get(imageIdKey) === imageId &&
     typedSearchAttributes.get(deletionStatusKey) === SEARCH_STATUS.running
   );
-}
-
-// ── failures → StepError ─────────────────────────────────────────────────────
-
-function applicationFailureOf(error: unknown): ApplicationFailure | undefined {
-  if (error instanceof ApplicationFailure) return error;
-  if (error instanceof ActivityFailure) return applicationFailureOf(error.cause);
-  return undefined;
-}
-
-function cloudDetailsOf(error: unknown): CloudFailureDetails | undefined {
-  const failure = applicationFailureOf(error);
-  const first: unknown = failure?.details?.[0];
-  if (typeof first === 'object' && first !== null && 'code' in first && 'errorClass' in first) {
-    return first as CloudFailureDetails;
-  }
-  return undefined;
-}
-
-function stepErrorFrom(error: unknown): StepError {
-  const failure = applicationFailureOf(error);
-  const details = cloudDetailsOf(error);
-  if (failure) {
-    return {
-      code: failure.type ?? 'Error',
-      message: failure.message,
-      ...(details?.requestId ? { requestId: details.requestId } : {}),
-    };
-  }
-  if (error instanceof ActivityFailure) {
-    const cause = error.cause;
-    const kind = cause ? cause.name : 'ActivityFailure';
-    return { code: kind === 'TimeoutFailure' ? 'ActivityTimeout' : kind, message: cause?.message ?? error.message };
-  }
-  return { code: 'Error', message: error instanceof Error ? error.message : String(error) };
-}
-
-function attemptsOf(error: unknown): number {
-  return cloudDetailsOf(error)?.attempt ?? 1;
 }

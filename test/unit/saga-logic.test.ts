@@ -1,11 +1,12 @@
 /** Pure pieces of the saga: input schema, bounded parallelism, rules, failures, narrative. */
-import { ApplicationFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, RetryState, TimeoutFailure, TimeoutType } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { failureFromCloudError, type CloudFailureDetails } from '../../src/activities/failures.js';
 import { refusalFor } from '../../src/activities/validation.js';
 import { CloudError } from '../../src/cloud/errors.js';
 import type { CloudImage } from '../../src/cloud/port.js';
 import { runBounded } from '../../src/workflows/bounded.js';
+import { causeFailureOf, stepErrorFrom } from '../../src/workflows/failure-causes.js';
 import { checkInput, resolveInput, DEFAULTS } from '../../src/workflows/input.js';
 import type { DeletionProgress, Phase } from '../../src/workflows/model.js';
 import { narrate } from '../../src/workflows/narrative.js';
@@ -157,5 +158,28 @@ describe('narrative', () => {
     expect(text).toContain('cn-shanghai (InternalError)');
     expect(text).toContain('imgdel retry img-story001');
     expect(text).toContain('7 day(s)');
+  });
+});
+
+describe('failure causes', () => {
+  const timedOut = new ActivityFailure(
+    'Activity task timed out',
+    'deleteImageInRegion',
+    '7',
+    RetryState.MAXIMUM_ATTEMPTS_REACHED,
+    'worker',
+    new TimeoutFailure('activity StartToClose timeout', undefined, TimeoutType.START_TO_CLOSE),
+  );
+
+  it('keeps an activity timeout as the cause (no ApplicationFailure to report instead)', () => {
+    expect(causeFailureOf(timedOut)).toBe(timedOut);
+    expect(stepErrorFrom(timedOut).code).toBe('ActivityTimeout');
+  });
+
+  it('reports the cloud error of an activity failure as the cause', () => {
+    const cloud = ApplicationFailure.create({ type: 'ImageNotAllowDelete', message: 'in use', nonRetryable: true });
+    const failure = new ActivityFailure('Activity task failed', 'deleteImageInRegion', '8', RetryState.NON_RETRYABLE_FAILURE, 'worker', cloud);
+    expect(causeFailureOf(failure)).toBe(cloud);
+    expect(causeFailureOf(undefined)).toBeUndefined();
   });
 });

@@ -338,6 +338,25 @@ describe('deleteImage: compensated (before the pivot)', () => {
     );
   });
 
+  it('reports the code and the cause of the same region when regions in parallel fail differently', async () => {
+    await withScenario(
+      (imageId) => ({
+        ...twoTemplates(imageId),
+        deleteRegion: (regionId) =>
+          regionId === 'ap-southeast-1'
+            ? { code: 'ImageNotAllowDelete' }
+            : { delayMs: 500, then: { code: 'ImageDeleteFailed.NotAllowCommunityParent' } },
+      }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 2 });
+        const failure = await failureOf(handle);
+        expect((failure as ApplicationFailure).type).toBe('Compensated');
+        expect(failure.message).toContain('ImageNotAllowDelete');
+        expect((failure.cause as ApplicationFailure | undefined)?.type).toBe('ImageNotAllowDelete');
+      },
+    );
+  });
+
   // A new instance (blocked), or a community image published from the image after its validation
   // read the account's lists (rejected): the cloud refuses the region delete itself.
   for (const [code, why] of [

@@ -1,0 +1,55 @@
+/**
+ * What the workflow makes of an activity's failure: its step error (code, message, request id),
+ * its attempts, and the cause a workflow failure carries. Pure: imported by workflow code.
+ */
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import type { CloudFailureDetails } from '../activities/failures.js';
+import type { StepError } from './model.js';
+
+/**
+ * The cause a workflow failure reports for `error`: the activity's ApplicationFailure (the cloud
+ * error), or, when there is none (a timeout, say), the ActivityFailure itself with its cause, so
+ * that the original error is never dropped (deletion-saga.md: cause = original error).
+ */
+export function causeFailureOf(error: unknown): Error | undefined {
+  const failure = applicationFailureOf(error);
+  if (failure) return failure;
+  return error instanceof ActivityFailure ? error : undefined;
+}
+
+function applicationFailureOf(error: unknown): ApplicationFailure | undefined {
+  if (error instanceof ApplicationFailure) return error;
+  if (error instanceof ActivityFailure) return applicationFailureOf(error.cause);
+  return undefined;
+}
+
+export function cloudDetailsOf(error: unknown): CloudFailureDetails | undefined {
+  const failure = applicationFailureOf(error);
+  const first: unknown = failure?.details?.[0];
+  if (typeof first === 'object' && first !== null && 'code' in first && 'errorClass' in first) {
+    return first as CloudFailureDetails;
+  }
+  return undefined;
+}
+
+export function stepErrorFrom(error: unknown): StepError {
+  const failure = applicationFailureOf(error);
+  const details = cloudDetailsOf(error);
+  if (failure) {
+    return {
+      code: failure.type ?? 'Error',
+      message: failure.message,
+      ...(details?.requestId ? { requestId: details.requestId } : {}),
+    };
+  }
+  if (error instanceof ActivityFailure) {
+    const cause = error.cause;
+    const kind = cause ? cause.name : 'ActivityFailure';
+    return { code: kind === 'TimeoutFailure' ? 'ActivityTimeout' : kind, message: cause?.message ?? error.message };
+  }
+  return { code: 'Error', message: error instanceof Error ? error.message : String(error) };
+}
+
+export function attemptsOf(error: unknown): number {
+  return cloudDetailsOf(error)?.attempt ?? 1;
+}
