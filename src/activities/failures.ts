@@ -26,8 +26,6 @@ export interface FailureContext {
   attempt: number;
   /** Attempts allowed for `bounded` codes. */
   attemptBudget: number;
-  /** For a refusal imgdel decides itself with a code the cloud does not have: its class and sentence. */
-  ownCode?: { errorClass: ErrorClass; explanation: string };
 }
 
 export function failureFromCloudError(error: unknown, context: FailureContext): Error {
@@ -35,7 +33,7 @@ export function failureFromCloudError(error: unknown, context: FailureContext): 
     // A bug or an unexpected runtime error: let Temporal retry it under the step's policy.
     return error instanceof Error ? error : new Error(String(error));
   }
-  const errorClass = context.ownCode?.errorClass ?? classify(error.code, context.step);
+  const errorClass = classify(error.code, context.step);
   const budgetSpent = errorClass === 'bounded' && context.attempt >= context.attemptBudget;
   const nonRetryable = errorClass === 'rejected' || errorClass === 'blocked' || budgetSpent;
   const details: CloudFailureDetails = {
@@ -51,7 +49,7 @@ export function failureFromCloudError(error: unknown, context: FailureContext): 
   const spent = budgetSpent ? ` (gave up after ${context.attempt} attempts)` : '';
   return ApplicationFailure.create({
     type: error.code,
-    message: `${context.what} failed with ${error.code}${spent}: ${sentence(error.message)} ${context.ownCode?.explanation ?? explain(error.code)}`,
+    message: `${context.what} failed with ${error.code}${spent}: ${sentence(error.message)} ${explain(error.code)}`,
     nonRetryable,
     details: [details],
   });

@@ -16,7 +16,7 @@ import {
 } from '../cloud/port.js';
 import { failureFromCloudError } from './failures.js';
 import { heartbeatWhile } from './heartbeats.js';
-import { describeUsages, isStillCreating, NO_REGIONS, noRegionsRefusal, refusalFor } from './validation.js';
+import { describeUsages, isStillCreating, noRegionsRefusal, refusalFor } from './validation.js';
 
 export interface ActivityOptions {
   /** The account imgdel deletes for: images of other accounts are refused. */
@@ -135,15 +135,7 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
         throw refuse('InvalidImageOperation.ImageIsCreating', `the image is ${image.status}`, what);
       }
       const noRegions = creating ? undefined : noRegionsRefusal(image);
-      if (noRegions) {
-        throw failureFromCloudError(new CloudError({ code: noRegions.code, message: noRegions.reason }), {
-          step: 'validate',
-          what,
-          attempt: Context.current().info.attempt,
-          attemptBudget: 1,
-          ownCode: { errorClass: 'rejected', explanation: NO_REGIONS.explanation },
-        });
-      }
+      if (noRegions) throw refuse(noRegions.code, noRegions.reason, what);
       return {
         imageId: image.imageId,
         imageName: image.imageName,

@@ -2,6 +2,7 @@
  * The deletion rules of deletion-saga.md §1, as a pure function over what the
  * cloud told us. The order follows the cloud's own DeleteImage refusals.
  */
+import { explain, ImgdelCode } from '../cloud/errors.js';
 import type { CloudImage, ImageUsage } from '../cloud/port.js';
 
 export interface Refusal {
@@ -10,14 +11,10 @@ export interface Refusal {
   reason: string;
 }
 
-/**
- * imgdel's own refusal (no cloud code says it): the image is listed but has no regional copy,
- * so there is no region to delete it in, and reporting it deleted would be false.
- */
+/** @deprecated classify() and explain() know ImageHasNoRegions; kept for callers that still import it. */
 export const NO_REGIONS = {
-  code: 'ImageHasNoRegions',
-  explanation:
-    'imgdel deletes an image region by region and changed nothing. Check the image in the console (an image whose creation failed may have no copies) and delete it there.',
+  code: ImgdelCode.ImageHasNoRegions,
+  explanation: explain(ImgdelCode.ImageHasNoRegions),
 } as const;
 
 export function refusalFor(image: CloudImage, accountId: string): Refusal | undefined {
@@ -42,10 +39,13 @@ export function refusalFor(image: CloudImage, accountId: string): Refusal | unde
   return undefined;
 }
 
-/** Checked once the image is no longer being created (a new image may get its regions late). */
+/**
+ * imgdel's own refusal (no cloud code says it): the image is listed but has no regional copy.
+ * Checked once the image is no longer being created (a new image may get its regions late).
+ */
 export function noRegionsRefusal(image: CloudImage): Refusal | undefined {
   if (image.regions.length > 0) return undefined;
-  return { code: NO_REGIONS.code, reason: `${image.imageId} is not in any region (ImageRegionList and ImageRegionDistributeList are empty)` };
+  return { code: ImgdelCode.ImageHasNoRegions, reason: `${image.imageId} is not in any region (ImageRegionList and ImageRegionDistributeList are empty)` };
 }
 
 export function isStillCreating(image: CloudImage): boolean {

@@ -16,6 +16,12 @@ export const SyntheticCode = {
   MalformedResponse: 'MalformedResponse',
 } as const;
 
+/** Refusals imgdel decides itself, with codes the cloud does not have (classified and explained here too). */
+export const ImgdelCode = {
+  /** The image is listed but has no regional copy: nothing to delete region by region, and "deleted" would be false. */
+  ImageHasNoRegions: 'ImageHasNoRegions',
+} as const;
+
 /**
  * The code of an HTTP error answer that carries no Code of its own, from its status alone:
  * 429 is throttling (docs: "Throttling* / HTTP 429"), 5xx a server error, any other 4xx a
@@ -109,6 +115,7 @@ const REJECTED_CODES: ReadonlySet<string> = new Set([
   'ImageDeleteFailed.NotAllowSharedImage',
   'ImageDeleteFailed.NotAllowCommunityParent',
   'ImageDeleteFailed.HasSharedImage',
+  ImgdelCode.ImageHasNoRegions,
 ]);
 
 const BLOCKED_CODES: ReadonlySet<string> = new Set([
@@ -172,6 +179,8 @@ const EXPLANATIONS: Readonly<Record<string, string>> = {
   [SyntheticCode.HttpClientError]:
     'The cloud (or a proxy in front of it) refused the request without an error code. Check IMGDEL_CLOUD_ENDPOINT and any proxy between the worker and the cloud.',
   [SyntheticCode.MalformedResponse]: 'The cloud answered with a response imgdel could not understand.',
+  [ImgdelCode.ImageHasNoRegions]:
+    'Nothing was changed: imgdel deletes an image region by region, and this image has no regional copy. Check the image in the console (an image whose creation failed may have no copies) and delete it there.',
 };
 
 /** A sentence a person can act on, for any code (unknown codes included). */

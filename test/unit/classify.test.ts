@@ -3,7 +3,7 @@
  * step where the table gives a code different meanings), and explain() for every code.
  */
 import { describe, expect, it } from 'vitest';
-import { CloudError, SyntheticCode, classify, codeForHttpStatus, explain, isCloudError, type ErrorClass, type SagaStep } from '../../src/cloud/errors.js';
+import { CloudError, ImgdelCode, SyntheticCode, classify, codeForHttpStatus, explain, isCloudError, type ErrorClass, type SagaStep } from '../../src/cloud/errors.js';
 
 const ALL_STEPS: readonly SagaStep[] = [
   'validate',
@@ -54,6 +54,10 @@ describe('classify', () => {
   it('counts Image.NotExist in a region delete (and its confirmation) as done: the copy is already gone', () => {
     expect(classify('Image.NotExist', 'regionDelete')).toBe('done');
     expect(classify('Image.NotExist', 'regionConfirm')).toBe('done');
+  });
+
+  it("rejects imgdel's own ImageHasNoRegions at validation: nothing was changed", () => {
+    expect(classify(ImgdelCode.ImageHasNoRegions, 'validate')).toBe('rejected');
   });
 
   it('counts InvalidTemplate.NotFound on a template delete as done', () => {
@@ -107,6 +111,7 @@ describe('explain', () => {
     'SignatureDoesNotMatch',
     'InvalidAccessKeyId.NotFound',
     'InvalidCredentials',
+    ImgdelCode.ImageHasNoRegions,
   ];
 
   for (const code of documented) {
@@ -122,6 +127,10 @@ describe('explain', () => {
   it('names an unknown code in its sentence', () => {
     expect(explain('Weird.Code')).toContain('Weird.Code');
     expect(explain('Weird.Code')).toContain('does not know');
+  });
+
+  it('tells what to do about an image in no region: nothing changed, delete it in the console', () => {
+    expect(explain(ImgdelCode.ImageHasNoRegions)).toMatch(/^Nothing was changed.*console/);
   });
 
   it('points a signature failure at the secret, without printing any secret', () => {
