@@ -71,8 +71,6 @@ export interface RemainingRegions {
 
 export type ImgdelActivities = ReturnType<typeof createActivities>;
 
-const IMAGE_NOT_EXIST = 'Image.NotExist';
-
 /** DeleteTemplate.Failed from DeleteImage spends the template-attempts budget, every other code the step's own. */
 function regionDeleteBudget(error: unknown, request: RegionDeleteRequest): number {
   if (isCloudError(error) && error.code === 'DeleteTemplate.Failed') return request.templateAttemptBudget ?? request.attemptBudget;
@@ -224,9 +222,7 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
           try {
             requestId = (await cloud.deleteImageInRegion(request.imageId, request.regionId)).requestId;
           } catch (error) {
-            // Only a missing image means this region's copy is gone. Other codes classified as done
-            // (InvalidTemplate.NotFound) are about a template: the copy is still there, so they are retried.
-            if (!isCloudError(error) || error.code !== IMAGE_NOT_EXIST) {
+            if (!isDone(error, 'regionDelete')) {
               throw failureFromCloudError(error, { step: 'regionDelete', what, attempt, attemptBudget: regionDeleteBudget(error, request) });
             }
             outcome = 'already-gone';

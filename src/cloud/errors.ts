@@ -134,7 +134,12 @@ export function isThrottlingCode(code: string): boolean {
 export function classify(code: string, step: SagaStep, httpStatus?: number): ErrorClass {
   if (TRANSIENT_CODES.has(code) || isThrottlingCode(code)) return 'transient';
   if (code === 'DeleteTemplate.Failed') return 'bounded';
-  if (code === 'InvalidTemplate.NotFound') return 'done';
+  if (code === 'InvalidTemplate.NotFound') {
+    // From DeleteImage the table says "same class as from the template calls", but there only the
+    // template part is done: the template DeleteImage wanted to remove is gone, the region's copy is
+    // not, so DeleteImage must be sent again.
+    return step === 'regionDelete' ? 'transient' : 'done';
+  }
   if (code === 'Image.NotExist') {
     // Before anything changed, a missing image is the caller's mistake; once the
     // saga is deleting, a missing regional copy is the goal already reached.

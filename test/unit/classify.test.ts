@@ -30,7 +30,6 @@ const SAME_AT_EVERY_STEP: ReadonlyArray<[code: string, expected: ErrorClass]> = 
   // "from the DeleteImage call itself … same class as when they come from the template calls"
   ['QueryTemplate.Failed', 'transient'],
   ['DeleteTemplate.Failed', 'bounded'],
-  ['InvalidTemplate.NotFound', 'done'],
   ['ImageDeleteFailed.NotAllow', 'rejected'],
   ['ImageDeleteFailed.NotAllowSharedImage', 'rejected'],
   ['ImageDeleteFailed.NotAllowCommunityParent', 'rejected'],
@@ -60,8 +59,14 @@ describe('classify', () => {
     expect(classify(ImgdelCode.ImageHasNoRegions, 'validate')).toBe('rejected');
   });
 
-  it('counts InvalidTemplate.NotFound on a template delete as done', () => {
-    expect(classify('InvalidTemplate.NotFound', 'templateDelete')).toBe('done');
+  it('counts InvalidTemplate.NotFound as done at every step but the region delete', () => {
+    for (const step of ALL_STEPS.filter((step) => step !== 'regionDelete')) {
+      expect(classify('InvalidTemplate.NotFound', step), step).toBe('done');
+    }
+  });
+
+  it('retries InvalidTemplate.NotFound from DeleteImage (transient): the template is gone, the region\'s copy is not', () => {
+    expect(classify('InvalidTemplate.NotFound', 'regionDelete')).toBe('transient');
   });
 
   it('retries DeleteTemplate.Failed only up to a budget (bounded), not as plain transient', () => {
@@ -108,6 +113,7 @@ describe('explain', () => {
   const documented = [
     ...SAME_AT_EVERY_STEP.map(([code]) => code),
     'Image.NotExist',
+    'InvalidTemplate.NotFound',
     'SignatureDoesNotMatch',
     'InvalidAccessKeyId.NotFound',
     'InvalidCredentials',
