@@ -33,7 +33,7 @@ export function failureFromCloudError(error: unknown, context: FailureContext): 
     // A bug or an unexpected runtime error: let Temporal retry it under the step's policy.
     return error instanceof Error ? error : new Error(String(error));
   }
-  const errorClass = classify(error.code, context.step);
+  const errorClass = classify(error.code, context.step, error.httpStatus);
   const budgetSpent = errorClass === 'bounded' && context.attempt >= context.attemptBudget;
   const nonRetryable = errorClass === 'rejected' || errorClass === 'blocked' || budgetSpent;
   const details: CloudFailureDetails = {

@@ -101,7 +101,7 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
 
   /** A cloud error whose class is `done` means the goal is already reached. */
   function isDone(error: unknown, stepName: SagaStep): boolean {
-    return isCloudError(error) && classify(error.code, stepName) === 'done';
+    return isCloudError(error) && classify(error.code, stepName, error.httpStatus) === 'done';
   }
 
   const unbounded = Number.POSITIVE_INFINITY;

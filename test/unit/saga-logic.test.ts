@@ -127,6 +127,21 @@ describe('failureFromCloudError', () => {
     expect(refused.message).toMatch(/Cloud says no\. .*then retry/);
   });
 
+  it('retries an HTTP 429 with a code it does not know as transient, past the bounded budget', () => {
+    const throttled = failureFromCloudError(
+      new CloudError({ code: 'Quota.Exceeded.Rate', message: 'slow down', httpStatus: 429 }),
+      { ...context, attempt: 3 },
+    ) as ApplicationFailure;
+    expect(throttled.nonRetryable).toBe(false);
+    expect(throttled.details?.[0]).toMatchObject({ errorClass: 'transient', httpStatus: 429, budgetSpent: false });
+    // The same code without the 429 is unknown: bounded, and this attempt spends the budget.
+    const unknown = failureFromCloudError(
+      new CloudError({ code: 'Quota.Exceeded.Rate', message: 'slow down', httpStatus: 400 }),
+      { ...context, attempt: 3 },
+    ) as ApplicationFailure;
+    expect(unknown.nonRetryable).toBe(true);
+  });
+
   it('passes non-cloud errors through unchanged for the retry policy', () => {
     const bug = new TypeError('oops');
     expect(failureFromCloudError(bug, context)).toBe(bug);
