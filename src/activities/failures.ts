@@ -17,6 +17,8 @@ export interface CloudFailureDetails {
   /** The cloud's own message, kept apart from ours. */
   cloudMessage: string;
   budgetSpent: boolean;
+  /** How long the cloud asked to wait, used as the next retry's delay (transient failures only). */
+  retryAfterMs?: number;
 }
 
 export interface FailureContext {
@@ -36,6 +38,8 @@ export function failureFromCloudError(error: unknown, context: FailureContext): 
   const errorClass = classify(error.code, context.step, error.httpStatus);
   const budgetSpent = errorClass === 'bounded' && context.attempt >= context.attemptBudget;
   const nonRetryable = errorClass === 'rejected' || errorClass === 'blocked' || budgetSpent;
+  // The cloud said when to come back (x-acs-retry-after): Temporal waits that long instead of the policy's backoff.
+  const waitAsked = errorClass === 'transient' ? error.retryAfterMs : undefined;
   const details: CloudFailureDetails = {
     code: error.code,
     errorClass,
@@ -45,6 +49,7 @@ export function failureFromCloudError(error: unknown, context: FailureContext): 
     ...(error.action === undefined ? {} : { action: error.action }),
     cloudMessage: error.message,
     budgetSpent,
+    ...(waitAsked === undefined ? {} : { retryAfterMs: waitAsked }),
   };
   const spent = budgetSpent ? ` (gave up after ${context.attempt} attempts)` : '';
   return ApplicationFailure.create({
@@ -52,6 +57,7 @@ export function failureFromCloudError(error: unknown, context: FailureContext): 
     message: `${context.what} failed with ${error.code}${spent}: ${sentence(error.message)} ${explain(error.code)}`,
     nonRetryable,
     details: [details],
+    ...(waitAsked === undefined ? {} : { nextRetryDelay: waitAsked }),
   });
 }
 

@@ -142,6 +142,27 @@ describe('failureFromCloudError', () => {
     expect(unknown.nonRetryable).toBe(true);
   });
 
+  it('waits as long as the cloud asked (x-acs-retry-after) before retrying a transient failure', () => {
+    const throttled = failureFromCloudError(
+      new CloudError({ code: 'Throttling.User', message: 'slow down', httpStatus: 400, retryAfterMs: 1_500 }),
+      context,
+    ) as ApplicationFailure;
+    expect(throttled.nextRetryDelay).toBe(1_500);
+    expect((throttled.details?.[0] as CloudFailureDetails).retryAfterMs).toBe(1_500);
+    // Without the header, the retry policy's backoff applies.
+    expect(failure('Throttling.User', 1).nextRetryDelay).toBeUndefined();
+    expect((failure('Throttling.User', 1).details?.[0] as CloudFailureDetails).retryAfterMs).toBeUndefined();
+  });
+
+  it('sets no retry delay on a failure that is not retried as transient', () => {
+    const refused = failureFromCloudError(
+      new CloudError({ code: 'ImageNotAllowDelete', message: 'in use', retryAfterMs: 1_500 }),
+      context,
+    ) as ApplicationFailure;
+    expect(refused.nextRetryDelay).toBeUndefined();
+    expect((refused.details?.[0] as CloudFailureDetails).retryAfterMs).toBeUndefined();
+  });
+
   it('passes non-cloud errors through unchanged for the retry policy', () => {
     const bug = new TypeError('oops');
     expect(failureFromCloudError(bug, context)).toBe(bug);
