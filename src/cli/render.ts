@@ -60,6 +60,17 @@ export function renderErrorEnding(message: string, cloudCode: string | undefined
   return lines;
 }
 
+/** Templates compensation could not re-create: name them and say where their snapshots are. */
+function unrestoredLines(outcome: DeletionOutcome): string[] {
+  const unrestored = outcome.unrestoredTemplates ?? [];
+  if (unrestored.length === 0) return [];
+  const names = unrestored.map((snapshot) => `${snapshot.templateId} (${snapshot.templateName})`).join(', ');
+  return [
+    `  Templates NOT re-created (${unrestored.length}): ${names}.`,
+    `  Re-create ${unrestored.length === 1 ? 'it' : 'them'} by hand; the full snapshots are in the --json output (unrestoredTemplates): imgdel status ${outcome.imageId} --json`,
+  ];
+}
+
 /** The full picture of one deletion, as lines. */
 export function renderOutcome(outcome: DeletionOutcome, options: { uiLink?: string } = {}): string[] {
   const lines = [`Image ${outcome.imageId}: ${STATUS_HEADLINE[outcome.status]}`];
@@ -82,6 +93,7 @@ export function renderOutcome(outcome: DeletionOutcome, options: { uiLink?: stri
   if (outcome.status === 'awaiting-retry' && !outcome.details?.includes('imgdel retry')) {
     lines.push(`  Fix the cause, then: imgdel retry ${outcome.imageId}   (or give up: imgdel abandon ${outcome.imageId})`);
   }
+  lines.push(...unrestoredLines(outcome));
   const cloudCode = cloudCodeOf(outcome);
   if (outcome.error) {
     lines.push(...renderErrorEnding(`${outcome.error.code}: ${outcome.error.message}`, cloudCode));

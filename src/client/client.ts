@@ -534,6 +534,7 @@ function outcomeAsProgress(outcome: DeletionOutcome): DeletionProgress {
     regions: outcome.regions,
     ...(outcome.error ? { error: outcome.error } : {}),
     retries: 0,
+    ...(outcome.unrestoredTemplates ? { unrestoredTemplates: outcome.unrestoredTemplates } : {}),
     details: outcome.details ?? '',
   };
 }

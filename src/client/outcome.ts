@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { DELETION_STATUSES, FailureType, PHASES, REGION_STATUSES, TEMPLATE_STATUSES } from '../workflows/model.js';
 import type { DeletionProgress, DeletionStatus, Phase, RegionStatus, StepError, TemplateStatus } from '../workflows/model.js';
+import type { TemplateSnapshot } from '../cloud/port.js';
 
 export interface OutcomeError {
   code: string;
@@ -38,6 +39,11 @@ export interface DeletionOutcome {
   error?: OutcomeError;
   /** The workflow's own explanation in plain words, when it gave one. */
   details?: string;
+  /**
+   * Full snapshots (every field the cloud returned) of the deleted templates that compensation
+   * could not re-create: what a person needs to re-create them by hand. Only when there are any.
+   */
+  unrestoredTemplates?: TemplateSnapshot[];
 }
 
 /** Codes that describe how the workflow ended rather than what the cloud answered. */
@@ -95,6 +101,16 @@ export const deletionProgressSchema = z.looseObject({
   ),
   error: stepErrorSchema.optional(),
   retries: z.number().default(0),
+  unrestoredTemplates: z
+    .array(
+      z.looseObject({
+        templateId: z.string(),
+        templateName: z.string(),
+        imageId: z.string(),
+        fields: z.record(z.string(), z.unknown()),
+      }),
+    )
+    .optional(),
   details: z.string().default(''),
   reason: z.string().optional(),
   requestedBy: z.string().optional(),
@@ -139,6 +155,7 @@ export function outcomeFromProgress(workflowId: string, progress: DeletionProgre
     }),
     ...(error ? { error } : {}),
     ...(progress.details ? { details: progress.details } : {}),
+    ...(progress.unrestoredTemplates?.length ? { unrestoredTemplates: progress.unrestoredTemplates } : {}),
   };
 }
 

@@ -162,6 +162,31 @@ describe('delete, status, list', () => {
     expect(parseOutcomeJson(json.stdout)).toMatchObject({ status: 'rejected', error: { code: 'ImageNotAllowDelete' } });
   });
 
+  it('a compensation that cannot re-create a template exits 1, names it, and --json carries its full snapshot', async () => {
+    const imageId = await seedImage(stack.admin, { templates: 2 });
+    const kept = `b-${imageId.slice(4)}1`;
+    const lost = `b-${imageId.slice(4)}0`;
+    await stack.admin.addFault({ action: 'DeleteTemplates', code: 'DeleteTemplate.Failed', templateId: kept, times: -1 });
+    await stack.admin.addFault({ action: 'CreateTemplate', code: 'Image.NotExist', imageId, times: -1 });
+    const run = await imgdel(['delete', imageId, '--wait', '--region-concurrency', '1'], env);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`Templates NOT re-created (1): ${lost} (tpl-${imageId}-0)`);
+    expect(run.stdout).toContain(`imgdel status ${imageId} --json`);
+
+    const json = await imgdel(['status', imageId, '--json'], env);
+    expect(json.code).toBe(1);
+    const outcome = parseOutcomeJson(json.stdout);
+    expect(outcome).toMatchObject({ status: 'failed', error: { code: 'CompensationFailed' } });
+    expect(outcome.templates.find((template) => template.templateId === lost)).toMatchObject({ status: 'failed', lastError: { code: 'Image.NotExist' } });
+    expect(outcome.unrestoredTemplates).toHaveLength(1);
+    expect(outcome.unrestoredTemplates?.[0]).toMatchObject({ templateId: lost, templateName: `tpl-${imageId}-0`, imageId });
+    expect(outcome.unrestoredTemplates?.[0]?.fields).toMatchObject({ SystemDiskSize: 80 });
+
+    const human = await imgdel(['status', imageId], env);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toContain(`Templates NOT re-created (1): ${lost} (tpl-${imageId}-0)`);
+  });
+
   it('status of an image never deleted exits 1 and says so', async () => {
     const run = await imgdel(['status', 'img-nodeletion0001'], env);
     expect(run.code).toBe(1);

@@ -70,6 +70,41 @@ describe('renderOutcome', () => {
     expect(lines.at(-1)).toBe(`DeleteTemplate.Failed: ${explain('DeleteTemplate.Failed')}`);
   });
 
+  it('names the templates compensation could not re-create and says their snapshots are in the --json output', () => {
+    const failed: DeletionOutcome = {
+      ...running,
+      status: 'failed',
+      phase: 'finished',
+      pivotRegion: undefined,
+      regions: [],
+      templates: [
+        { templateId: 'b-1', templateName: 'office', status: 'failed', attempts: 1, lastError: { code: 'Image.NotExist', message: 'gone' } },
+        { templateId: 'b-2', templateName: 'lab', status: 'kept', attempts: 3, lastError: { code: 'DeleteTemplate.Failed', message: 'refused' } },
+      ],
+      error: { code: 'CompensationFailed', message: 're-creating 1 template(s) failed' },
+      unrestoredTemplates: [{ templateId: 'b-1', templateName: 'office', imageId: 'img-fixture01', fields: { SystemDiskSize: 80 } }],
+    };
+    const lines = renderOutcome(failed);
+    expect(lines).toContain('  Templates NOT re-created (1): b-1 (office).');
+    expect(lines.join('\n')).toContain('full snapshots are in the --json output (unrestoredTemplates): imgdel status img-fixture01 --json');
+    expect(lines).toContain('Error: CompensationFailed: re-creating 1 template(s) failed');
+    expect(renderOutcome({ ...failed, unrestoredTemplates: undefined }).join('\n')).not.toContain('NOT re-created');
+  });
+
+  it('ends an ImageHasNoRegions rejection with what to do, not as an unknown cloud code', () => {
+    const rejected: DeletionOutcome = {
+      ...running,
+      status: 'rejected',
+      phase: 'finished',
+      regions: [],
+      templates: [],
+      error: { code: 'ImageHasNoRegions', message: 'img-fixture01 is not in any region' },
+    };
+    const last = renderOutcome(rejected).at(-1);
+    expect(last).toBe(`ImageHasNoRegions: ${explain('ImageHasNoRegions')}`);
+    expect(last).not.toMatch(/does not know/);
+  });
+
   it('describes a dry-run plan without attempts', () => {
     const planned: DeletionOutcome = { ...running, status: 'planned', phase: 'finished', regions: [{ regionId: 'cn-shanghai', status: 'pending', attempts: 0 }] };
     const text = renderOutcome(planned).join('\n');

@@ -92,7 +92,7 @@ export async function imgdel(argv: string[], env: Record<string, string | undefi
 
 const outcomeErrorSchema = z.strictObject({ code: z.string().min(1), message: z.string() });
 
-/** The documented --json shape (plus the optional `details` paragraph), strictly. */
+/** The documented --json shape (plus the optional `details` paragraph and `unrestoredTemplates`), strictly. */
 export const outcomeJsonSchema = z.strictObject({
   workflowId: z.string().startsWith('delete-image-'),
   imageId: z.string(),
@@ -113,6 +113,16 @@ export const outcomeJsonSchema = z.strictObject({
   ),
   error: outcomeErrorSchema.optional(),
   details: z.string().optional(),
+  unrestoredTemplates: z
+    .array(
+      z.strictObject({
+        templateId: z.string(),
+        templateName: z.string(),
+        imageId: z.string(),
+        fields: z.record(z.string(), z.unknown()),
+      }),
+    )
+    .optional(),
 });
 
 export function parseOutcomeJson(stdout: string): z.infer<typeof outcomeJsonSchema> {

@@ -69,6 +69,48 @@ describe('outcomeFromFailure', () => {
   });
 });
 
+describe('unrestoredTemplates (a compensation that could not re-create templates)', () => {
+  const snapshot = {
+    templateId: 'b-1',
+    templateName: 'office',
+    imageId: 'img-a1b2c3',
+    fields: { SystemDiskSize: 80, RegionConfigList: [{ RegionId: 'cn-shanghai' }] },
+  };
+  const failedReport: DeletionProgress = {
+    ...report,
+    status: 'failed',
+    templates: [{ templateId: 'b-1', templateName: 'office', status: 'failed', attempts: 1, lastError: { code: 'Image.NotExist', message: 'gone' } }],
+    regions: [],
+    unrestoredTemplates: [snapshot],
+  };
+
+  it('passes the full snapshots through, from the failure details as from a progress answer', () => {
+    const details: unknown = JSON.parse(JSON.stringify(failedReport));
+    const parsed = parseProgress(details);
+    expect(parsed?.unrestoredTemplates).toEqual([snapshot]);
+    if (parsed === undefined) throw new Error('report expected');
+    const outcome = outcomeFromFailure({ workflowId: 'delete-image-img-a1b2c3', imageId: 'img-a1b2c3', code: 'CompensationFailed', message: 'm', report: parsed });
+    expect(outcome.status).toBe('failed');
+    expect(outcome.unrestoredTemplates).toEqual([snapshot]);
+    expect(outcomeFromProgress('delete-image-img-a1b2c3', parsed).unrestoredTemplates).toEqual([snapshot]);
+    // A cancel after which compensation failed: the snapshots stay in the cancelled outcome.
+    expect(outcomeFromFailure({ workflowId: 'w', imageId: 'img-a1b2c3', code: 'Cancelled', message: 'm', report: parsed }).unrestoredTemplates).toEqual([snapshot]);
+  });
+
+  it('is left out when compensation re-created everything', () => {
+    expect('unrestoredTemplates' in outcomeFromProgress('w', report)).toBe(false);
+    expect('unrestoredTemplates' in outcomeFromProgress('w', { ...report, unrestoredTemplates: [] })).toBe(false);
+  });
+});
+
+describe('ImageHasNoRegions (imgdel\'s own rejection)', () => {
+  it('is a rejection named by its code', () => {
+    const outcome = outcomeFromFailure({ workflowId: 'w', imageId: 'img-a1b2c3', code: 'ImageHasNoRegions', message: 'in no region' });
+    expect(outcome.status).toBe('rejected');
+    expect(cloudCodeOf(outcome)).toBe('ImageHasNoRegions');
+  });
+});
+
 describe('parseProgress', () => {
   it('accepts a report and refuses what is not one', () => {
     expect(parseProgress(report)?.imageId).toBe('img-a1b2c3');
