@@ -7,6 +7,7 @@ import {
   DeletionUpdateRefusedError,
   InvalidDeletionInputError,
   NoWorkerAnsweredError,
+  RetryNotStartedError,
   TemporalUnavailableError,
 } from '../client/errors.js';
 import type { DeletionStatus } from '../workflows/model.js';
@@ -60,6 +61,7 @@ export function errorCodeFor(error: unknown): string {
   if (error instanceof TemporalUnavailableError) return 'TemporalUnavailable';
   if (error instanceof NoWorkerAnsweredError) return 'NoWorkerAnswered';
   if (error instanceof DeletionNotFoundError) return 'NotFound';
+  if (error instanceof RetryNotStartedError) return 'RetryNotStarted';
   if (error instanceof DeletionUpdateRefusedError) return error.update === 'retry' ? 'NothingToRetry' : 'UpdateRefused';
   return 'Error';
 }

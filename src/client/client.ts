@@ -26,6 +26,7 @@ import type { DeleteImageInput } from '../workflows/input.js';
 import {
   abandonUpdate,
   deletionStatusKey,
+  FailureType,
   imageIdKey,
   progressQuery,
   retryUpdate,
@@ -43,6 +44,7 @@ import {
   InvalidDeletionInputError,
   NoWorkerAnsweredError,
   NothingToRetryError,
+  RetryNotStartedError,
   TemporalUnavailableError,
 } from './errors.js';
 import { outcomeFromFailure, outcomeFromProgress, parseProgress, TemporalEndCode } from './outcome.js';
@@ -268,7 +270,7 @@ export class ImgdelClient {
         );
         return this.progressOutcome(workflowId, imageId, answer);
       } catch (error) {
-        if (error instanceof WorkflowUpdateFailedError) throw new NothingToRetryError(imageId, refusalReason(error));
+        if (error instanceof WorkflowUpdateFailedError) throw retryRefusal(imageId, error);
         throw error;
       }
     });
@@ -619,6 +621,18 @@ function describeEnd(description: WorkflowExecutionDescription): string {
 
 function refusalReason(error: WorkflowUpdateFailedError): string {
   return error.cause?.message ?? error.message;
+}
+
+/**
+ * Why a retry Update failed: its validator refused it (NothingToRetryError), or it was accepted
+ * and the deletion ended before its round began (the handler's RetryNotStarted failure).
+ */
+export function retryRefusal(imageId: string, error: WorkflowUpdateFailedError): NothingToRetryError {
+  const cause = error.cause;
+  if (cause instanceof ApplicationFailure && cause.type === FailureType.RetryNotStarted) {
+    return new RetryNotStartedError(imageId, cause.message);
+  }
+  return new NothingToRetryError(imageId, refusalReason(error));
 }
 
 async function describeOrUndefined(handle: WorkflowHandle): Promise<WorkflowExecutionDescription | undefined> {

@@ -42,6 +42,20 @@ export class NothingToRetryError extends DeletionUpdateRefusedError {
   }
 }
 
+/**
+ * `retry` was accepted, but the deletion ended (an abandon, a cancel or the park timeout came
+ * first) before the retry round began: nothing was retried. A NothingToRetryError, so callers
+ * that catch that one catch this too; `message` is the workflow's own account.
+ */
+export class RetryNotStartedError extends NothingToRetryError {
+  constructor(imageId: string, workflowMessage: string) {
+    super(imageId, workflowMessage);
+    const account = workflowMessage.trim().replace(/([^.])$/, '$1.');
+    this.message = `${account} Nothing was retried; see imgdel status ${imageId}.`;
+    this.name = 'RetryNotStartedError';
+  }
+}
+
 /** The Temporal server could not be reached. */
 export class TemporalUnavailableError extends Error {
   constructor(

@@ -24,6 +24,7 @@ export {
   InvalidDeletionInputError,
   NoWorkerAnsweredError,
   NothingToRetryError,
+  RetryNotStartedError,
   TemporalUnavailableError,
 } from './errors.js';
 export { cloudCodeOf, isCloudCode, outcomeFromFailure, outcomeFromProgress } from './outcome.js';

@@ -5,6 +5,7 @@ import {
   InvalidDeletionInputError,
   NoWorkerAnsweredError,
   NothingToRetryError,
+  RetryNotStartedError,
   TemporalUnavailableError,
 } from '../../src/client/errors.js';
 import { errorCodeFor, ExitCode, exitCodeForError, exitCodeForStatus } from '../../src/cli/exit-codes.js';
@@ -35,5 +36,11 @@ describe('exit codes', () => {
     expect(exitCodeForError(new Error('boom'))).toBe(1);
     expect(errorCodeFor(new NothingToRetryError('img-a1b2', 'nothing failed'))).toBe('NothingToRetry');
     expect(errorCodeFor(new TemporalUnavailableError('127.0.0.1:1', 'refused'))).toBe('TemporalUnavailable');
+  });
+
+  it('a retry that did not start because the deletion ended first: exit 1, code RetryNotStarted', () => {
+    const error = new RetryNotStartedError('img-a1b2', 'The retry of the deletion of img-a1b2 did not start: the deletion ended first (abandoned).');
+    expect(exitCodeForError(error)).toBe(1);
+    expect(errorCodeFor(error)).toBe('RetryNotStarted');
   });
 });
