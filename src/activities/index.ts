@@ -199,11 +199,15 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
       }
     },
 
-    /** Compensation: idempotent by template name and image (see the port). */
-    async recreateTemplate(snapshot: TemplateSnapshot): Promise<RecreatedTemplate> {
+    /**
+     * Compensation: idempotent by template name, image and settable fields (see the port).
+     * `claimedTemplateIds`: the templates this compensation already restored for other snapshots,
+     * never taken for this one (absent in requests of older workflow code).
+     */
+    async recreateTemplate(snapshot: TemplateSnapshot, claimedTemplateIds: readonly string[] = []): Promise<RecreatedTemplate> {
       return beating(() =>
         step('templateRecreate', `re-create template ${snapshot.templateName}`, unbounded, () =>
-          cloud.recreateTemplate(snapshot),
+          cloud.recreateTemplate(snapshot, claimedTemplateIds),
         ),
       );
     },

@@ -337,11 +337,14 @@ class ImageDeletion {
   }
 
   private async restoreTemplate(template: TemplateProgress, snapshot: TemplateSnapshot): Promise<void> {
+    // Templates restored for other snapshots (only compensation sets restoredAs) are never this
+    // one's: two deleted templates identical in every field are then each re-created.
+    const claimedTemplateIds = this.state.templates.flatMap((other) => (other.restoredAs === undefined ? [] : [other.restoredAs]));
     let restored: RecreatedTemplate;
     try {
       restored = await this.compensations.recreateTemplate.executeWithOptions(
         { summary: `re-create template ${snapshot.templateName} for image ${snapshot.imageId}` },
-        [snapshot],
+        [snapshot, claimedTemplateIds],
       );
     } catch (error) {
       // The report must say which template is missing, why, and hold what re-creates it by hand.

@@ -122,11 +122,12 @@ export function scriptedCloud(imageId: string, regions: string[], script: CloudS
       if (!existingTemplates.delete(templateId)) throw cloudError('InvalidTemplate.NotFound', 'DeleteTemplates');
       return { requestId: `req-delete-${templateId}` };
     },
-    async recreateTemplate(snapshot): Promise<RecreatedTemplate> {
+    async recreateTemplate(snapshot, claimedTemplateIds = []): Promise<RecreatedTemplate> {
       calls.push(`recreateTemplate ${snapshot.templateName}`);
       await answer(cloud.script.recreateTemplate?.(snapshot.templateName, next(`recreate:${snapshot.templateName}`)) ?? 'ok', 'CreateTemplate');
+      // As the adapter: a template the caller already claimed is never this snapshot's.
       const existing = [...existingTemplates.values()].find(
-        (t) => t.templateName === snapshot.templateName && t.imageId === snapshot.imageId,
+        (t) => t.templateName === snapshot.templateName && t.imageId === snapshot.imageId && !claimedTemplateIds.includes(t.templateId),
       );
       if (existing) return { templateId: existing.templateId, created: false, requestId: 'req-describe' };
       const templateId = `${snapshot.templateId}-r`;

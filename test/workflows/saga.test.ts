@@ -315,6 +315,24 @@ describe('deleteImage: compensated (before the pivot)', () => {
     );
   });
 
+  it('restores each of two templates identical in every field, not one twin for both', async () => {
+    await withScenario(
+      (imageId) => ({
+        templates: [template('tw-1', imageId, 'twin'), template('tw-2', imageId, 'twin')],
+        deleteTemplate: (templateId) => (templateId === 'tw-2' ? { code: 'DeleteTemplate.Failed' } : 'ok'),
+      }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1 });
+        const report = reportOf(await failureOf(handle));
+        expect(report.status).toBe('compensated');
+        // tw-2 was never deleted and is kept as itself; tw-1 must not be taken for it.
+        expect(report.templates.find((t) => t.templateId === 'tw-2')).toMatchObject({ status: 'kept', restoredAs: 'tw-2' });
+        expect(report.templates.find((t) => t.templateId === 'tw-1')).toMatchObject({ status: 'restored', restoredAs: 'tw-1-r' });
+        expect(scenario.cloud.recreated).toEqual(['twin']);
+      },
+    );
+  });
+
   it('when a template cannot be re-created: fails non-retryable, with that template failed and its snapshot in the report', async () => {
     await withScenario(
       (imageId) => ({
