@@ -261,8 +261,8 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
     /** The truth after a cancellation: which regions still hold a copy. */
     async remainingRegions(imageId: string): Promise<RemainingRegions> {
       try {
-        const image = await beating(() => cloud.getImage(imageId));
-        return { exists: true, regions: [...image.regions].sort() };
+        const regions = await beating(() => cloud.imageRegions(imageId));
+        return { exists: true, regions: [...regions].sort() };
       } catch (error) {
         if (isCloudError(error) && error.code === 'Image.NotExist') return { exists: false, regions: [] };
         throw failureFromCloudError(error, {

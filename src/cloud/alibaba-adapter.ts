@@ -197,18 +197,18 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
         hasChildrenOfType(imageId, 'Shared'),
       ]);
       const { image, requestId } = settledValue(found);
-      if (!image) {
-        throw new CloudError({
-          code: 'Image.NotExist',
-          message: `Image ${imageId} does not exist in this account (ListImage found no such image).`,
-          requestId,
-          action: 'ListImage',
-        });
-      }
+      if (!image) throw imageNotExist(imageId, requestId);
       return toCloudImage(image, {
         hasCommunityChildren: settledValue(community),
         hasSharedChildren: settledValue(shared),
       });
+    },
+
+    async imageRegions(imageId: string): Promise<string[]> {
+      // One ListImage: after a cancellation or a failed delete only the image's own regions matter.
+      const { image, requestId } = await findImage(imageId);
+      if (!image) throw imageNotExist(imageId, requestId);
+      return regionsOf(image, 'confirm');
     },
 
     async listImageUsages(imageId: string, source: UsageSource): Promise<ImageUsage[]> {
@@ -360,6 +360,15 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
       return image === undefined || !regionsOf(image, 'confirm').includes(regionId);
     },
   };
+}
+
+function imageNotExist(imageId: string, requestId: string): CloudError {
+  return new CloudError({
+    code: 'Image.NotExist',
+    message: `Image ${imageId} does not exist in this account (ListImage found no such image).`,
+    requestId,
+    action: 'ListImage',
+  });
 }
 
 function settledValue<T>(result: PromiseSettledResult<T>): T {

@@ -92,6 +92,11 @@ export interface RecreatedTemplate extends CallReceipt {
 export interface CloudPort {
   /** Reads one image; throws CloudError `Image.NotExist` when there is none. */
   getImage(imageId: string): Promise<CloudImage>;
+  /**
+   * The regions that still hold a copy of the image, read as a region delete's confirmation reads
+   * them, without the account-wide lists getImage also reads; throws `Image.NotExist` when there is no image.
+   */
+  imageRegions(imageId: string): Promise<string[]>;
   /** Everything of one source (see usageSourcesFor) that uses the image. */
   listImageUsages(imageId: string, source: UsageSource): Promise<ImageUsage[]>;
   /** Every CloudDesktop template that references the image, as full snapshots. */

@@ -233,6 +233,26 @@ describe('getImage', () => {
   });
 });
 
+describe('imageRegions', () => {
+  it('reads the regions still holding the image with one ListImage of that image, as a confirmation reads them', async () => {
+    await seed({ images: [image('img-left', { regions: ['cn-shanghai', 'cn-hangzhou', 'ap-southeast-1'] })] });
+    await adapter.deleteImageInRegion('img-left', 'cn-hangzhou');
+    await admin('DELETE', 'calls');
+    expect((await adapter.imageRegions('img-left')).sort()).toEqual(['ap-southeast-1', 'cn-shanghai']);
+    const listImages = (await calls()).filter((call) => call.action === 'ListImage');
+    // No account-wide Community or Shared list: only the image's own answer.
+    expect(listImages).toHaveLength(1);
+    expect(listImages[0]?.params).toMatchObject({ ImageId: 'img-left' });
+    expect(listImages[0]?.params.ImageType).toBeUndefined();
+  });
+
+  it('throws Image.NotExist for an image that is gone', async () => {
+    await seed({ images: [image('img-a1')] });
+    const error = await cloudErrorOf(adapter.imageRegions('img-missing'));
+    expect(error).toMatchObject({ code: 'Image.NotExist', action: 'ListImage' });
+  });
+});
+
 describe('listImageUsages', () => {
   it('finds app instance groups, workstations and desktop groups, per region', async () => {
     await seed({

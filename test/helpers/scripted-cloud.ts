@@ -33,7 +33,7 @@ export interface CloudScript {
   deleteRegionApplied?: (regionId: string, call: number) => boolean;
   /** Called per CreateTemplate (compensation); `call` counts from 1 per template name. */
   recreateTemplate?: (templateName: string, call: number) => Answer;
-  /** Regions still holding the image when asked after a cancellation; default: as the cloud's state says. */
+  /** Regions still holding the image when asked after a cancellation or a failed region delete; default: as the cloud's state says. */
   remainingRegions?: () => string[];
 }
 
@@ -103,6 +103,14 @@ export function scriptedCloud(imageId: string, regions: string[], script: CloudS
         regions: image?.regions ?? [...remaining],
       };
     },
+    async imageRegions(id) {
+      calls.push(`imageRegions ${id}`);
+      const image = cloud.script.image;
+      if (id !== imageId) throw cloudError('Image.NotExist', 'ListImage');
+      if (image && 'code' in image) throw cloudError(image.code, 'ListImage');
+      // After a cancellation or a failed region delete the workflow asks which regions remain; a script can override the truth.
+      return cloud.script.remainingRegions?.() ?? image?.regions ?? [...remaining];
+    },
     async listImageUsages(_id, source) {
       const key = usageSourceKey(source);
       calls.push(`listImageUsages ${key}`);
@@ -150,13 +158,6 @@ export function scriptedCloud(imageId: string, regions: string[], script: CloudS
     async isImageGoneFromRegion(_id, regionId) {
       return !remaining.has(regionId);
     },
-  };
-  const originalGetImage = cloud.getImage.bind(cloud);
-  // After a cancellation the workflow asks which regions remain; a script can override the truth.
-  cloud.getImage = async (id) => {
-    const image = await originalGetImage(id);
-    const override = cloud.script.remainingRegions?.();
-    return override ? { ...image, regions: override } : image;
   };
   return cloud;
 }
