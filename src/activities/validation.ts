@@ -2,7 +2,7 @@
  * The deletion rules of deletion-saga.md §1, as a pure function over what the
  * cloud told us. The order follows the cloud's own DeleteImage refusals.
  */
-import { explain, ImgdelCode } from '../cloud/errors.js';
+import { ImgdelCode } from '../cloud/errors.js';
 import type { CloudImage, ImageUsage } from '../cloud/port.js';
 
 export interface Refusal {
@@ -10,12 +10,6 @@ export interface Refusal {
   /** What is wrong with this particular image, in plain words. */
   reason: string;
 }
-
-/** @deprecated classify() and explain() know ImageHasNoRegions; kept for callers that still import it. */
-export const NO_REGIONS = {
-  code: ImgdelCode.ImageHasNoRegions,
-  explanation: explain(ImgdelCode.ImageHasNoRegions),
-} as const;
 
 export function refusalFor(image: CloudImage, accountId: string): Refusal | undefined {
   if (image.imageType === 'Shared') {
