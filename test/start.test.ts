@@ -4,7 +4,7 @@
  * cleanly on Ctrl-C (SIGINT to its process group), leaving no process behind.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,8 +61,43 @@ afterAll(() => {
       // Already gone, as it should be.
     }
   }
-  rmSync(dataDir, { recursive: true, force: true });
+  for (const dir of [dataDir, ...otherDataDirs]) rmSync(dir, { recursive: true, force: true });
 });
+
+const otherDataDirs: string[] = [];
+function freshDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'imgdel-start-'));
+  otherDataDirs.push(dir);
+  return dir;
+}
+
+/** Processes whose command line names `text` (Linux /proc; undefined elsewhere). */
+function processesNaming(text: string): number[] | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return undefined;
+  }
+  return entries
+    .filter((entry) => {
+      try {
+        return readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(text);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return true;
+}
 
 interface RunningStart {
   pid: number;
@@ -70,6 +105,8 @@ interface RunningStart {
   stderr: () => string;
   ready: boolean;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Closes our ends of its stdout and stderr, as a terminal that went away. */
+  closeOutput: () => void;
 }
 
 /** Spawns the start script in its own process group (like a terminal job) and waits for `imgdel is ready`. */
@@ -95,7 +132,11 @@ async function spawnStart(args: string[], env: NodeJS.ProcessEnv): Promise<Runni
     });
     void exited.then(() => resolve(false));
   });
-  return { pid, stdout: () => stdout, stderr: () => stderr, ready, exited };
+  const closeOutput = (): void => {
+    child.stdout.destroy();
+    child.stderr.destroy();
+  };
+  return { pid, stdout: () => stdout, stderr: () => stderr, ready, exited, closeOutput };
 }
 
 /** Ctrl-C: SIGINT to the whole group; resolves with how the start script ended. */
@@ -106,6 +147,15 @@ async function interrupt(run: RunningStart): Promise<{ code: number | null; sign
 
 function workerPidOf(stdout: string): number {
   return Number(/pid (\d+)/.exec(stdout)?.[1]);
+}
+
+function serverPidOf(stderr: string): number {
+  return Number(/temporal dev server answering on \S+ after \d+ ms \(pid (\d+)\)/.exec(stderr)?.[1]);
+}
+
+async function freeArgs(dir: string): Promise<string[]> {
+  const [temporalPort, uiPort, emulatorPort] = [await findFreePort(), await findFreePort(), await findFreePort()];
+  return ['--temporal-port', String(temporalPort), '--ui-port', String(uiPort), '--emulator-port', String(emulatorPort), '--data-dir', dir];
 }
 
 describe('npm start', () => {
@@ -131,7 +181,7 @@ describe('npm start', () => {
     expect(deletion.stdout).toContain(`http://127.0.0.1:${uiPort}/namespaces/default/workflows/delete-image-img-demo0001`);
     expect(deletion.stdout).toContain('DELETED in every region');
 
-    const serverPid = Number(/temporal dev server answering on \S+ after \d+ ms \(pid (\d+)\)/.exec(first.stderr())?.[1]);
+    const serverPid = serverPidOf(first.stderr());
     serverGroups.push(serverPid);
     expect(isAlive(serverPid)).toBe(true);
     const ending = await interrupt(first);
@@ -150,6 +200,8 @@ describe('npm start', () => {
     expect(() => process.kill(-workerPid, 0)).toThrow();
     expect(existsSync(join(dataDir, 'temporal.sqlite'))).toBe(true);
     expect(existsSync(join(dataDir, 'emulator.json'))).toBe(true);
+    // A clean stop leaves nothing for the next npm start to stop.
+    expect(existsSync(join(dataDir, 'npm-start.pid'))).toBe(false);
 
     // Started again on the same data: the finished deletion is still there.
     const second = await spawnStart(args, cleanEnv());
@@ -190,5 +242,61 @@ describe('npm start', () => {
     expect(stdout).not.toContain('not-a-real-secret');
     expect(stdout).toContain('npx imgdel delete <imageId> --dry-run');
     expect(await interrupt(run)).toEqual({ code: 0, signal: null });
+  });
+
+  it('stops the server and the worker a killed npm start left running, so one server only opens the database', async () => {
+    const dir = freshDataDir();
+    const args = await freeArgs(dir);
+    const first = await spawnStart(args, cleanEnv());
+    expect(first.ready, first.stderr()).toBe(true);
+    const serverPid = serverPidOf(first.stderr());
+    const workerPid = workerPidOf(first.stdout());
+    serverGroups.push(serverPid, workerPid);
+
+    // Killed outright: no signal handler, no exit hook; the server and the worker, in process
+    // groups of their own, keep running.
+    process.kill(first.pid, 'SIGKILL');
+    await first.exited;
+    expect(isAlive(serverPid)).toBe(true);
+    expect(isAlive(workerPid)).toBe(true);
+    expect(existsSync(join(dir, 'npm-start.pid'))).toBe(true);
+
+    const second = await spawnStart(args, cleanEnv());
+    expect(second.ready, second.stderr()).toBe(true);
+    const log = second.stderr();
+    expect(log).toContain(`stopping the worker, pid ${workerPid}, left running by an earlier npm start`);
+    expect(log).toMatch(new RegExp(`stopping the Temporal dev server \\(port \\d+\\), pid ${serverPid}, left running`));
+    expect(log.indexOf('stopping the worker')).toBeLessThan(log.indexOf('stopping the Temporal dev server'));
+    expect(() => process.kill(-serverPid, 0)).toThrow();
+    expect(() => process.kill(-workerPid, 0)).toThrow();
+    serverGroups.push(serverPidOf(log), workerPidOf(second.stdout()));
+    const users = processesNaming(join(dir, 'temporal.sqlite'));
+    if (users !== undefined) expect(users).toEqual([serverPidOf(log)]);
+
+    // While it runs, a third npm start on the same data directory refuses and touches nothing.
+    const third = await spawnStart(args, cleanEnv());
+    expect(third.ready).toBe(false);
+    expect(await third.exited).toEqual({ code: 1, signal: null });
+    expect(third.stderr()).toContain(`another npm start (pid ${second.pid}) is running on this data directory`);
+    expect(isAlive(serverPidOf(log))).toBe(true);
+
+    expect(await interrupt(second)).toEqual({ code: 0, signal: null });
+    expect(existsSync(join(dir, 'npm-start.pid'))).toBe(false);
+  });
+
+  it('stops in order on SIGHUP when its terminal is gone (writes fail)', async () => {
+    const dir = freshDataDir();
+    const run = await spawnStart(await freeArgs(dir), cleanEnv());
+    expect(run.ready, run.stderr()).toBe(true);
+    const serverPid = serverPidOf(run.stderr());
+    const workerPid = workerPidOf(run.stdout());
+    serverGroups.push(serverPid, workerPid);
+    run.closeOutput();
+    process.kill(run.pid, 'SIGHUP');
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    // The worker was asked to stop and drained (not SIGKILLed by an exit hook).
+    expect(readFileSync(join(dir, 'worker.log'), 'utf8')).toContain('shutdown complete');
+    expect(await waitUntil(() => !isAlive(serverPid) && !isAlive(workerPid), 5_000)).toBe(true);
+    expect(existsSync(join(dir, 'npm-start.pid'))).toBe(false);
   });
 });

@@ -34,6 +34,8 @@ export interface DevServerOptions {
    * the group if this process exits without doing so.
    */
   ownProcessGroup?: boolean;
+  /** Called as soon as a server process is spawned (again after a lost port race), before it answers. */
+  onSpawn?: (pid: number, port: number) => void;
 }
 
 export interface RunningDevServer {
@@ -146,6 +148,7 @@ async function launch(binary: string, opts: DevServerOptions, log: Log): Promise
   const startedAt = performance.now();
   const ownProcessGroup = opts.ownProcessGroup === true;
   const child = spawn(binary, args, { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: ownProcessGroup });
+  if (child.pid !== undefined) opts.onSpawn?.(child.pid, port);
   const output = new OutputTail(300);
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));

@@ -21,6 +21,8 @@ import type { RunningEmulator } from '../emulator/server.js';
 import { startDevServer } from './dev-server.js';
 import type { RunningDevServer } from './dev-server.js';
 import { findFreePort, hasExited, OutputTail, signalProcessGroup, sleep, waitForExit } from './process.js';
+import { removeStackPidfile, STACK_PIDFILE_NAME, stopLeftoverStack, writeStackPidfile } from './stack-pidfile.js';
+import type { StackPidfile } from './stack-pidfile.js';
 
 const HOST = '127.0.0.1';
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -28,6 +30,8 @@ const WORKER_ENTRY = join(REPO_ROOT, 'src', 'worker.ts');
 const DEFAULT_PORTS = { temporal: 7233, ui: 8233, emulator: EMULATOR_DEFAULTS.port } as const;
 /** Bundling the workflows on a cold machine takes a while; this is a ceiling. */
 const WORKER_READY_TIMEOUT_MS = 180_000;
+/** How long a Temporal server left running by an earlier npm start gets to stop after SIGTERM. */
+const LEFTOVER_SERVER_GRACE_MS = 5_000;
 /** Task queue type WORKFLOW in the Temporal API. */
 const TASK_QUEUE_TYPE_WORKFLOW = 1;
 
@@ -44,6 +48,20 @@ type CloudMode =
   | { kind: 'emulator' }
   | { kind: 'real'; accountId: string | undefined }
   | { kind: 'endpoint'; endpoint: string };
+
+/**
+ * A closed terminal (SIGHUP) or a reader that went away makes writes to stdout/stderr fail with
+ * EIO or EPIPE. Unhandled, that error would end this process at once, and its exit hooks would
+ * SIGKILL the worker and the server instead of stopping them in order; the lines are lost anyway.
+ */
+function ignoreClosedOutput(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EIO' || error.code === 'EPIPE') return;
+    throw error;
+  });
+}
+ignoreClosedOutput(process.stdout);
+ignoreClosedOutput(process.stderr);
 
 const say = (line = ''): void => {
   process.stdout.write(`${line}\n`);
@@ -154,6 +172,18 @@ async function run(options: StartOptions): Promise<void> {
     say();
   }
 
+  // Names the process groups this npm start runs, so that the next one can stop them if this one
+  // is killed without stopping them (they are in groups of their own, out of reach of its death).
+  const pidfilePath = join(dataDir, STACK_PIDFILE_NAME);
+  const stack: StackPidfile = { owner: process.pid };
+  // False while the file may still be another npm start's (one still running refuses this one).
+  let ownsPidfile = false;
+  const recordStack = (change: Partial<StackPidfile>): void => {
+    Object.assign(stack, change);
+    writeStackPidfile(pidfilePath, stack);
+    ownsPidfile = true;
+  };
+
   let server: RunningDevServer | undefined;
   let emulator: RunningEmulator | undefined;
   let worker: ChildProcess | undefined;
@@ -179,6 +209,8 @@ async function run(options: StartOptions): Promise<void> {
       await server.stop();
       if (!server.external) note('Temporal server stopped');
     }
+    // Only now is nothing left running that the next npm start would have to stop.
+    if (ownsPidfile) removeStackPidfile(pidfilePath);
     await Promise.all(logs.map((stream) => new Promise<void>((done) => stream.end(() => done()))));
   };
 
@@ -208,6 +240,14 @@ async function run(options: StartOptions): Promise<void> {
   // (The dev server's own exit hook kills its process group likewise.)
 
   try {
+    // Before any port is probed: a leftover server would hold the default port and the database.
+    await stopLeftoverStack(pidfilePath, {
+      log: note,
+      workerGraceMs: config.worker.shutdownGraceTimeMs + 5_000,
+      serverGraceMs: LEFTOVER_SERVER_GRACE_MS,
+      shownPath: join(shownDataDir, STACK_PIDFILE_NAME),
+    });
+    recordStack({});
     const [temporalPort, uiPort] = [await portOrFree(options.temporalPort), await portOrFree(options.uiPort)];
     server = await startDevServer({
       port: temporalPort,
@@ -216,6 +256,7 @@ async function run(options: StartOptions): Promise<void> {
       log: (line) => note(`[temporal] ${line}`),
       // Ctrl-C must not reach the server directly: the worker drains first, against a live server.
       ownProcessGroup: true,
+      onSpawn: (pid, port) => recordStack({ server: { processGroup: pid, port } }),
     });
     const uiUrl = server.uiUrl ?? config.temporal.uiUrl ?? (server.external ? undefined : `http://${HOST}:${uiPort}`);
 
@@ -239,6 +280,7 @@ async function run(options: StartOptions): Promise<void> {
       // Its own process group: Ctrl-C reaches only this process, which stops the worker first.
       detached: true,
     });
+    if (worker.pid !== undefined) recordStack({ worker: { processGroup: worker.pid } });
     for (const stream of [worker.stdout, worker.stderr]) {
       stream?.setEncoding('utf8').on('data', (chunk: string) => {
         workerLog.write(chunk);
