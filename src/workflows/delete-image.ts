@@ -65,6 +65,8 @@ const ORIGINAL_REGION_CONCURRENCY = 4;
  * cancellation type does.
  */
 export const DRAIN_ON_CANCEL_PATCH = 'drain-deletes-on-cancel';
+/** How long a cancellation waits for the deletes in flight (their retries included) before cancelling them. */
+const DRAIN_LIMIT = '2 minutes';
 /**
  * Patch, decided when the regions cannot be read after a cancellation: the saga still
  * compensates (if no region is known deleted) and settles, instead of failing with the read's error.
@@ -134,8 +136,11 @@ class ImageDeletion {
   private deletionScope: CancellationScope | undefined;
   /** Template and region deletes scheduled and not answered yet. */
   private deletesInFlight = 0;
-  /** The workflow's cancellation, kept while the deletes in flight finish (DRAIN_ON_CANCEL_PATCH). */
-  private drainedCancellation: unknown;
+  /**
+   * What a cancellation of the workflow does to the deletes, decided once: 'drain' lets those in
+   * flight finish (DRAIN_ON_CANCEL_PATCH), 'cancel' cancels them as deletions before the patch did.
+   */
+  private cancelDecision: 'drain' | 'cancel' | undefined;
 
   constructor(private readonly input: ResolvedInput) {
     this.indexedStatus = statusSetAtStart(input.imageId) ? 'running' : undefined;
@@ -163,8 +168,12 @@ class ImageDeletion {
         this.retryRequested = true;
         const round = this.retryRound;
         this.retriesWaiting += 1;
-        await condition(() => this.retryRound > round || this.noMoreRetryRounds);
-        this.retriesWaiting -= 1;
+        try {
+          await condition(() => this.retryRound > round || this.noMoreRetryRounds);
+        } finally {
+          // Also when the wait is cancelled with the workflow: no retry is waiting any more.
+          this.retriesWaiting -= 1;
+        }
         if (this.retryRound > round) return this.state;
         throw ApplicationFailure.create({
           type: FailureType.RetryNotStarted,
@@ -453,8 +462,9 @@ class ImageDeletion {
   }
 
   /**
-   * runBounded in the deletion scope: once the workflow is cancelled no new delete starts, and
-   * when the deletes in flight were let finish the cancellation is thrown here, after them.
+   * runBounded in the deletion scope. When a cancellation drains the deletes (see
+   * decideOnCancellation) no new one starts and the cancellation is thrown here, after those in
+   * flight have answered; otherwise a cancellation reaches the deletes as it always did.
    */
   private async runDeletes<T>(
     items: readonly T[],
@@ -463,30 +473,47 @@ class ImageDeletion {
     shouldStop: () => boolean,
   ): Promise<void> {
     const scope = this.deletionScopeOnce();
-    await scope.run(() => runBounded(items, concurrency, task, () => this.workflowScope.consideredCancelled || shouldStop()));
-    if (this.workflowScope.consideredCancelled) throw this.drainedCancellation ?? new CancelledFailure('Workflow cancelled');
+    await scope.run(() => runBounded(items, concurrency, task, () => this.drainingOnCancel(scope) || shouldStop()));
+    if (this.cancelDecision === 'drain') throw new CancelledFailure('Workflow cancelled');
   }
 
   private deletionScopeOnce(): CancellationScope {
     if (this.deletionScope) return this.deletionScope;
     const shield = new CancellationScope({ cancellable: false, parent: this.workflowScope });
     const scope = new CancellationScope({ cancellable: true, parent: shield });
-    this.workflowScope.cancelRequested.catch((cancellation: unknown) => this.onWorkflowCancelled(scope, cancellation));
+    this.workflowScope.cancelRequested.catch(() => this.decideOnCancellation(scope));
     this.deletionScope = scope;
     return scope;
   }
 
   /**
+   * Asked before every launch. The workflow's scope knows of a cancellation at once, its handler
+   * above only a few microtasks later: deciding here first keeps a launch in the same activation
+   * exactly as before the patch (refused by a cancelled scope), or stops it when draining.
+   */
+  private drainingOnCancel(scope: CancellationScope): boolean {
+    if (this.workflowScope.consideredCancelled) this.decideOnCancellation(scope);
+    return this.cancelDecision === 'drain';
+  }
+
+  /**
    * A delete reported cancelled may still land (the activity hears of the cancellation only at
    * its next heartbeat, and a request on the wire is not called back), so the deletes in flight
-   * are let finish before the saga reads what is gone. Decided here, when the cancellation
-   * arrives, so that a deletion that is not cancelled runs exactly as before.
+   * are let finish before the saga reads what is gone; for at most DRAIN_LIMIT, since a step that
+   * keeps failing is retried by its policy, after which they are cancelled as before. Decided
+   * here, when the cancellation arrives, so that a deletion that is not cancelled runs exactly as
+   * before and one cancelled before the patch replays as it ran.
    */
-  private onWorkflowCancelled(scope: CancellationScope, cancellation: unknown): void {
+  private decideOnCancellation(scope: CancellationScope): void {
+    if (this.cancelDecision !== undefined) return;
     if (this.deletesInFlight > 0 && patched(DRAIN_ON_CANCEL_PATCH)) {
-      this.drainedCancellation = cancellation;
+      this.cancelDecision = 'drain';
+      void CancellationScope.nonCancellable(() => sleep(DRAIN_LIMIT)).then(() => {
+        if (this.deletesInFlight > 0) scope.cancel();
+      });
       return;
     }
+    this.cancelDecision = 'cancel';
     scope.cancel();
   }
 

@@ -21,6 +21,9 @@ describe('replay of recorded histories', () => {
     // marked its search attributes in the memo (the workflow then wrote them again), and after.
     expect(files).toContain('v2-client-started-clean-3-regions.json');
     expect(files).toContain('client-started-clean-3-regions.json');
+    // Cancelled before cancellations let the deletes in flight finish (drain-deletes-on-cancel),
+    // two of them with the cancel in the same workflow task as a delete's answer.
+    expect(files.filter((file) => file.startsWith('v3-cancelled-'))).toHaveLength(4);
   });
 
   it.each(files)('%s replays without nondeterminism', async (file) => {
