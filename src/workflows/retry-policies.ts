@@ -20,7 +20,7 @@ export interface ActivityOptionSet {
   reads: ActivityOptions;
   /** Template deletes: DeleteTemplate.Failed is bounded by templateAttempts inside the activity. */
   templateDelete: ActivityOptions;
-  /** One region's delete and its confirmation (heartbeats while confirming). */
+  /** One region's delete and its confirmation (heartbeats while confirming); bounded like templateDelete too. */
   regionDelete: ActivityOptions;
   /** Compensations: retried much longer, since giving up leaves a template missing. */
   compensation: ActivityOptions;
@@ -43,7 +43,8 @@ export function activityOptionsFor(input: ResolvedInput): ActivityOptionSet {
     regionDelete: {
       startToCloseTimeout: '3 minutes',
       heartbeatTimeout: HEARTBEAT_TIMEOUT,
-      retry: backoff(input.transientAttempts),
+      // DeleteTemplate.Failed from DeleteImage is bounded by templateAttempts inside the activity.
+      retry: backoff(Math.max(input.transientAttempts, input.templateAttempts)),
     },
     compensation: { startToCloseTimeout: '1 minute', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: backoff(60, '1 minute') },
   };

@@ -14,4 +14,15 @@ describe('activityOptionsFor', () => {
       expect(startToCloseMs, name).toBeGreaterThanOrEqual(2 * msToNumber('30 seconds'));
     }
   });
+
+  it('lets the activities spend every attempt budget they enforce: the policy never gives up first', () => {
+    // The activity marks a bounded code non-retryable once its budget is spent; a policy allowing
+    // fewer attempts would end the step earlier, without the budget being spent.
+    const input = resolveInput(deleteImageInputSchema.parse({ imageId: 'img-policy', transientAttempts: 4, templateAttempts: 9 }));
+    const byInput = activityOptionsFor(input);
+    expect(byInput.templateDelete.retry?.maximumAttempts).toBe(9);
+    // DeleteTemplate.Failed answered by DeleteImage spends the template budget (deletion-saga.md).
+    expect(byInput.regionDelete.retry?.maximumAttempts).toBe(9);
+    expect(byInput.reads.retry?.maximumAttempts).toBe(4);
+  });
 });
