@@ -206,9 +206,11 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
 
     async imageRegions(imageId: string): Promise<string[]> {
       // One ListImage: after a cancellation or a failed delete only the image's own regions matter.
+      // Read as the plan reads them (either list): a region counts as gone only when neither names
+      // it, since the saga passes the pivot on that answer.
       const { image, requestId } = await findImage(imageId);
       if (!image) throw imageNotExist(imageId, requestId);
-      return regionsOf(image, 'confirm');
+      return regionsOf(image, 'plan');
     },
 
     async listImageUsages(imageId: string, source: UsageSource): Promise<ImageUsage[]> {
@@ -307,10 +309,9 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
       snapshot: TemplateSnapshot,
       claimedTemplateIds: readonly string[] = [],
     ): Promise<RecreatedTemplate> {
-      // No client token exists for CreateTemplate: look first, so a retried compensation
-      // never creates a second copy. A match must hold everything the snapshot would set, not
-      // only its name and image: two deleted templates may share a name, and each must be
-      // restored once (see isRestorationOf for what still cannot be told apart).
+      // No client token exists for CreateTemplate: look first (same name and image), so a retried
+      // compensation never creates a second copy; a template the caller already claimed for another
+      // snapshot does not count, so two deleted templates with one name are each restored.
       const existing = await findTemplates({ TemplateName: snapshot.templateName, ImageId: snapshot.imageId });
       const claimed = new Set(claimedTemplateIds);
       const match = existing.templates.find(

@@ -93,8 +93,9 @@ export interface CloudPort {
   /** Reads one image; throws CloudError `Image.NotExist` when there is none. */
   getImage(imageId: string): Promise<CloudImage>;
   /**
-   * The regions that still hold a copy of the image, read as a region delete's confirmation reads
-   * them, without the account-wide lists getImage also reads; throws `Image.NotExist` when there is no image.
+   * The regions that still hold a copy of the image, read as the plan reads them (a region is gone
+   * only when no list names it), without the account-wide lists getImage also reads; throws
+   * `Image.NotExist` when there is no image.
    */
   imageRegions(imageId: string): Promise<string[]>;
   /** Everything of one source (see usageSourcesFor) that uses the image. */
@@ -104,9 +105,9 @@ export interface CloudPort {
   /** Deletes one template; throws CloudError `InvalidTemplate.NotFound` when it is already gone. */
   deleteTemplate(templateId: string): Promise<CallReceipt>;
   /**
-   * Re-creates a template from its snapshot unless one exists with the same name, image and
-   * settable fields. `claimedTemplateIds`: templates already restored for other snapshots in
-   * this compensation, which never count as this snapshot's (twins that match in every field).
+   * Re-creates a template from its snapshot unless one exists with the same name and image.
+   * `claimedTemplateIds`: templates already restored for other snapshots in this compensation,
+   * which never count as this snapshot's (two deleted templates with one name).
    */
   recreateTemplate(snapshot: TemplateSnapshot, claimedTemplateIds?: readonly string[]): Promise<RecreatedTemplate>;
   /** Deletes the image's copy in one region; throws `Image.NotExist` when that copy is already gone. */

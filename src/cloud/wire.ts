@@ -287,36 +287,14 @@ export function createTemplateParams(snapshot: TemplateSnapshot): Record<string,
 }
 
 /**
- * Whether an existing template is the snapshot's template (the original, or its re-creation):
- * same name and image, and every field a re-creation would set holds the same value (numbers
- * and booleans compared as text, since the cloud may echo either). Fields the cloud adds on
- * its own do not count.
- * LIMITATION: two templates identical in all of these cannot be told apart; the caller names
- * the ids it already claimed (`recreateTemplate`'s claimedTemplateIds) to restore each once.
+ * Whether an existing template stands for the snapshot's (the original, or its re-creation): the
+ * same name and image, the rule deletion-saga.md gives for an idempotent compensation. Comparing
+ * more fields would make a retried compensation create a second copy whenever the cloud echoes a
+ * field differently from how it was sent. Two deleted templates with one name are told apart by
+ * the ids the caller already claimed (`recreateTemplate`'s claimedTemplateIds).
  */
 export function isRestorationOf(existing: TemplateSnapshot, snapshot: TemplateSnapshot): boolean {
-  if (existing.templateName !== snapshot.templateName || existing.imageId !== snapshot.imageId) return false;
-  const present = createTemplateParams(existing);
-  return Object.entries(createTemplateParams(snapshot)).every(
-    ([name, value]) => comparableText(present[name]) === comparableText(value),
-  );
-}
-
-/** JSON with scalars as strings and object keys sorted: equal for values the wire may render differently. */
-function comparableText(value: unknown): string {
-  return JSON.stringify(comparable(value));
-}
-
-function comparable(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(comparable);
-  if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((key) => [key, comparable((value as Record<string, unknown>)[key])]),
-    );
-  }
-  return value === undefined || value === null ? null : String(value);
+  return existing.templateName === snapshot.templateName && existing.imageId === snapshot.imageId;
 }
 
 // ---------------------------------------------------------------- helpers

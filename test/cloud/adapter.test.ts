@@ -409,7 +409,7 @@ describe('templates', () => {
     expect(recreated?.fields).toEqual(snapshot.fields);
   });
 
-  it('restores each of two deleted templates that share a name and image, once each', async () => {
+  it('restores each of two deleted templates that share a name and image once each, given the ids other snapshots claimed', async () => {
     await seed({
       images: [image('img-t')],
       templates: [
@@ -417,40 +417,35 @@ describe('templates', () => {
         template('b-twin2', 'img-t', { templateName: 'office', SystemDiskSize: 120 }),
       ],
     });
-    const snapshots = await adapter.listTemplates('img-t');
-    expect(snapshots).toHaveLength(2);
-    for (const snapshot of snapshots) await adapter.deleteTemplate(snapshot.templateId);
-
-    const restored = [];
-    for (const snapshot of snapshots) restored.push(await adapter.recreateTemplate(snapshot));
-    expect(restored.map((result) => result.created)).toEqual([true, true]);
-    expect(new Set(restored.map((result) => result.templateId)).size).toBe(2);
-    // A retried compensation finds each re-creation again and creates nothing.
-    const again = [];
-    for (const snapshot of snapshots) again.push(await adapter.recreateTemplate(snapshot));
-    expect(again.map((result) => [result.created, result.templateId])).toEqual(
-      restored.map((result) => [false, result.templateId]),
-    );
-    const after = await adapter.listTemplates('img-t');
-    expect(after.map((snapshot) => snapshot.fields['SystemDiskSize']).sort()).toEqual([120, 80]);
-  });
-
-  it('restores twins identical in every field once each when the caller names the ids it already claimed', async () => {
-    await seed({
-      images: [image('img-t')],
-      templates: [
-        template('b-same1', 'img-t', { templateName: 'office' }),
-        template('b-same2', 'img-t', { templateName: 'office' }),
-      ],
-    });
     const [first, second] = await adapter.listTemplates('img-t');
     if (!first || !second) throw new Error('expected two snapshots');
     await adapter.deleteTemplate(first.templateId);
     await adapter.deleteTemplate(second.templateId);
+
+    // As the saga calls it: each restore names the templates restored for the other snapshots.
     const restoredFirst = await adapter.recreateTemplate(first, []);
     const restoredSecond = await adapter.recreateTemplate(second, [restoredFirst.templateId]);
     expect([restoredFirst.created, restoredSecond.created]).toEqual([true, true]);
-    expect(await adapter.listTemplates('img-t')).toHaveLength(2);
+    expect(restoredSecond.templateId).not.toBe(restoredFirst.templateId);
+    // A retried compensation (the answers were lost) finds each re-creation again and creates nothing.
+    const againFirst = await adapter.recreateTemplate(first, [restoredSecond.templateId]);
+    const againSecond = await adapter.recreateTemplate(second, [restoredFirst.templateId]);
+    expect([againFirst, againSecond].map((result) => [result.created, result.templateId])).toEqual([
+      [false, restoredFirst.templateId],
+      [false, restoredSecond.templateId],
+    ]);
+    const after = await adapter.listTemplates('img-t');
+    expect(after.map((snapshot) => snapshot.fields['SystemDiskSize']).sort()).toEqual([120, 80]);
+  });
+
+  it('takes an existing template with the same name and image as the snapshot\'s, whatever its other fields say', async () => {
+    // deletion-saga.md: a compensation first looks for a template with the snapshot's name and
+    // image, so a retried one never creates two, even when the cloud echoes a field differently.
+    await seed({ images: [image('img-t')], templates: [template('b-echo', 'img-t', { templateName: 'office', SystemDiskSize: 80 })] });
+    const snapshot: TemplateSnapshot = { templateId: 'b-gone', templateName: 'office', imageId: 'img-t', fields: { SystemDiskSize: '80.0' } };
+    const result = await adapter.recreateTemplate(snapshot);
+    expect(result).toMatchObject({ created: false, templateId: 'b-echo' });
+    expect(await adapter.listTemplates('img-t')).toHaveLength(1);
   });
 
   it('does not count a template with a longer name containing the snapshot name as a match', async () => {
