@@ -7,6 +7,7 @@ import {
   DeletionUpdateRefusedError,
   InvalidDeletionInputError,
   NoWorkerAnsweredError,
+  ProgressUnreadableError,
   RetryNotStartedError,
   TemporalUnavailableError,
 } from '../client/errors.js';
@@ -25,6 +26,8 @@ export const ExitCode = {
   TemporalUnavailable: 4,
   /** No worker answered on the deletion's task queue within --worker-timeout. */
   NoWorker: 5,
+  /** A worker answered the progress query, but with an error or a report this imgdel cannot read. */
+  ProgressUnreadable: 6,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -50,6 +53,7 @@ export function exitCodeForError(error: unknown): ExitCodeValue {
   if (error instanceof InvalidDeletionInputError || error instanceof ConfigError) return ExitCode.Usage;
   if (error instanceof TemporalUnavailableError) return ExitCode.TemporalUnavailable;
   if (error instanceof NoWorkerAnsweredError) return ExitCode.NoWorker;
+  if (error instanceof ProgressUnreadableError) return ExitCode.ProgressUnreadable;
   if (error instanceof DeletionNotFoundError || error instanceof DeletionUpdateRefusedError) return ExitCode.Failed;
   return ExitCode.Failed;
 }
@@ -60,6 +64,7 @@ export function errorCodeFor(error: unknown): string {
   if (error instanceof ConfigError) return 'InvalidConfiguration';
   if (error instanceof TemporalUnavailableError) return 'TemporalUnavailable';
   if (error instanceof NoWorkerAnsweredError) return 'NoWorkerAnswered';
+  if (error instanceof ProgressUnreadableError) return error.reason === 'query-failed' ? 'ProgressQueryFailed' : 'ProgressUnreadable';
   if (error instanceof DeletionNotFoundError) return 'NotFound';
   if (error instanceof RetryNotStartedError) return 'RetryNotStarted';
   if (error instanceof DeletionUpdateRefusedError) return error.update === 'retry' ? 'NothingToRetry' : 'UpdateRefused';

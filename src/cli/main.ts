@@ -79,6 +79,7 @@ Exit codes:
   3  parked, awaiting retry
   4  cannot reach Temporal
   5  no worker answered on the deletion's task queue within --worker-timeout (default 60 s)
+  6  a worker answered the progress query with an error, or with a report this imgdel cannot read
 
 Connection (environment):
   TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE (default default),

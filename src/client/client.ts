@@ -44,13 +44,24 @@ import {
   InvalidDeletionInputError,
   NoWorkerAnsweredError,
   NothingToRetryError,
+  ProgressUnreadableError,
   RetryNotStartedError,
   TemporalUnavailableError,
 } from './errors.js';
-import { outcomeFromFailure, outcomeFromProgress, parseProgress, TemporalEndCode } from './outcome.js';
+import { outcomeFromFailure, outcomeFromProgress, parseProgress, readProgress, TemporalEndCode } from './outcome.js';
 import type { DeletionOutcome } from './outcome.js';
 
 type DeleteImageWorkflow = (input: DeleteImageInput) => Promise<DeletionProgress>;
+
+/**
+ * What came of asking a running deletion for its progress. Only `no-answer` (the query timed out)
+ * means no worker answered; a failed query and an unreadable report came from a worker.
+ */
+type ProgressAnswer =
+  | { kind: 'answered'; progress: DeletionProgress }
+  | { kind: 'no-answer' }
+  | { kind: 'query-failed'; message: string }
+  | { kind: 'unrecognized-report'; problem: string };
 
 export interface ImgdelClientOptions {
   /** An open connection to reuse (the client never closes it). */
@@ -136,6 +147,12 @@ const START_TOKEN_MEMO_KEY = 'imgdelStartToken';
 const DEFAULT_POLL_MS = 500;
 /** Long enough for a worker that restarts or bundles its workflows; short enough for a person waiting. */
 export const DEFAULT_WORKER_TIMEOUT_MS = 60_000;
+const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
+/**
+ * How long a progress query may keep failing on the worker before waitForOutcome gives up with
+ * ProgressUnreadableError: long enough to ride out a worker restart, short next to the worker timeout.
+ */
+const QUERY_FAILURE_GRACE_MS = 5_000;
 const GRPC_UNAVAILABLE = 14;
 const GRPC_DEADLINE_EXCEEDED = 4;
 
@@ -229,6 +246,7 @@ export class ImgdelClient {
     const target = { dryRun: options.dryRun === true };
     let lastSeen = '';
     let silentSince: number | undefined;
+    let failingSince: number | undefined;
     for (;;) {
       const polledAt = Date.now();
       const snapshot = await this.snapshot(imageId, target);
@@ -239,13 +257,23 @@ export class ImgdelClient {
         options.onProgress?.(outcome);
       }
       if (isSettled(outcome.status)) return outcome;
-      if (snapshot.silentTaskQueue === undefined) {
-        silentSince = undefined;
+      const problem = snapshot.queryProblem;
+      // A report this imgdel cannot read will not become readable: say so at once.
+      if (problem instanceof ProgressUnreadableError && problem.reason === 'unrecognized-report') throw problem;
+      if (problem instanceof ProgressUnreadableError) {
+        failingSince ??= polledAt;
+        if (Date.now() - failingSince >= Math.min(QUERY_FAILURE_GRACE_MS, workerTimeoutMs)) throw problem;
       } else {
+        failingSince = undefined;
+      }
+      // Only a query that got no answer in time counts toward the worker timeout.
+      if (problem instanceof NoWorkerAnsweredError) {
         silentSince ??= polledAt;
         if (Date.now() - silentSince >= workerTimeoutMs) {
-          throw new NoWorkerAnsweredError(imageId, snapshot.silentTaskQueue, workerTimeoutMs, 'the deletion is running, but nothing answers its progress query');
+          throw new NoWorkerAnsweredError(imageId, problem.taskQueue, workerTimeoutMs, 'the deletion is running, but nothing answers its progress query');
         }
+      } else {
+        silentSince = undefined;
       }
       await sleep(pollMs);
     }
@@ -396,21 +424,29 @@ export class ImgdelClient {
     return perCall ?? this.options.workerTimeoutMs ?? DEFAULT_WORKER_TIMEOUT_MS;
   }
 
-  /** `silentTaskQueue`: the deletion runs, and no worker on this task queue answered its query. */
+  /**
+   * `queryProblem`: the deletion runs and its progress could not be read — no worker answered
+   * (NoWorkerAnsweredError) or one answered with an error or an unreadable report (ProgressUnreadableError).
+   */
   private async snapshot(
     imageId: string,
     target: TargetOptions,
-  ): Promise<{ outcome: DeletionOutcome; progress?: DeletionProgress; silentTaskQueue?: string }> {
+  ): Promise<{ outcome: DeletionOutcome; progress?: DeletionProgress; queryProblem?: NoWorkerAnsweredError | ProgressUnreadableError }> {
     const workflowId = checkedWorkflowId(imageId, target.dryRun === true);
     return this.call(async (client) => {
       const description = await this.describeExisting(client, imageId, workflowId);
       const handle = client.workflow.getHandle<DeleteImageWorkflow>(workflowId, description.runId);
       const status = description.status.name;
       if (status === 'RUNNING') {
-        const progress = await this.queryProgress(client, handle);
-        if (progress) return { outcome: outcomeFromProgress(workflowId, progress), progress };
+        const answer = await this.queryProgress(client, handle);
+        if (answer.kind === 'answered') return { outcome: outcomeFromProgress(workflowId, answer.progress), progress: answer.progress };
+        const taskQueue = description.taskQueue;
+        const queryProblem =
+          answer.kind === 'no-answer'
+            ? new NoWorkerAnsweredError(imageId, taskQueue, this.options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS, 'no answer to the progress query')
+            : new ProgressUnreadableError(imageId, taskQueue, answer.kind, answer.kind === 'query-failed' ? answer.message : answer.problem);
         return {
-          silentTaskQueue: description.taskQueue,
+          queryProblem,
           outcome: {
             workflowId,
             imageId,
@@ -419,8 +455,10 @@ export class ImgdelClient {
             regions: [],
             templates: [],
             details:
-              `No worker answered the progress query. Is a worker running on task queue ${description.taskQueue}? ` +
-              'Start one with `npm run worker` (or `npm start` for the local stack).',
+              answer.kind === 'no-answer'
+                ? `No worker answered the progress query. Is a worker running on task queue ${taskQueue}? ` +
+                  'Start one with `npm run worker` (or `npm start` for the local stack).'
+                : `The deletion is running, but its progress cannot be shown: ${queryProblem.message}`,
           },
         };
       }
@@ -453,7 +491,8 @@ export class ImgdelClient {
       }
       if (cause instanceof CancelledFailure || cancelled) {
         // A cancelled workflow has no report in its failure; a worker may still answer the query.
-        const report = await this.queryProgress(client, handle);
+        const answer = await this.queryProgress(client, handle);
+        const report = answer.kind === 'answered' ? answer.progress : undefined;
         return {
           workflowId,
           imageId,
@@ -473,15 +512,27 @@ export class ImgdelClient {
     return { workflowId, imageId, code: 'Error', message: 'The workflow ended without a result.' };
   }
 
-  private async queryProgress(client: Client, handle: WorkflowHandle<DeleteImageWorkflow>): Promise<DeletionProgress | undefined> {
-    const deadline = Date.now() + (this.options.queryTimeoutMs ?? 5_000);
+  private async queryProgress(client: Client, handle: WorkflowHandle<DeleteImageWorkflow>): Promise<ProgressAnswer> {
+    const deadline = Date.now() + (this.options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS);
+    let answer: unknown;
     try {
-      return parseProgress(await client.connection.withDeadline(deadline, () => handle.query(progressQuery)));
+      answer = await client.connection.withDeadline(deadline, () => handle.query(progressQuery));
     } catch (error) {
-      if (isUnavailable(error) && !isDeadline(error)) throw error;
-      return undefined;
+      if (isDeadline(error)) return { kind: 'no-answer' };
+      if (isUnavailable(error)) throw error;
+      // The server passed the query to a worker, which failed it (or has no such query).
+      return { kind: 'query-failed', message: queryFailureMessage(error) };
     }
+    const read = readProgress(answer);
+    return 'progress' in read ? { kind: 'answered', progress: read.progress } : { kind: 'unrecognized-report', problem: read.problem };
   }
+}
+
+/** The worker's reason for failing a query: the innermost message, without gRPC's prefix. */
+function queryFailureMessage(error: unknown): string {
+  let innermost: unknown = error;
+  while (innermost instanceof Error && innermost.cause instanceof Error) innermost = innermost.cause;
+  return errorMessage(innermost).replace(/^\d+ [A-Z_]+: /, '');
 }
 
 /**

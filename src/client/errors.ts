@@ -90,6 +90,30 @@ export class NoWorkerAnsweredError extends Error {
   }
 }
 
+/**
+ * A worker answered the progress query of a running deletion, but not with a report this imgdel
+ * can show: the query failed on the worker (`query-failed`: its workflow task fails, e.g.
+ * nondeterminism after a deploy, or it runs other workflow code), or the report has fields this
+ * imgdel does not know (`unrecognized-report`: a newer worker). Not "no worker answered".
+ */
+export class ProgressUnreadableError extends Error {
+  constructor(
+    readonly imageId: string,
+    readonly taskQueue: string,
+    readonly reason: 'query-failed' | 'unrecognized-report',
+    readonly detail: string,
+  ) {
+    super(
+      reason === 'query-failed'
+        ? `a worker on task queue ${taskQueue} answered the progress query of ${imageId} with an error: ${detail}. ` +
+            "The deletion's workflow task may be failing (e.g. nondeterminism after a deploy): see the workflow in the Temporal UI and the worker's log."
+        : `a worker on task queue ${taskQueue} answered the progress query of ${imageId} with a report this imgdel cannot read (${detail}). ` +
+            'The worker may run a newer imgdel: update this one. The deletion itself goes on.',
+    );
+    this.name = 'ProgressUnreadableError';
+  }
+}
+
 function formatSeconds(ms: number): string {
   return String(Math.round(ms / 100) / 10);
 }

@@ -24,6 +24,7 @@ export {
   InvalidDeletionInputError,
   NoWorkerAnsweredError,
   NothingToRetryError,
+  ProgressUnreadableError,
   RetryNotStartedError,
   TemporalUnavailableError,
 } from './errors.js';

@@ -122,6 +122,17 @@ export function parseProgress(value: unknown): DeletionProgress | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
+/** The report, or what in it this imgdel does not understand (e.g. a phase a newer worker reports). */
+export function readProgress(value: unknown): { progress: DeletionProgress } | { problem: string } {
+  const parsed = deletionProgressSchema.safeParse(value);
+  if (parsed.success) return { progress: parsed.data };
+  const problem = parsed.error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.length === 0 ? 'report' : issue.path.join('.')}: ${issue.message}`)
+    .join('; ');
+  return { problem };
+}
+
 function plainError(error: StepError | undefined): OutcomeError | undefined {
   return error === undefined ? undefined : { code: error.code, message: error.message };
 }

@@ -12,7 +12,7 @@ import { errorCodeFor, ExitCode, exitCodeForError, exitCodeForStatus } from '../
 
 describe('exit codes', () => {
   it('are the documented numbers', () => {
-    expect(ExitCode).toEqual({ Ok: 0, Failed: 1, Usage: 2, AwaitingRetry: 3, TemporalUnavailable: 4, NoWorker: 5 });
+    expect(ExitCode).toEqual({ Ok: 0, Failed: 1, Usage: 2, AwaitingRetry: 3, TemporalUnavailable: 4, NoWorker: 5, ProgressUnreadable: 6 });
   });
 
   it('follow the deletion status', () => {
