@@ -43,6 +43,7 @@ import {
   DeletionUpdateRefusedError,
   InvalidDeletionInputError,
   NoWorkerAnsweredError,
+  AbandonNotFinishedError,
   NothingToRetryError,
   ProgressUnreadableError,
   RetryNotStartedError,
@@ -148,6 +149,8 @@ const DEFAULT_POLL_MS = 500;
 /** Long enough for a worker that restarts or bundles its workflows; short enough for a person waiting. */
 export const DEFAULT_WORKER_TIMEOUT_MS = 60_000;
 const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
+/** How long the server may take to answer, after an Update's deadline, before it counts as unreachable. */
+const SERVER_PROBE_TIMEOUT_MS = 3_000;
 /**
  * How long a progress query may keep failing on the worker before waitForOutcome gives up with
  * ProgressUnreadableError: long enough to ride out a worker restart, short next to the worker timeout.
@@ -332,7 +335,8 @@ export class ImgdelClient {
         throw error;
       }
       // The workflow ends right after accepting the update; wait for that ending (bounded too).
-      await withWorkerDeadline(client, workerTimeoutMs, () => handle.result(), noWorker).catch((error: unknown) => {
+      const notFinished = () => new AbandonNotFinishedError(imageId, description.taskQueue, workerTimeoutMs);
+      await withWorkerDeadline(client, workerTimeoutMs, () => handle.result(), notFinished).catch((error: unknown) => {
         if (error instanceof NoWorkerAnsweredError) throw error;
       });
     });
@@ -567,7 +571,12 @@ async function withWorkerDeadline<T>(client: Client, timeoutMs: number, operatio
   try {
     return await client.connection.withDeadline(Date.now() + timeoutMs, operation);
   } catch (error) {
-    if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isDeadline(error)) throw noWorker();
+    if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isDeadline(error)) {
+      // The SDK retries UNAVAILABLE until the deadline, so a server that went away mid-call also
+      // ends in DEADLINE_EXCEEDED: ask it once more, and its error (exit 4) wins over "no worker".
+      await client.connection.withDeadline(Date.now() + SERVER_PROBE_TIMEOUT_MS, () => client.connection.workflowService.getSystemInfo({}));
+      throw noWorker();
+    }
     throw error;
   }
 }

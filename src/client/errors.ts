@@ -114,6 +114,21 @@ export class ProgressUnreadableError extends Error {
   }
 }
 
+/**
+ * The abandon was accepted, but the deletion did not end within the worker timeout (the worker
+ * that accepted it is slow, or stopped). A NoWorkerAnsweredError for exit codes and --json; its
+ * message says what did happen.
+ */
+export class AbandonNotFinishedError extends NoWorkerAnsweredError {
+  constructor(imageId: string, taskQueue: string, timeoutMs: number) {
+    super(imageId, taskQueue, timeoutMs, 'abandon accepted');
+    this.message =
+      `the abandon of ${imageId} was accepted, but the deletion did not finish within ${formatSeconds(timeoutMs)} s ` +
+      `(task queue ${taskQueue}); it ends once a worker runs it: see imgdel status ${imageId}.`;
+    this.name = 'AbandonNotFinishedError';
+  }
+}
+
 function formatSeconds(ms: number): string {
   return String(Math.round(ms / 100) / 10);
 }

@@ -19,6 +19,7 @@ export type {
 } from './client.js';
 export { defaultUiUrl, workflowUiLink } from './connection.js';
 export {
+  AbandonNotFinishedError,
   DeletionNotFoundError,
   DeletionUpdateRefusedError,
   InvalidDeletionInputError,

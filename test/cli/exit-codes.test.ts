@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config.js';
 import {
+  AbandonNotFinishedError,
   DeletionNotFoundError,
   InvalidDeletionInputError,
   NoWorkerAnsweredError,
@@ -23,6 +24,14 @@ describe('exit codes', () => {
     for (const status of ['rejected', 'compensated', 'abandoned', 'failed', 'cancelled'] as const) {
       expect(exitCodeForStatus(status)).toBe(1);
     }
+  });
+
+  it('an abandon accepted but not finished in time is exit 5 with a message that says it was accepted', () => {
+    const error = new AbandonNotFinishedError('img-a1b2c3d4', 'image-deletion', 60_000);
+    expect(exitCodeForError(error)).toBe(ExitCode.NoWorker);
+    expect(errorCodeFor(error)).toBe('NoWorkerAnswered');
+    expect(error.message).toContain('the abandon of img-a1b2c3d4 was accepted, but the deletion did not finish within 60 s');
+    expect(error.message).not.toContain('not accepted');
   });
 
   it('follow the error', () => {
