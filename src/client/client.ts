@@ -156,6 +156,7 @@ const SERVER_PROBE_TIMEOUT_MS = 3_000;
  * ProgressUnreadableError: long enough to ride out a worker restart, short next to the worker timeout.
  */
 const QUERY_FAILURE_GRACE_MS = 5_000;
+const GRPC_CANCELLED = 1;
 const GRPC_UNAVAILABLE = 14;
 const GRPC_DEADLINE_EXCEEDED = 4;
 
@@ -522,7 +523,8 @@ export class ImgdelClient {
     try {
       answer = await client.connection.withDeadline(deadline, () => handle.query(progressQuery));
     } catch (error) {
-      if (isDeadline(error)) return { kind: 'no-answer' };
+      // A deadline that passes can also surface as CANCELLED ("Call cancelled"): no answer either.
+      if (isDeadline(error) || grpcCode(error) === GRPC_CANCELLED) return { kind: 'no-answer' };
       if (isUnavailable(error)) throw error;
       // The server passed the query to a worker, which failed it (or has no such query).
       return { kind: 'query-failed', message: queryFailureMessage(error) };
