@@ -103,11 +103,14 @@ function numberArg(value: string): number {
   return value.trim() === '' ? Number.NaN : Number(value);
 }
 
-/** --worker-timeout <seconds>: a positive number, else a usage error (commander exits 2). */
+/** A gRPC deadline much further out is refused by grpc-js ("Deadline is too far in the future"). */
+const MAX_WORKER_TIMEOUT_SECONDS = 86_400;
+
+/** --worker-timeout <seconds>: a positive number up to a day, else a usage error (commander exits 2). */
 function workerTimeoutArg(value: string): number {
   const seconds = Number(value);
-  if (value.trim() === '' || !Number.isFinite(seconds) || seconds <= 0) {
-    throw new InvalidArgumentError('expected a number of seconds greater than 0');
+  if (value.trim() === '' || !Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_WORKER_TIMEOUT_SECONDS) {
+    throw new InvalidArgumentError(`expected a number of seconds greater than 0 and at most ${MAX_WORKER_TIMEOUT_SECONDS} (one day)`);
   }
   return seconds;
 }
@@ -330,7 +333,7 @@ function buildProgram(context: CliContext, cli: Cli): Command {
     .option('--wait-for-creation <seconds>', 'wait this long for an image still being created', numberArg)
     .option('--region-concurrency <n>', 'delete at most this many regions at once', numberArg)
     .option('--park-timeout <seconds>', 'how long a parked deletion waits for retry or abandon', numberArg)
-    .option('--worker-timeout <seconds>', `with --wait: ${WORKER_TIMEOUT_HELP}`, workerTimeoutArg)
+    .option('--worker-timeout <seconds>', `with --wait or --dry-run (which always waits for its plan): ${WORKER_TIMEOUT_HELP}`, workerTimeoutArg)
     .action((imageId: string, options: unknown) => cli.delete(imageId, options));
 
   program
