@@ -186,6 +186,8 @@ async function launch(binary: string, opts: DevServerOptions, log: Log): Promise
       () => child.pid === undefined || listensOnLoopbackPort(child.pid, port) !== false || performance.now() - startedAt > 5_000,
     );
   } catch (error) {
+    // The failure below says how the server ended; stop() need not log that it had.
+    stopRequested = true;
     await stop();
     const reason = error instanceof Error ? error.message : String(error);
     const printed = output.text();

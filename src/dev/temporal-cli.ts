@@ -196,8 +196,11 @@ async function temporalVersionOf(binary: string): Promise<SemanticVersion | unde
 }
 
 function noWayToGetTheCliMessage(cachedPath: string): string {
+  const cachedBuild = isExecutableFile(cachedPath)
+    ? `the build at ${cachedPath} is older than ${formatVersion(MINIMUM_VERSION)} or of unknown version`
+    : `no build at ${cachedPath}`;
   return [
-    `imgdel needs the Temporal CLI to run a development server, and there is none: no TEMPORAL_CLI, no temporal ≥ ${formatVersion(MINIMUM_VERSION)} on PATH, no build at ${cachedPath}, and no Go to build one.`,
+    `imgdel needs the Temporal CLI to run a development server, and there is none: no TEMPORAL_CLI, no temporal ≥ ${formatVersion(MINIMUM_VERSION)} on PATH, ${cachedBuild}, and no Go to build one.`,
     'Any one of these fixes it:',
     `  1. Install Go (https://go.dev/dl/) and run \`npm run temporal:install\`: it builds the CLI into ${cachedPath} (a few minutes, once).`,
     `  2. Install the Temporal CLI ≥ ${formatVersion(MINIMUM_VERSION)} (https://docs.temporal.io/cli) so that \`temporal\` is on PATH.`,

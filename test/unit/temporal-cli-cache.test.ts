@@ -63,7 +63,11 @@ describe('Temporal CLI cache', () => {
     fakeGoBinary(cached, 'v1.3.0');
     const said: string[] = [];
     // No Go on PATH here, so "building another" ends in the message naming the ways out.
-    await expect(ensureTemporalCli((line) => said.push(line), env)).rejects.toBeInstanceOf(TemporalCliUnavailableError);
+    const failure = await ensureTemporalCli((line) => said.push(line), env).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(TemporalCliUnavailableError);
     expect(said.join('\n')).toContain('version 1.3.0 is older than 1.4.0');
+    // The way-out message names the build it found, not "no build".
+    expect(String(failure)).toContain(`the build at ${cached} is older than 1.4.0 or of unknown version`);
+    expect(String(failure)).not.toContain('no build at');
   });
 });
