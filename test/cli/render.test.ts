@@ -26,6 +26,11 @@ const parked: DeletionOutcome = {
   ],
 };
 
+/** A deletion refused at validation: nothing was deleted, the error is the refusal. */
+function rejectedWith(error: NonNullable<DeletionOutcome['error']>): DeletionOutcome {
+  return { ...running, status: 'rejected', phase: 'finished', regions: [], templates: [], error };
+}
+
 describe('renderOutcome', () => {
   it('shows every template and region with status and attempts', () => {
     const text = renderOutcome(running, { uiLink: 'http://ui/x' }).join('\n');
@@ -43,14 +48,7 @@ describe('renderOutcome', () => {
   });
 
   it('ends a rejected deletion with the code and explain()', () => {
-    const rejected: DeletionOutcome = {
-      ...running,
-      status: 'rejected',
-      phase: 'finished',
-      regions: [],
-      templates: [],
-      error: { code: 'ImageDeleteFailed.HasSharedImage', message: 'shared to 2 accounts' },
-    };
+    const rejected = rejectedWith({ code: 'ImageDeleteFailed.HasSharedImage', message: 'shared to 2 accounts' });
     const lines = renderOutcome(rejected);
     expect(lines).toContain('Error: ImageDeleteFailed.HasSharedImage: shared to 2 accounts');
     expect(lines.at(-1)).toBe(`ImageDeleteFailed.HasSharedImage: ${explain('ImageDeleteFailed.HasSharedImage')}`);
@@ -92,14 +90,7 @@ describe('renderOutcome', () => {
   });
 
   it('ends an ImageHasNoRegions rejection with what to do, not as an unknown cloud code', () => {
-    const rejected: DeletionOutcome = {
-      ...running,
-      status: 'rejected',
-      phase: 'finished',
-      regions: [],
-      templates: [],
-      error: { code: 'ImageHasNoRegions', message: 'img-fixture01 is not in any region' },
-    };
+    const rejected = rejectedWith({ code: 'ImageHasNoRegions', message: 'img-fixture01 is not in any region' });
     const last = renderOutcome(rejected).at(-1);
     expect(last).toBe(`ImageHasNoRegions: ${explain('ImageHasNoRegions')}`);
     expect(last).not.toMatch(/does not know/);
