@@ -3,32 +3,40 @@
  * process groups of their own (so Ctrl-C reaches only npm start, which stops them in order); when
  * npm start itself is killed outright (SIGKILL, OOM), nothing stops them. The next npm start reads
  * this file and stops what the dead one left running, so that two servers never open the same
- * SQLite database and no stale worker polls the task queue.
+ * SQLite database and no stale worker polls the task queue. The file is also the data directory's
+ * lock: created atomically (claimStack), so of two npm starts at once only one runs.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { sleep } from './process.js';
 
 export const STACK_PIDFILE_NAME = 'npm-start.pid';
 
-const groupSchema = z.object({ processGroup: z.number().int().positive() });
+/** Start times (Linux: /proc/<pid>/stat field 22) tell a process from a later one that reuses its pid. */
+const groupSchema = z.object({ processGroup: z.number().int().positive(), startTime: z.string().optional() });
 const stackPidfileSchema = z.object({
   /** The npm start process that wrote the file. */
   owner: z.number().int().positive(),
+  ownerStart: z.string().optional(),
   server: groupSchema.extend({ port: z.number().int().min(1).max(65535) }).optional(),
   worker: groupSchema.optional(),
 });
 export type StackPidfile = z.infer<typeof stackPidfileSchema>;
 
-/** The recorded stack, or undefined when there is no file or it cannot be read as one. */
-export function readStackPidfile(path: string): StackPidfile | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
+/** What the processes of this checkout's stack look like, to tell them from anything else. */
+export interface StackIdentity {
+  repoRoot: string;
+  /** Absolute paths of npm start's entry (src/dev/start.ts, and the compiled one). */
+  startEntries: readonly string[];
+  /** Absolute path of the worker's entry, as npm start runs it. */
+  workerEntry: string;
+  /** The database the Temporal dev server is started with (`--db-filename`). */
+  dbFilename: string;
+}
+
+function parseStackPidfile(text: string): StackPidfile | undefined {
   try {
     const parsed = stackPidfileSchema.safeParse(JSON.parse(text));
     return parsed.success ? parsed.data : undefined;
@@ -37,28 +45,125 @@ export function readStackPidfile(path: string): StackPidfile | undefined {
   }
 }
 
-/** Written to a temporary file and renamed: a reader never sees half a file. */
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The recorded stack, or undefined when there is no file or it cannot be read as one. */
+export function readStackPidfile(path: string): StackPidfile | undefined {
+  const text = readText(path);
+  return text === undefined ? undefined : parseStackPidfile(text);
+}
+
+/** This process, as a new pidfile names it. */
+export function ownStackRecord(): StackPidfile {
+  const ownerStart = processStartTime(process.pid);
+  return { owner: process.pid, ...(ownerStart === undefined ? {} : { ownerStart }) };
+}
+
+function namesOwner(recorded: StackPidfile | undefined, owner: StackPidfile): boolean {
+  return recorded !== undefined && recorded.owner === owner.owner && recorded.ownerStart === owner.ownerStart;
+}
+
+/**
+ * Updates our own pidfile: written to a temporary file and renamed, so a reader never sees half a
+ * file. Throws when the file no longer names this process (another npm start took it over).
+ */
 export function writeStackPidfile(path: string, content: StackPidfile): void {
+  if (!namesOwner(readStackPidfile(path), content)) {
+    throw new Error(`${path} no longer names this npm start (pid ${content.owner}): another npm start claimed this data directory`);
+  }
   const temporary = `${path}.${process.pid}.tmp`;
   writeFileSync(temporary, `${JSON.stringify(content)}\n`);
   renameSync(temporary, path);
 }
 
-export function removeStackPidfile(path: string): void {
-  rmSync(path, { force: true });
+/** Removes the pidfile only while it still names `owner`: never another npm start's. */
+export function removeStackPidfile(path: string, owner: StackPidfile): void {
+  if (namesOwner(readStackPidfile(path), owner)) rmSync(path, { force: true });
 }
 
-/** The command line of `pid` (/proc, else ps), or undefined when it cannot be read (or it is gone). */
-export function commandLineOf(pid: number): string | undefined {
+/** Creates `path` holding `content` only if it does not exist: written aside, then hard-linked (atomic, EEXIST if taken). */
+function createExclusive(path: string, content: StackPidfile): boolean {
+  const temporary = `${path}.${process.pid}.new`;
+  writeFileSync(temporary, `${JSON.stringify(content)}\n`);
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-  } catch {
-    // No /proc (macOS) or no such process: ask ps.
+    linkSync(temporary, path);
+    return true;
+  } catch (error) {
+    if (errorCode(error) === 'EEXIST') return false;
+    throw error;
+  } finally {
+    rmSync(temporary, { force: true });
   }
+}
+
+/**
+ * Moves aside a pidfile judged stale, but only the one judged: if another npm start replaced it
+ * in between (its content differs), that one is put back.
+ */
+function takeOverStale(path: string, judged: string): void {
+  const aside = `${path}.${process.pid}.stale`;
+  try {
+    renameSync(path, aside);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return; // another npm start took it first: the next attempt sees its claim
+    throw error;
+  }
+  try {
+    if (readText(aside) !== judged) {
+      try {
+        linkSync(aside, path);
+      } catch {
+        // Yet another claim took the place; the next attempt refuses or retries on it.
+      }
+    }
+  } finally {
+    rmSync(aside, { force: true });
+  }
+}
+
+const CLAIM_ATTEMPTS = 5;
+
+/**
+ * Claims the data directory for this npm start: creates the pidfile atomically, naming this
+ * process. A pidfile of a running npm start of this checkout refuses (throws); a stale one has
+ * what it names stopped (when positively identified) and is taken over.
+ */
+export async function claimStack(path: string, identity: StackIdentity, options: LeftoverStopOptions): Promise<StackPidfile> {
+  const mine = ownStackRecord();
+  for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+    if (createExclusive(path, mine)) return mine;
+    const text = readText(path);
+    if (text === undefined) continue; // removed in between: try again
+    const recorded = parseStackPidfile(text);
+    if (recorded !== undefined && ownerIsRunning(recorded, identity)) {
+      throw new Error(
+        `another npm start (pid ${recorded.owner}) is running on this data directory (${options.shownPath}); stop it first, or pass --data-dir <another directory>`,
+      );
+    }
+    if (recorded !== undefined) await stopLeftovers(recorded, identity, options);
+    takeOverStale(path, text);
+  }
+  throw new Error(`could not claim ${options.shownPath}: other npm starts keep claiming this data directory`);
+}
+
+/** The arguments of `pid` (/proc; else ps, split at spaces), or undefined when they cannot be read (or it is gone). */
+export function commandArgs(pid: number): string[] | undefined {
+  const cmdline = readText(`/proc/${pid}/cmdline`);
+  if (cmdline !== undefined) {
+    const args = cmdline.split('\0').filter((arg) => arg !== '');
+    return args.length === 0 ? undefined : args;
+  }
+  // No /proc (macOS) or no such process: ask ps.
   const ps = spawnSync('ps', ['-p', String(pid), '-o', 'args='], { encoding: 'utf8' });
   if (ps.error !== undefined || ps.status !== 0) return undefined;
   const line = ps.stdout.trim();
-  return line === '' ? undefined : line;
+  return line === '' ? undefined : line.split(/\s+/);
 }
 
 function groupIsAlive(processGroup: number): boolean {
@@ -81,7 +186,7 @@ function processIsAlive(pid: number): boolean {
 }
 
 function isPermissionError(error: unknown): boolean {
-  return error instanceof Error && 'code' in error && error.code === 'EPERM';
+  return errorCode(error) === 'EPERM';
 }
 
 async function waitForGroupGone(processGroup: number, timeoutMs: number): Promise<boolean> {
@@ -119,49 +224,123 @@ export interface LeftoverStopOptions {
 }
 
 /**
- * Stops the worker and the Temporal server the pidfile names, worker first (as npm start stops
- * them), when the npm start that wrote it is gone and each process is still what it was (its
- * command line says so: a reused pid is left alone). Refuses, by throwing, when that npm start is
- * still running: two stacks must not share one data directory.
+ * Stops the worker and the Temporal server a stale pidfile names, worker first (as npm start stops
+ * them). Only a group whose leader is positively ours is stopped: same start time as recorded
+ * (where known) and the command line of this checkout's worker, or of a dev server on this data
+ * directory's database. Anything else (a reused pid, a group whose leader is gone) is left alone.
  */
-export async function stopLeftoverStack(path: string, options: LeftoverStopOptions): Promise<void> {
-  const recorded = readStackPidfile(path);
-  if (recorded === undefined) return;
-  if (recorded.owner !== process.pid && processIsAlive(recorded.owner) && isNpmStart(commandLineOf(recorded.owner))) {
-    throw new Error(
-      `another npm start (pid ${recorded.owner}) is running on this data directory (${options.shownPath}); stop it first, or pass --data-dir <another directory>`,
-    );
-  }
+async function stopLeftovers(recorded: StackPidfile, identity: StackIdentity, options: LeftoverStopOptions): Promise<void> {
   const leftovers = [
-    ...(recorded.worker === undefined ? [] : [{ group: recorded.worker.processGroup, what: 'the worker', graceMs: options.workerGraceMs, looksRight: isWorker }]),
+    ...(recorded.worker === undefined
+      ? []
+      : [{ recorded: recorded.worker, what: 'the worker', graceMs: options.workerGraceMs, looksRight: (args: string[]) => isWorker(args, identity) }]),
     ...(recorded.server === undefined
       ? []
-      : [{ group: recorded.server.processGroup, what: `the Temporal dev server (port ${recorded.server.port})`, graceMs: options.serverGraceMs, looksRight: isDevServer }]),
+      : [
+          {
+            recorded: recorded.server,
+            what: `the Temporal dev server (port ${recorded.server.port})`,
+            graceMs: options.serverGraceMs,
+            looksRight: (args: string[]) => isDevServer(args, identity),
+          },
+        ]),
   ];
   for (const leftover of leftovers) {
-    if (!groupIsAlive(leftover.group)) continue;
-    const commandLine = commandLineOf(leftover.group);
-    if (commandLine === undefined) {
-      options.log(`process group ${leftover.group} from ${options.shownPath} still runs, but its command cannot be read; not stopping it`);
+    const group = leftover.recorded.processGroup;
+    if (!groupIsAlive(group)) continue;
+    if (!processIsAlive(group)) {
+      // Its members cannot be told from anything else without their leader: never signal them blindly.
+      options.log(
+        `process group ${group} from ${options.shownPath} still has processes but its leader is gone, so they cannot be identified as ${leftover.what}; not stopping them (if they are, stop them with: kill -- -${group})`,
+      );
       continue;
     }
-    if (!leftover.looksRight(commandLine)) continue; // the pid was reused by something else
-    options.log(`stopping ${leftover.what}, pid ${leftover.group}, left running by an earlier npm start that did not stop it`);
-    const how = await stopGroup(leftover.group, leftover.graceMs, leftover.what);
-    options.log(`stopped ${leftover.what} left running (pid ${leftover.group}${how === 'killed' ? ', killed after the grace period' : ''})`);
+    if (!sameStart(group, leftover.recorded.startTime)) continue; // the pid was reused
+    const args = commandArgs(group);
+    if (args === undefined) {
+      options.log(`process group ${group} from ${options.shownPath} still runs, but its command cannot be read; not stopping it`);
+      continue;
+    }
+    if (!leftover.looksRight(args)) continue; // the pid was reused by something else
+    options.log(`stopping ${leftover.what}, pid ${group}, left running by an earlier npm start that did not stop it`);
+    const how = await stopGroup(group, leftover.graceMs, leftover.what);
+    options.log(`stopped ${leftover.what} left running (pid ${group}${how === 'killed' ? ', killed after the grace period' : ''})`);
   }
-  removeStackPidfile(path);
 }
 
-function isNpmStart(commandLine: string | undefined): boolean {
-  // Unreadable: assume it is, rather than run two stacks on one database.
-  return commandLine === undefined || /\bstart\.(ts|js)\b/.test(commandLine);
+/** The start time of `pid` (Linux: /proc/<pid>/stat field 22, in clock ticks since boot), or undefined. */
+export function processStartTime(pid: number): string | undefined {
+  const fields = statFields(pid);
+  // fields[0] is field 3 (the state): the command name (field 2) may contain spaces and parentheses.
+  return fields?.[22 - 3];
 }
 
-function isDevServer(commandLine: string): boolean {
-  return /\bserver start-dev\b/.test(commandLine);
+/** /proc/<pid>/stat from field 3 on, or undefined without /proc or such a process. */
+function statFields(pid: number): string[] | undefined {
+  const stat = readText(`/proc/${pid}/stat`);
+  if (stat === undefined) return undefined;
+  const afterName = stat.lastIndexOf(')');
+  return afterName < 0 ? undefined : stat.slice(afterName + 1).trim().split(/\s+/);
 }
 
-function isWorker(commandLine: string): boolean {
-  return /\bworker\.(ts|js)\b/.test(commandLine);
+/** False only when both start times are known and differ: the pid belongs to a later process. */
+function sameStart(pid: number, recorded: string | undefined): boolean {
+  if (recorded === undefined) return true;
+  const now = processStartTime(pid);
+  return now === undefined || now === recorded;
+}
+
+function parentOf(pid: number): number | undefined {
+  const fromProc = statFields(pid)?.[4 - 3];
+  const text = fromProc ?? spawnSync('ps', ['-p', String(pid), '-o', 'ppid='], { encoding: 'utf8' }).stdout?.trim();
+  const parent = Number(text);
+  return Number.isInteger(parent) && parent > 0 ? parent : undefined;
+}
+
+/** This process and its ancestors: none of them can be the npm start a pidfile names as another. */
+function ownLineage(): Set<number> {
+  const lineage = new Set<number>([process.pid, process.ppid]);
+  let pid: number | undefined = process.ppid;
+  for (let depth = 0; pid !== undefined && pid > 1 && depth < 64; depth++) {
+    pid = parentOf(pid);
+    if (pid !== undefined) lineage.add(pid);
+  }
+  return lineage;
+}
+
+/**
+ * Whether the npm start a pidfile names still runs: alive, not this process or one of its
+ * ancestors, and (Linux) started when recorded; without a start time to compare, its command line
+ * must run this checkout's start entry.
+ */
+export function ownerIsRunning(recorded: StackPidfile, identity: StackIdentity): boolean {
+  const owner = recorded.owner;
+  if (ownLineage().has(owner) || !processIsAlive(owner)) return false;
+  const now = processStartTime(owner);
+  if (recorded.ownerStart !== undefined && now !== undefined) return now === recorded.ownerStart;
+  const args = commandArgs(owner);
+  if (args === undefined) return false;
+  const cwd = cwdOf(owner) ?? identity.repoRoot;
+  return args.slice(1).some((arg) => identity.startEntries.includes(resolve(cwd, arg)));
+}
+
+function cwdOf(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return undefined;
+  }
+}
+
+function isDevServer(args: readonly string[], identity: StackIdentity): boolean {
+  const db = args.indexOf('--db-filename');
+  return args.includes('start-dev') && db >= 0 && args[db + 1] === identity.dbFilename;
+}
+
+function isWorker(args: readonly string[], identity: StackIdentity): boolean {
+  return args.slice(1).includes(identity.workerEntry);
+}
+
+function errorCode(error: unknown): unknown {
+  return error instanceof Error && 'code' in error ? error.code : undefined;
 }

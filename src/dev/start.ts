@@ -21,12 +21,14 @@ import type { RunningEmulator } from '../emulator/server.js';
 import { startDevServer } from './dev-server.js';
 import type { RunningDevServer } from './dev-server.js';
 import { findFreePort, hasExited, OutputTail, signalProcessGroup, sleep, waitForExit } from './process.js';
-import { removeStackPidfile, STACK_PIDFILE_NAME, stopLeftoverStack, writeStackPidfile } from './stack-pidfile.js';
+import { claimStack, processStartTime, removeStackPidfile, STACK_PIDFILE_NAME, writeStackPidfile } from './stack-pidfile.js';
 import type { StackPidfile } from './stack-pidfile.js';
 
 const HOST = '127.0.0.1';
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WORKER_ENTRY = join(REPO_ROOT, 'src', 'worker.ts');
+/** This file, however it runs (tsx, or compiled): how a pidfile's owner is recognised as an npm start of this checkout. */
+const START_ENTRIES = [fileURLToPath(import.meta.url), join(REPO_ROOT, 'src', 'dev', 'start.ts')];
 const DEFAULT_PORTS = { temporal: 7233, ui: 8233, emulator: EMULATOR_DEFAULTS.port } as const;
 /** Bundling the workflows on a cold machine takes a while; this is a ceiling. */
 const WORKER_READY_TIMEOUT_MS = 180_000;
@@ -175,13 +177,17 @@ async function run(options: StartOptions): Promise<void> {
   // Names the process groups this npm start runs, so that the next one can stop them if this one
   // is killed without stopping them (they are in groups of their own, out of reach of its death).
   const pidfilePath = join(dataDir, STACK_PIDFILE_NAME);
-  const stack: StackPidfile = { owner: process.pid };
-  // False while the file may still be another npm start's (one still running refuses this one).
-  let ownsPidfile = false;
+  const dbFilename = join(dataDir, 'temporal.sqlite');
+  // Undefined until claimStack has created the file naming this process (it is then ours to update and remove).
+  let stack: StackPidfile | undefined;
   const recordStack = (change: Partial<StackPidfile>): void => {
+    if (stack === undefined) return;
     Object.assign(stack, change);
     writeStackPidfile(pidfilePath, stack);
-    ownsPidfile = true;
+  };
+  const withStart = (pid: number): { processGroup: number; startTime?: string } => {
+    const startTime = processStartTime(pid);
+    return { processGroup: pid, ...(startTime === undefined ? {} : { startTime }) };
   };
 
   let server: RunningDevServer | undefined;
@@ -210,7 +216,7 @@ async function run(options: StartOptions): Promise<void> {
       if (!server.external) note('Temporal server stopped');
     }
     // Only now is nothing left running that the next npm start would have to stop.
-    if (ownsPidfile) removeStackPidfile(pidfilePath);
+    if (stack !== undefined) removeStackPidfile(pidfilePath, stack);
     await Promise.all(logs.map((stream) => new Promise<void>((done) => stream.end(() => done()))));
   };
 
@@ -241,22 +247,26 @@ async function run(options: StartOptions): Promise<void> {
 
   try {
     // Before any port is probed: a leftover server would hold the default port and the database.
-    await stopLeftoverStack(pidfilePath, {
-      log: note,
-      workerGraceMs: config.worker.shutdownGraceTimeMs + 5_000,
-      serverGraceMs: LEFTOVER_SERVER_GRACE_MS,
-      shownPath: join(shownDataDir, STACK_PIDFILE_NAME),
-    });
-    recordStack({});
+    // Claimed atomically: of two npm starts at once on one data directory, one refuses.
+    stack = await claimStack(
+      pidfilePath,
+      { repoRoot: REPO_ROOT, startEntries: START_ENTRIES, workerEntry: WORKER_ENTRY, dbFilename },
+      {
+        log: note,
+        workerGraceMs: config.worker.shutdownGraceTimeMs + 5_000,
+        serverGraceMs: LEFTOVER_SERVER_GRACE_MS,
+        shownPath: join(shownDataDir, STACK_PIDFILE_NAME),
+      },
+    );
     const [temporalPort, uiPort] = [await portOrFree(options.temporalPort), await portOrFree(options.uiPort)];
     server = await startDevServer({
       port: temporalPort,
       uiPort,
-      dbFilename: join(dataDir, 'temporal.sqlite'),
+      dbFilename,
       log: (line) => note(`[temporal] ${line}`),
       // Ctrl-C must not reach the server directly: the worker drains first, against a live server.
       ownProcessGroup: true,
-      onSpawn: (pid, port) => recordStack({ server: { processGroup: pid, port } }),
+      onSpawn: (pid, port) => recordStack({ server: { ...withStart(pid), port } }),
     });
     const uiUrl = server.uiUrl ?? config.temporal.uiUrl ?? (server.external ? undefined : `http://${HOST}:${uiPort}`);
 
@@ -280,7 +290,7 @@ async function run(options: StartOptions): Promise<void> {
       // Its own process group: Ctrl-C reaches only this process, which stops the worker first.
       detached: true,
     });
-    if (worker.pid !== undefined) recordStack({ worker: { processGroup: worker.pid } });
+    if (worker.pid !== undefined) recordStack({ worker: withStart(worker.pid) });
     for (const stream of [worker.stdout, worker.stderr]) {
       stream?.setEncoding('utf8').on('data', (chunk: string) => {
         workerLog.write(chunk);
