@@ -102,7 +102,7 @@ describe.runIf(linux)('claimStack', () => {
   });
 
   it('a second claim from another process loses while the first holds the file', async () => {
-    const { path, identity, options } = setup();
+    const { path, identity } = setup();
     const script = `
       import { claimStack } from ${JSON.stringify(new URL('../../src/dev/stack-pidfile.ts', import.meta.url).href)};
       const identity = ${JSON.stringify(identity)};
