@@ -134,6 +134,10 @@ class ImageDeletion {
    * cancellation, so that onWorkflowCancelled decides what happens to the deletes in flight.
    */
   private deletionScope: CancellationScope | undefined;
+  /** The deletion scope's parent, shielded from the workflow's cancellation. */
+  private deletionShield: CancellationScope | undefined;
+  /** The timer that ends a drain (DRAIN_LIMIT), cancelled once the deletes it waits for have answered. */
+  private drainLimit: CancellationScope | undefined;
   /** Template and region deletes scheduled and not answered yet. */
   private deletesInFlight = 0;
   /**
@@ -473,7 +477,12 @@ class ImageDeletion {
     shouldStop: () => boolean,
   ): Promise<void> {
     const scope = this.deletionScopeOnce();
-    await scope.run(() => runBounded(items, concurrency, task, () => this.drainingOnCancel(scope) || shouldStop()));
+    try {
+      await scope.run(() => runBounded(items, concurrency, task, () => this.drainingOnCancel(scope) || shouldStop()));
+    } finally {
+      // The drain is over: its timer must not fire later, into whatever the saga does next.
+      this.drainLimit?.cancel();
+    }
     if (this.cancelDecision === 'drain') throw new CancelledFailure('Workflow cancelled');
   }
 
@@ -482,6 +491,7 @@ class ImageDeletion {
     const shield = new CancellationScope({ cancellable: false, parent: this.workflowScope });
     const scope = new CancellationScope({ cancellable: true, parent: shield });
     this.workflowScope.cancelRequested.catch(() => this.decideOnCancellation(scope));
+    this.deletionShield = shield;
     this.deletionScope = scope;
     return scope;
   }
@@ -508,9 +518,14 @@ class ImageDeletion {
     if (this.cancelDecision !== undefined) return;
     if (this.deletesInFlight > 0 && patched(DRAIN_ON_CANCEL_PATCH)) {
       this.cancelDecision = 'drain';
-      void CancellationScope.nonCancellable(() => sleep(DRAIN_LIMIT)).then(() => {
-        if (this.deletesInFlight > 0) scope.cancel();
-      });
+      const limit = new CancellationScope({ cancellable: true, parent: this.deletionShield });
+      this.drainLimit = limit;
+      void limit.run(() => sleep(DRAIN_LIMIT)).then(
+        () => {
+          if (this.deletesInFlight > 0) scope.cancel();
+        },
+        () => undefined, // cancelled: the deletes answered first
+      );
       return;
     }
     this.cancelDecision = 'cancel';

@@ -24,6 +24,8 @@ describe('replay of recorded histories', () => {
     // Cancelled before cancellations let the deletes in flight finish (drain-deletes-on-cancel),
     // two of them with the cancel in the same workflow task as a delete's answer.
     expect(files.filter((file) => file.startsWith('v3-cancelled-'))).toHaveLength(4);
+    // And after it: a cancel that let a region delete in flight finish.
+    expect(files).toContain('cancelled-draining-a-region-delete.json');
   });
 
   it.each(files)('%s replays without nondeterminism', async (file) => {

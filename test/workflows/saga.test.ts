@@ -19,6 +19,7 @@ import {
   type DeletionProgress,
 } from '../../src/workflows/model.js';
 import { ACCOUNT, scriptedCloud, template, type CloudScript, type ScriptedCloud } from '../helpers/scripted-cloud.js';
+import { recordHistoryIfAsked } from '../helpers/histories.js';
 import { workflowBundle } from '../helpers/stack.js';
 import { connectTestClient, createTestNativeConnection, uniqueTaskQueue } from '../helpers/temporal.js';
 
@@ -643,6 +644,11 @@ describe('deleteImage: cancelled while a delete is on the wire', () => {
         expect(scenario.cloud.calls.filter((c) => c.startsWith('deleteImageInRegion'))).toEqual(['deleteImageInRegion ap-southeast-1']);
         expect(scenario.cloud.recreated).toEqual([]);
         expect(await searchStatus(handle)).toBe('Cancelled');
+        // The drain ended when the delete answered: its 2-minute limit timer was cancelled, not left to fire.
+        const events = (await handle.fetchHistory()).events ?? [];
+        expect(events.filter((event) => event.timerStartedEventAttributes)).toHaveLength(1);
+        expect(events.filter((event) => event.timerCanceledEventAttributes)).toHaveLength(1);
+        await recordHistoryIfAsked('cancelled-draining-a-region-delete', handle);
       },
     );
   });
