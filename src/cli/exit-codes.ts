@@ -3,6 +3,7 @@
  */
 import { ConfigError } from '../config.js';
 import {
+  AbandonNotFinishedError,
   DeletionNotFoundError,
   DeletionUpdateRefusedError,
   InvalidDeletionInputError,
@@ -26,7 +27,10 @@ export const ExitCode = {
   TemporalUnavailable: 4,
   /** No worker answered on the deletion's task queue within --worker-timeout. */
   NoWorker: 5,
-  /** A worker answered the progress query, but with an error or a report this imgdel cannot read. */
+  /**
+   * --wait / --dry-run only: the progress query failed on the worker, the deletion's workflow task is
+   * failing, or a worker answered with a report this imgdel cannot read.
+   */
   ProgressUnreadable: 6,
 } as const;
 
@@ -58,13 +62,20 @@ export function exitCodeForError(error: unknown): ExitCodeValue {
   return ExitCode.Failed;
 }
 
+const PROGRESS_ERROR_CODES = {
+  'query-failed': 'ProgressQueryFailed',
+  'task-failing': 'WorkflowTaskFailing',
+  'unrecognized-report': 'ProgressUnreadable',
+} as const;
+
 /** The `code` of the JSON error object printed with --json when there is no outcome to print. */
 export function errorCodeFor(error: unknown): string {
   if (error instanceof InvalidDeletionInputError) return 'InvalidInput';
   if (error instanceof ConfigError) return 'InvalidConfiguration';
   if (error instanceof TemporalUnavailableError) return 'TemporalUnavailable';
+  if (error instanceof AbandonNotFinishedError) return 'AbandonNotFinished';
   if (error instanceof NoWorkerAnsweredError) return 'NoWorkerAnswered';
-  if (error instanceof ProgressUnreadableError) return error.reason === 'query-failed' ? 'ProgressQueryFailed' : 'ProgressUnreadable';
+  if (error instanceof ProgressUnreadableError) return PROGRESS_ERROR_CODES[error.reason];
   if (error instanceof DeletionNotFoundError) return 'NotFound';
   if (error instanceof RetryNotStartedError) return 'RetryNotStarted';
   if (error instanceof DeletionUpdateRefusedError) return error.update === 'retry' ? 'NothingToRetry' : 'UpdateRefused';

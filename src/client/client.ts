@@ -14,6 +14,7 @@ import {
   TerminatedFailure,
   TimeoutFailure,
   WorkflowFailedError,
+  QueryNotRegisteredError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -62,6 +63,7 @@ type ProgressAnswer =
   | { kind: 'answered'; progress: DeletionProgress }
   | { kind: 'no-answer' }
   | { kind: 'query-failed'; message: string }
+  | { kind: 'task-failing'; message: string }
   | { kind: 'unrecognized-report'; problem: string };
 
 export interface ImgdelClientOptions {
@@ -157,6 +159,7 @@ const SERVER_PROBE_TIMEOUT_MS = 3_000;
  */
 const QUERY_FAILURE_GRACE_MS = 5_000;
 const GRPC_CANCELLED = 1;
+const GRPC_FAILED_PRECONDITION = 9;
 const GRPC_UNAVAILABLE = 14;
 const GRPC_DEADLINE_EXCEEDED = 4;
 
@@ -249,8 +252,7 @@ export class ImgdelClient {
     const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
     const target = { dryRun: options.dryRun === true };
     let lastSeen = '';
-    let silentSince: number | undefined;
-    let failingSince: number | undefined;
+    const trouble = new QueryTrouble(imageId, workerTimeoutMs);
     for (;;) {
       const polledAt = Date.now();
       const snapshot = await this.snapshot(imageId, target);
@@ -261,24 +263,8 @@ export class ImgdelClient {
         options.onProgress?.(outcome);
       }
       if (isSettled(outcome.status)) return outcome;
-      const problem = snapshot.queryProblem;
-      // A report this imgdel cannot read will not become readable: say so at once.
-      if (problem instanceof ProgressUnreadableError && problem.reason === 'unrecognized-report') throw problem;
-      if (problem instanceof ProgressUnreadableError) {
-        failingSince ??= polledAt;
-        if (Date.now() - failingSince >= Math.min(QUERY_FAILURE_GRACE_MS, workerTimeoutMs)) throw problem;
-      } else {
-        failingSince = undefined;
-      }
-      // Only a query that got no answer in time counts toward the worker timeout.
-      if (problem instanceof NoWorkerAnsweredError) {
-        silentSince ??= polledAt;
-        if (Date.now() - silentSince >= workerTimeoutMs) {
-          throw new NoWorkerAnsweredError(imageId, problem.taskQueue, workerTimeoutMs, 'the deletion is running, but nothing answers its progress query');
-        }
-      } else {
-        silentSince = undefined;
-      }
+      const verdict = trouble.check(snapshot.queryProblem, polledAt, Date.now());
+      if (verdict !== undefined) throw verdict;
       await sleep(pollMs);
     }
   }
@@ -336,10 +322,14 @@ export class ImgdelClient {
         throw error;
       }
       // The workflow ends right after accepting the update; wait for that ending (bounded too).
-      const notFinished = () => new AbandonNotFinishedError(imageId, description.taskQueue, workerTimeoutMs);
-      await withWorkerDeadline(client, workerTimeoutMs, () => handle.result(), notFinished).catch((error: unknown) => {
-        if (error instanceof NoWorkerAnsweredError) throw error;
-      });
+      const notFinished = (cause: unknown) => new AbandonNotFinishedError(imageId, description.taskQueue, workerTimeoutMs, isDeadline(cause) ? undefined : errorMessage(cause));
+      try {
+        await client.connection.withDeadline(Date.now() + workerTimeoutMs, () => handle.result());
+      } catch (error) {
+        // Any ending is the end waited for; anything else (the deadline, Temporal gone) leaves it
+        // unknown, and the error says the abandon was accepted rather than nothing at all.
+        if (!(error instanceof WorkflowFailedError)) throw notFinished(error);
+      }
     });
     return this.outcome(imageId);
   }
@@ -449,7 +439,7 @@ export class ImgdelClient {
         const queryProblem =
           answer.kind === 'no-answer'
             ? new NoWorkerAnsweredError(imageId, taskQueue, this.options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS, 'no answer to the progress query')
-            : new ProgressUnreadableError(imageId, taskQueue, answer.kind, answer.kind === 'query-failed' ? answer.message : answer.problem);
+            : new ProgressUnreadableError(imageId, taskQueue, answer.kind, answer.kind === 'unrecognized-report' ? answer.problem : answer.message);
         return {
           queryProblem,
           outcome: {
@@ -523,15 +513,31 @@ export class ImgdelClient {
     try {
       answer = await client.connection.withDeadline(deadline, () => handle.query(progressQuery));
     } catch (error) {
-      // A deadline that passes can also surface as CANCELLED ("Call cancelled"): no answer either.
-      if (isDeadline(error) || grpcCode(error) === GRPC_CANCELLED) return { kind: 'no-answer' };
-      if (isUnavailable(error)) throw error;
-      // The server passed the query to a worker, which failed it (or has no such query).
-      return { kind: 'query-failed', message: queryFailureMessage(error) };
+      const problem = classifyQueryError(error);
+      if (problem === undefined) throw error;
+      return problem;
     }
     const read = readProgress(answer);
     return 'progress' in read ? { kind: 'answered', progress: read.progress } : { kind: 'unrecognized-report', problem: read.problem };
   }
+}
+
+/**
+ * What a failed progress query means, or undefined for an error that is not about the worker's
+ * answer (server errors such as PERMISSION_DENIED or INTERNAL, a workflow not found, Temporal
+ * unreachable), rethrown as it is.
+ */
+export function classifyQueryError(error: unknown): ProgressAnswer | undefined {
+  const code = grpcCode(error);
+  // A deadline that passes can also surface as CANCELLED ("Call cancelled"): no answer either.
+  if (code === GRPC_DEADLINE_EXCEEDED || code === GRPC_CANCELLED) return { kind: 'no-answer' };
+  // The SDK's error for a query the worker failed: its handler threw, or it has no such query.
+  if (error instanceof QueryNotRegisteredError) return { kind: 'query-failed', message: queryFailureMessage(error) };
+  // The server answers for the worker: the deletion's workflow task keeps failing, so no query can run.
+  if (code === GRPC_FAILED_PRECONDITION && /workflow task in failed state/i.test(`${errorMessage(error)} ${queryFailureMessage(error)}`)) {
+    return { kind: 'task-failing', message: queryFailureMessage(error) };
+  }
+  return undefined;
 }
 
 /** The worker's reason for failing a query: the innermost message, without gRPC's prefix. */
@@ -580,6 +586,36 @@ async function withWorkerDeadline<T>(client: Client, timeoutMs: number, operatio
       throw noWorker();
     }
     throw error;
+  }
+}
+
+/**
+ * --wait's bound on a deletion whose progress cannot be read. One clock, "no usable answer since",
+ * that only a real answer resets: a worker alternating failed and unanswered queries is still
+ * given up on. A failing query ends the wait after a short grace, silence after the worker
+ * timeout; the error is the last problem seen (its exit code with it).
+ */
+export class QueryTrouble {
+  private since: number | undefined;
+
+  constructor(
+    private readonly imageId: string,
+    private readonly workerTimeoutMs: number,
+    private readonly failureGraceMs = QUERY_FAILURE_GRACE_MS,
+  ) {}
+
+  check(problem: NoWorkerAnsweredError | ProgressUnreadableError | undefined, polledAt: number, now: number): Error | undefined {
+    if (problem === undefined) {
+      this.since = undefined;
+      return undefined;
+    }
+    // A report this imgdel cannot read will not become readable: say so at once.
+    if (problem instanceof ProgressUnreadableError && problem.reason === 'unrecognized-report') return problem;
+    this.since ??= polledAt;
+    const elapsed = now - this.since;
+    if (problem instanceof ProgressUnreadableError) return elapsed >= Math.min(this.failureGraceMs, this.workerTimeoutMs) ? problem : undefined;
+    if (elapsed < this.workerTimeoutMs) return undefined;
+    return new NoWorkerAnsweredError(this.imageId, problem.taskQueue, this.workerTimeoutMs, 'the deletion is running, but nothing answers its progress query');
   }
 }
 

@@ -100,15 +100,18 @@ export class ProgressUnreadableError extends Error {
   constructor(
     readonly imageId: string,
     readonly taskQueue: string,
-    readonly reason: 'query-failed' | 'unrecognized-report',
+    readonly reason: 'query-failed' | 'task-failing' | 'unrecognized-report',
     readonly detail: string,
   ) {
     super(
       reason === 'query-failed'
         ? `a worker on task queue ${taskQueue} answered the progress query of ${imageId} with an error: ${detail}. ` +
             "The deletion's workflow task may be failing (e.g. nondeterminism after a deploy): see the workflow in the Temporal UI and the worker's log."
-        : `a worker on task queue ${taskQueue} answered the progress query of ${imageId} with a report this imgdel cannot read (${detail}). ` +
-            'The worker may run a newer imgdel: update this one. The deletion itself goes on.',
+        : reason === 'task-failing'
+          ? `the workflow task of ${imageId}'s deletion is failing (task queue ${taskQueue}), so its progress cannot be read: ${detail}. ` +
+              "See the worker's log and the workflow in the Temporal UI (e.g. nondeterminism after a deploy)."
+          : `a worker on task queue ${taskQueue} answered the progress query of ${imageId} with a report this imgdel cannot read (${detail}). ` +
+              'The worker may run a newer imgdel: update this one. The deletion itself goes on.',
     );
     this.name = 'ProgressUnreadableError';
   }
@@ -120,11 +123,11 @@ export class ProgressUnreadableError extends Error {
  * message says what did happen.
  */
 export class AbandonNotFinishedError extends NoWorkerAnsweredError {
-  constructor(imageId: string, taskQueue: string, timeoutMs: number) {
+  /** `waitError`: why the wait for the ending stopped, when not its deadline (e.g. Temporal became unreachable). */
+  constructor(imageId: string, taskQueue: string, timeoutMs: number, waitError?: string) {
     super(imageId, taskQueue, timeoutMs, 'abandon accepted');
-    this.message =
-      `the abandon of ${imageId} was accepted, but the deletion did not finish within ${formatSeconds(timeoutMs)} s ` +
-      `(task queue ${taskQueue}); it ends once a worker runs it: see imgdel status ${imageId}.`;
+    const why = waitError === undefined ? `did not finish within ${formatSeconds(timeoutMs)} s` : `could not be seen to finish (${waitError})`;
+    this.message = `the abandon of ${imageId} was accepted, but the deletion ${why} (task queue ${taskQueue}); it ends once a worker runs it: see imgdel status ${imageId}.`;
     this.name = 'AbandonNotFinishedError';
   }
 }

@@ -29,7 +29,7 @@ describe('exit codes', () => {
   it('an abandon accepted but not finished in time is exit 5 with a message that says it was accepted', () => {
     const error = new AbandonNotFinishedError('img-a1b2c3d4', 'image-deletion', 60_000);
     expect(exitCodeForError(error)).toBe(ExitCode.NoWorker);
-    expect(errorCodeFor(error)).toBe('NoWorkerAnswered');
+    expect(errorCodeFor(error)).toBe('AbandonNotFinished');
     expect(error.message).toContain('the abandon of img-a1b2c3d4 was accepted, but the deletion did not finish within 60 s');
     expect(error.message).not.toContain('not accepted');
   });

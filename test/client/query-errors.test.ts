@@ -1,0 +1,79 @@
+/**
+ * How a failed progress query is read (only the worker's own failure is ProgressQueryFailed;
+ * server errors are rethrown), and --wait's single "no usable answer since" clock. No server.
+ */
+import { Metadata } from '@grpc/grpc-js';
+import { QueryNotRegisteredError, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
+import { classifyQueryError, QueryTrouble } from '../../src/client/client.js';
+import { AbandonNotFinishedError, NoWorkerAnsweredError, ProgressUnreadableError } from '../../src/client/errors.js';
+import { errorCodeFor, exitCodeForError } from '../../src/cli/exit-codes.js';
+
+function grpcError(code: number, details: string): Error {
+  return Object.assign(new Error(`${code} ${details}`), { code, details, metadata: new Metadata() });
+}
+
+describe('classifyQueryError', () => {
+  it('CANCELLED ("Call cancelled") and DEADLINE_EXCEEDED are no answer, also wrapped in a ServiceError', () => {
+    expect(classifyQueryError(grpcError(1, 'Call cancelled'))).toEqual({ kind: 'no-answer' });
+    expect(classifyQueryError(new ServiceError('Failed to query Workflow', { cause: grpcError(1, 'Call cancelled') }))).toEqual({ kind: 'no-answer' });
+    expect(classifyQueryError(grpcError(4, 'Deadline exceeded'))).toEqual({ kind: 'no-answer' });
+  });
+
+  it('the worker failing the query is query-failed', () => {
+    expect(classifyQueryError(new QueryNotRegisteredError('boom in handler', 3))).toEqual({ kind: 'query-failed', message: 'boom in handler' });
+  });
+
+  it('"Workflow Task in failed state" is task-failing, not a worker answer', () => {
+    const error = new ServiceError('Failed to query Workflow', { cause: grpcError(9, 'FAILED_PRECONDITION: Workflow Task in failed state.') });
+    expect(classifyQueryError(error)).toMatchObject({ kind: 'task-failing' });
+  });
+
+  it('server errors are not the worker’s: PERMISSION_DENIED, INTERNAL, UNAVAILABLE, not found, other FAILED_PRECONDITION', () => {
+    for (const error of [
+      grpcError(7, 'PERMISSION_DENIED: no'),
+      grpcError(13, 'INTERNAL: oops'),
+      grpcError(14, 'UNAVAILABLE: gone'),
+      grpcError(9, 'FAILED_PRECONDITION: something else'),
+      new WorkflowNotFoundError('not found', 'wf', undefined),
+    ]) {
+      expect(classifyQueryError(error)).toBeUndefined();
+    }
+  });
+});
+
+describe('QueryTrouble (--wait)', () => {
+  const noAnswer = new NoWorkerAnsweredError('img-1', 'q', 1_000, 'no answer to the progress query');
+  const failed = new ProgressUnreadableError('img-1', 'q', 'query-failed', 'boom');
+
+  it('a worker alternating failed and unanswered queries is given up on; the last problem decides', () => {
+    const trouble = new QueryTrouble('img-1', 10_000, 5_000);
+    let now = 0;
+    let verdict: Error | undefined;
+    for (let poll = 0; verdict === undefined && poll < 100; poll++) {
+      // Each failure alone is within its grace; each silence alone is within the worker timeout.
+      verdict = trouble.check(poll % 2 === 0 ? failed : noAnswer, now, now + 1_000);
+      now += 3_000;
+    }
+    expect(verdict).toBeDefined();
+    expect(now).toBeLessThanOrEqual(12_000);
+    expect(verdict).toBe(failed);
+  });
+
+  it('only a real answer resets the clock', () => {
+    const trouble = new QueryTrouble('img-1', 10_000, 5_000);
+    expect(trouble.check(noAnswer, 0, 9_000)).toBeUndefined();
+    expect(trouble.check(undefined, 9_000, 9_000)).toBeUndefined();
+    expect(trouble.check(noAnswer, 9_500, 18_000)).toBeUndefined();
+    expect(trouble.check(noAnswer, 18_000, 20_000)).toBeInstanceOf(NoWorkerAnsweredError);
+  });
+});
+
+describe('AbandonNotFinishedError', () => {
+  it('has its own --json code, and exit 5', () => {
+    const error = new AbandonNotFinishedError('img-1', 'q', 1_000);
+    expect(errorCodeFor(error)).toBe('AbandonNotFinished');
+    expect(exitCodeForError(error)).toBe(5);
+    expect(new AbandonNotFinishedError('img-1', 'q', 1_000, '14 UNAVAILABLE').message).toContain('was accepted');
+  });
+});
