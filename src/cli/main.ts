@@ -79,7 +79,8 @@ Exit codes:
   3  parked, awaiting retry
   4  cannot reach Temporal
   5  no worker answered on the deletion's task queue within --worker-timeout (default 60 s)
-  6  a worker answered the progress query with an error, or with a report this imgdel cannot read
+  6  with --wait or --dry-run only: the progress query failed on the worker, the deletion's workflow
+     task is failing, or a worker answered with a report this imgdel cannot read (status exits 0)
 
 Connection (environment):
   TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE (default default),
