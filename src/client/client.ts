@@ -590,13 +590,16 @@ async function withWorkerDeadline<T>(client: Client, timeoutMs: number, operatio
 }
 
 /**
- * --wait's bound on a deletion whose progress cannot be read. One clock, "no usable answer since",
- * that only a real answer resets: a worker alternating failed and unanswered queries is still
- * given up on. A failing query ends the wait after a short grace, silence after the worker
- * timeout; the error is the last problem seen (its exit code with it).
+ * --wait's bound on a deletion whose progress cannot be read. Two clocks: "no usable answer since",
+ * that only a real answer resets, bounds the wait by the worker timeout, so a worker alternating
+ * failed and unanswered queries is still given up on; "failing since", that any other result
+ * resets, gives a failing query its short grace from its own first failure, so a slow worker's
+ * first failure after a long silence does not end the wait at once. The error is the last problem
+ * seen (its exit code with it).
  */
 export class QueryTrouble {
   private since: number | undefined;
+  private failingSince: number | undefined;
 
   constructor(
     private readonly imageId: string,
@@ -607,14 +610,19 @@ export class QueryTrouble {
   check(problem: NoWorkerAnsweredError | ProgressUnreadableError | undefined, polledAt: number, now: number): Error | undefined {
     if (problem === undefined) {
       this.since = undefined;
+      this.failingSince = undefined;
       return undefined;
     }
     // A report this imgdel cannot read will not become readable: say so at once.
     if (problem instanceof ProgressUnreadableError && problem.reason === 'unrecognized-report') return problem;
     this.since ??= polledAt;
-    const elapsed = now - this.since;
-    if (problem instanceof ProgressUnreadableError) return elapsed >= Math.min(this.failureGraceMs, this.workerTimeoutMs) ? problem : undefined;
-    if (elapsed < this.workerTimeoutMs) return undefined;
+    const timedOut = now - this.since >= this.workerTimeoutMs;
+    if (problem instanceof ProgressUnreadableError) {
+      this.failingSince ??= polledAt;
+      return timedOut || now - this.failingSince >= Math.min(this.failureGraceMs, this.workerTimeoutMs) ? problem : undefined;
+    }
+    this.failingSince = undefined;
+    if (!timedOut) return undefined;
     return new NoWorkerAnsweredError(this.imageId, problem.taskQueue, this.workerTimeoutMs, 'the deletion is running, but nothing answers its progress query');
   }
 }

@@ -1,6 +1,7 @@
 /**
  * How a failed progress query is read (only the worker's own failure is ProgressQueryFailed;
- * server errors are rethrown), and --wait's single "no usable answer since" clock. No server.
+ * server errors are rethrown), and --wait's clocks: "no usable answer since" for the worker
+ * timeout, "failing since" for a failing query's grace. No server.
  */
 import { Metadata } from '@grpc/grpc-js';
 import { QueryNotRegisteredError, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
@@ -55,9 +56,32 @@ describe('QueryTrouble (--wait)', () => {
       verdict = trouble.check(poll % 2 === 0 ? failed : noAnswer, now, now + 1_000);
       now += 3_000;
     }
-    expect(verdict).toBeDefined();
     expect(now).toBeLessThanOrEqual(12_000);
-    expect(verdict).toBe(failed);
+    // Given up on at the worker timeout, during a silence: no answer (exit 5).
+    expect(verdict).toBeInstanceOf(NoWorkerAnsweredError);
+  });
+
+  it('a failure at the worker timeout is the last problem: it decides the error', () => {
+    const trouble = new QueryTrouble('img-1', 10_000, 5_000);
+    expect(trouble.check(noAnswer, 0, 6_000)).toBeUndefined();
+    expect(trouble.check(failed, 6_000, 10_000)).toBe(failed);
+  });
+
+  it('a slow worker’s first failure after a long silence gets its own grace, not an exit at once', () => {
+    const trouble = new QueryTrouble('img-1', 60_000, 5_000);
+    expect(trouble.check(noAnswer, 0, 6_000)).toBeUndefined();
+    expect(trouble.check(failed, 6_000, 6_100)).toBeUndefined();
+    expect(trouble.check(failed, 9_000, 9_100)).toBeUndefined();
+    // Failing for the whole grace ends the wait with the failure (exit 6).
+    expect(trouble.check(failed, 11_000, 11_100)).toBe(failed);
+  });
+
+  it('any result that is not a failure restarts the failure grace', () => {
+    const trouble = new QueryTrouble('img-1', 60_000, 5_000);
+    expect(trouble.check(failed, 0, 100)).toBeUndefined();
+    expect(trouble.check(noAnswer, 3_000, 4_000)).toBeUndefined();
+    expect(trouble.check(failed, 6_000, 6_100)).toBeUndefined();
+    expect(trouble.check(failed, 11_000, 11_100)).toBe(failed);
   });
 
   it('only a real answer resets the clock', () => {
