@@ -514,7 +514,7 @@ export class ImgdelClient {
       answer = await client.connection.withDeadline(deadline, () => handle.query(progressQuery));
     } catch (error) {
       const problem = classifyQueryError(error);
-      if (problem === undefined) throw error;
+      if (problem === undefined) throw withQueryReason(error);
       return problem;
     }
     const read = readProgress(answer);
@@ -538,6 +538,18 @@ export function classifyQueryError(error: unknown): ProgressAnswer | undefined {
     return { kind: 'task-failing', message: queryFailureMessage(error) };
   }
   return undefined;
+}
+
+/**
+ * A query error rethrown with its reason: the SDK wraps server errors as ServiceError('Failed to
+ * query Workflow', { cause }), which alone says nothing. Still a ServiceError with the same cause,
+ * so it maps to the same exit code (4 for an unreachable Temporal).
+ */
+export function withQueryReason(error: unknown): unknown {
+  if (!(error instanceof ServiceError) || error.cause === undefined) return error;
+  const reason = queryFailureMessage(error);
+  if (reason === '' || error.message.includes(reason)) return error;
+  return new ServiceError(`${error.message}: ${reason}`, { cause: error.cause });
 }
 
 /** The worker's reason for failing a query: the innermost message, without gRPC's prefix. */

@@ -6,7 +6,7 @@
 import { Metadata } from '@grpc/grpc-js';
 import { QueryNotRegisteredError, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import { classifyQueryError, QueryTrouble } from '../../src/client/client.js';
+import { classifyQueryError, QueryTrouble, withQueryReason } from '../../src/client/client.js';
 import { AbandonNotFinishedError, NoWorkerAnsweredError, ProgressUnreadableError } from '../../src/client/errors.js';
 import { errorCodeFor, exitCodeForError } from '../../src/cli/exit-codes.js';
 
@@ -40,6 +40,21 @@ describe('classifyQueryError', () => {
     ]) {
       expect(classifyQueryError(error)).toBeUndefined();
     }
+  });
+});
+
+describe('withQueryReason', () => {
+  it('a rethrown server error keeps its type and cause and says why', () => {
+    const cause = grpcError(7, 'PERMISSION_DENIED: namespace denied');
+    const rethrown = withQueryReason(new ServiceError('Failed to query Workflow', { cause }));
+    expect(rethrown).toBeInstanceOf(ServiceError);
+    expect(rethrown).toMatchObject({ message: 'Failed to query Workflow: namespace denied', cause });
+    expect(exitCodeForError(rethrown)).toBe(1);
+  });
+
+  it('other errors are rethrown as they are', () => {
+    const notFound = new WorkflowNotFoundError('not found', 'wf', undefined);
+    expect(withQueryReason(notFound)).toBe(notFound);
   });
 });
 
