@@ -1,7 +1,8 @@
 /**
  * `startDevServer({ dynamicConfig })`: the values reach `temporal server start-dev`, and with the
  * search-attribute cache on (the production default the benchmark restores) imgdel's attributes,
- * registered when the server starts, are usable by the very first deletion.
+ * registered when the server starts, are usable by the very first deletion; an onSpawn that throws
+ * leaves no server running.
  */
 import { randomUUID } from 'node:crypto';
 import type { Connection } from '@temporalio/client';
@@ -65,5 +66,35 @@ describe('dev server with dynamic config', () => {
     } finally {
       await handle.terminate('dev-server test done');
     }
+  });
+});
+
+describe('dev server whose onSpawn throws', () => {
+  it('stops the server it could not record, and rethrows', async () => {
+    let spawned: number | undefined;
+    const refusal = await startDevServer({
+      ignoreTemporalAddress: true,
+      headless: true,
+      log: () => undefined,
+      onSpawn: (pid) => {
+        spawned = pid;
+        throw new Error('pidfile taken');
+      },
+    }).then(
+      () => new Error('the dev server started'),
+      (error: unknown) => error,
+    );
+    expect(refusal).toMatchObject({ message: 'pidfile taken' });
+    if (spawned === undefined) throw new Error('onSpawn was not called');
+    const pid = spawned;
+    const alive = (): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(alive()).toBe(false);
   });
 });

@@ -148,7 +148,6 @@ async function launch(binary: string, opts: DevServerOptions, log: Log): Promise
   const startedAt = performance.now();
   const ownProcessGroup = opts.ownProcessGroup === true;
   const child = spawn(binary, args, { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: ownProcessGroup });
-  if (child.pid !== undefined) opts.onSpawn?.(child.pid, port);
   const output = new OutputTail(300);
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
@@ -173,6 +172,16 @@ async function launch(binary: string, opts: DevServerOptions, log: Log): Promise
     // Anything the server left in its own process group goes with it.
     if (ownProcessGroup && child.pid !== undefined) signalProcessGroup(child.pid, 'SIGKILL');
   };
+
+  // Only now, with killOnExit registered: onSpawn (npm start records the server in its pidfile)
+  // may throw, and a server it did not record must not be left running.
+  try {
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid, port);
+  } catch (error) {
+    stopRequested = true;
+    await stop();
+    throw error;
+  }
 
   try {
     await waitUntilAnswering(
