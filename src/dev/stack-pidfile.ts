@@ -7,7 +7,7 @@
  * lock: created atomically (claimStack), so of two npm starts at once only one runs.
  */
 import { spawnSync } from 'node:child_process';
-import { linkSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { sleep } from './process.js';
@@ -87,16 +87,42 @@ export function removeStackPidfile(path: string, owner: StackPidfile): void {
   if (namesOwner(readStackPidfile(path), owner)) rmSync(path, { force: true });
 }
 
-/** Creates `path` holding `content` only if it does not exist: written aside, then hard-linked (atomic, EEXIST if taken). */
-function createExclusive(path: string, content: StackPidfile): boolean {
-  const temporary = `${path}.${process.pid}.new`;
-  writeFileSync(temporary, `${JSON.stringify(content)}\n`);
+type LinkFunction = (existingPath: string, newPath: string) => void;
+
+/** What link(2) fails with where the filesystem has no hard links (VirtualBox shared folders, exFAT). */
+const NO_HARD_LINKS: ReadonlySet<unknown> = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
+
+/**
+ * Makes `path` hold what `source` holds, only if `path` does not exist (false if it does): a hard
+ * link, atomic with its content. Without hard links, an exclusive create and write instead, which
+ * a reader may briefly see empty or partial (claimStack re-reads before judging such a file).
+ */
+function placeExclusive(source: string, path: string, link: LinkFunction): boolean {
   try {
-    linkSync(temporary, path);
+    link(source, path);
+    return true;
+  } catch (error) {
+    if (errorCode(error) === 'EEXIST') return false;
+    if (!NO_HARD_LINKS.has(errorCode(error))) throw error;
+  }
+  try {
+    writeFileSync(path, readFileSync(source), { flag: 'wx' });
     return true;
   } catch (error) {
     if (errorCode(error) === 'EEXIST') return false;
     throw error;
+  }
+}
+
+/**
+ * Creates `path` holding `content` only if it does not exist: written aside, then hard-linked
+ * (atomic, EEXIST if taken). `link` is replaceable for tests of filesystems without hard links.
+ */
+export function createExclusive(path: string, content: StackPidfile, link: LinkFunction = linkSync): boolean {
+  const temporary = `${path}.${process.pid}.new`;
+  writeFileSync(temporary, `${JSON.stringify(content)}\n`);
+  try {
+    return placeExclusive(temporary, path, link);
   } finally {
     rmSync(temporary, { force: true });
   }
@@ -117,7 +143,7 @@ function takeOverStale(path: string, judged: string): void {
   try {
     if (readText(aside) !== judged) {
       try {
-        linkSync(aside, path);
+        placeExclusive(aside, path, linkSync);
       } catch {
         // Yet another claim took the place; the next attempt refuses or retries on it.
       }
@@ -128,6 +154,19 @@ function takeOverStale(path: string, judged: string): void {
 }
 
 const CLAIM_ATTEMPTS = 5;
+/** Without hard links a claim's file is created before it is written: how long it may look empty or partial. */
+const PARTIAL_REREADS = 4;
+const PARTIAL_REREAD_MS = 50;
+
+/** The pidfile's text, re-read for a while when it does not parse (it may be being written). */
+async function readSettled(path: string): Promise<string | undefined> {
+  let text = readText(path);
+  for (let reread = 0; text !== undefined && parseStackPidfile(text) === undefined && reread < PARTIAL_REREADS; reread++) {
+    await sleep(PARTIAL_REREAD_MS);
+    text = readText(path);
+  }
+  return text;
+}
 
 /**
  * Claims the data directory for this npm start: creates the pidfile atomically, naming this
@@ -138,7 +177,7 @@ export async function claimStack(path: string, identity: StackIdentity, options:
   const mine = ownStackRecord();
   for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
     if (createExclusive(path, mine)) return mine;
-    const text = readText(path);
+    const text = await readSettled(path);
     if (text === undefined) continue; // removed in between: try again
     const recorded = parseStackPidfile(text);
     if (recorded !== undefined && ownerIsRunning(recorded, identity)) {
@@ -166,23 +205,61 @@ export function commandArgs(pid: number): string[] | undefined {
   return line === '' ? undefined : line.split(/\s+/);
 }
 
-function groupIsAlive(processGroup: number): boolean {
+/**
+ * Whether a process group has a member that runs. kill(-group, 0) also succeeds when all its
+ * members are zombies (a container whose PID 1 never reaps): where /proc lists its members, a
+ * group of zombies only is gone.
+ */
+export function groupIsAlive(processGroup: number): boolean {
   try {
     process.kill(-processGroup, 0);
-    return true;
   } catch (error) {
     // EPERM: it exists, but is not ours to signal.
-    return isPermissionError(error);
+    if (!isPermissionError(error)) return false;
   }
+  const states = groupMemberStates(processGroup);
+  // No member seen (no /proc, or hidden from us): trust kill.
+  return states === undefined || states.length === 0 || states.some((state) => !isDeadState(state));
 }
 
-function processIsAlive(pid: number): boolean {
+/** The states of the processes in `processGroup` (/proc/<pid>/stat field 5), or undefined without /proc. */
+function groupMemberStates(processGroup: number): string[] | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  const states: string[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(Number(entry));
+    if (fields !== undefined && fields[5 - 3] === String(processGroup) && fields[0] !== undefined) states.push(fields[0]);
+  }
+  return states;
+}
+
+/** Whether `pid` runs: kill(pid, 0) succeeds on a zombie too, so /proc's state Z or X (where known) is dead. */
+export function processIsAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return isPermissionError(error);
+    if (!isPermissionError(error)) return false;
   }
+  const state = statState(readText(`/proc/${pid}/stat`) ?? '');
+  return state === undefined || !isDeadState(state);
+}
+
+/** The state in a /proc/<pid>/stat line (the field after the parenthesised command name), or undefined. */
+export function statState(stat: string): string | undefined {
+  const afterName = stat.lastIndexOf(')');
+  if (afterName < 0) return undefined;
+  return stat.slice(afterName + 1).trim().split(/\s+/)[0] || undefined;
+}
+
+/** Z (zombie) and X (dead): exited, only not yet reaped by its parent. */
+function isDeadState(state: string): boolean {
+  return state === 'Z' || state === 'X';
 }
 
 function isPermissionError(error: unknown): boolean {

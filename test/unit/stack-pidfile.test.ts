@@ -9,7 +9,16 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { claimStack, processStartTime, readStackPidfile, removeStackPidfile } from '../../src/dev/stack-pidfile.js';
+import {
+  claimStack,
+  createExclusive,
+  groupIsAlive,
+  processIsAlive,
+  processStartTime,
+  readStackPidfile,
+  removeStackPidfile,
+  statState,
+} from '../../src/dev/stack-pidfile.js';
 import type { StackIdentity, StackPidfile } from '../../src/dev/stack-pidfile.js';
 
 const children: ChildProcess[] = [];
@@ -47,6 +56,18 @@ function setup(): { dir: string; path: string; identity: StackIdentity; lines: s
     dbFilename: join(dir, 'data', 'temporal.sqlite'),
   };
   return { dir, path: join(dir, 'npm-start.pid'), identity, lines, options: { log: (line) => lines.push(line), workerGraceMs: 2_000, serverGraceMs: 2_000, shownPath: 'npm-start.pid' } };
+}
+
+/**
+ * A zombie in a process group of its own, that stays one: sh starts it (setsid: its own group) and
+ * then becomes a sleep that never reaps it.
+ */
+async function zombie(): Promise<number> {
+  const parent = spawn('sh', ['-c', 'setsid sleep 0 & echo $!; exec sleep 60'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+  children.push(parent);
+  const pid = await new Promise<number>((done) => parent.stdout?.setEncoding('utf8').once('data', (chunk: string) => done(Number(chunk.trim()))));
+  for (let poll = 0; poll < 100 && statState(readFileSync(`/proc/${pid}/stat`, 'utf8')) !== 'Z'; poll++) await waitMs(20);
+  return pid;
 }
 
 const write = (path: string, content: StackPidfile): void => writeFileSync(path, JSON.stringify(content));
@@ -121,6 +142,64 @@ describe.runIf(linux)('claimStack', () => {
     expect(answers[0]).toBe('claimed');
     expect(answers[1]).toMatch(/^refused: another npm start \(pid \d+\) is running/);
   }, 20_000);
+});
+
+describe.runIf(linux)('zombies are dead', () => {
+  it('reads the state after the command name, whatever the name holds', () => {
+    expect(statState('4242 (node) S 1 4242 4242 0 -1')).toBe('S');
+    expect(statState('4242 (a) b (c)) Z 1 4242 4242 0 -1')).toBe('Z');
+    expect(statState('garbage')).toBeUndefined();
+  });
+
+  it('a zombie process, and a group of zombies only, are not alive', async () => {
+    const pid = await zombie();
+    // What made them look alive: signal 0 reaches a zombie and its group.
+    expect(() => process.kill(pid, 0)).not.toThrow();
+    expect(() => process.kill(-pid, 0)).not.toThrow();
+    expect(processIsAlive(pid)).toBe(false);
+    expect(groupIsAlive(pid)).toBe(false);
+    expect(processIsAlive(process.pid)).toBe(true);
+    expect(groupIsAlive(sleeper([]))).toBe(true);
+  });
+
+  it('takes over a pidfile whose owner is a zombie (SIGKILLed, never reaped)', async () => {
+    const { path, identity, options } = setup();
+    const owner = await zombie();
+    write(path, { owner, ownerStart: processStartTime(owner) });
+    expect(await claimStack(path, identity, options)).toMatchObject({ owner: process.pid });
+  });
+});
+
+describe('createExclusive without hard links', () => {
+  const noLinks = (code: string) => () => {
+    throw Object.assign(new Error(`${code}: link`), { code });
+  };
+
+  for (const code of ['EPERM', 'ENOTSUP', 'ENOSYS', 'EXDEV']) {
+    it(`creates the file exclusively when link fails with ${code}`, () => {
+      const { path } = setup();
+      expect(createExclusive(path, { owner: process.pid }, noLinks(code))).toBe(true);
+      expect(readStackPidfile(path)).toEqual({ owner: process.pid });
+      expect(createExclusive(path, { owner: 1 }, noLinks(code))).toBe(false);
+      expect(readStackPidfile(path)).toEqual({ owner: process.pid });
+    });
+  }
+
+  it('other link errors are still thrown', () => {
+    const { path } = setup();
+    expect(() => createExclusive(path, { owner: process.pid }, noLinks('EIO'))).toThrow('EIO');
+  });
+});
+
+describe.runIf(linux)('claimStack and a file being written', () => {
+  it('re-reads an empty pidfile before judging it: a claim written meanwhile refuses', async () => {
+    const { path, identity, options } = setup();
+    const owner = sleeper([]);
+    await waitMs(50);
+    writeFileSync(path, '');
+    setTimeout(() => write(path, { owner, ownerStart: processStartTime(owner) }), 60);
+    await expect(claimStack(path, identity, options)).rejects.toThrow(`another npm start (pid ${owner}) is running`);
+  });
 });
 
 describe('removeStackPidfile', () => {
