@@ -19,10 +19,9 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
-import { z } from 'zod';
 import type { ConnectionOptions, WorkflowExecutionDescription, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
 import { loadClientConfig } from '../config.js';
-import { DEFAULTS, checkInput, describeInputProblems, imageIdSchema, workflowIdFor } from '../workflows/input.js';
+import { DEFAULTS, checkInput, workflowIdFor } from '../workflows/input.js';
 import type { DeleteImageInput } from '../workflows/input.js';
 import {
   abandonUpdate,
@@ -564,8 +563,8 @@ function queryFailureMessage(error: unknown): string {
  * a mistyped id is refused (InvalidDeletionInputError) before anything is asked of Temporal.
  */
 function checkedWorkflowId(imageId: string, dryRun = false): string {
-  const parsed = z.object({ imageId: imageIdSchema }).safeParse({ imageId });
-  if (!parsed.success) throw new InvalidDeletionInputError(describeInputProblems(parsed.error));
+  const check = checkInput({ imageId });
+  if (!check.ok) throw new InvalidDeletionInputError(check.problems);
   return deletionWorkflowId(imageId, dryRun);
 }
 

@@ -118,8 +118,8 @@ export const deletionProgressSchema = z.looseObject({
 
 /** The report if `value` is one, else undefined. */
 export function parseProgress(value: unknown): DeletionProgress | undefined {
-  const parsed = deletionProgressSchema.safeParse(value);
-  return parsed.success ? parsed.data : undefined;
+  const read = readProgress(value);
+  return 'progress' in read ? read.progress : undefined;
 }
 
 /** The report, or what in it this imgdel does not understand (e.g. a phase a newer worker reports). */
