@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { linkSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { sleep } from './process.js';
+import { signalProcessGroup, sleep } from './process.js';
 
 export const STACK_PIDFILE_NAME = 'npm-start.pid';
 
@@ -246,15 +246,13 @@ export function processIsAlive(pid: number): boolean {
   } catch (error) {
     if (!isPermissionError(error)) return false;
   }
-  const state = statState(readText(`/proc/${pid}/stat`) ?? '');
+  const state = statFields(pid)?.[0];
   return state === undefined || !isDeadState(state);
 }
 
 /** The state in a /proc/<pid>/stat line (the field after the parenthesised command name), or undefined. */
 export function statState(stat: string): string | undefined {
-  const afterName = stat.lastIndexOf(')');
-  if (afterName < 0) return undefined;
-  return stat.slice(afterName + 1).trim().split(/\s+/)[0] || undefined;
+  return statFieldsOf(stat)?.[0] || undefined;
 }
 
 /** Z (zombie) and X (dead): exited, only not yet reaped by its parent. */
@@ -277,16 +275,10 @@ async function waitForGroupGone(processGroup: number, timeoutMs: number): Promis
 
 /** SIGTERM to the group, SIGKILL after `graceMs`; throws when it still runs after that. */
 async function stopGroup(processGroup: number, graceMs: number, what: string): Promise<'terminated' | 'killed'> {
-  const signal = (name: NodeJS.Signals): void => {
-    try {
-      process.kill(-processGroup, name);
-    } catch {
-      // Gone, or not ours: the wait below tells.
-    }
-  };
-  signal('SIGTERM');
+  // A signal that cannot be sent (gone, or not ours) is ignored: the wait below tells.
+  signalProcessGroup(processGroup, 'SIGTERM');
   if (await waitForGroupGone(processGroup, graceMs)) return 'terminated';
-  signal('SIGKILL');
+  signalProcessGroup(processGroup, 'SIGKILL');
   if (await waitForGroupGone(processGroup, 5_000)) return 'killed';
   throw new Error(`could not stop ${what} (process group ${processGroup}) left running by an earlier npm start; stop it by hand`);
 }
@@ -355,7 +347,11 @@ export function processStartTime(pid: number): string | undefined {
 /** /proc/<pid>/stat from field 3 on, or undefined without /proc or such a process. */
 function statFields(pid: number): string[] | undefined {
   const stat = readText(`/proc/${pid}/stat`);
-  if (stat === undefined) return undefined;
+  return stat === undefined ? undefined : statFieldsOf(stat);
+}
+
+/** A stat line from field 3 on: after the parenthesised command name, which may hold spaces and parentheses. */
+function statFieldsOf(stat: string): string[] | undefined {
   const afterName = stat.lastIndexOf(')');
   return afterName < 0 ? undefined : stat.slice(afterName + 1).trim().split(/\s+/);
 }

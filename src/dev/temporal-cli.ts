@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { findOnPath, isExecutableFile, OutputTail, runCommand, sleep } from './process.js';
+import { processIsAlive } from './stack-pidfile.js';
 
 /** Built in this order: the first one that builds wins. Every one is at least MINIMUM_VERSION. */
 export const TEMPORAL_CLI_BUILD_VERSIONS = ['v1.5.1', 'v1.4.1'] as const;
@@ -275,16 +276,6 @@ function goInstall(go: string, target: string, env: NodeJS.ProcessEnv, onProgres
 
 const lockOwnerSchema = z.object({ pid: z.number().int().positive(), startedAt: z.string() });
 
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * An exclusive lock file holding the owner's pid, so two processes never build at once.
  * A lock whose owner has died (or that stays unreadable) is stale and taken over.
@@ -310,7 +301,7 @@ async function acquireBuildLock(lockPath: string, log: Log): Promise<() => Promi
       // The owner may be between creating the file and writing its pid; only an old unreadable lock is stale.
       const ageMs = await fileAgeMs(lockPath);
       if (ageMs !== undefined && ageMs > 10_000) await rm(lockPath, { force: true });
-    } else if (!isProcessAlive(owner.pid)) {
+    } else if (!processIsAlive(owner.pid)) {
       log(`removing a stale build lock left by pid ${owner.pid}`);
       await rm(lockPath, { force: true });
       continue;
