@@ -200,7 +200,7 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
     },
 
     /**
-     * Compensation: idempotent by template name, image and settable fields (see the port).
+     * Compensation: idempotent by template name and image (see the port).
      * `claimedTemplateIds`: the templates this compensation already restored for other snapshots,
      * never taken for this one (absent in requests of older workflow code).
      */

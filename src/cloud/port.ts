@@ -85,7 +85,7 @@ export interface CallReceipt {
 
 export interface RecreatedTemplate extends CallReceipt {
   templateId: string;
-  /** false when the snapshot's template (same name, image and settable fields) already existed. */
+  /** false when the snapshot's template (same name and image, not claimed for another snapshot) already existed. */
   created: boolean;
 }
 
