@@ -24,6 +24,7 @@ import { installRuntime, metricsBindAddress } from './observability/metrics.js';
 import { configSecrets, redactedConfig } from './observability/redact.js';
 import { nativeConnectionOptions } from './temporal-connection.js';
 import { resolveWorkflowSource, WORKFLOW_BUNDLER_OPTIONS, type WorkflowSource } from './workflow-source.js';
+import { ignoreClosedOutput } from './closed-output.js';
 
 /** Exit status for configuration errors (sysexits EX_CONFIG), so supervisors can tell them apart. */
 export const CONFIG_ERROR_EXIT_CODE = 78;
@@ -227,6 +228,10 @@ Exit status: 0 after a clean shutdown, ${CONFIG_ERROR_EXIT_CODE} for a configura
 if (isMainModule() && (process.argv.includes('--help') || process.argv.includes('-h'))) {
   process.stdout.write(USAGE);
 } else if (isMainModule()) {
+  // npm start pipes a worker's output; killed outright, it leaves the worker running (the next npm
+  // start stops it) and a write into its closed pipe must not end the worker on its own.
+  ignoreClosedOutput(process.stdout);
+  ignoreClosedOutput(process.stderr);
   runWorker().then(
     () => {
       process.exitCode = 0;

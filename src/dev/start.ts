@@ -23,6 +23,7 @@ import type { RunningDevServer } from './dev-server.js';
 import { findFreePort, hasExited, OutputTail, signalProcessGroup, sleep, waitForExit } from './process.js';
 import { claimStack, processStartTime, removeStackPidfile, STACK_PIDFILE_NAME, writeStackPidfile } from './stack-pidfile.js';
 import type { StackPidfile } from './stack-pidfile.js';
+import { ignoreClosedOutput } from '../closed-output.js';
 
 const HOST = '127.0.0.1';
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -51,17 +52,8 @@ type CloudMode =
   | { kind: 'real'; accountId: string | undefined }
   | { kind: 'endpoint'; endpoint: string };
 
-/**
- * A closed terminal (SIGHUP) or a reader that went away makes writes to stdout/stderr fail with
- * EIO or EPIPE. Unhandled, that error would end this process at once, and its exit hooks would
- * SIGKILL the worker and the server instead of stopping them in order; the lines are lost anyway.
- */
-function ignoreClosedOutput(stream: NodeJS.WriteStream): void {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EIO' || error.code === 'EPIPE') return;
-    throw error;
-  });
-}
+// Unhandled, a write error after SIGHUP would end this process at once, and its exit hooks would
+// SIGKILL the worker and the server instead of stopping them in order.
 ignoreClosedOutput(process.stdout);
 ignoreClosedOutput(process.stderr);
 
