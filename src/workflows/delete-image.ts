@@ -65,8 +65,6 @@ const ORIGINAL_REGION_CONCURRENCY = 4;
  * cancellation type does.
  */
 export const DRAIN_ON_CANCEL_PATCH = 'drain-deletes-on-cancel';
-/** How long a cancellation waits for the deletes in flight (their retries included) before cancelling them. */
-const DRAIN_LIMIT = '2 minutes';
 /**
  * Patch, decided when the regions cannot be read after a cancellation: the saga still
  * compensates (if no region is known deleted) and settles, instead of failing with the read's error.
@@ -136,7 +134,7 @@ class ImageDeletion {
   private deletionScope: CancellationScope | undefined;
   /** The deletion scope's parent, shielded from the workflow's cancellation. */
   private deletionShield: CancellationScope | undefined;
-  /** The timer that ends a drain (DRAIN_LIMIT), cancelled once the deletes it waits for have answered. */
+  /** The timer that ends a drain (the input's cancelDrainSeconds), cancelled once the deletes it waits for have answered. */
   private drainLimit: CancellationScope | undefined;
   /** Template and region deletes scheduled and not answered yet. */
   private deletesInFlight = 0;
@@ -509,10 +507,10 @@ class ImageDeletion {
   /**
    * A delete reported cancelled may still land (the activity hears of the cancellation only at
    * its next heartbeat, and a request on the wire is not called back), so the deletes in flight
-   * are let finish before the saga reads what is gone; for at most DRAIN_LIMIT, since a step that
-   * keeps failing is retried by its policy, after which they are cancelled as before. Decided
-   * here, when the cancellation arrives, so that a deletion that is not cancelled runs exactly as
-   * before and one cancelled before the patch replays as it ran.
+   * are let finish before the saga reads what is gone; for at most the input's cancelDrainSeconds,
+   * since a step that keeps failing is retried by its policy, after which they are cancelled as
+   * before. Decided here, when the cancellation arrives, so that a deletion that is not
+   * cancelled runs exactly as before and one cancelled before the patch replays as it ran.
    */
   private decideOnCancellation(scope: CancellationScope): void {
     if (this.cancelDecision !== undefined) return;
@@ -520,7 +518,7 @@ class ImageDeletion {
       this.cancelDecision = 'drain';
       const limit = new CancellationScope({ cancellable: true, parent: this.deletionShield });
       this.drainLimit = limit;
-      void limit.run(() => sleep(DRAIN_LIMIT)).then(
+      void limit.run(() => sleep(this.input.cancelDrainSeconds * 1000)).then(
         () => {
           if (this.deletesInFlight > 0) scope.cancel();
         },

@@ -30,6 +30,7 @@ export const DEFAULTS = {
   transientAttempts: 10,
   parkTimeoutSeconds: 7 * 24 * 3600,
   retryInitialIntervalMs: 1_000,
+  cancelDrainSeconds: 120,
 } as const;
 
 export const deleteImageInputSchema = z
@@ -51,6 +52,8 @@ export const deleteImageInputSchema = z
     parkTimeoutSeconds: seconds(30 * 24 * 3600, 'parkTimeoutSeconds').optional(),
     /** First retry interval of every activity (doubles up to 30 s); small values are for tests. */
     retryInitialIntervalMs: z.number().int().min(10).max(60_000).optional(),
+    /** How long a cancellation lets the template and region deletes already running finish (their retries included) before cancelling them. */
+    cancelDrainSeconds: seconds(3600, 'cancelDrainSeconds').optional(),
   })
   .strict();
 
@@ -67,6 +70,7 @@ export interface ResolvedInput {
   transientAttempts: number;
   parkTimeoutSeconds: number;
   retryInitialIntervalMs: number;
+  cancelDrainSeconds: number;
 }
 
 export function resolveInput(input: DeleteImageInput): ResolvedInput {
@@ -81,6 +85,7 @@ export function resolveInput(input: DeleteImageInput): ResolvedInput {
     transientAttempts: input.transientAttempts ?? DEFAULTS.transientAttempts,
     parkTimeoutSeconds: input.parkTimeoutSeconds ?? DEFAULTS.parkTimeoutSeconds,
     retryInitialIntervalMs: input.retryInitialIntervalMs ?? DEFAULTS.retryInitialIntervalMs,
+    cancelDrainSeconds: input.cancelDrainSeconds ?? DEFAULTS.cancelDrainSeconds,
   };
 }
 

@@ -19,6 +19,14 @@ describe('workflow input', () => {
     expect(resolveInput(check.input)).toMatchObject({ dryRun: false, regionConcurrency: DEFAULTS.regionConcurrency });
   });
 
+  it('lets a cancellation wait 2 minutes for the deletes in flight unless the input says otherwise', () => {
+    const defaults = checkInput({ imageId: 'img-0123abcd' });
+    const shorter = checkInput({ imageId: 'img-0123abcd', cancelDrainSeconds: 5 });
+    if (!defaults.ok || !shorter.ok) throw new Error('expected valid inputs');
+    expect(resolveInput(defaults.input).cancelDrainSeconds).toBe(120);
+    expect(resolveInput(shorter.input).cancelDrainSeconds).toBe(5);
+  });
+
   it.each([
     ['missing', {}],
     ['null', null],
@@ -29,11 +37,13 @@ describe('workflow input', () => {
     ['extra field', { imageId: 'img-0123abcd', force: true }],
     ['concurrency 0', { imageId: 'img-0123abcd', regionConcurrency: 0 }],
     ['park timeout of a year', { imageId: 'img-0123abcd', parkTimeoutSeconds: 365 * 86400 }],
+    ['no drain on cancel', { imageId: 'img-0123abcd', cancelDrainSeconds: 0 }],
+    ['a drain of two hours', { imageId: 'img-0123abcd', cancelDrainSeconds: 7200 }],
   ])('rejects %s with a message naming the field', (_label, input) => {
     const check = checkInput(input);
     expect(check.ok).toBe(false);
     if (check.ok) return;
-    expect(check.problems).toMatch(/imageId|input|force|regionConcurrency|parkTimeoutSeconds/);
+    expect(check.problems).toMatch(/imageId|input|force|regionConcurrency|parkTimeoutSeconds|cancelDrainSeconds/);
   });
 });
 

@@ -653,6 +653,36 @@ describe('deleteImage: cancelled while a delete is on the wire', () => {
     );
   });
 
+  it('cancels a delete that has not answered within cancelDrainSeconds, then settles from what the cloud lists', async () => {
+    await withScenario(
+      (imageId) => ({ ...twoTemplates(imageId), deleteRegion: () => 'hang' }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1, cancelDrainSeconds: 1 });
+        await waitForCall(scenario, 'deleteImageInRegion ap-southeast-1');
+        await handle.cancel();
+        expect(await failureOf(handle)).toBeInstanceOf(CancelledFailure);
+        const progress = await handle.query(progressQuery);
+        expect(progress.status).toBe('cancelled');
+        // The hung delete never landed: the cloud still lists every region, so the templates come back.
+        expect(progress.pivotRegion).toBeUndefined();
+        expect(progress.regions.map((r) => r.status)).toEqual(['pending', 'pending', 'pending']);
+        expect(progress.error?.message).toContain('before any region was deleted');
+        expect(scenario.cloud.recreated.sort()).toEqual(['tpl-b-1', 'tpl-b-2']);
+        expect(scenario.cloud.calls).toContain(`imageRegions ${scenario.imageId}`);
+        // The limit timer fired (it was not cancelled by an answer) and only then was the delete cancelled.
+        const events = (await handle.fetchHistory()).events ?? [];
+        const timerFired = events.findIndex((event) => event.timerFiredEventAttributes);
+        const cancelRequested = events.findIndex((event) => event.activityTaskCancelRequestedEventAttributes);
+        expect(events.filter((event) => event.timerStartedEventAttributes)).toHaveLength(1);
+        expect(events.filter((event) => event.timerCanceledEventAttributes)).toHaveLength(0);
+        expect(timerFired).toBeGreaterThan(-1);
+        expect(cancelRequested).toBeGreaterThan(timerFired);
+        const timer = events.find((event) => event.timerStartedEventAttributes)?.timerStartedEventAttributes;
+        expect(Number(timer?.startToFireTimeout?.seconds)).toBe(1);
+      },
+    );
+  });
+
   it('lets a template delete in flight finish before re-creating the templates', async () => {
     await withScenario(
       (imageId) => ({ ...twoTemplates(imageId), deleteTemplate: () => ({ delayMs: 1500, then: 'ok' }) }),
