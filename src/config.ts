@@ -199,13 +199,17 @@ export interface ClientConfig {
 }
 
 function temporalFromEnv(e: z.output<typeof clientEnvSchema>): TemporalConnectionConfig {
+  // Any TLS file alone asks for TLS too (half an mTLS pair is then refused, naming the variable).
   const wantsTls =
-    e.TEMPORAL_TLS === 'true' || e.TEMPORAL_TLS_CLIENT_CERT_PATH !== undefined || e.TEMPORAL_TLS_SERVER_CA_CERT_PATH !== undefined;
+    e.TEMPORAL_TLS === 'true' ||
+    e.TEMPORAL_TLS_CLIENT_CERT_PATH !== undefined ||
+    e.TEMPORAL_TLS_CLIENT_KEY_PATH !== undefined ||
+    e.TEMPORAL_TLS_SERVER_CA_CERT_PATH !== undefined;
   return {
     address: e.TEMPORAL_ADDRESS,
     namespace: e.TEMPORAL_NAMESPACE,
     ...(e.TEMPORAL_API_KEY ? { apiKey: e.TEMPORAL_API_KEY } : {}),
-    ...(wantsTls || e.TEMPORAL_TLS_CLIENT_KEY_PATH !== undefined
+    ...(wantsTls
       ? {
           tls: {
             clientCertPath: e.TEMPORAL_TLS_CLIENT_CERT_PATH,
