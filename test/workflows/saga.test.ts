@@ -626,16 +626,31 @@ describe('deleteImage: cancelled', () => {
   });
 });
 
+/**
+ * Starts a deletion that runs one delete at a time, cancels it once `call` has reached the cloud
+ * (after `beforeCancel`, which may change the script), checks that it ended cancelled, and
+ * returns it with its final report.
+ */
+async function cancelOnceCalled(
+  scenario: Scenario,
+  call: string,
+  input: Partial<DeleteImageInput> = {},
+  beforeCancel: () => void = () => undefined,
+): Promise<{ handle: WorkflowHandle; progress: DeletionProgress }> {
+  const handle = await start(scenario, { regionConcurrency: 1, ...input });
+  await waitForCall(scenario, call);
+  beforeCancel();
+  await handle.cancel();
+  expect(await failureOf(handle)).toBeInstanceOf(CancelledFailure);
+  return { handle, progress: await handle.query(progressQuery) };
+}
+
 describe('deleteImage: cancelled while a delete is on the wire', () => {
   it('lets a region delete in flight finish: one that lands passes the pivot, so nothing is re-created', async () => {
     await withScenario(
       (imageId) => ({ ...twoTemplates(imageId), deleteRegion: () => ({ delayMs: 1500, then: 'ok' }) }),
       async (scenario) => {
-        const handle = await start(scenario, { regionConcurrency: 1 });
-        await waitForCall(scenario, 'deleteImageInRegion ap-southeast-1');
-        await handle.cancel();
-        expect(await failureOf(handle)).toBeInstanceOf(CancelledFailure);
-        const progress = await handle.query(progressQuery);
+        const { handle, progress } = await cancelOnceCalled(scenario, 'deleteImageInRegion ap-southeast-1');
         expect(progress.status).toBe('cancelled');
         expect(progress.pivotRegion).toBe('ap-southeast-1');
         expect(progress.regions.map((r) => r.status)).toEqual(['deleted', 'pending', 'pending']);
@@ -657,11 +672,7 @@ describe('deleteImage: cancelled while a delete is on the wire', () => {
     await withScenario(
       (imageId) => ({ ...twoTemplates(imageId), deleteRegion: () => 'hang' }),
       async (scenario) => {
-        const handle = await start(scenario, { regionConcurrency: 1, cancelDrainSeconds: 1 });
-        await waitForCall(scenario, 'deleteImageInRegion ap-southeast-1');
-        await handle.cancel();
-        expect(await failureOf(handle)).toBeInstanceOf(CancelledFailure);
-        const progress = await handle.query(progressQuery);
+        const { handle, progress } = await cancelOnceCalled(scenario, 'deleteImageInRegion ap-southeast-1', { cancelDrainSeconds: 1 });
         expect(progress.status).toBe('cancelled');
         // The hung delete never landed: the cloud still lists every region, so the templates come back.
         expect(progress.pivotRegion).toBeUndefined();
@@ -687,11 +698,7 @@ describe('deleteImage: cancelled while a delete is on the wire', () => {
     await withScenario(
       (imageId) => ({ ...twoTemplates(imageId), deleteTemplate: () => ({ delayMs: 1500, then: 'ok' }) }),
       async (scenario) => {
-        const handle = await start(scenario, { regionConcurrency: 1 });
-        await waitForCall(scenario, 'deleteTemplate b-1');
-        await handle.cancel();
-        expect(await failureOf(handle)).toBeInstanceOf(CancelledFailure);
-        const progress = await handle.query(progressQuery);
+        const { progress } = await cancelOnceCalled(scenario, 'deleteTemplate b-1');
         expect(progress.templates.map((t) => [t.templateId, t.status])).toEqual([
           ['b-1', 'restored'],
           ['b-2', 'pending'],
@@ -706,12 +713,9 @@ describe('deleteImage: cancelled while a delete is on the wire', () => {
     await withScenario(
       (imageId) => ({ ...twoTemplates(imageId), deleteRegion: () => ({ delayMs: 500, then: { code: 'ImageNotAllowDelete' } }) }),
       async (scenario) => {
-        const handle = await start(scenario, { regionConcurrency: 1 });
-        await waitForCall(scenario, 'deleteImageInRegion ap-southeast-1');
-        scenario.cloud.script.image = { code: 'ServiceUnavailable' };
-        await handle.cancel();
-        expect(await failureOf(handle)).toBeInstanceOf(CancelledFailure);
-        const progress = await handle.query(progressQuery);
+        const { handle, progress } = await cancelOnceCalled(scenario, 'deleteImageInRegion ap-southeast-1', {}, () => {
+          scenario.cloud.script.image = { code: 'ServiceUnavailable' };
+        });
         expect(progress.status).toBe('cancelled');
         expect(progress.error?.message).toMatch(/could not read/);
         expect(scenario.cloud.recreated.sort()).toEqual(['tpl-b-1', 'tpl-b-2']);
