@@ -74,8 +74,7 @@ function imageWire(image: ImageRecord): Record<string, unknown> {
   };
 }
 
-function listImage(params: FlatParams, context: OperationContext): OperationResult {
-  const { state } = context;
+function listImage(params: FlatParams, { state, maxPageSize }: OperationContext): OperationResult {
   const imageId = optionalString(params, 'ImageId');
   const imageType = optionalString(params, 'ImageType');
   const productType = optionalString(params, 'ProductType');
@@ -89,7 +88,7 @@ function listImage(params: FlatParams, context: OperationContext): OperationResu
       (imageName === undefined || image.imageName.includes(imageName)) &&
       (status === undefined || image.status === status),
   );
-  const page = paginate(matching, params, context.maxPageSize);
+  const page = paginate(matching, params, maxPageSize);
   return {
     body: {
       Code: 'success',
@@ -151,15 +150,14 @@ function instancesOf(state: EmulatorState, kind: InstanceRecord['kind']): Instan
   return state.instances.filter((instance) => instance.kind === kind);
 }
 
-function listAppInstanceGroup(params: FlatParams, context: OperationContext): OperationResult {
-  const { state } = context;
+function listAppInstanceGroup(params: FlatParams, { state, maxPageSize }: OperationContext): OperationResult {
   if (optionalString(params, 'ProductType') !== 'CloudApp') throw new ApiError('InvalidParameter.ProductType');
   const imageId = optionalString(params, 'AppCenterImageId');
   const regionId = optionalString(params, 'BizRegionId');
   const matching = instancesOf(state, 'AppInstanceGroup').filter(
     (group) => (imageId === undefined || group.imageId === imageId) && (regionId === undefined || group.regionId === regionId),
   );
-  const page = paginate(matching, params, context.maxPageSize);
+  const page = paginate(matching, params, maxPageSize);
   return {
     body: {
       AppInstanceGroupModels: page.items.map((group) => ({
@@ -176,14 +174,13 @@ function listAppInstanceGroup(params: FlatParams, context: OperationContext): Op
   };
 }
 
-function listWuyingServer(params: FlatParams, context: OperationContext): OperationResult {
-  const { state } = context;
+function listWuyingServer(params: FlatParams, { state, maxPageSize }: OperationContext): OperationResult {
   const imageId = optionalString(params, 'ImageId');
   const regionId = optionalString(params, 'BizRegionId');
   const matching = instancesOf(state, 'WuyingServer').filter(
     (server) => (imageId === undefined || server.imageId === imageId) && (regionId === undefined || server.regionId === regionId),
   );
-  const page = paginate(matching, params, context.maxPageSize);
+  const page = paginate(matching, params, maxPageSize);
   return {
     body: {
       WuyingServerList: page.items.map((server) => ({
@@ -230,8 +227,7 @@ function describeDesktopGroups(params: FlatParams, { state, maxPageSize }: Opera
 
 // ---- templates ----
 
-function describeTemplates(params: FlatParams, context: OperationContext): OperationResult {
-  const { state } = context;
+function describeTemplates(params: FlatParams, { state, maxPageSize }: OperationContext): OperationResult {
   const imageId = optionalString(params, 'ImageId');
   const templateIds = listParam(params, 'TemplateIds');
   const templateName = optionalString(params, 'TemplateName');
@@ -241,7 +237,7 @@ function describeTemplates(params: FlatParams, context: OperationContext): Opera
       (templateIds.length === 0 || templateIds.includes(template.TemplateId)) &&
       (templateName === undefined || template.TemplateName.includes(templateName)),
   );
-  const page = paginate(matching, params, context.maxPageSize);
+  const page = paginate(matching, params, maxPageSize);
   return {
     body: {
       Code: 'success',
