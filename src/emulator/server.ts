@@ -121,8 +121,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
 
   const state = new EmulatorState();
   const context: OperationContext = { state, accountId };
-  const startingMaxPageSize = options.maxPageSize;
-  if (startingMaxPageSize !== undefined) context.maxPageSize = startingMaxPageSize;
+  /** The quiet page cap (POST /_emulator/paging); a reset goes back to the one it started with. */
+  const setMaxPageSize = (maxPageSize: number | undefined): void => {
+    if (maxPageSize === undefined) delete context.maxPageSize;
+    else context.maxPageSize = maxPageSize;
+  };
+  setMaxPageSize(options.maxPageSize);
   const faults = new FaultRegistry();
   const limiter = new RateLimiter();
   const nonces = new RecentNonces();
@@ -280,8 +284,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
           state.clear();
           faults.clear();
           limiter.clear();
-          if (startingMaxPageSize === undefined) delete context.maxPageSize;
-          else context.maxPageSize = startingMaxPageSize;
+          setMaxPageSize(options.maxPageSize);
           calls = [];
           await persister?.persist();
           sendJson(response, 200, { ok: true });
@@ -331,8 +334,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
           return;
         case 'POST paging': {
           const { maxPageSize } = await adminBody(request, pagingBodySchema);
-          if (maxPageSize === null) delete context.maxPageSize;
-          else context.maxPageSize = maxPageSize;
+          setMaxPageSize(maxPageSize ?? undefined);
           sendJson(response, 200, { maxPageSize });
           return;
         }
