@@ -59,6 +59,12 @@ export function readStackPidfile(path: string): StackPidfile | undefined {
   return text === undefined ? undefined : parseStackPidfile(text);
 }
 
+/** A process group the stack runs (its leader's pid), as the pidfile records it, with the leader's start time. */
+export function processGroupRecord(leaderPid: number): z.infer<typeof groupSchema> {
+  const startTime = processStartTime(leaderPid);
+  return { processGroup: leaderPid, ...(startTime === undefined ? {} : { startTime }) };
+}
+
 /** This process, as a new pidfile names it. */
 export function ownStackRecord(): StackPidfile {
   const ownerStart = processStartTime(process.pid);

@@ -21,7 +21,7 @@ import type { RunningEmulator } from '../emulator/server.js';
 import { startDevServer } from './dev-server.js';
 import type { RunningDevServer } from './dev-server.js';
 import { findFreePort, hasExited, OutputTail, signalProcessGroup, sleep, waitForExit } from './process.js';
-import { claimStack, processStartTime, removeStackPidfile, STACK_PIDFILE_NAME, writeStackPidfile } from './stack-pidfile.js';
+import { claimStack, processGroupRecord, removeStackPidfile, STACK_PIDFILE_NAME, writeStackPidfile } from './stack-pidfile.js';
 import type { StackPidfile } from './stack-pidfile.js';
 import { ignoreClosedOutput } from '../closed-output.js';
 
@@ -177,10 +177,6 @@ async function run(options: StartOptions): Promise<void> {
     Object.assign(stack, change);
     writeStackPidfile(pidfilePath, stack);
   };
-  const withStart = (pid: number): { processGroup: number; startTime?: string } => {
-    const startTime = processStartTime(pid);
-    return { processGroup: pid, ...(startTime === undefined ? {} : { startTime }) };
-  };
 
   let server: RunningDevServer | undefined;
   let emulator: RunningEmulator | undefined;
@@ -258,7 +254,7 @@ async function run(options: StartOptions): Promise<void> {
       log: (line) => note(`[temporal] ${line}`),
       // Ctrl-C must not reach the server directly: the worker drains first, against a live server.
       ownProcessGroup: true,
-      onSpawn: (pid, port) => recordStack({ server: { ...withStart(pid), port } }),
+      onSpawn: (pid, port) => recordStack({ server: { ...processGroupRecord(pid), port } }),
     });
     const uiUrl = server.uiUrl ?? config.temporal.uiUrl ?? (server.external ? undefined : `http://${HOST}:${uiPort}`);
 
@@ -282,7 +278,7 @@ async function run(options: StartOptions): Promise<void> {
       // Its own process group: Ctrl-C reaches only this process, which stops the worker first.
       detached: true,
     });
-    if (worker.pid !== undefined) recordStack({ worker: withStart(worker.pid) });
+    if (worker.pid !== undefined) recordStack({ worker: processGroupRecord(worker.pid) });
     for (const stream of [worker.stdout, worker.stderr]) {
       stream?.setEncoding('utf8').on('data', (chunk: string) => {
         workerLog.write(chunk);
