@@ -66,9 +66,8 @@ export function cachedTemporalCliPath(env: NodeJS.ProcessEnv = process.env): str
 
 /** Reads `temporal version 1.5.1 (Server …)`; undefined when there is no x.y.z in it. */
 export function parseTemporalVersion(versionOutput: string): SemanticVersion | undefined {
-  const match = /version\s+v?(\d+)\.(\d+)\.(\d+)/.exec(versionOutput);
-  if (!match?.[1] || !match[2] || !match[3]) return undefined;
-  return { major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3]) };
+  const version = /version\s+(v?\d+\.\d+\.\d+)/.exec(versionOutput)?.[1];
+  return version === undefined ? undefined : parseSemanticVersion(version);
 }
 
 export function isAtLeast(version: SemanticVersion, minimum: SemanticVersion): boolean {
@@ -156,18 +155,18 @@ export async function cachedBuildVersion(binary: string): Promise<SemanticVersio
 /** Scans a Go binary for its build info line of github.com/temporalio/cli; `v1.5.1` or undefined. */
 export async function moduleVersionInBinary(binary: string): Promise<string | undefined> {
   const overlap = MODULE_INFO_MARKER.length + 32;
+  // The version that follows the marker found at `at` (its `v` is the marker's last byte).
+  const versionAt = (buffer: Buffer, at: number): string | undefined =>
+    /^v\d+\.\d+\.\d+/.exec(buffer.subarray(at + MODULE_INFO_MARKER.length - 1, at + overlap).toString('latin1'))?.[0];
   let carry = Buffer.alloc(0);
   for await (const chunk of createReadStream(binary, { highWaterMark: 1 << 20 })) {
     const window = Buffer.concat([carry, chunk as Buffer]);
     const at = window.indexOf(MODULE_INFO_MARKER);
-    if (at >= 0 && at + overlap <= window.length) {
-      const tail = window.subarray(at + MODULE_INFO_MARKER.length - 1, at + overlap).toString('latin1');
-      return /^v\d+\.\d+\.\d+/.exec(tail)?.[0];
-    }
+    if (at >= 0 && at + overlap <= window.length) return versionAt(window, at);
     carry = window.subarray(Math.max(0, window.length - overlap));
   }
   const at = carry.indexOf(MODULE_INFO_MARKER);
-  return at < 0 ? undefined : /^v\d+\.\d+\.\d+/.exec(carry.subarray(at + MODULE_INFO_MARKER.length - 1).toString('latin1'))?.[0];
+  return at < 0 ? undefined : versionAt(carry, at);
 }
 
 function parseSemanticVersion(text: string): SemanticVersion | undefined {

@@ -12,6 +12,7 @@ import {
   ensureTemporalCli,
   isAtLeast,
   moduleVersionInBinary,
+  parseTemporalVersion,
   TEMPORAL_CLI_BUILD_VERSIONS,
   TemporalCliUnavailableError,
 } from '../../src/dev/temporal-cli.js';
@@ -38,6 +39,12 @@ describe('Temporal CLI cache', () => {
       const [major = 0, minor = 0, patch = 0] = version.slice(1).split('.').map(Number);
       expect(isAtLeast({ major, minor, patch }, { major: 1, minor: 4, patch: 0 }), version).toBe(true);
     }
+  });
+
+  it('reads the version `temporal --version` prints, with or without a v', () => {
+    expect(parseTemporalVersion('temporal version 1.5.1 (Server 1.29.0, UI 2.41.0)')).toEqual({ major: 1, minor: 5, patch: 1 });
+    expect(parseTemporalVersion('temporal version v1.4.0')).toEqual({ major: 1, minor: 4, patch: 0 });
+    expect(parseTemporalVersion('temporal 1.5.1')).toBeUndefined();
   });
 
   it('reads the module version from the build info, across read boundaries', async () => {
