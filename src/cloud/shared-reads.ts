@@ -120,3 +120,57 @@ export class CoalescedReads<Value> {
     }
   }
 }
+
+/**
+ * Reads of many keys that one call can answer together (a list filtered by several ids):
+ * callers of one group (a region) that ask within `windowMs` of the first share one call for
+ * up to `maxKeys` keys, sent when that window closes, so every answer begins after its caller
+ * asked. A call for several keys that fails is not held against all of them: each key is then
+ * read on its own, so one key's error (or an answer that cannot be split) fails only its reads.
+ */
+export class BatchedReads<Value> {
+  private readonly open = new Map<string, { keys: string[]; answer: Promise<ReadonlyMap<string, Value>> }>();
+
+  constructor(
+    private readonly windowMs: number,
+    private readonly maxKeys: number,
+    private readonly send: (group: string, keys: readonly string[]) => Promise<ReadonlyMap<string, Value>>,
+  ) {}
+
+  read(group: string, key: string): Promise<Value> {
+    let batch = this.open.get(group);
+    if (batch === undefined || (batch.keys.length >= this.maxKeys && !batch.keys.includes(key))) {
+      batch = this.openBatch(group);
+    }
+    const { keys, answer } = batch;
+    if (!keys.includes(key)) keys.push(key);
+    return answer.then(
+      (values) => valueOf(values, key),
+      (error: unknown) => (keys.length > 1 ? this.readAlone(group, key) : Promise.reject(error)),
+    );
+  }
+
+  private openBatch(group: string): { keys: string[]; answer: Promise<ReadonlyMap<string, Value>> } {
+    const keys: string[] = [];
+    const batch = {
+      keys,
+      answer: new Promise<void>((resolve) => setTimeout(resolve, this.windowMs)).then(() => {
+        // From here on the call is on its way: later callers need one of their own.
+        if (this.open.get(group) === batch) this.open.delete(group);
+        return this.send(group, keys);
+      }),
+    };
+    this.open.set(group, batch);
+    return batch;
+  }
+
+  private async readAlone(group: string, key: string): Promise<Value> {
+    return valueOf(await this.send(group, [key]), key);
+  }
+}
+
+function valueOf<Value>(values: ReadonlyMap<string, Value>, key: string): Value {
+  const value = values.get(key);
+  if (value === undefined) throw new Error(`a batched read answered nothing for ${key}`);
+  return value;
+}

@@ -308,6 +308,56 @@ describe('listImageUsages', () => {
   });
 });
 
+describe('desktop-group checks of several images', () => {
+  const desktopGroups = [
+    { kind: 'DesktopGroup', id: 'dg-a', imageId: 'img-a', regionId: 'cn-shanghai', status: 'RUNNING' },
+    { kind: 'DesktopGroup', id: 'dg-b1', imageId: 'img-b', regionId: 'cn-shanghai' },
+    { kind: 'DesktopGroup', id: 'dg-b2', imageId: 'img-b', regionId: 'cn-shanghai' },
+    { kind: 'DesktopGroup', id: 'dg-a-elsewhere', imageId: 'img-a', regionId: 'cn-hangzhou' },
+  ];
+  const desktopGroupsOf = (imageId: string) =>
+    adapter.listImageUsages(imageId, { kind: 'DesktopGroup', regionId: 'cn-shanghai' }).then((usages) => usages.map((usage) => usage.id).sort());
+
+  it('share one DescribeDesktopGroups per region when asked together, and each image gets only its own groups', async () => {
+    await seed({ images: [image('img-a'), image('img-b'), image('img-c')], instances: desktopGroups });
+    const [a, b, c] = await Promise.all(['img-a', 'img-b', 'img-c'].map(desktopGroupsOf));
+    expect(a).toEqual(['dg-a']);
+    expect(b).toEqual(['dg-b1', 'dg-b2']);
+    expect(c).toEqual([]);
+    const sent = (await calls()).filter((call) => call.action === 'DescribeDesktopGroups');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.params).toMatchObject({ RegionId: 'cn-shanghai', 'ImageId.1': 'img-a', 'ImageId.2': 'img-b', 'ImageId.3': 'img-c' });
+  });
+
+  it('put at most maxImages images in a call', async () => {
+    const small = createAlibabaCloudAdapter(cloudConfig(), { desktopGroupBatch: { windowMs: 50, maxImages: 2 } });
+    await seed({ images: [image('img-a'), image('img-b'), image('img-c')], instances: desktopGroups });
+    const usages = await Promise.all(
+      ['img-a', 'img-b', 'img-c'].map((imageId) => small.listImageUsages(imageId, { kind: 'DesktopGroup', regionId: 'cn-shanghai' })),
+    );
+    expect(usages.map((found) => found.length)).toEqual([1, 2, 0]);
+    const sent = (await calls()).filter((call) => call.action === 'DescribeDesktopGroups');
+    expect(sent.map((call) => Object.keys(call.params).filter((name) => name.startsWith('ImageId.')).length).sort()).toEqual([1, 2]);
+  });
+
+  it('ask again per image when the shared call fails, so one image\'s refusal fails only its own check', async () => {
+    await seed({ images: [image('img-a'), image('img-b')], instances: desktopGroups });
+    await admin('POST', 'faults', { action: 'DescribeDesktopGroups', imageId: 'img-a', code: 'InvalidParameter', times: 2 });
+    const a = desktopGroupsOf('img-a');
+    const b = desktopGroupsOf('img-b');
+    expect((await cloudErrorOf(a)).code).toBe('InvalidParameter');
+    await expect(b).resolves.toEqual(['dg-b1', 'dg-b2']);
+    // The shared call, then one call per image (answered in either order).
+    const sent = (await calls()).filter((call) => call.action === 'DescribeDesktopGroups');
+    expect(sent.map((call) => call.params['ImageId.2'] ?? null)).toEqual(['img-b', null, null]);
+    expect(sent.map((call) => `${call.params['ImageId.1'] ?? ''} ${call.code ?? 'ok'}`).slice(1).sort()).toEqual([
+      'img-a InvalidParameter',
+      'img-b ok',
+    ]);
+    expect(sent[0]?.code).toBe('InvalidParameter');
+  });
+});
+
 describe('a service that caps its pages below the PageSize asked for', () => {
   beforeEach(async () => {
     // Pages of 30 while the adapter asks for 100; the answers still report PageSize 100.

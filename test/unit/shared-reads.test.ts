@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CoalescedReads, SharedReads, WritesUnderWay } from '../../src/cloud/shared-reads.js';
+import { BatchedReads, CoalescedReads, SharedReads, WritesUnderWay } from '../../src/cloud/shared-reads.js';
 
 /** A read the test finishes by hand. */
 function pendingRead<T>() {
@@ -197,5 +197,81 @@ describe('CoalescedReads after writes under way', () => {
     await vi.advanceTimersByTimeAsync(20);
     expect(await answer).toBe('read');
     expect(writes.size).toBe(1);
+  });
+});
+
+describe('BatchedReads', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** A batched read whose calls the test records: each key's value is `<group>:<key>`, unless it is in `failFor`. */
+  function recordingBatches(windowMs: number, maxKeys: number, failFor: ReadonlySet<string> = new Set()) {
+    const sent: string[][] = [];
+    const reads = new BatchedReads<string>(windowMs, maxKeys, async (group, keys) => {
+      sent.push([group, ...keys]);
+      const failing = keys.find((key) => failFor.has(key));
+      if (failing !== undefined) throw new Error(`refused because of ${failing}`);
+      return new Map(keys.map((key) => [key, `${group}:${key}`]));
+    });
+    return { reads, sent };
+  }
+
+  it('sends one call for the keys of a group asked within the window, once it has closed, and gives each caller its own value', async () => {
+    vi.useFakeTimers();
+    const { reads, sent } = recordingBatches(50, 10);
+    const shanghai = [reads.read('cn-shanghai', 'img-a')];
+    await vi.advanceTimersByTimeAsync(30);
+    shanghai.push(reads.read('cn-shanghai', 'img-b'), reads.read('cn-shanghai', 'img-a'));
+    const hangzhou = reads.read('cn-hangzhou', 'img-a');
+    expect(sent).toEqual([]);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(await Promise.all(shanghai)).toEqual(['cn-shanghai:img-a', 'cn-shanghai:img-b', 'cn-shanghai:img-a']);
+    // One call for the group, each key once; the other group's window opened later and closes later.
+    expect(sent).toEqual([['cn-shanghai', 'img-a', 'img-b']]);
+    await vi.advanceTimersByTimeAsync(30);
+    expect(await hangzhou).toBe('cn-hangzhou:img-a');
+    expect(sent).toEqual([['cn-shanghai', 'img-a', 'img-b'], ['cn-hangzhou', 'img-a']]);
+  });
+
+  it('gives a caller that asks once the call is on its way a call of its own', async () => {
+    vi.useFakeTimers();
+    const { reads, sent } = recordingBatches(50, 10);
+    const first = reads.read('r', 'img-a');
+    await vi.advanceTimersByTimeAsync(50);
+    const second = reads.read('r', 'img-b');
+    await vi.advanceTimersByTimeAsync(50);
+    expect([await first, await second]).toEqual(['r:img-a', 'r:img-b']);
+    expect(sent).toEqual([['r', 'img-a'], ['r', 'img-b']]);
+  });
+
+  it('puts no more than maxKeys keys in a call', async () => {
+    vi.useFakeTimers();
+    const { reads, sent } = recordingBatches(50, 2);
+    const answers = ['img-a', 'img-b', 'img-c', 'img-d', 'img-e'].map((key) => reads.read('r', key));
+    await vi.advanceTimersByTimeAsync(50);
+    expect(await Promise.all(answers)).toEqual(['r:img-a', 'r:img-b', 'r:img-c', 'r:img-d', 'r:img-e']);
+    expect(sent).toEqual([['r', 'img-a', 'img-b'], ['r', 'img-c', 'img-d'], ['r', 'img-e']]);
+  });
+
+  it('asks for each key alone when a call for several fails, so only the failing key fails', async () => {
+    vi.useFakeTimers();
+    const { reads, sent } = recordingBatches(50, 10, new Set(['img-bad']));
+    const good = reads.read('r', 'img-good');
+    const bad = reads.read('r', 'img-bad');
+    const badSettled = bad.catch((error: unknown) => error);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(await good).toBe('r:img-good');
+    expect(String(await badSettled)).toContain('refused because of img-bad');
+    expect(sent).toEqual([['r', 'img-good', 'img-bad'], ['r', 'img-good'], ['r', 'img-bad']]);
+  });
+
+  it('fails the caller of a call for one key with that call\'s error, without asking again', async () => {
+    vi.useFakeTimers();
+    const { reads, sent } = recordingBatches(50, 10, new Set(['img-bad']));
+    const bad = reads.read('r', 'img-bad').catch((error: unknown) => error);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(String(await bad)).toContain('refused because of img-bad');
+    expect(sent).toEqual([['r', 'img-bad']]);
   });
 });
