@@ -181,9 +181,9 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
   /**
    * The desktop groups of each image asked, in one region: DescribeDesktopGroups filters by a
    * list of images (ImageId.N), so the usage checks of a bulk deletion share calls
-   * (DesktopGroupBatches). One image's groups are all that the call returns; several images'
-   * are told apart by each group's ImageId, and an answer that does not name it cannot be split
-   * (BatchedReads then asks for each image alone).
+   * (desktopGroupChecks, DESKTOP_GROUP_BATCH). Asked for one image, every group answered counts
+   * as that image's; for several, each group's ImageId says whose it is, and an answer that does
+   * not name one of them cannot be split (BatchedReads then asks for each image alone).
    */
   async function desktopGroupsIn(regionId: string, imageIds: readonly string[]): Promise<ReadonlyMap<string, ImageUsage[]>> {
     const usages = new Map(imageIds.map((imageId): [string, ImageUsage[]] => [imageId, []]));
