@@ -70,6 +70,11 @@ export const envSchema = z.object({
   IMGDEL_CLOUD_RATE: z.coerce.number().positive().default(18),
   /** Per-action overrides, e.g. "DeleteImage=19,ListImage=40". */
   IMGDEL_CLOUD_RATE_LIMITS: rateLimitList,
+  /**
+   * How many images' desktop-group checks may share one DescribeDesktopGroups call (ImageId.N);
+   * 1 turns the sharing off (each image asked alone, with no wait).
+   */
+  IMGDEL_USAGE_CHECK_BATCH: z.coerce.number().int().min(1).max(50).default(10),
 
   IMGDEL_MAX_CONCURRENT_ACTIVITIES: positiveInt(100),
   IMGDEL_MAX_CONCURRENT_WORKFLOW_TASKS: positiveInt(40),
@@ -162,6 +167,8 @@ export interface CloudConfig {
   readTimeoutMs: number;
   defaultRatePerSecond: number;
   ratePerSecondByAction: Record<string, number>;
+  /** Images whose desktop-group checks may share one DescribeDesktopGroups call; 1: none share. */
+  usageCheckBatch: number;
 }
 
 export interface WorkerTuning {
@@ -249,6 +256,7 @@ export function loadConfig(env: Environment = process.env): Config {
       readTimeoutMs: e.IMGDEL_CLOUD_READ_TIMEOUT_MS,
       defaultRatePerSecond: e.IMGDEL_CLOUD_RATE,
       ratePerSecondByAction: e.IMGDEL_CLOUD_RATE_LIMITS,
+      usageCheckBatch: e.IMGDEL_USAGE_CHECK_BATCH,
     },
     worker: {
       maxConcurrentActivityTaskExecutions: e.IMGDEL_MAX_CONCURRENT_ACTIVITIES,

@@ -37,8 +37,6 @@ export interface AlibabaCloudAdapterOptions {
   rateLimiter?: RpcCallerOptions['rateLimiter'];
   /** How long an account-wide children list is shared (default ACCOUNT_LISTS_MAX_AGE_MS). */
   accountListsMaxAgeMs?: number;
-  /** How desktop-group look-ups of several images share a call (default DESKTOP_GROUP_BATCH). */
-  desktopGroupBatch?: { windowMs: number; maxImages: number };
 }
 
 /** ListImage and the other page-numbered lists accept at most 100 per page. */
@@ -61,14 +59,14 @@ export const ACCOUNT_LISTS_MAX_AGE_MS = 2_000;
  */
 const CONFIRMATION_WINDOW_MS = 20;
 /**
- * How the usage checks of several images share a DescribeDesktopGroups call per region: those
- * asked within `windowMs` of the first, up to `maxImages` images a call. A bulk deletion then
- * sends a fraction of one call per image and region (`npm run bench`, P2), for at most
- * `windowMs` more per check. ASSUMPTION (docs/app-streaming-api.md, what uses an image): the
- * API takes ImageId.N as a list, as the official SDKs type it; it documents no largest N, so a
- * call carries at most 10.
+ * How long a usage check waits for other images' checks to share its DescribeDesktopGroups call
+ * in a region, up to IMGDEL_USAGE_CHECK_BATCH images a call (10 by default). A bulk deletion
+ * then sends a fraction of one call per image and region (`npm run bench`, P2), for at most this
+ * much more per check. ASSUMPTION (docs/app-streaming-api.md, what uses an image): the API takes
+ * ImageId.N as a list, as the official SDKs type it; it documents no largest N, hence the small
+ * default, and IMGDEL_USAGE_CHECK_BATCH=1 asks for each image alone.
  */
-export const DESKTOP_GROUP_BATCH = { windowMs: 50, maxImages: 10 } as const;
+const DESKTOP_GROUP_BATCH_WINDOW_MS = 50;
 
 export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCloudAdapterOptions = {}): CloudPort {
   const caller = new OpenApiRpcCaller(cloud, options);
@@ -181,9 +179,9 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
   /**
    * The desktop groups of each image asked, in one region: DescribeDesktopGroups filters by a
    * list of images (ImageId.N), so the usage checks of a bulk deletion share calls
-   * (desktopGroupChecks, DESKTOP_GROUP_BATCH). Asked for one image, every group answered counts
-   * as that image's; for several, each group's ImageId says whose it is, and an answer that does
-   * not name one of them cannot be split (BatchedReads then asks for each image alone).
+   * (desktopGroupChecks below). Asked for one image, every group answered counts as that
+   * image's; for several, each group's ImageId says whose it is, and an answer that does not
+   * name one of them cannot be split (BatchedReads then asks for each image alone).
    */
   async function desktopGroupsIn(regionId: string, imageIds: readonly string[]): Promise<ReadonlyMap<string, ImageUsage[]>> {
     const usages = new Map(imageIds.map((imageId): [string, ImageUsage[]] => [imageId, []]));
@@ -232,8 +230,8 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
     throw pagingRunaway('DescribeDesktopGroups');
   }
   const desktopGroupChecks = new BatchedReads<ImageUsage[]>(
-    options.desktopGroupBatch?.windowMs ?? DESKTOP_GROUP_BATCH.windowMs,
-    options.desktopGroupBatch?.maxImages ?? DESKTOP_GROUP_BATCH.maxImages,
+    DESKTOP_GROUP_BATCH_WINDOW_MS,
+    cloud.usageCheckBatch,
     desktopGroupsIn,
   );
 

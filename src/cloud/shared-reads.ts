@@ -127,6 +127,7 @@ export class CoalescedReads<Value> {
  * up to `maxKeys` keys, sent when that window closes, so every answer begins after its caller
  * asked. A call for several keys that fails is not held against all of them: each key is then
  * read on its own, so one key's error (or an answer that cannot be split) fails only its reads.
+ * With `maxKeys` 1 every read is sent at once, alone.
  */
 export class BatchedReads<Value> {
   private readonly open = new Map<string, { keys: string[]; answer: Promise<ReadonlyMap<string, Value>> }>();
@@ -138,6 +139,8 @@ export class BatchedReads<Value> {
   ) {}
 
   read(group: string, key: string): Promise<Value> {
+    // With room for one key only there is nothing to wait for.
+    if (this.maxKeys <= 1) return this.readAlone(group, key);
     let batch = this.open.get(group);
     if (batch === undefined || (batch.keys.length >= this.maxKeys && !batch.keys.includes(key))) {
       batch = this.openBatch(group);

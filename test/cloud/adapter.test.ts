@@ -329,15 +329,27 @@ describe('desktop-group checks of several images', () => {
     expect(sent[0]?.params).toMatchObject({ RegionId: 'cn-shanghai', 'ImageId.1': 'img-a', 'ImageId.2': 'img-b', 'ImageId.3': 'img-c' });
   });
 
-  it('put at most maxImages images in a call', async () => {
-    const small = createAlibabaCloudAdapter(cloudConfig(), { desktopGroupBatch: { windowMs: 50, maxImages: 2 } });
+  it('put at most IMGDEL_USAGE_CHECK_BATCH images in a call, and 1 turns the sharing off', async () => {
+    const small = createAlibabaCloudAdapter(cloudConfig({ IMGDEL_USAGE_CHECK_BATCH: '2' }));
     await seed({ images: [image('img-a'), image('img-b'), image('img-c')], instances: desktopGroups });
     const usages = await Promise.all(
       ['img-a', 'img-b', 'img-c'].map((imageId) => small.listImageUsages(imageId, { kind: 'DesktopGroup', regionId: 'cn-shanghai' })),
     );
     expect(usages.map((found) => found.length)).toEqual([1, 2, 0]);
-    const sent = (await calls()).filter((call) => call.action === 'DescribeDesktopGroups');
-    expect(sent.map((call) => Object.keys(call.params).filter((name) => name.startsWith('ImageId.')).length).sort()).toEqual([1, 2]);
+    const imagesPerCall = async () =>
+      (await calls())
+        .filter((call) => call.action === 'DescribeDesktopGroups')
+        .map((call) => Object.keys(call.params).filter((name) => name.startsWith('ImageId.')).length)
+        .sort();
+    expect(await imagesPerCall()).toEqual([1, 2]);
+
+    await admin('DELETE', 'calls');
+    const alone = createAlibabaCloudAdapter(cloudConfig({ IMGDEL_USAGE_CHECK_BATCH: '1' }));
+    const found = await Promise.all(
+      ['img-a', 'img-b', 'img-c'].map((imageId) => alone.listImageUsages(imageId, { kind: 'DesktopGroup', regionId: 'cn-shanghai' })),
+    );
+    expect(found.map((usages) => usages.length)).toEqual([1, 2, 0]);
+    expect(await imagesPerCall()).toEqual([1, 1, 1]);
   });
 
   it('ask again per image when the shared call fails, so one image\'s refusal fails only its own check', async () => {

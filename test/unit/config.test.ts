@@ -22,6 +22,13 @@ describe('loadConfig', () => {
     expect(config.cloud.ratePerSecondByAction).toEqual({ DeleteImage: 19, ListImage: 40.5 });
   });
 
+  it('lets up to 10 images share a desktop-group check by default, and takes 1 to 50', () => {
+    expect(loadConfig({}).cloud.usageCheckBatch).toBe(10);
+    expect(loadConfig({ IMGDEL_USAGE_CHECK_BATCH: '1' }).cloud.usageCheckBatch).toBe(1);
+    expect(loadConfig({ IMGDEL_USAGE_CHECK_BATCH: '50' }).cloud.usageCheckBatch).toBe(50);
+    for (const bad of ['0', '51', '2.5', 'many']) expect(() => loadConfig({ IMGDEL_USAGE_CHECK_BATCH: bad })).toThrow('IMGDEL_USAGE_CHECK_BATCH');
+  });
+
   it('treats empty variables as unset', () => {
     const config = loadConfig({ IMGDEL_METRICS_PORT: '', ALIBABA_CLOUD_ACCESS_KEY_ID: ' ', IMGDEL_ACCOUNT_ID: '' });
     expect(config.worker.metricsPort).toBeUndefined();

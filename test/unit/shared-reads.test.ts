@@ -254,6 +254,15 @@ describe('BatchedReads', () => {
     expect(sent).toEqual([['r', 'img-a', 'img-b'], ['r', 'img-c', 'img-d'], ['r', 'img-e']]);
   });
 
+  it('sends a read at once, alone, when a call may carry one key only', async () => {
+    vi.useFakeTimers();
+    const { reads, sent } = recordingBatches(50, 1);
+    const answers = [reads.read('r', 'img-a'), reads.read('r', 'img-b')];
+    // No timer is advanced: neither waits for a window.
+    expect(await Promise.all(answers)).toEqual(['r:img-a', 'r:img-b']);
+    expect(sent).toEqual([['r', 'img-a'], ['r', 'img-b']]);
+  });
+
   it('asks for each key alone when a call for several fails, so only the failing key fails', async () => {
     vi.useFakeTimers();
     const { reads, sent } = recordingBatches(50, 10, new Set(['img-bad']));
