@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import type { CloudConfig } from '../config.js';
-import { CloudError, SyntheticCode } from './errors.js';
+import { classify, CloudError, isCloudError, SyntheticCode } from './errors.js';
 import { BatchedReads, CoalescedReads, SharedReads, WritesUnderWay } from './shared-reads.js';
 import { OpenApiRpcCaller, type CallEvent, type ProductKey, type RpcCallerOptions } from './openapi-client.js';
 import type { CallReceipt, CloudImage, CloudPort, ImageUsage, RecreatedTemplate, TemplateSnapshot, UsageSource } from './port.js';
@@ -233,6 +233,8 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
     DESKTOP_GROUP_BATCH_WINDOW_MS,
     cloud.usageCheckBatch,
     desktopGroupsIn,
+    // A transient failure is the service's, not one image's: each check's activity retries it.
+    (error) => isCloudError(error) && classify(error.code, 'validate', error.httpStatus) === 'transient',
   );
 
   async function findTemplates(

@@ -126,7 +126,9 @@ export class CoalescedReads<Value> {
  * callers of one group (a region) that ask within `windowMs` of the first share one call for
  * up to `maxKeys` keys, sent when that window closes, so every answer begins after its caller
  * asked. A call for several keys that fails is not held against all of them: each key is then
- * read on its own, so one key's error (or an answer that cannot be split) fails only its reads.
+ * read on its own, so one key's error (or an answer that cannot be split) fails only its reads;
+ * unless `sharedFailure` says the error is none of the keys' doing (a throttled or unavailable
+ * service), which every caller then gets, since asking again at once per key would only add load.
  * With `maxKeys` 1 every read is sent at once, alone.
  */
 export class BatchedReads<Value> {
@@ -136,6 +138,7 @@ export class BatchedReads<Value> {
     private readonly windowMs: number,
     private readonly maxKeys: number,
     private readonly send: (group: string, keys: readonly string[]) => Promise<ReadonlyMap<string, Value>>,
+    private readonly sharedFailure: (error: unknown) => boolean = () => false,
   ) {}
 
   read(group: string, key: string): Promise<Value> {
@@ -149,7 +152,7 @@ export class BatchedReads<Value> {
     if (!keys.includes(key)) keys.push(key);
     return answer.then(
       (values) => valueOf(values, key),
-      (error: unknown) => (keys.length > 1 ? this.readAlone(group, key) : Promise.reject(error)),
+      (error: unknown) => (keys.length > 1 && !this.sharedFailure(error) ? this.readAlone(group, key) : Promise.reject(error)),
     );
   }
 

@@ -368,6 +368,17 @@ describe('desktop-group checks of several images', () => {
     ]);
     expect(sent[0]?.code).toBe('InvalidParameter');
   });
+
+  it('give every image a transient failure of the shared call, without asking again per image', async () => {
+    await seed({ images: [image('img-a'), image('img-b')], instances: desktopGroups });
+    await admin('POST', 'faults', { action: 'DescribeDesktopGroups', imageId: 'img-a', code: 'ServiceUnavailable', times: 1 });
+    const a = desktopGroupsOf('img-a');
+    const b = desktopGroupsOf('img-b');
+    expect((await cloudErrorOf(a)).code).toBe('ServiceUnavailable');
+    expect((await cloudErrorOf(b)).code).toBe('ServiceUnavailable');
+    // The checks' activities retry it with their backoff; nothing else is sent now.
+    expect((await calls()).filter((call) => call.action === 'DescribeDesktopGroups')).toHaveLength(1);
+  });
 });
 
 describe('a service that caps its pages below the PageSize asked for', () => {

@@ -275,6 +275,24 @@ describe('BatchedReads', () => {
     expect(sent).toEqual([['r', 'img-good', 'img-bad'], ['r', 'img-good'], ['r', 'img-bad']]);
   });
 
+  it('gives every caller a failure that is none of the keys\' doing, without asking again per key', async () => {
+    vi.useFakeTimers();
+    const sent: string[][] = [];
+    const reads = new BatchedReads<string>(
+      50,
+      10,
+      async (group, keys) => {
+        sent.push([group, ...keys]);
+        throw new Error('Throttling.User');
+      },
+      (error) => String(error).includes('Throttling'),
+    );
+    const answers = ['img-a', 'img-b'].map((key) => reads.read('r', key).catch((error: unknown) => String(error)));
+    await vi.advanceTimersByTimeAsync(50);
+    expect(await Promise.all(answers)).toEqual(['Error: Throttling.User', 'Error: Throttling.User']);
+    expect(sent).toEqual([['r', 'img-a', 'img-b']]);
+  });
+
   it('fails the caller of a call for one key with that call\'s error, without asking again', async () => {
     vi.useFakeTimers();
     const { reads, sent } = recordingBatches(50, 10, new Set(['img-bad']));
