@@ -35,6 +35,8 @@ const cpuByProcessSchema = z.object({ worker: z.number().positive(), benchProces
 const p2DetailsSchema = z.object({
   cpuMsPerWorkflow: z.object({ imgdel: cpuByProcessSchema, noop: cpuByProcessSchema }),
   batches: z.array(z.object({ benchProcessCpuSeconds: z.number().positive(), serverCpuSeconds: z.never().optional() })).min(1),
+  // One ratio per neighbouring imgdel/no-op pair of batches (ABBA BAAB: four).
+  pairRatios: z.array(z.number().positive()).length(4),
 });
 
 interface BenchRun {
@@ -119,7 +121,7 @@ describe('npm run bench -- --quick', () => {
     }
   });
 
-  it("records P2's CPU by process, per batch and per workflow", async () => {
+  it("records P2's CPU by process, per batch and per workflow, and each pair's ratio", async () => {
     const json: unknown = JSON.parse(await readFile(join(outDir, 'latest.json'), 'utf8'));
     const scenarios = z.object({ scenarios: z.array(z.object({ id: z.string(), details: z.unknown() })) }).parse(json).scenarios;
     p2DetailsSchema.parse(scenarios.find((scenario) => scenario.id === 'P2')?.details);

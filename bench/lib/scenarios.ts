@@ -13,6 +13,7 @@ import type { DeleteImageInput } from '../../src/workflows/input.js';
 import { WORKFLOW_TYPE, type DeletionProgress } from '../../src/workflows/model.js';
 import { NOOP_WORKFLOW_TYPE, type NoopDeletionInput } from '../noop-workflow.js';
 import { ProcessMonitor, cpuSeconds, type MemoryWindow } from './proc-stats.js';
+import { pairedRatios } from './paired-ratios.js';
 import type { WorkerProcess } from './worker-process.js';
 
 export interface BenchContext {
@@ -433,6 +434,8 @@ export interface ThroughputResult {
     straggler?: Straggler;
   }>;
   ratio: number;
+  /** imgdel over the no-op for each neighbouring pair of batches (AB BA BA AB): the spread within the run. */
+  pairRatios: number[];
   activitiesPerDeletion: number;
   /** Cloud calls the emulator answered per imgdel deletion, in all and per action. */
   cloudCallsPerDeletion: { total: number; byAction: Record<string, number> };
@@ -560,6 +563,7 @@ export async function runThroughputScenario(
     noop,
     batches,
     ratio: imgdel.perSecond / noop.perSecond,
+    pairRatios: pairedRatios(batches).map((ratio) => round(ratio)),
     activitiesPerDeletion: 3 + 1 + P2_REGIONS.length,
     cloudCallsPerDeletion: {
       total: perDeletion(totalCalls),
