@@ -492,9 +492,9 @@ export async function runThroughputScenario(
   // compiled; a batch started at once gets a fresh one there, so the first measured batch of
   // each kind is not also measuring a cold start. Full size, because every measured batch then
   // follows a full batch, as the others do: after a batch a tenth the size, the first measured
-  // one (always a no-op batch) cost the server 15-25 % less CPU than the other no-op batches
-  // (the server's deferred work of the batch before it, such as its activities' heartbeat
-  // timers firing 30 s after they started, lands in the next batch).
+  // one (always a no-op batch) was the no-op batch the server spent least CPU on, in five runs
+  // (bench/README.md), since part of a batch's server work, such as its activities' heartbeat
+  // timers firing 30 s after they started, lands in the batch after it.
   const warmUpSize = options.deletions;
   await warmUpNoop(context, workers.noop, 'wnc', { count: warmUpSize, statusWrites });
   await warmUp(context, workers.imgdel, 'wbc', { count: warmUpSize, regions: P2_REGIONS });
