@@ -315,12 +315,18 @@ describe('desktop-group checks of several images', () => {
     { kind: 'DesktopGroup', id: 'dg-b2', imageId: 'img-b', regionId: 'cn-shanghai' },
     { kind: 'DesktopGroup', id: 'dg-a-elsewhere', imageId: 'img-a', regionId: 'cn-hangzhou' },
   ];
-  const desktopGroupsOf = (imageId: string) =>
-    adapter.listImageUsages(imageId, { kind: 'DesktopGroup', regionId: 'cn-shanghai' }).then((usages) => usages.map((usage) => usage.id).sort());
+  const desktopGroupsOf = (imageId: string, through: CloudPort = adapter) =>
+    through.listImageUsages(imageId, { kind: 'DesktopGroup', regionId: 'cn-shanghai' }).then((usages) => usages.map((usage) => usage.id).sort());
+  /** The checks of img-a and img-b, asked together, with `code` injected for img-a's calls `times` times. */
+  const checksWithFaultForA = async (code: string, times: number) => {
+    await seed({ images: [image('img-a'), image('img-b')], instances: desktopGroups });
+    await admin('POST', 'faults', { action: 'DescribeDesktopGroups', imageId: 'img-a', code, times });
+    return [desktopGroupsOf('img-a'), desktopGroupsOf('img-b')] as const;
+  };
 
   it('share one DescribeDesktopGroups per region when asked together, and each image gets only its own groups', async () => {
     await seed({ images: [image('img-a'), image('img-b'), image('img-c')], instances: desktopGroups });
-    const [a, b, c] = await Promise.all(['img-a', 'img-b', 'img-c'].map(desktopGroupsOf));
+    const [a, b, c] = await Promise.all(['img-a', 'img-b', 'img-c'].map((imageId) => desktopGroupsOf(imageId)));
     expect(a).toEqual(['dg-a']);
     expect(b).toEqual(['dg-b1', 'dg-b2']);
     expect(c).toEqual([]);
@@ -332,10 +338,8 @@ describe('desktop-group checks of several images', () => {
   it('put at most IMGDEL_USAGE_CHECK_BATCH images in a call, and 1 turns the sharing off', async () => {
     const small = createAlibabaCloudAdapter(cloudConfig({ IMGDEL_USAGE_CHECK_BATCH: '2' }));
     await seed({ images: [image('img-a'), image('img-b'), image('img-c')], instances: desktopGroups });
-    const usages = await Promise.all(
-      ['img-a', 'img-b', 'img-c'].map((imageId) => small.listImageUsages(imageId, { kind: 'DesktopGroup', regionId: 'cn-shanghai' })),
-    );
-    expect(usages.map((found) => found.length)).toEqual([1, 2, 0]);
+    const ownGroups = [['dg-a'], ['dg-b1', 'dg-b2'], []];
+    expect(await Promise.all(['img-a', 'img-b', 'img-c'].map((imageId) => desktopGroupsOf(imageId, small)))).toEqual(ownGroups);
     const imagesPerCall = async () =>
       (await calls())
         .filter((call) => call.action === 'DescribeDesktopGroups')
@@ -345,18 +349,12 @@ describe('desktop-group checks of several images', () => {
 
     await admin('DELETE', 'calls');
     const alone = createAlibabaCloudAdapter(cloudConfig({ IMGDEL_USAGE_CHECK_BATCH: '1' }));
-    const found = await Promise.all(
-      ['img-a', 'img-b', 'img-c'].map((imageId) => alone.listImageUsages(imageId, { kind: 'DesktopGroup', regionId: 'cn-shanghai' })),
-    );
-    expect(found.map((usages) => usages.length)).toEqual([1, 2, 0]);
+    expect(await Promise.all(['img-a', 'img-b', 'img-c'].map((imageId) => desktopGroupsOf(imageId, alone)))).toEqual(ownGroups);
     expect(await imagesPerCall()).toEqual([1, 1, 1]);
   });
 
   it('ask again per image when the shared call fails, so one image\'s refusal fails only its own check', async () => {
-    await seed({ images: [image('img-a'), image('img-b')], instances: desktopGroups });
-    await admin('POST', 'faults', { action: 'DescribeDesktopGroups', imageId: 'img-a', code: 'InvalidParameter', times: 2 });
-    const a = desktopGroupsOf('img-a');
-    const b = desktopGroupsOf('img-b');
+    const [a, b] = await checksWithFaultForA('InvalidParameter', 2);
     expect((await cloudErrorOf(a)).code).toBe('InvalidParameter');
     await expect(b).resolves.toEqual(['dg-b1', 'dg-b2']);
     // The shared call, then one call per image (answered in either order).
@@ -370,10 +368,7 @@ describe('desktop-group checks of several images', () => {
   });
 
   it('give every image a transient failure of the shared call, without asking again per image', async () => {
-    await seed({ images: [image('img-a'), image('img-b')], instances: desktopGroups });
-    await admin('POST', 'faults', { action: 'DescribeDesktopGroups', imageId: 'img-a', code: 'ServiceUnavailable', times: 1 });
-    const a = desktopGroupsOf('img-a');
-    const b = desktopGroupsOf('img-b');
+    const [a, b] = await checksWithFaultForA('ServiceUnavailable', 1);
     expect((await cloudErrorOf(a)).code).toBe('ServiceUnavailable');
     expect((await cloudErrorOf(b)).code).toBe('ServiceUnavailable');
     // The checks' activities retry it with their backoff; nothing else is sent now.
