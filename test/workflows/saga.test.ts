@@ -690,6 +690,7 @@ describe('deleteImage: cancelled while a delete is on the wire', () => {
         expect(cancelRequested).toBeGreaterThan(timerFired);
         const timer = events.find((event) => event.timerStartedEventAttributes)?.timerStartedEventAttributes;
         expect(Number(timer?.startToFireTimeout?.seconds)).toBe(1);
+        await recordHistoryIfAsked('cancelled-drain-limit-fired', handle);
       },
     );
   });
