@@ -25,6 +25,7 @@ import { DEFAULTS, checkInput, workflowIdFor } from '../workflows/input.js';
 import type { DeleteImageInput } from '../workflows/input.js';
 import {
   abandonUpdate,
+  CANCEL_STOPS_DELETE_RETRIES_MEMO_KEY,
   deletionStatusKey,
   FailureType,
   imageIdKey,
@@ -665,6 +666,8 @@ function outcomeAsProgress(outcome: DeletionOutcome): DeletionProgress {
  *   (a patch marker and a search-attribute write per deletion) for it;
  * - ImageId and DeletionStatus=Running are set from the start, so the deletion is listed at
  *   once, and the memo says so, so the workflow does not write them again;
+ * - the memo also says a cancellation waits for the deletes in flight, so the workflow needs no
+ *   patch marker for that either;
  * - a summary and details for the Temporal UI; the start token tells our start from another.
  */
 export function deletionStartOptions(input: DeleteImageInput, taskQueue: string, startToken: string) {
@@ -679,7 +682,7 @@ export function deletionStartOptions(input: DeleteImageInput, taskQueue: string,
       { key: imageIdKey, value: input.imageId },
       { key: deletionStatusKey, value: SEARCH_STATUS.running },
     ],
-    memo: { [START_TOKEN_MEMO_KEY]: startToken, [STATUS_SET_AT_START_MEMO_KEY]: true },
+    memo: { [START_TOKEN_MEMO_KEY]: startToken, [STATUS_SET_AT_START_MEMO_KEY]: true, [CANCEL_STOPS_DELETE_RETRIES_MEMO_KEY]: true },
   };
 }
 

@@ -6,6 +6,7 @@
  * failed regions for an operator's retry or abandon.
  */
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   CancelledFailure,
@@ -26,6 +27,7 @@ import { runBounded } from './bounded.js';
 import { attemptsOf, causeFailureOf, cloudDetailsOf, stepErrorFrom } from './failure-causes.js';
 import { checkInput, resolveInput, type ResolvedInput } from './input.js';
 import {
+  CANCEL_STOPS_DELETE_RETRIES_MEMO_KEY,
   FailureType,
   SEARCH_STATUS,
   STATUS_SET_AT_START_MEMO_KEY,
@@ -43,7 +45,7 @@ import {
   type TemplateProgress,
 } from './model.js';
 import { narrate } from './narrative.js';
-import { activityOptionsFor } from './retry-policies.js';
+import { activityOptionsFor, type ActivityOptionSet } from './retry-policies.js';
 import { Saga } from './saga.js';
 
 /** Longest single sleep while waiting for an image that is still being created. */
@@ -81,6 +83,20 @@ export const ANSWER_RETRY_AT_END_PATCH = 'answer-retry-at-end';
  * may have been applied; if one is gone the pivot has passed and the saga goes forward.
  */
 export const READ_REGIONS_BEFORE_COMPENSATING_PATCH = 'read-regions-before-compensating';
+/**
+ * Patch, decided before the first template or region delete is scheduled (a delete's cancellation
+ * type is fixed then), unless the start said so already: the imgdel client sets
+ * CANCEL_STOPS_DELETE_RETRIES_MEMO_KEY, so its deletions carry no marker. The deletes are waited
+ * for when cancelled: a cancellation asks the server at once to cancel the deletes in flight,
+ * which ends their retries (the server retries no attempt of an activity whose cancellation was
+ * requested), and the saga goes on once each has given its last answer (done, failed, timed out,
+ * or cancelled at a heartbeat). Before it, a cancellation let them run on, retries included, for
+ * up to cancelDrainSeconds (DRAIN_ON_CANCEL_PATCH), so a retry could still pass the pivot after
+ * the cancel.
+ */
+export const CANCEL_STOPS_DELETE_RETRIES_PATCH = 'cancel-stops-delete-retries';
+
+type ImgdelActivityProxies = ReturnType<typeof proxyActivities<ImgdelActivities>>;
 
 export async function deleteImage(rawInput: unknown): Promise<DeletionProgress> {
   const check = checkInput(rawInput);
@@ -107,10 +123,11 @@ export async function deleteImage(rawInput: unknown): Promise<DeletionProgress> 
 class ImageDeletion {
   private readonly state: DeletionProgress;
   private readonly saga = new Saga();
-  private readonly templateActs: ReturnType<typeof proxyActivities<ImgdelActivities>>;
-  private readonly reads: ReturnType<typeof proxyActivities<ImgdelActivities>>;
-  private readonly compensations: ReturnType<typeof proxyActivities<ImgdelActivities>>;
-  private readonly regionActs: ReturnType<typeof proxyActivities<ImgdelActivities>>;
+  private readonly activityOptions: ActivityOptionSet;
+  private readonly reads: ImgdelActivityProxies;
+  private readonly compensations: ImgdelActivityProxies;
+  /** The proxies template and region deletes are scheduled with, made by deleteProxies before the first delete. */
+  private deletes: { templates: ImgdelActivityProxies; regions: ImgdelActivityProxies } | undefined;
   private retryRequested = false;
   private abandonRequest: AbandonRequest | undefined;
   /** Bumped each time a retry round starts; the retry update waits for it. */
@@ -138,11 +155,15 @@ class ImageDeletion {
   private drainLimit: CancellationScope | undefined;
   /** Template and region deletes scheduled and not answered yet. */
   private deletesInFlight = 0;
+  /** Whether the deletes are waited for when cancelled (CANCEL_STOPS_DELETE_RETRIES_PATCH), decided with the delete proxies. */
+  private deletesWaitedForOnCancel = false;
   /**
-   * What a cancellation of the workflow does to the deletes, decided once: 'drain' lets those in
-   * flight finish (DRAIN_ON_CANCEL_PATCH), 'cancel' cancels them as deletions before the patch did.
+   * What a cancellation of the workflow does to the deletes, decided once: 'wait' cancels them at
+   * once and waits for their last answers (CANCEL_STOPS_DELETE_RETRIES_PATCH); in deletions
+   * without that patch, 'drain' lets those in flight run on (DRAIN_ON_CANCEL_PATCH), and 'cancel'
+   * cancels them as deletions before either patch did.
    */
-  private cancelDecision: 'drain' | 'cancel' | undefined;
+  private cancelDecision: 'wait' | 'drain' | 'cancel' | undefined;
 
   constructor(private readonly input: ResolvedInput) {
     this.indexedStatus = statusSetAtStart(input.imageId) ? 'running' : undefined;
@@ -157,11 +178,9 @@ class ImageDeletion {
       ...(input.reason === undefined ? {} : { reason: input.reason }),
       ...(input.requestedBy === undefined ? {} : { requestedBy: input.requestedBy }),
     };
-    const options = activityOptionsFor(input);
-    this.reads = proxyActivities<ImgdelActivities>(options.reads);
-    this.templateActs = proxyActivities<ImgdelActivities>(options.templateDelete);
-    this.regionActs = proxyActivities<ImgdelActivities>(options.regionDelete);
-    this.compensations = proxyActivities<ImgdelActivities>(options.compensation);
+    this.activityOptions = activityOptionsFor(input);
+    this.reads = proxyActivities<ImgdelActivities>(this.activityOptions.reads);
+    this.compensations = proxyActivities<ImgdelActivities>(this.activityOptions.compensation);
 
     setHandler(progressQuery, () => this.state);
     setHandler(
@@ -324,7 +343,7 @@ class ImageDeletion {
         this.refreshDetails();
         this.deletesInFlight += 1;
         try {
-          const receipt = await this.templateActs.deleteTemplate.executeWithOptions(
+          const receipt = await this.deleteProxies().templates.deleteTemplate.executeWithOptions(
             { summary: `delete template ${template.templateName} of image ${this.input.imageId}` },
             [{ templateId: template.templateId, templateName: template.templateName, attemptBudget: this.input.templateAttempts }],
           );
@@ -332,7 +351,11 @@ class ImageDeletion {
           template.attempts += receipt.attempt;
           if (receipt.requestId) template.requestId = receipt.requestId;
         } catch (error) {
-          if (isCancellation(error)) throw error;
+          if (isCancellation(error)) {
+            if (this.cancelDecision !== 'wait') throw error;
+            // Stopped by the cancellation; compensation re-creates it if it is gone.
+            return;
+          }
           template.status = 'failed';
           template.lastError = stepErrorFrom(error);
           template.attempts += attemptsOf(error);
@@ -431,7 +454,7 @@ class ImageDeletion {
     this.refreshDetails();
     this.deletesInFlight += 1;
     try {
-      const receipt: StepReceipt = await this.regionActs.deleteImageInRegion.executeWithOptions(
+      const receipt: StepReceipt = await this.deleteProxies().regions.deleteImageInRegion.executeWithOptions(
         { summary: `delete image ${this.input.imageId} in ${region.regionId}` },
         [
           {
@@ -452,7 +475,11 @@ class ImageDeletion {
       // deleted it, and either way the image can no longer be left "as it was".
       this.state.pivotRegion ??= region.regionId;
     } catch (error) {
-      if (isCancellation(error)) throw error;
+      if (isCancellation(error)) {
+        if (this.cancelDecision !== 'wait') throw error;
+        // Stopped by the cancellation (it may have landed): afterCancellation reads what is gone.
+        return;
+      }
       region.status = 'failed';
       region.lastError = stepErrorFrom(error);
       region.attempts += attemptsOf(error);
@@ -464,9 +491,9 @@ class ImageDeletion {
   }
 
   /**
-   * runBounded in the deletion scope. When a cancellation drains the deletes (see
-   * decideOnCancellation) no new one starts and the cancellation is thrown here, after those in
-   * flight have answered; otherwise a cancellation reaches the deletes as it always did.
+   * runBounded in the deletion scope. When a cancellation waits for the deletes or drains them
+   * (see decideOnCancellation) no new one starts and the cancellation is thrown here, after those
+   * in flight have answered; otherwise a cancellation reaches the deletes as it always did.
    */
   private async runDeletes<T>(
     items: readonly T[],
@@ -481,11 +508,27 @@ class ImageDeletion {
       // The drain is over: its timer must not fire later, into whatever the saga does next.
       this.drainLimit?.cancel();
     }
-    if (this.cancelDecision === 'drain') throw new CancelledFailure('Workflow cancelled');
+    if (this.cancelDecision === 'wait' || this.cancelDecision === 'drain') throw new CancelledFailure('Workflow cancelled');
+  }
+
+  /** See CANCEL_STOPS_DELETE_RETRIES_PATCH: decided once, before the first delete is scheduled. */
+  private deleteProxies(): { templates: ImgdelActivityProxies; regions: ImgdelActivityProxies } {
+    if (this.deletes) return this.deletes;
+    this.deletesWaitedForOnCancel = workflowInfo().memo?.[CANCEL_STOPS_DELETE_RETRIES_MEMO_KEY] === true || patched(CANCEL_STOPS_DELETE_RETRIES_PATCH);
+    const cancellationType = this.deletesWaitedForOnCancel
+      ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+      : ActivityCancellationType.TRY_CANCEL;
+    this.deletes = {
+      templates: proxyActivities<ImgdelActivities>({ ...this.activityOptions.templateDelete, cancellationType }),
+      regions: proxyActivities<ImgdelActivities>({ ...this.activityOptions.regionDelete, cancellationType }),
+    };
+    return this.deletes;
   }
 
   private deletionScopeOnce(): CancellationScope {
     if (this.deletionScope) return this.deletionScope;
+    // Decided before anything can ask what a cancellation does to the deletes.
+    this.deleteProxies();
     const shield = new CancellationScope({ cancellable: false, parent: this.workflowScope });
     const scope = new CancellationScope({ cancellable: true, parent: shield });
     this.workflowScope.cancelRequested.catch(() => this.decideOnCancellation(scope));
@@ -501,19 +544,25 @@ class ImageDeletion {
    */
   private drainingOnCancel(scope: CancellationScope): boolean {
     if (this.workflowScope.consideredCancelled) this.decideOnCancellation(scope);
-    return this.cancelDecision === 'drain';
+    return this.cancelDecision === 'wait' || this.cancelDecision === 'drain';
   }
 
   /**
    * A delete reported cancelled may still land (the activity hears of the cancellation only at
-   * its next heartbeat, and a request on the wire is not called back), so the deletes in flight
-   * are let finish before the saga reads what is gone; for at most the input's cancelDrainSeconds,
-   * since a step that keeps failing is retried by its policy, after which they are cancelled as
-   * before. Decided here, when the cancellation arrives, so that a deletion that is not
-   * cancelled runs exactly as before and one cancelled before the patch replays as it ran.
+   * its next heartbeat, and a request on the wire is not called back), so the saga reads what is
+   * gone only once the deletes in flight have answered. With CANCEL_STOPS_DELETE_RETRIES_PATCH
+   * they are asked to stop at once, which ends their retries, and waited for. Deletions begun
+   * without it replay what they did: drain (DRAIN_ON_CANCEL_PATCH, decided here when the
+   * cancellation arrived: the deletes ran on, retries included, for at most cancelDrainSeconds,
+   * then were cancelled) or, before that patch, cancel at once without waiting.
    */
   private decideOnCancellation(scope: CancellationScope): void {
     if (this.cancelDecision !== undefined) return;
+    if (this.deletesWaitedForOnCancel) {
+      this.cancelDecision = 'wait';
+      scope.cancel();
+      return;
+    }
     if (this.deletesInFlight > 0 && patched(DRAIN_ON_CANCEL_PATCH)) {
       this.cancelDecision = 'drain';
       const limit = new CancellationScope({ cancellable: true, parent: this.deletionShield });

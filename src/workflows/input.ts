@@ -52,7 +52,11 @@ export const deleteImageInputSchema = z
     parkTimeoutSeconds: seconds(30 * 24 * 3600, 'parkTimeoutSeconds').optional(),
     /** First retry interval of every activity (doubles up to 30 s); small values are for tests. */
     retryInitialIntervalMs: z.number().int().min(10).max(60_000).optional(),
-    /** How long a cancellation lets the template and region deletes already running finish (their retries included) before cancelling them. */
+    /**
+     * Only for deletions that drain on cancel (those begun before CANCEL_STOPS_DELETE_RETRIES_PATCH):
+     * how long a cancellation lets the deletes already running finish, their retries included,
+     * before cancelling them. Kept so that their inputs stay valid.
+     */
     cancelDrainSeconds: seconds(3600, 'cancelDrainSeconds').optional(),
   })
   .strict();

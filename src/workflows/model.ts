@@ -130,6 +130,13 @@ export const deletionStatusKey = defineSearchAttributeKey('DeletionStatus', Sear
  */
 export const STATUS_SET_AT_START_MEMO_KEY = 'imgdelStatusSetAtStart';
 
+/**
+ * Memo key a starter sets (to `true`) to have the deletion wait for its deletes when cancelled
+ * (CANCEL_STOPS_DELETE_RETRIES_PATCH in delete-image.ts) without a patch marker in its history.
+ * Only for workers that know the key: deploy them before the starters that set it.
+ */
+export const CANCEL_STOPS_DELETE_RETRIES_MEMO_KEY = 'imgdelCancelStopsDeleteRetries';
+
 /** The search attributes imgdel registers on a dev server: `--search-attribute <name>=<type>`. */
 export const SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword'>> = {
   ImageId: 'Keyword',

@@ -118,10 +118,12 @@ describe('startDeletion', () => {
     // Started through the client: the concurrency is in the input (no patch check), the
     // search attributes were set at start, so the only write is the final status.
     expect(await writes(handle)).toEqual({ markers: 0, upserts: ['DeletionStatus+ImageId'], regionConcurrency: DEFAULTS.regionConcurrency });
-    // The same search attributes without the memo's word: written again, as before.
+    // The same search attributes without the memo's word: written again, as before, and the two
+    // choices the client's start makes (region concurrency, what a cancel does to the deletes)
+    // are patch markers, each with core's TemporalChangeVersion write.
     expect(await writes(rawHandle)).toEqual({
-      markers: 1,
-      upserts: ['TemporalChangeVersion', 'DeletionStatus+ImageId', 'DeletionStatus+ImageId'],
+      markers: 2,
+      upserts: ['TemporalChangeVersion', 'DeletionStatus+ImageId', 'TemporalChangeVersion', 'DeletionStatus+ImageId'],
       regionConcurrency: undefined,
     });
     const listed = await listUntilFound('deleted', started.workflowId);
@@ -201,6 +203,28 @@ describe('cancel', () => {
     const second = await imgdel.cancel(imageId);
     expect(second.requested).toBe(false);
     expect(second.outcome?.status).toBe('cancelled');
+  });
+
+  it('asks the template delete in flight to stop, waits for its answer, then re-creates the template', async () => {
+    const imageId = await seedImage(stack.admin);
+    await stack.admin.addFault({ action: 'DeleteTemplates', latencyMs: 1_500, times: 1 });
+    const started = await imgdel.startDeletion({ imageId });
+    while ((await imgdel.getProgress(imageId)).templates.every((template) => template.status !== 'deleting')) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await imgdel.cancel(imageId);
+    const outcome = await imgdel.waitForOutcome(imageId, { pollMs: 100 });
+    expect(outcome.status).toBe('cancelled');
+    expect(outcome.templates.map((template) => template.status)).toEqual(['restored']);
+    expect(outcome.regions.map((region) => region.status)).toEqual(['pending', 'pending', 'pending']);
+    const handle = stack.client.workflow.getHandle(started.workflowId);
+    const events = (await handle.fetchHistory()).events ?? [];
+    const cancelRequested = events.findIndex((event) => event.activityTaskCancelRequestedEventAttributes);
+    expect(cancelRequested).toBeGreaterThan(-1);
+    expect(events.findIndex((event, index) => index > cancelRequested && event.activityTaskCompletedEventAttributes)).toBeGreaterThan(cancelRequested);
+    // The memo the client starts with decides this; no patch marker is written for it.
+    expect(events.filter((event) => event.markerRecordedEventAttributes)).toHaveLength(0);
+    await recordHistoryIfAsked('client-started-cancelled-waiting-for-a-template-delete', handle);
   });
 });
 

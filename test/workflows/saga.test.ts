@@ -72,6 +72,9 @@ function scenarioWorker(scenario: Scenario, activityOptions: { confirmTimeoutMs?
     taskQueue: scenario.taskQueue,
     workflowBundle: bundle,
     activities: createActivities(scenario.cloud, { accountId: ACCOUNT, confirmPollMs: 10, ...activityOptions }),
+    // A cancelled activity hears of it in the answer to a heartbeat it sends; at the SDK's default
+    // throttle (0.8 × the 30 s heartbeat timeout) a hung delete would take 24 s to stop here.
+    maxHeartbeatThrottleInterval: '200 ms',
   });
 }
 
@@ -646,7 +649,7 @@ async function cancelOnceCalled(
 }
 
 describe('deleteImage: cancelled while a delete is on the wire', () => {
-  it('lets a region delete in flight finish: one that lands passes the pivot, so nothing is re-created', async () => {
+  it('waits for a region delete in flight: one that lands passes the pivot, so nothing is re-created', async () => {
     await withScenario(
       (imageId) => ({ ...twoTemplates(imageId), deleteRegion: () => ({ delayMs: 1500, then: 'ok' }) }),
       async (scenario) => {
@@ -659,20 +662,41 @@ describe('deleteImage: cancelled while a delete is on the wire', () => {
         expect(scenario.cloud.calls.filter((c) => c.startsWith('deleteImageInRegion'))).toEqual(['deleteImageInRegion ap-southeast-1']);
         expect(scenario.cloud.recreated).toEqual([]);
         expect(await searchStatus(handle)).toBe('Cancelled');
-        // The drain ended when the delete answered: its 2-minute limit timer was cancelled, not left to fire.
+        // The delete was asked to stop at once (which ends its retries) and its answer was waited
+        // for: no drain timer, and it completed after the cancel request.
         const events = (await handle.fetchHistory()).events ?? [];
-        expect(events.filter((event) => event.timerStartedEventAttributes)).toHaveLength(1);
-        expect(events.filter((event) => event.timerCanceledEventAttributes)).toHaveLength(1);
-        await recordHistoryIfAsked('cancelled-draining-a-region-delete', handle);
+        const cancelRequested = events.findIndex((event) => event.activityTaskCancelRequestedEventAttributes);
+        const completed = events.findIndex((event, index) => index > cancelRequested && event.activityTaskCompletedEventAttributes);
+        expect(events.filter((event) => event.timerStartedEventAttributes)).toHaveLength(0);
+        expect(cancelRequested).toBeGreaterThan(events.findIndex((event) => event.workflowExecutionCancelRequestedEventAttributes));
+        expect(completed).toBeGreaterThan(cancelRequested);
+        await recordHistoryIfAsked('cancelled-waiting-for-a-region-delete', handle);
       },
     );
   });
 
-  it('cancels a delete that has not answered within cancelDrainSeconds, then settles from what the cloud lists', async () => {
+  it('does not retry a region delete that fails after the cancel: before the pivot the templates come back', async () => {
+    await withScenario(
+      // The first attempt fails transiently once the cancel has arrived; a retry would succeed.
+      (imageId) => ({ ...twoTemplates(imageId), deleteRegion: (_region, call) => (call === 1 ? { delayMs: 1000, then: { code: 'InternalError' } } : 'ok') }),
+      async (scenario) => {
+        const { handle, progress } = await cancelOnceCalled(scenario, 'deleteImageInRegion ap-southeast-1');
+        expect(scenario.cloud.calls.filter((c) => c.startsWith('deleteImageInRegion'))).toEqual(['deleteImageInRegion ap-southeast-1']);
+        expect(progress.status).toBe('cancelled');
+        expect(progress.pivotRegion).toBeUndefined();
+        expect(progress.regions.find((r) => r.regionId === 'ap-southeast-1')).toMatchObject({ status: 'failed', lastError: { code: 'InternalError' } });
+        expect(progress.error?.message).toContain('before any region was deleted');
+        expect(scenario.cloud.recreated.sort()).toEqual(['tpl-b-1', 'tpl-b-2']);
+        await recordHistoryIfAsked('cancelled-a-region-delete-not-retried', handle);
+      },
+    );
+  });
+
+  it('stops a hung region delete at once and settles from what the cloud lists', async () => {
     await withScenario(
       (imageId) => ({ ...twoTemplates(imageId), deleteRegion: () => 'hang' }),
       async (scenario) => {
-        const { handle, progress } = await cancelOnceCalled(scenario, 'deleteImageInRegion ap-southeast-1', { cancelDrainSeconds: 1 });
+        const { handle, progress } = await cancelOnceCalled(scenario, 'deleteImageInRegion ap-southeast-1');
         expect(progress.status).toBe('cancelled');
         // The hung delete never landed: the cloud still lists every region, so the templates come back.
         expect(progress.pivotRegion).toBeUndefined();
@@ -680,22 +704,18 @@ describe('deleteImage: cancelled while a delete is on the wire', () => {
         expect(progress.error?.message).toContain('before any region was deleted');
         expect(scenario.cloud.recreated.sort()).toEqual(['tpl-b-1', 'tpl-b-2']);
         expect(scenario.cloud.calls).toContain(`imageRegions ${scenario.imageId}`);
-        // The limit timer fired (it was not cancelled by an answer) and only then was the delete cancelled.
+        // The delete acknowledged the cancellation (at a heartbeat) before the saga read the regions.
         const events = (await handle.fetchHistory()).events ?? [];
-        const timerFired = events.findIndex((event) => event.timerFiredEventAttributes);
-        const cancelRequested = events.findIndex((event) => event.activityTaskCancelRequestedEventAttributes);
-        expect(events.filter((event) => event.timerStartedEventAttributes)).toHaveLength(1);
-        expect(events.filter((event) => event.timerCanceledEventAttributes)).toHaveLength(0);
-        expect(timerFired).toBeGreaterThan(-1);
-        expect(cancelRequested).toBeGreaterThan(timerFired);
-        const timer = events.find((event) => event.timerStartedEventAttributes)?.timerStartedEventAttributes;
-        expect(Number(timer?.startToFireTimeout?.seconds)).toBe(1);
-        await recordHistoryIfAsked('cancelled-drain-limit-fired', handle);
+        const cancelled = events.findIndex((event) => event.activityTaskCanceledEventAttributes);
+        const regionsRead = events.findIndex((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'remainingRegions');
+        expect(cancelled).toBeGreaterThan(-1);
+        expect(regionsRead).toBeGreaterThan(cancelled);
+        expect(events.filter((event) => event.timerStartedEventAttributes)).toHaveLength(0);
       },
     );
   });
 
-  it('lets a template delete in flight finish before re-creating the templates', async () => {
+  it('waits for a template delete in flight before re-creating the templates', async () => {
     await withScenario(
       (imageId) => ({ ...twoTemplates(imageId), deleteTemplate: () => ({ delayMs: 1500, then: 'ok' }) }),
       async (scenario) => {
