@@ -241,7 +241,7 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
             if (Date.now() >= deadline) {
               throw ApplicationFailure.create({
                 type: 'RegionDeleteUnconfirmed',
-                message: `${what}: the cloud accepted the delete but still lists the copy after ${confirmTimeoutMs} ms; retrying.`,
+                message: `${what}: the cloud accepted the delete (attempt ${attempt}) but still listed the copy ${confirmTimeoutMs} ms later.`,
               });
             }
             await context.sleep(confirmPollMs);

@@ -358,7 +358,7 @@ class ImageDeletion {
           }
           template.status = 'failed';
           template.lastError = stepErrorFrom(error);
-          template.attempts += attemptsOf(error);
+          template.attempts += attemptsOf(error, this.activityOptions.templateDelete.retry?.maximumAttempts);
           firstFailure ??= error;
         } finally {
           this.deletesInFlight -= 1;
@@ -482,7 +482,7 @@ class ImageDeletion {
       }
       region.status = 'failed';
       region.lastError = stepErrorFrom(error);
-      region.attempts += attemptsOf(error);
+      region.attempts += attemptsOf(error, this.activityOptions.regionDelete.retry?.maximumAttempts);
       this.regionFailures.set(region.regionId, error);
     } finally {
       this.deletesInFlight -= 1;

@@ -2,7 +2,7 @@
  * What the workflow makes of an activity's failure: its step error (code, message, request id),
  * its attempts, and the cause a workflow failure carries. Pure: imported by workflow code.
  */
-import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
 import type { CloudFailureDetails } from '../activities/failures.js';
 import type { StepError } from './model.js';
 
@@ -50,6 +50,14 @@ export function stepErrorFrom(error: unknown): StepError {
   return { code: 'Error', message: error instanceof Error ? error.message : String(error) };
 }
 
-export function attemptsOf(error: unknown): number {
-  return cloudDetailsOf(error)?.attempt ?? 1;
+/**
+ * How many attempts a failed step made: the last attempt's number, as a cloud failure records it;
+ * else, when Temporal gave up because the attempts ran out (an activity timeout, an unconfirmed
+ * delete), the policy's `maximumAttempts`; else 1.
+ */
+export function attemptsOf(error: unknown, maximumAttempts?: number): number {
+  const recorded = cloudDetailsOf(error)?.attempt;
+  if (recorded !== undefined) return recorded;
+  const ranOut = error instanceof ActivityFailure && error.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED;
+  return ranOut && maximumAttempts !== undefined ? maximumAttempts : 1;
 }

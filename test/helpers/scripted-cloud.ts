@@ -33,6 +33,8 @@ export interface CloudScript {
   deleteRegionApplied?: (regionId: string, call: number) => boolean;
   /** Called per CreateTemplate (compensation); `call` counts from 1 per template name. */
   recreateTemplate?: (templateName: string, call: number) => Answer;
+  /** Regions whose copy the confirmation still finds listed after an accepted delete (an eventually consistent list). */
+  stillListed?: (regionId: string) => boolean;
   /** Regions still holding the image when asked after a cancellation or a failed region delete; default: as the cloud's state says. */
   remainingRegions?: () => string[];
 }
@@ -156,7 +158,7 @@ export function scriptedCloud(imageId: string, regions: string[], script: CloudS
       return { requestId: `req-delete-${regionId}` };
     },
     async isImageGoneFromRegion(_id, regionId) {
-      return !remaining.has(regionId);
+      return !remaining.has(regionId) && cloud.script.stillListed?.(regionId) !== true;
     },
   };
   return cloud;

@@ -6,7 +6,7 @@ import { refusalFor } from '../../src/activities/validation.js';
 import { CloudError } from '../../src/cloud/errors.js';
 import type { CloudImage } from '../../src/cloud/port.js';
 import { runBounded } from '../../src/workflows/bounded.js';
-import { causeFailureOf, stepErrorFrom } from '../../src/workflows/failure-causes.js';
+import { attemptsOf, causeFailureOf, stepErrorFrom } from '../../src/workflows/failure-causes.js';
 import { checkInput, resolveInput, DEFAULTS } from '../../src/workflows/input.js';
 import type { DeletionProgress, Phase } from '../../src/workflows/model.js';
 import { narrate } from '../../src/workflows/narrative.js';
@@ -227,5 +227,22 @@ describe('failure causes', () => {
     const failure = new ActivityFailure('Activity task failed', 'deleteImageInRegion', '8', RetryState.NON_RETRYABLE_FAILURE, 'worker', cloud);
     expect(causeFailureOf(failure)).toBe(cloud);
     expect(causeFailureOf(undefined)).toBeUndefined();
+  });
+
+  it('counts the attempts of a step whose attempts ran out without a cloud error: the policy maximum', () => {
+    const unconfirmed = ApplicationFailure.create({ type: 'RegionDeleteUnconfirmed', message: 'still listed' });
+    const ranOut = new ActivityFailure('Activity task failed', 'deleteImageInRegion', '9', RetryState.MAXIMUM_ATTEMPTS_REACHED, 'worker', unconfirmed);
+    expect(attemptsOf(ranOut, 10)).toBe(10);
+    expect(attemptsOf(timedOut, 10)).toBe(10);
+    // A cloud failure says which attempt it was; a step that failed for good at once made one.
+    const cloud = failureFromCloudError(new CloudError({ code: 'InternalError', message: 'boom' }), {
+      step: 'regionDelete',
+      what: 'delete',
+      attempt: 4,
+      attemptBudget: 10,
+    });
+    expect(attemptsOf(new ActivityFailure('failed', 'deleteImageInRegion', '9', RetryState.MAXIMUM_ATTEMPTS_REACHED, 'worker', cloud), 10)).toBe(4);
+    const refused = ApplicationFailure.create({ type: 'Mystery', message: 'no', nonRetryable: true });
+    expect(attemptsOf(new ActivityFailure('failed', 'deleteImageInRegion', '9', RetryState.NON_RETRYABLE_FAILURE, 'worker', refused), 10)).toBe(1);
   });
 });

@@ -552,6 +552,24 @@ describe('deleteImage: parked after the pivot', () => {
     );
   });
 
+  it('parks a region whose copy stays listed after the delete, with every attempt counted', async () => {
+    await withScenario(
+      (imageId) => ({ ...twoTemplates(imageId), stillListed: (regionId) => regionId === 'cn-shanghai' }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1 });
+        const parked = await waitForStatus(handle, 'awaiting-retry');
+        const shanghai = parked.regions.find((r) => r.regionId === 'cn-shanghai');
+        // transientAttempts is 3 here: the unconfirmed delete carries no cloud details, and the
+        // attempts come from the policy Temporal ran out of.
+        expect(shanghai).toMatchObject({ status: 'failed', attempts: 3, lastError: { code: 'RegionDeleteUnconfirmed' } });
+        expect(shanghai?.lastError?.message).toMatch(/still listed the copy 300 ms later/);
+        await handle.executeUpdate(abandonUpdate, { args: [{}] });
+      },
+      REGIONS,
+      { confirmTimeoutMs: 300 },
+    );
+  });
+
   it('gives DeleteTemplate.Failed from DeleteImage the template-attempts budget', async () => {
     await withScenario(
       (imageId) => ({ ...twoTemplates(imageId), deleteRegion: (regionId) => (regionId === 'cn-shanghai' ? { code: 'DeleteTemplate.Failed' } : 'ok') }),
