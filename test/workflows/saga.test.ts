@@ -277,6 +277,20 @@ describe('deleteImage: rejected', () => {
     );
   });
 
+  it('waits for an image that is still being created, then deletes it once it is available', async () => {
+    await withScenario(
+      () => ({ image: { status: 'CREATING' } }),
+      async (scenario) => {
+        const handle = await start(scenario, { waitForCreationSeconds: 3 });
+        await waitForPhase(handle, 'waiting-for-creation');
+        scenario.cloud.script.image = { status: 'AVAILABLE' };
+        expect(await handle.result()).toMatchObject({ status: 'deleted', phase: 'finished' });
+        expect(scenario.cloud.calls.filter((c) => c.startsWith('getImage'))).toHaveLength(2);
+        expect(scenario.cloud.calls.filter((c) => c.startsWith('deleteImageInRegion'))).toHaveLength(REGIONS.length);
+      },
+    );
+  });
+
   it('rejects invalid input with InvalidInput, touching no cloud API', async () => {
     await withScenario(
       () => ({}),
@@ -314,6 +328,31 @@ describe('deleteImage: compensated (before the pivot)', () => {
         expect(scenario.cloud.recreated).toEqual(['tpl-b-1']);
         expect(scenario.cloud.calls.filter((c) => c === 'deleteTemplate b-2')).toHaveLength(3);
         expect(scenario.cloud.calls.some((c) => c.startsWith('deleteImageInRegion'))).toBe(false);
+        expect(await searchStatus(handle)).toBe('Compensated');
+      },
+    );
+  });
+
+  it('finishes compensating when cancelled during it, and still ends Compensated', async () => {
+    await withScenario(
+      (imageId) => ({
+        ...twoTemplates(imageId),
+        deleteTemplate: (templateId) => (templateId === 'b-2' ? { code: 'DeleteTemplate.Failed' } : 'ok'),
+        recreateTemplate: () => ({ delayMs: 1000, then: 'ok' }),
+      }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1 });
+        await waitForCall(scenario, 'recreateTemplate tpl-b-1');
+        await handle.cancel();
+        const failure = await failureOf(handle);
+        expect((failure as ApplicationFailure).type).toBe('Compensated');
+        const report = reportOf(failure);
+        expect(report.status).toBe('compensated');
+        expect(report.templates.map((t) => [t.templateId, t.status])).toEqual([
+          ['b-1', 'restored'],
+          ['b-2', 'kept'],
+        ]);
+        expect(scenario.cloud.recreated).toEqual(['tpl-b-1']);
         expect(await searchStatus(handle)).toBe('Compensated');
       },
     );
