@@ -233,8 +233,13 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
     DESKTOP_GROUP_BATCH_WINDOW_MS,
     cloud.usageCheckBatch,
     desktopGroupsIn,
-    // A transient failure is the service's, not one image's: each check's activity retries it.
-    (error) => isCloudError(error) && classify(error.code, 'validate', error.httpStatus) === 'transient',
+    // A transient failure is the service's, not one image's: each check's activity retries it. A
+    // malformed answer is transient too, but may be about the images asked (one that cannot be
+    // split): asked per image, each check then gets an answer of its own.
+    (error) =>
+      isCloudError(error) &&
+      error.code !== SyntheticCode.MalformedResponse &&
+      classify(error.code, 'validate', error.httpStatus) === 'transient',
   );
 
   async function findTemplates(

@@ -212,6 +212,21 @@ describe('the adapter on answers of the wrong shape', () => {
     expect(error.message).toContain('"same"');
   });
 
+  it('asks per image when a shared desktop-group answer names none of the images asked, so each check gets its own', async () => {
+    answers['DescribeDesktopGroups'] = (params) =>
+      params.has('ImageId.2')
+        ? { status: 200, body: { RequestId: 'r-shared', DesktopGroups: [{ DesktopGroupId: 'dg-unsplittable' }] } }
+        : { status: 200, body: { RequestId: 'r-alone', DesktopGroups: [{ DesktopGroupId: `dg-of-${params.get('ImageId.1') ?? ''}` }] } };
+    try {
+      const cloud = adapter();
+      const groupsOf = (imageId: string) =>
+        cloud.listImageUsages(imageId, { kind: 'DesktopGroup', regionId: 'cn-shanghai' }).then((usages) => usages.map((usage) => usage.id));
+      expect(await Promise.all([groupsOf('img-a'), groupsOf('img-b')])).toEqual([['dg-of-img-a'], ['dg-of-img-b']]);
+    } finally {
+      delete answers['DescribeDesktopGroups'];
+    }
+  });
+
   it('calls a PageNumber list that runs dry before its announced total MalformedResponse', async () => {
     // Every page answers the same 1 item of 5: with a total the adapter pages on, and the
     // empty page it then gets (below) ends the list short of the total.
