@@ -160,7 +160,10 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
         );
         return { items: page.Data, total: page.Count, requestId: page.RequestId };
       });
-      return new Set(images.flatMap((image) => (image.ParentImageId ? [image.ParentImageId] : [])));
+      // The filter is ours to enforce: an image answered with another type is not such a child
+      // (one answered without a type is taken as the filter says).
+      const ofType = images.filter((image) => image.ImageType === undefined || image.ImageType === imageType);
+      return new Set(ofType.flatMap((image) => (image.ParentImageId ? [image.ParentImageId] : [])));
     });
   }
 

@@ -81,14 +81,15 @@ export const listImageResponseSchema = z.object({
 });
 
 /**
- * Scanning other images for children only needs ids and parents; other images' fields
- * (types or statuses imgdel does not know) must not break the scan.
+ * Scanning other images for children only needs ids, parents and types (the type asked for is
+ * checked, not trusted to the filter); other images' fields (statuses imgdel does not know) must
+ * not break the scan.
  */
 export const listImageParentsResponseSchema = z.object({
   ...envelope,
   Count: optionalCount,
   Data: z
-    .array(z.object({ ImageId: z.string().min(1), ParentImageId: optionalText }))
+    .array(z.object({ ImageId: z.string().min(1), ParentImageId: optionalText, ImageType: optionalText }))
     .nullish()
     .transform((value) => value ?? []),
 });

@@ -227,6 +227,25 @@ describe('the adapter on answers of the wrong shape', () => {
     }
   });
 
+  it('counts only images of the type asked as children, whatever the ImageType filter let through', async () => {
+    const listed = { ImageId: 'img-1', ImageType: 'User', AliUid: 1, Status: 'AVAILABLE', ProductType: 'CloudDesktop', ImageRegionList: ['cn-shanghai'] };
+    answers['ListImage'] = (params) => {
+      const imageType = params.get('ImageType');
+      if (imageType === null) return { status: 200, body: { RequestId: 'r-img', Count: 1, Data: [listed] } };
+      // The filter ignored: a User image derived from img-1 comes back with both lists, and a
+      // Shared child without its type with the Shared one.
+      const data = [{ ImageId: 'img-user-child', ImageType: 'User', ParentImageId: 'img-1' }];
+      if (imageType === 'Shared') data.push({ ImageId: 'img-shared-child', ImageType: '', ParentImageId: 'img-1' });
+      return { status: 200, body: { RequestId: `r-${imageType}`, Count: data.length, Data: data } };
+    };
+    try {
+      const image = await adapter().getImage('img-1');
+      expect([image.hasCommunityChildren, image.hasSharedChildren]).toEqual([false, true]);
+    } finally {
+      delete answers['ListImage'];
+    }
+  });
+
   it('calls a PageNumber list that runs dry before its announced total MalformedResponse', async () => {
     // Every page answers the same 1 item of 5: with a total the adapter pages on, and the
     // empty page it then gets (below) ends the list short of the total.
