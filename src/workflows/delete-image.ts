@@ -503,7 +503,7 @@ class ImageDeletion {
   ): Promise<void> {
     const scope = this.deletionScopeOnce();
     try {
-      await scope.run(() => runBounded(items, concurrency, task, () => this.drainingOnCancel(scope) || shouldStop()));
+      await scope.run(() => runBounded(items, concurrency, task, () => this.stoppingOnCancel(scope) || shouldStop()));
     } finally {
       // The drain is over: its timer must not fire later, into whatever the saga does next.
       this.drainLimit?.cancel();
@@ -514,7 +514,8 @@ class ImageDeletion {
   /** See CANCEL_STOPS_DELETE_RETRIES_PATCH: decided once, before the first delete is scheduled. */
   private deleteProxies(): { templates: ImgdelActivityProxies; regions: ImgdelActivityProxies } {
     if (this.deletes) return this.deletes;
-    this.deletesWaitedForOnCancel = workflowInfo().memo?.[CANCEL_STOPS_DELETE_RETRIES_MEMO_KEY] === true || patched(CANCEL_STOPS_DELETE_RETRIES_PATCH);
+    this.deletesWaitedForOnCancel =
+      workflowInfo().memo?.[CANCEL_STOPS_DELETE_RETRIES_MEMO_KEY] === true || patched(CANCEL_STOPS_DELETE_RETRIES_PATCH);
     const cancellationType = this.deletesWaitedForOnCancel
       ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
       : ActivityCancellationType.TRY_CANCEL;
@@ -540,9 +541,9 @@ class ImageDeletion {
   /**
    * Asked before every launch. The workflow's scope knows of a cancellation at once, its handler
    * above only a few microtasks later: deciding here first keeps a launch in the same activation
-   * exactly as before the patch (refused by a cancelled scope), or stops it when draining.
+   * exactly as before the patches (refused by a cancelled scope), or stops it when waiting or draining.
    */
-  private drainingOnCancel(scope: CancellationScope): boolean {
+  private stoppingOnCancel(scope: CancellationScope): boolean {
     if (this.workflowScope.consideredCancelled) this.decideOnCancellation(scope);
     return this.cancelDecision === 'wait' || this.cancelDecision === 'drain';
   }
