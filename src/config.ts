@@ -3,6 +3,7 @@
  * or explicitly from a given environment (loadConfig(env)) in tests and tools.
  * Secrets stay in the credential chain: this module never prints them.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const optionalString = z
@@ -13,10 +14,10 @@ const optionalString = z
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
-/** A port, where an empty variable means "not set" (not port 0). */
+/** A port to listen on, where an empty variable means "not set"; 0 (any free port) would be logged as :0. */
 const optionalPort = z.preprocess(
   (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
-  z.coerce.number().int().min(0).max(65535).optional(),
+  z.coerce.number().int().min(1).max(65535).optional(),
 );
 
 const hostPort = z
@@ -87,8 +88,15 @@ export const envSchema = z.object({
   IMGDEL_SHUTDOWN_GRACE_MS: positiveInt(10_000),
   IMGDEL_METRICS_PORT: optionalPort,
   IMGDEL_HEALTH_PORT: optionalPort,
-  /** Interface the metrics and health endpoints listen on; 0.0.0.0 in a container. */
-  IMGDEL_OBSERVABILITY_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /**
+   * Interface the metrics and health endpoints listen on; 0.0.0.0 in a container. An IP address:
+   * the Temporal Runtime's metrics server takes no host name.
+   */
+  IMGDEL_OBSERVABILITY_HOST: z
+    .string()
+    .trim()
+    .refine((host) => isIP(host) !== 0, 'expected an IP address, e.g. 127.0.0.1, or 0.0.0.0 for every interface')
+    .default('127.0.0.1'),
   IMGDEL_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
   IMGDEL_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   /** Path to a prebuilt workflow bundle; production mode uses dist/workflow-bundle.js when unset. */
@@ -206,9 +214,11 @@ export interface ClientConfig {
 }
 
 function temporalFromEnv(e: z.output<typeof clientEnvSchema>): TemporalConnectionConfig {
-  // Any TLS file alone asks for TLS too (half an mTLS pair is then refused, naming the variable).
+  // Any TLS setting alone asks for TLS too (half an mTLS pair is then refused, naming the
+  // variable), so a server name given with an API key is not dropped.
   const wantsTls =
     e.TEMPORAL_TLS === 'true' ||
+    e.TEMPORAL_TLS_SERVER_NAME !== undefined ||
     e.TEMPORAL_TLS_CLIENT_CERT_PATH !== undefined ||
     e.TEMPORAL_TLS_CLIENT_KEY_PATH !== undefined ||
     e.TEMPORAL_TLS_SERVER_CA_CERT_PATH !== undefined;

@@ -41,6 +41,8 @@ describe('loadConfig', () => {
     ['IMGDEL_ACCOUNT_ID', 'abc'],
     ['IMGDEL_CLOUD_RATE_LIMITS', 'DeleteImage:19'],
     ['IMGDEL_METRICS_PORT', '70000'],
+    ['IMGDEL_HEALTH_PORT', '0'],
+    ['IMGDEL_OBSERVABILITY_HOST', 'localhost'],
     ['IMGDEL_LOG_LEVEL', 'LOUD'],
   ])('refuses a bad %s, naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);

@@ -38,6 +38,12 @@ describe('Temporal connection options', () => {
     expect(clientConnectionOptions(config).connectionOptions.tls).toEqual(tls);
   });
 
+  it('keeps a server name given with an API key (TLS by default, its name overridden)', () => {
+    const config = loadConfig({ TEMPORAL_API_KEY: 'key-123456', TEMPORAL_TLS_SERVER_NAME: 'ns.acct.tmprl.cloud' });
+    expect(nativeConnectionOptions(config).connectionOptions.tls).toMatchObject({ serverNameOverride: 'ns.acct.tmprl.cloud' });
+    expect(clientConnectionOptions(config).connectionOptions.tls).toMatchObject({ serverNameOverride: 'ns.acct.tmprl.cloud' });
+  });
+
   it('names the variable when a certificate is missing or half configured', () => {
     const missing = loadConfig({ TEMPORAL_TLS_SERVER_CA_CERT_PATH: join(directory, 'nope.pem') });
     expect(() => nativeConnectionOptions(missing)).toThrow(ConfigError);
