@@ -3,10 +3,10 @@
  * them as the worker does (one connection builder), and a bad one exits 2 naming the variable.
  * No worker is needed: the server is the test run's dev server, or nothing at all.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createImgdelClient } from '../../src/client/index.js';
 import { imgdel } from '../client/fixtures.js';
 import { testNamespace, testTemporalAddress } from '../helpers/temporal.js';
@@ -14,8 +14,16 @@ import { testNamespace, testTemporalAddress } from '../helpers/temporal.js';
 /** Nothing listens there: a connection attempt would exit 4, so exit 2 proves the check came first. */
 const UNREACHABLE = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
 
+/** The directories tempFile made, removed after each test so no run leaves any behind in the temp directory. */
+const tempDirs: string[] = [];
+afterEach(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 function tempFile(name: string, content: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'imgdel-cli-config-')), name);
+  const dir = mkdtempSync(join(tmpdir(), 'imgdel-cli-config-'));
+  tempDirs.push(dir);
+  const file = join(dir, name);
   writeFileSync(file, content);
   return file;
 }

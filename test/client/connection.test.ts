@@ -1,9 +1,20 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { defaultUiUrl, resolveConnectionTarget, workflowUiLink } from '../../src/client/connection.js';
 import { ConfigError, loadClientConfig, loadConfig } from '../../src/config.js';
+
+/** The directories the tests made, removed after each so no run leaves any behind in the temp directory. */
+const tempDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 describe('Temporal UI links', () => {
   it('default to the gRPC port + 1000 on the same host', () => {
@@ -29,7 +40,7 @@ describe('resolveConnectionTarget', () => {
   });
 
   it('uses an envconfig profile when TEMPORAL_PROFILE is set', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'imgdel-profile-'));
+    const dir = tempDir('imgdel-profile-');
     const file = join(dir, 'temporal.toml');
     writeFileSync(file, '[profile.staging]\naddress = "staging.example:7233"\nnamespace = "imgdel-staging"\n');
     const target = resolveConnectionTarget(loadConfig({ TEMPORAL_PROFILE: 'staging', TEMPORAL_CONFIG_FILE: file }));
@@ -46,7 +57,7 @@ describe('resolveConnectionTarget', () => {
   });
 
   it('makes the worker\'s checks: a certificate without its key is refused, not silently dropped', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'imgdel-tls-'));
+    const dir = tempDir('imgdel-tls-');
     const cert = join(dir, 'client.pem');
     writeFileSync(cert, 'CERT');
     const halfPair = () => resolveConnectionTarget(loadClientConfig({ TEMPORAL_TLS_CLIENT_CERT_PATH: cert }));
@@ -61,7 +72,7 @@ describe('resolveConnectionTarget', () => {
   });
 
   it('names TEMPORAL_PROFILE when the profile cannot be loaded', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'imgdel-profile-'));
+    const dir = tempDir('imgdel-profile-');
     const file = join(dir, 'temporal.toml');
     writeFileSync(file, '[profile.staging]\naddress = "staging.example:7233"\n');
     const bad = () => resolveConnectionTarget(loadClientConfig({ TEMPORAL_PROFILE: 'nope', TEMPORAL_CONFIG_FILE: file }));

@@ -4,11 +4,11 @@
  * cannot install hadolint. python3 and getent are stubs here; nothing is downloaded.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 const HADOLINT_STEP = fileURLToPath(new URL('../../.ci/hadolint.bash', import.meta.url));
 
@@ -80,6 +80,18 @@ const toolsDir = ((): string => {
   }
   return dir;
 })();
+afterAll(() => rmSync(toolsDir, { recursive: true, force: true }));
+
+/** Each test's own directory, removed after it so no run leaves any behind in the temp directory. */
+const roots: string[] = [];
+function freshRoot(): string {
+  const root = mkdtempSync(join(tmpdir(), 'imgdel-ci-hadolint-'));
+  roots.push(root);
+  return root;
+}
+afterEach(() => {
+  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
+});
 
 function baseEnv(bin: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { PATH: `${bin}:${toolsDir}`, ...extra };
@@ -87,7 +99,7 @@ function baseEnv(bin: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv 
 
 describe('.ci/hadolint.bash', () => {
   it('installs into the cache under the home directory from the password database when HOME is unset', () => {
-    const root = mkdtempSync(join(tmpdir(), 'imgdel-ci-hadolint-'));
+    const root = freshRoot();
     const home = join(root, 'home');
     const bin = stubBin(root, { venv: true, externallyManaged: true }, home);
     const result = runStep(baseEnv(bin)); // neither HOME nor XDG_CACHE_HOME
@@ -98,7 +110,7 @@ describe('.ci/hadolint.bash', () => {
   });
 
   it('still ends with status 0 and a warning when there is no home directory at all', () => {
-    const root = mkdtempSync(join(tmpdir(), 'imgdel-ci-hadolint-'));
+    const root = freshRoot();
     const bin = stubBin(root, { venv: true, externallyManaged: true, offline: true }, '');
     const result = runStep(baseEnv(bin));
     expect(result.status).toBe(0);
@@ -106,7 +118,7 @@ describe('.ci/hadolint.bash', () => {
   });
 
   it('installs with a user install past PEP 668 when python3 has no venv module', () => {
-    const root = mkdtempSync(join(tmpdir(), 'imgdel-ci-hadolint-'));
+    const root = freshRoot();
     const bin = stubBin(root, { venv: false, externallyManaged: true }, join(root, 'home'));
     const result = runStep(baseEnv(bin, { XDG_CACHE_HOME: join(root, 'cache') }));
     expect(result.status).toBe(0);
@@ -116,7 +128,7 @@ describe('.ci/hadolint.bash', () => {
   });
 
   it('names the real cause when it cannot install hadolint, and does not fail', () => {
-    const root = mkdtempSync(join(tmpdir(), 'imgdel-ci-hadolint-'));
+    const root = freshRoot();
     const bin = stubBin(root, { venv: false, externallyManaged: true, offline: true }, join(root, 'home'));
     const result = runStep(baseEnv(bin, { XDG_CACHE_HOME: join(root, 'cache') }));
     expect(result.status).toBe(0);
@@ -126,7 +138,7 @@ describe('.ci/hadolint.bash', () => {
   });
 
   it('says so when there is no python3', () => {
-    const root = mkdtempSync(join(tmpdir(), 'imgdel-ci-hadolint-'));
+    const root = freshRoot();
     const bin = stubBin(root, undefined, join(root, 'home'));
     const result = runStep(baseEnv(bin, { XDG_CACHE_HOME: join(root, 'cache') }));
     expect(result.status).toBe(0);
@@ -134,7 +146,7 @@ describe('.ci/hadolint.bash', () => {
   });
 
   it('never removes its fallback log path (/dev/null) when mktemp fails', () => {
-    const root = mkdtempSync(join(tmpdir(), 'imgdel-ci-hadolint-'));
+    const root = freshRoot();
     const bin = stubBin(root, { venv: true, externallyManaged: true, offline: true }, join(root, 'home'));
     // mktemp fails; rm records what it is asked to remove (and removes nothing).
     executable(join(bin, 'mktemp'), '#!/bin/sh\nexit 1\n');
@@ -147,7 +159,7 @@ describe('.ci/hadolint.bash', () => {
   });
 
   it('hadolint_available sees a hadolint already in the cache (so .ci/run asks apt for no python3-venv)', () => {
-    const root = mkdtempSync(join(tmpdir(), 'imgdel-ci-hadolint-'));
+    const root = freshRoot();
     const bin = stubBin(root, undefined, join(root, 'home'));
     const env = baseEnv(bin, { XDG_CACHE_HOME: join(root, 'cache') });
     const check = (): number | null =>

@@ -3,7 +3,8 @@
  * .ci/test-summary.mjs; the reports below have the shape vitest's JSON reporter writes.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { SpawnSyncReturns } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,8 +15,14 @@ const SUMMARY_SCRIPT = fileURLToPath(new URL('../../.ci/test-summary.mjs', impor
 function summarize(report: unknown, testExitCode: number): { passed: number; failed: number; stderr: string } {
   const dir = mkdtempSync(join(tmpdir(), 'imgdel-ci-summary-'));
   const reportPath = join(dir, 'vitest.json');
-  if (report !== undefined) writeFileSync(reportPath, JSON.stringify(report));
-  const result = spawnSync(process.execPath, [SUMMARY_SCRIPT, reportPath, String(testExitCode)], { encoding: 'utf8' });
+  let result: SpawnSyncReturns<string>;
+  try {
+    if (report !== undefined) writeFileSync(reportPath, JSON.stringify(report));
+    result = spawnSync(process.execPath, [SUMMARY_SCRIPT, reportPath, String(testExitCode)], { encoding: 'utf8' });
+  } finally {
+    // The script has read the report by now: no run leaves its directory behind.
+    rmSync(dir, { recursive: true, force: true });
+  }
   expect(result.status).toBe(0);
   const [passed, failed] = result.stdout.trim().split(' ').map(Number);
   return { passed: passed ?? Number.NaN, failed: failed ?? Number.NaN, stderr: result.stderr };

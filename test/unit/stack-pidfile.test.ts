@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -22,6 +22,8 @@ import {
 import type { StackIdentity, StackPidfile } from '../../src/dev/stack-pidfile.js';
 
 const children: ChildProcess[] = [];
+/** The directories setup() made, removed after each test so no run leaves any behind in the temp directory. */
+const dirs: string[] = [];
 afterEach(() => {
   for (const child of children.splice(0)) {
     try {
@@ -30,6 +32,8 @@ afterEach(() => {
       // already gone
     }
   }
+  // Only once the children are killed: none of them still writes into a directory being removed.
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 /** A long sleeper in a process group of its own, whose command line carries `args`. */
@@ -48,6 +52,7 @@ function deadPid(): number {
 
 function setup(): { dir: string; path: string; identity: StackIdentity; lines: string[]; options: Parameters<typeof claimStack>[2] } {
   const dir = mkdtempSync(join(tmpdir(), 'imgdel-pidfile-'));
+  dirs.push(dir);
   const lines: string[] = [];
   const identity: StackIdentity = {
     repoRoot: dir,

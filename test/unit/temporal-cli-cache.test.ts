@@ -3,10 +3,10 @@
  * temporalio/cli version recorded in the binary (Go's build info) is ≥ 1.4. Fake binaries here:
  * the build info line is all that is read.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   cachedTemporalCliPath,
   ensureTemporalCli,
@@ -25,9 +25,20 @@ function fakeGoBinary(path: string, version: string): void {
   chmodSync(path, 0o755);
 }
 
+/** The directories a test made, removed after it so no run leaves any behind in the temp directory. */
+const made: string[] = [];
+function freshDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 /** A cache in a fresh directory, and a PATH with neither temporal nor go on it. */
 function isolatedEnv(): NodeJS.ProcessEnv {
-  const root = mkdtempSync(join(tmpdir(), 'imgdel-cli-cache-'));
+  const root = freshDir('imgdel-cli-cache-');
   const emptyBin = join(root, 'empty-bin');
   mkdirSync(emptyBin);
   return { XDG_CACHE_HOME: join(root, 'cache'), PATH: emptyBin };
@@ -48,7 +59,7 @@ describe('Temporal CLI cache', () => {
   });
 
   it('reads the module version from the build info, across read boundaries', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'imgdel-fake-go-')), 'temporal');
+    const file = join(freshDir('imgdel-fake-go-'), 'temporal');
     fakeGoBinary(file, 'v1.5.1');
     expect(await moduleVersionInBinary(file)).toBe('v1.5.1');
   });
