@@ -4,7 +4,7 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { z } from 'zod';
-import { classify, CloudError, isCloudError, type SagaStep } from '../cloud/errors.js';
+import { classify, CloudError, isCloudError, StepCode, type SagaStep } from '../cloud/errors.js';
 import {
   usageKindSchema,
   usageSourceKey,
@@ -240,7 +240,7 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
             if (gone) break;
             if (Date.now() >= deadline) {
               throw ApplicationFailure.create({
-                type: 'RegionDeleteUnconfirmed',
+                type: StepCode.RegionDeleteUnconfirmed,
                 message: `${what}: the cloud accepted the delete (attempt ${attempt}) but still listed the copy ${confirmTimeoutMs} ms later.`,
               });
             }

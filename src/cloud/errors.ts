@@ -22,6 +22,16 @@ export const ImgdelCode = {
   ImageHasNoRegions: 'ImageHasNoRegions',
 } as const;
 
+/** Codes of a failed step that are not the cloud's: what imgdel found, or Temporal decided. */
+export const StepCode = {
+  /** The cloud accepted a region delete but still listed the copy when the confirmation wait ended. */
+  RegionDeleteUnconfirmed: 'RegionDeleteUnconfirmed',
+  /** An activity timed out (a worker lost, a call that hung) and Temporal stopped retrying it. */
+  ActivityTimeout: 'ActivityTimeout',
+  /** A region delete failed without an error of its own (a fallback the saga never expects to use). */
+  RegionDeleteFailed: 'RegionDeleteFailed',
+} as const;
+
 /**
  * The code of an HTTP error answer that carries no Code of its own, from its status alone:
  * 429 is throttling (docs: "Throttling* / HTTP 429"), 5xx a server error, any other 4xx a
@@ -184,6 +194,11 @@ const EXPLANATIONS: Readonly<Record<string, string>> = {
   [SyntheticCode.HttpClientError]:
     'The cloud (or a proxy in front of it) refused the request without an error code. Check IMGDEL_CLOUD_ENDPOINT and any proxy between the worker and the cloud.',
   [SyntheticCode.MalformedResponse]: 'The cloud answered with a response imgdel could not understand.',
+  [StepCode.RegionDeleteUnconfirmed]:
+    'The cloud accepted the delete, but the region still listed the copy when imgdel stopped waiting for it to go. Check the region in the console; a retry deletes it again, and a copy already gone counts as deleted.',
+  [StepCode.ActivityTimeout]:
+    'The step did not finish in time and Temporal stopped retrying it: a worker may have stopped, or a cloud call hung. Check that the workers run and reach the cloud (their log says which), then retry.',
+  [StepCode.RegionDeleteFailed]: "A region delete failed; the region's own line above says how.",
   [ImgdelCode.ImageHasNoRegions]:
     'Nothing was changed: imgdel deletes an image region by region, and this image has no regional copy. Check the image in the console (an image whose creation failed may have no copies) and delete it there.',
 };

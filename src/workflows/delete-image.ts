@@ -23,6 +23,7 @@ import {
 } from '@temporalio/workflow';
 import type { ImagePlan, ImgdelActivities, RemainingRegions, StepReceipt } from '../activities/index.js';
 import type { RecreatedTemplate, TemplateSnapshot } from '../cloud/port.js';
+import { StepCode } from '../cloud/errors.js';
 import { runBounded } from './bounded.js';
 import { attemptsOf, causeFailureOf, cloudDetailsOf, stepErrorFrom } from './failure-causes.js';
 import { checkInput, resolveInput, type ResolvedInput } from './input.js';
@@ -441,7 +442,7 @@ class ImageDeletion {
       if (failedBeforePivot()) {
         // The code and the cause reported both come from the same region: the first failed one.
         const failed = this.state.regions.find((region) => region.status === 'failed');
-        const cause = failed?.lastError ?? { code: 'RegionDeleteFailed', message: 'a region delete failed' };
+        const cause = failed?.lastError ?? { code: StepCode.RegionDeleteFailed, message: 'a region delete failed' };
         throw await this.recoverBackward(cause, failed && this.regionFailures.get(failed.regionId));
       }
       round = pending();

@@ -4,6 +4,7 @@
  */
 import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
 import type { CloudFailureDetails } from '../activities/failures.js';
+import { StepCode } from '../cloud/errors.js';
 import type { StepError } from './model.js';
 
 /**
@@ -45,7 +46,7 @@ export function stepErrorFrom(error: unknown): StepError {
   if (error instanceof ActivityFailure) {
     const cause = error.cause;
     const kind = cause ? cause.name : 'ActivityFailure';
-    return { code: kind === 'TimeoutFailure' ? 'ActivityTimeout' : kind, message: cause?.message ?? error.message };
+    return { code: kind === 'TimeoutFailure' ? StepCode.ActivityTimeout : kind, message: cause?.message ?? error.message };
   }
   return { code: 'Error', message: error instanceof Error ? error.message : String(error) };
 }

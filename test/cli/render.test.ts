@@ -96,6 +96,13 @@ describe('renderOutcome', () => {
     expect(last).not.toMatch(/does not know/);
   });
 
+  it.each(['RegionDeleteUnconfirmed', 'ActivityTimeout'])('ends a deletion parked by %s with what to do, not as an unknown cloud code', (code) => {
+    const regions = [parked.regions[0], { regionId: 'cn-hangzhou', status: 'failed' as const, attempts: 10, lastError: { code, message: 'no' } }];
+    const last = renderOutcome({ ...parked, regions: regions.filter((region) => region !== undefined) }).at(-1);
+    expect(last).toBe(`${code}: ${explain(code)}`);
+    expect(last).not.toMatch(/does not know/);
+  });
+
   it('describes a dry-run plan without attempts', () => {
     const planned: DeletionOutcome = { ...running, status: 'planned', phase: 'finished', regions: [{ regionId: 'cn-shanghai', status: 'pending', attempts: 0 }] };
     const text = renderOutcome(planned).join('\n');
