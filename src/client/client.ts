@@ -24,6 +24,7 @@ import { loadClientConfig } from '../config.js';
 import { DEFAULTS, checkInput, workflowIdFor } from '../workflows/input.js';
 import type { DeleteImageInput } from '../workflows/input.js';
 import {
+  ABANDON_REASON_MAX_LENGTH,
   abandonUpdate,
   CANCEL_STOPS_DELETE_RETRIES_MEMO_KEY,
   deletionStatusKey,
@@ -300,6 +301,9 @@ export class ImgdelClient {
    */
   async abandon(imageId: string, reason?: string, options: UpdateOptions = {}): Promise<DeletionOutcome> {
     const workflowId = checkedWorkflowId(imageId);
+    if (reason !== undefined && reason.length > ABANDON_REASON_MAX_LENGTH) {
+      throw new InvalidDeletionInputError(`reason must be at most ${ABANDON_REASON_MAX_LENGTH} characters`, 'nothing was abandoned');
+    }
     const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
     await this.call(async (client) => {
       const description = await this.describeExisting(client, imageId, workflowId);

@@ -5,8 +5,11 @@
 
 /** The input failed the workflow's zod schema; nothing was started. */
 export class InvalidDeletionInputError extends Error {
-  constructor(readonly problems: string) {
-    super(`invalid deletion input (nothing was started): ${problems}`);
+  constructor(
+    readonly problems: string,
+    consequence = 'nothing was started',
+  ) {
+    super(`invalid deletion input (${consequence}): ${problems}`);
     this.name = 'InvalidDeletionInputError';
   }
 }

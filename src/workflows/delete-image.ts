@@ -28,6 +28,7 @@ import { runBounded } from './bounded.js';
 import { attemptsOf, causeFailureOf, cloudDetailsOf, stepErrorFrom } from './failure-causes.js';
 import { checkInput, resolveInput, type ResolvedInput } from './input.js';
 import {
+  ABANDON_REASON_MAX_LENGTH,
   CANCEL_STOPS_DELETE_RETRIES_MEMO_KEY,
   FailureType,
   SEARCH_STATUS,
@@ -227,8 +228,8 @@ class ImageDeletion {
       {
         validator: (request: AbandonRequest) => {
           const reason: unknown = (request as { reason?: unknown } | null)?.reason;
-          if (reason !== undefined && (typeof reason !== 'string' || reason.length > 500)) {
-            throw new Error('The abandon reason must be a text of at most 500 characters.');
+          if (reason !== undefined && (typeof reason !== 'string' || reason.length > ABANDON_REASON_MAX_LENGTH)) {
+            throw new Error(`The abandon reason must be a text of at most ${ABANDON_REASON_MAX_LENGTH} characters.`);
           }
           if (this.state.phase !== 'awaiting-retry') {
             throw new Error(

@@ -105,8 +105,11 @@ export const retryUpdate = defineUpdate<DeletionProgress>('retry');
 export const abandonUpdate = defineUpdate<DeletionProgress, [AbandonRequest]>('abandon');
 
 export interface AbandonRequest {
+  /** At most ABANDON_REASON_MAX_LENGTH characters (the update's validator refuses longer ones). */
   reason?: string;
 }
+
+export const ABANDON_REASON_MAX_LENGTH = 500;
 
 /** Failure types the workflow ends with, besides cloud error codes. */
 export const FailureType = {

@@ -65,6 +65,13 @@ describe('bad usage and invalid input: exit 2, nothing started', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ error: { code: 'InvalidInput' } });
   });
 
+  it('refuses an abandon reason over 500 characters before asking Temporal', async () => {
+    const run = await imgdel(['abandon', 'img-a1b2c3d4', '--reason', 'x'.repeat(501), '--json'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toMatchObject({ error: { code: 'InvalidInput' } });
+    expect(run.stdout).toContain('nothing was abandoned');
+  });
+
   it('refuses a non-numeric option value through the input schema', async () => {
     const run = await imgdel(['delete', 'img-a1b2c3d4', '--region-concurrency', 'many'], env);
     expect(run.code).toBe(2);
