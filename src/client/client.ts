@@ -703,6 +703,16 @@ function listQuery(status: DeletionStatus | undefined): string {
   const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`, 'ImageId IS NOT NULL'];
   if (status === 'running') {
     clauses.push(`DeletionStatus = '${SEARCH_STATUS.running}'`, `ExecutionStatus = 'Running'`);
+  } else if (status === 'awaiting-retry') {
+    // A parked deletion someone terminated keeps its attribute, but no longer waits for anyone.
+    clauses.push(`DeletionStatus = '${SEARCH_STATUS['awaiting-retry']}'`, `ExecutionStatus = 'Running'`);
+  } else if (status === 'failed') {
+    // With those that ended without recording why (terminated or timed out while running or
+    // parked), which listItem shows as failed too.
+    const unrecorded = [SEARCH_STATUS.running, SEARCH_STATUS['awaiting-retry']].map((value) => `'${value}'`).join(', ');
+    clauses.push(
+      `(DeletionStatus = '${SEARCH_STATUS.failed}' OR (DeletionStatus IN (${unrecorded}) AND ExecutionStatus IN ('Terminated', 'TimedOut', 'Failed')))`,
+    );
   } else if (status === 'cancelled') {
     // The workflow cannot record its own cancellation in a search attribute reliably.
     clauses.push(`ExecutionStatus = 'Canceled'`);

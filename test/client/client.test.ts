@@ -177,6 +177,18 @@ describe('a parked deletion', () => {
     expect(finished.status).toBe('deleted');
   });
 
+  it('is no longer listed as awaiting retry once terminated, but as failed', async () => {
+    const imageId = await seedImage(stack.admin, { regions: ['cn-shanghai', 'cn-hangzhou'] });
+    await stack.admin.addFault({ action: 'DeleteImage', imageId, regionId: 'cn-hangzhou', code: 'ImageNotAllowDelete', times: -1 });
+    const started = await imgdel.startDeletion({ imageId });
+    expect((await imgdel.waitForOutcome(imageId, { pollMs: 100 })).status).toBe('awaiting-retry');
+    expect(await listUntilFound('awaiting-retry', started.workflowId)).toBeDefined();
+    await stack.client.workflow.getHandle(started.workflowId).terminate('an operator gave up');
+    const failed = await listUntilFound('failed', started.workflowId);
+    expect(failed).toMatchObject({ imageId, status: 'failed', temporalStatus: 'TERMINATED' });
+    expect((await imgdel.list({ status: 'awaiting-retry' })).some((item) => item.workflowId === started.workflowId)).toBe(false);
+  });
+
   it('can be abandoned; the outcome carries the Abandoned code and the full report', async () => {
     const imageId = await seedImage(stack.admin, { regions: ['cn-shanghai', 'cn-hangzhou'] });
     await stack.admin.addFault({ action: 'DeleteImage', imageId, regionId: 'cn-hangzhou', code: 'ImageNotAllowDelete', times: -1 });
