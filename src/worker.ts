@@ -153,6 +153,17 @@ function exitCodeForSignal(signal: NodeJS.Signals): number {
  */
 export async function runWorker(config: Config = loadConfig()): Promise<void> {
   const logger = createLogger({ level: config.worker.logLevel, format: config.worker.logFormat, secrets: configSecrets(config) });
+  try {
+    await runWithLogger(config, logger);
+  } catch (error) {
+    // Why the worker ended belongs in its structured log too, not only on stderr (a configuration
+    // error stays the one stderr line its exit status promises).
+    if (!(error instanceof ConfigError)) logger.error('imgdel worker failed', { error });
+    throw error;
+  }
+}
+
+async function runWithLogger(config: Config, logger: Logger): Promise<void> {
   requireAccountId(config);
   resolveWorkflowSource(config.worker);
   logger.info('imgdel worker starting', { config: redactedConfig(config) });

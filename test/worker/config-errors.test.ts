@@ -16,6 +16,14 @@ describe('worker configuration errors', () => {
     expect(worker.output()).toMatch(/configuration error: IMGDEL_ACCOUNT_ID is not set/);
   });
 
+  it('logs why it failed as a structured ERROR line when Temporal cannot be reached, and exits 1', async () => {
+    const worker = startWorkerProcess({ IMGDEL_ACCOUNT_ID: '1234567890123456', TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    expect(await worker.exited).toBe(1);
+    const failed = worker.logs.find((line) => line.level === 'ERROR' && line.message === 'imgdel worker failed');
+    expect(failed, worker.output()).toBeDefined();
+    expect(JSON.stringify(failed)).toMatch(/127\.0\.0\.1:1|connect/i);
+  });
+
   it('--help lists every configuration variable and starts nothing', async () => {
     const worker = startWorkerProcess({}, ['--help']);
     expect(await worker.exited).toBe(0);
