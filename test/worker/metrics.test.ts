@@ -66,6 +66,9 @@ describe('worker observability', () => {
   });
 
   it('writes every log line as one JSON object with time, level and message', () => {
+    // Every line on stdout, not only those that parsed: a plain-text line there must fail this.
+    const stdoutLines = worker.stdout().split('\n').filter((line) => line.trim() !== '');
+    expect(stdoutLines.filter((line) => !isJsonObject(line))).toEqual([]);
     expect(worker.logs.length).toBeGreaterThan(3);
     for (const line of worker.logs) {
       expect(typeof line.time).toBe('string');
@@ -119,5 +122,15 @@ describe('worker observability', () => {
     expect(exitCode).toBe(0);
     expect(worker.logs.some((line) => line.message === 'received SIGTERM: shutting down gracefully')).toBe(true);
     expect(worker.logs.some((line) => line.message === 'Worker state changed' && line['state'] === 'STOPPED')).toBe(true);
+    expect(worker.logs.at(-1)?.message).toBe('imgdel worker stopped: shutdown complete');
   });
 });
+
+function isJsonObject(line: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(line);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
+  } catch {
+    return false;
+  }
+}

@@ -23,6 +23,8 @@ export interface WorkerProcess {
   readonly logs: LogLine[];
   /** Everything written, raw (stdout then stderr interleaved as received). */
   output(): string;
+  /** Everything written to stdout, raw. */
+  stdout(): string;
   /** Resolves with the first log line matching; rejects if the process exits first or the wait is abandoned. */
   waitForLog(matches: (line: LogLine) => boolean, abandonAfterMs?: number): Promise<LogLine>;
   /** Resolves with the exit code (or 128+n for a signal) once the process has exited. */
@@ -52,12 +54,14 @@ export function startWorkerProcess(env: Record<string, string>, args: string[] =
   const logs: LogLine[] = [];
   const waiters = new Set<() => void>();
   let raw = '';
+  let rawStdout = '';
   let pending = '';
   const notify = () => {
     for (const waiter of [...waiters]) waiter();
   };
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
     raw += chunk;
+    rawStdout += chunk;
     pending += chunk;
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
@@ -88,6 +92,7 @@ export function startWorkerProcess(env: Record<string, string>, args: string[] =
     child,
     logs,
     output: () => raw,
+    stdout: () => rawStdout,
     exited,
     waitForLog(matches, abandonAfterMs = 90_000) {
       return new Promise<LogLine>((resolveWait, rejectWait) => {
