@@ -30,6 +30,8 @@ export {
   TemporalUnavailableError,
 } from './errors.js';
 export { cloudCodeOf, isCloudCode, outcomeFromFailure, outcomeFromProgress } from './outcome.js';
+/** createImgdelClient() throws it for a bad environment variable, TLS file or Temporal profile. */
+export { ConfigError } from '../config.js';
 export type { DeletionOutcome, OutcomeError, OutcomeRegion, OutcomeTemplate } from './outcome.js';
 export type { DeleteImageInput } from '../workflows/input.js';
 export type { DeletionProgress, DeletionStatus } from '../workflows/model.js';

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createImgdelClient } from '../../src/client/index.js';
+import { ConfigError, createImgdelClient } from '../../src/client/index.js';
 import { imgdel } from '../client/fixtures.js';
 import { testNamespace, testTemporalAddress } from '../helpers/temporal.js';
 
@@ -63,6 +63,11 @@ describe('imgdel ignores the worker-only variables', () => {
     });
     expect(run.stderr).toContain('no deletion found for image img-nodeletion0002');
     expect(run.code).toBe(1);
+  });
+
+  it('createImgdelClient refuses a bad variable with a ConfigError that services can catch from imgdel/client', () => {
+    expect(() => createImgdelClient({ env: { TEMPORAL_ADDRESS: 'not host:port' } })).toThrow(ConfigError);
+    expect(() => createImgdelClient({ env: { TEMPORAL_ADDRESS: 'not host:port' } })).toThrow(/TEMPORAL_ADDRESS/);
   });
 
   it('createImgdelClient({ address }) is not refused for an unrelated or overridden variable', async () => {
