@@ -218,7 +218,7 @@ async function buildTemporalCli(go: string, destination: string, env: NodeJS.Pro
   try {
     for (const version of TEMPORAL_CLI_BUILD_VERSIONS) {
       log(`building temporal CLI ${version} with go install into ${binDir} (first run only; takes a few minutes)`);
-      const outcome = await goInstall(go, `${TEMPORAL_CLI_MODULE}@${version}`, { ...env, GOBIN: staging }, (elapsedMs) =>
+      const outcome = await goInstall(go, `${TEMPORAL_CLI_MODULE}@${version}`, goInstallEnv(env, staging, dirname(binDir)), (elapsedMs) =>
         log(`still building temporal CLI ${version} (${Math.round(elapsedMs / 1000)} s)`),
       );
       const built = join(staging, 'temporal');
@@ -248,6 +248,21 @@ interface GoInstallOutcome {
   ok: boolean;
   exit: string;
   output: string;
+}
+
+/**
+ * go install's environment: the binary goes to `gobin`. Go keeps its build cache under
+ * $XDG_CACHE_HOME or $HOME/.cache and its modules under $GOPATH or $HOME/go, and refuses to build
+ * without them; where HOME is unset too (some CI runners, `env -i`), both go under `cacheDir`.
+ */
+export function goInstallEnv(env: NodeJS.ProcessEnv, gobin: string, cacheDir: string): NodeJS.ProcessEnv {
+  const has = (name: string) => (env[name] ?? '') !== '';
+  return {
+    ...env,
+    GOBIN: gobin,
+    ...(has('GOCACHE') || has('XDG_CACHE_HOME') || has('HOME') ? {} : { GOCACHE: join(cacheDir, 'go-build') }),
+    ...(has('GOPATH') || has('HOME') ? {} : { GOPATH: join(cacheDir, 'go') }),
+  };
 }
 
 function goInstall(go: string, target: string, env: NodeJS.ProcessEnv, onProgress: (elapsedMs: number) => void): Promise<GoInstallOutcome> {

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   cachedTemporalCliPath,
   ensureTemporalCli,
+  goInstallEnv,
   isAtLeast,
   moduleVersionInBinary,
   parseTemporalVersion,
@@ -87,5 +88,22 @@ describe('Temporal CLI cache', () => {
     // The way-out message names the build it found, not "no build".
     expect(String(failure)).toContain(`the build at ${cached} is older than 1.4.0 or of unknown version`);
     expect(String(failure)).not.toContain('no build at');
+  });
+});
+
+describe('go install environment', () => {
+  it('builds into GOBIN, and keeps Go\'s caches under imgdel\'s cache directory when HOME is unset', () => {
+    expect(goInstallEnv({ PATH: '/usr/bin' }, '/cache/imgdel/bin/.build-1', '/cache/imgdel')).toEqual({
+      PATH: '/usr/bin',
+      GOBIN: '/cache/imgdel/bin/.build-1',
+      GOCACHE: '/cache/imgdel/go-build',
+      GOPATH: '/cache/imgdel/go',
+    });
+  });
+
+  it("leaves Go's own defaults alone when HOME (or the caches themselves) are set", () => {
+    expect(goInstallEnv({ HOME: '/home/ci' }, '/b', '/c')).toEqual({ HOME: '/home/ci', GOBIN: '/b' });
+    expect(goInstallEnv({ GOCACHE: '/gc', GOPATH: '/gp' }, '/b', '/c')).toEqual({ GOCACHE: '/gc', GOPATH: '/gp', GOBIN: '/b' });
+    expect(goInstallEnv({ XDG_CACHE_HOME: '/xdg', HOME: '' }, '/b', '/c')).toEqual({ XDG_CACHE_HOME: '/xdg', HOME: '', GOBIN: '/b', GOPATH: '/c/go' });
   });
 });
