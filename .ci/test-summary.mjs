@@ -2,6 +2,7 @@
 // A test file that fails to import, or a failing hook, fails its file without failing a test:
 // each such file counts as one failure, so the closing line never says "0 failed" for a red run.
 import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /**
@@ -21,6 +22,16 @@ export function summarize(report, testExitCode) {
     const assertions = Array.isArray(file?.assertionResults) ? file.assertionResults : [];
     return file?.status === 'failed' && !assertions.some((assertion) => assertion?.status === 'failed');
   });
+  // A test skipped for want of a tool (chromium, docker-compose, hadolint) counts in neither
+  // number: name it, so a green line never hides a check that did not run.
+  for (const file of files) {
+    const assertions = Array.isArray(file?.assertionResults) ? file.assertionResults : [];
+    for (const assertion of assertions) {
+      if (assertion?.status === 'passed' || assertion?.status === 'failed') continue;
+      const title = typeof assertion?.fullName === 'string' && assertion.fullName !== '' ? assertion.fullName : String(assertion?.title ?? 'a test');
+      notes.push(`skipped: ${relative(process.cwd(), String(file?.name ?? ''))} > ${title}`);
+    }
+  }
   for (const file of filesFailedWithoutFailedTest) {
     const why = typeof file.message === 'string' && file.message !== '' ? file.message.split('\n')[0] : 'a hook or the file itself failed';
     notes.push(`${file.name}: ${why}`);

@@ -31,6 +31,21 @@ function summarize(report: unknown, testExitCode: number): { passed: number; fai
 const passingFile = { name: 'ok.test.ts', status: 'passed', message: '', assertionResults: [{ status: 'passed' }] };
 
 describe('.ci/test-summary.mjs', () => {
+  it('names each skipped test before the numbers, which count only passed and failed ones', () => {
+    const report = {
+      numPassedTests: 1,
+      numFailedTests: 0,
+      success: true,
+      testResults: [
+        { name: 'ui.test.ts', status: 'passed', message: '', assertionResults: [{ status: 'passed' }, { status: 'skipped', fullName: 'Temporal UI shows a deletion' }] },
+      ],
+    };
+    const summary = summarize(report, 0);
+    expect([summary.passed, summary.failed]).toEqual([1, 0]);
+    expect(summary.stderr).toContain('skipped: ui.test.ts > Temporal UI shows a deletion');
+    expect(summarize({ ...report, testResults: [passingFile] }, 0).stderr).not.toContain('skipped');
+  });
+
   it('counts passed and failed tests', () => {
     const report = {
       numPassedTests: 3,
