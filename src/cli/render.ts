@@ -32,7 +32,11 @@ function plural(count: number, word: string): string {
 }
 
 function errorText(error: OutcomeError | undefined): string {
-  return error ? `  ${error.code}: ${error.message}` : '';
+  return error ? `  ${error.code}: ${error.message}${requestIdText(error)}` : '';
+}
+
+function requestIdText(error: OutcomeError): string {
+  return error.requestId ? ` (request id ${error.requestId})` : '';
 }
 
 function pad(text: string, width: number): string {
@@ -96,7 +100,7 @@ export function renderOutcome(outcome: DeletionOutcome, options: { uiLink?: stri
   lines.push(...unrestoredLines(outcome));
   const cloudCode = cloudCodeOf(outcome);
   if (outcome.error) {
-    lines.push(...renderErrorEnding(`${outcome.error.code}: ${outcome.error.message}`, cloudCode));
+    lines.push(...renderErrorEnding(`${outcome.error.code}: ${outcome.error.message}${requestIdText(outcome.error)}`, cloudCode));
   } else if (outcome.status === 'awaiting-retry' && cloudCode !== undefined) {
     lines.push(`${cloudCode}: ${explain(cloudCode)}`);
   }

@@ -11,6 +11,8 @@ import type { TemplateSnapshot } from '../cloud/port.js';
 export interface OutcomeError {
   code: string;
   message: string;
+  /** The cloud's request id of the call that failed, when the cloud answered: what its support asks for. */
+  requestId?: string;
 }
 
 export interface OutcomeRegion {
@@ -134,7 +136,8 @@ export function readProgress(value: unknown): { progress: DeletionProgress } | {
 }
 
 function plainError(error: StepError | undefined): OutcomeError | undefined {
-  return error === undefined ? undefined : { code: error.code, message: error.message };
+  if (error === undefined) return undefined;
+  return { code: error.code, message: error.message, ...(error.requestId ? { requestId: error.requestId } : {}) };
 }
 
 export function outcomeFromProgress(workflowId: string, progress: DeletionProgress): DeletionOutcome {

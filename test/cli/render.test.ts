@@ -103,6 +103,13 @@ describe('renderOutcome', () => {
     expect(last).not.toMatch(/does not know/);
   });
 
+  it("shows the cloud's request id of a failed step and of a refusal, for the cloud's support", () => {
+    const regions = [{ regionId: 'cn-hangzhou', status: 'failed' as const, attempts: 1, lastError: { code: 'Forbidden.RAM', message: 'denied', requestId: 'REQ-1' } }];
+    expect(renderOutcome({ ...parked, regions }).join('\n')).toContain('Forbidden.RAM: denied (request id REQ-1)');
+    const rejected = rejectedWith({ code: 'ImageDeleteFailed.NotAllow', message: 'not yours', requestId: 'REQ-2' });
+    expect(renderOutcome(rejected)).toContain('Error: ImageDeleteFailed.NotAllow: not yours (request id REQ-2)');
+  });
+
   it('describes a dry-run plan without attempts', () => {
     const planned: DeletionOutcome = { ...running, status: 'planned', phase: 'finished', regions: [{ regionId: 'cn-shanghai', status: 'pending', attempts: 0 }] };
     const text = renderOutcome(planned).join('\n');

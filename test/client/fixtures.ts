@@ -90,7 +90,7 @@ export async function imgdel(argv: string[], env: Record<string, string | undefi
   return { code, stdout, stderr };
 }
 
-const outcomeErrorSchema = z.strictObject({ code: z.string().min(1), message: z.string() });
+const outcomeErrorSchema = z.strictObject({ code: z.string().min(1), message: z.string(), requestId: z.string().min(1).optional() });
 
 /** The documented --json shape (plus the optional `details` paragraph and `unrestoredTemplates`), strictly. */
 export const outcomeJsonSchema = z.strictObject({

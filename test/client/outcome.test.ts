@@ -17,7 +17,7 @@ const report: DeletionProgress = {
 };
 
 describe('outcomeFromProgress', () => {
-  it('keeps the documented fields only, errors as { code, message }', () => {
+  it("keeps the documented fields only, errors as { code, message } and the cloud's request id", () => {
     const outcome = outcomeFromProgress('delete-image-img-a1b2c3', report);
     expect(outcome).toEqual({
       workflowId: 'delete-image-img-a1b2c3',
@@ -28,7 +28,7 @@ describe('outcomeFromProgress', () => {
       templates: [{ templateId: 'b-1', templateName: 'office', status: 'deleted', attempts: 1 }],
       regions: [
         { regionId: 'cn-shanghai', status: 'deleted', attempts: 1 },
-        { regionId: 'cn-hangzhou', status: 'failed', attempts: 3, lastError: { code: 'ImageNotAllowDelete', message: 'in use' } },
+        { regionId: 'cn-hangzhou', status: 'failed', attempts: 3, lastError: { code: 'ImageNotAllowDelete', message: 'in use', requestId: 'req-3' } },
       ],
       details: 'Abandoned by an operator.',
     });
