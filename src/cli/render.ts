@@ -116,6 +116,10 @@ export function renderChanges(previous: DeletionOutcome | undefined, next: Delet
   if (next.pivotRegion !== undefined && previous?.pivotRegion !== next.pivotRegion) {
     lines.push(`pivot: ${next.pivotRegion} (from here on the deletion only goes forward)`);
   }
+  // Before any step is known the paragraph is all there is to say, e.g. that no worker answers
+  // (a pipe would otherwise show one line, then nothing until the worker timeout).
+  const noSteps = next.templates.length === 0 && next.regions.length === 0;
+  if (noSteps && next.phase !== 'finished' && next.details && next.details !== previous?.details) lines.push(`  ${next.details}`);
   const previousTemplates = new Map(previous?.templates.map((t) => [t.templateId, t]));
   for (const template of next.templates) {
     const before = previousTemplates.get(template.templateId);

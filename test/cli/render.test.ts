@@ -133,6 +133,24 @@ describe('renderChanges', () => {
   });
 });
 
+describe('renderChanges before any step is known', () => {
+  it('says that no worker answers, once, where a pipe would otherwise show nothing until the timeout', () => {
+    const noAnswer: DeletionOutcome = {
+      ...running,
+      phase: 'validating',
+      pivotRegion: undefined,
+      templates: [],
+      regions: [],
+      details: 'No worker answered the progress query. Is a worker running on task queue image-deletion?',
+    };
+    expect(renderChanges(undefined, noAnswer)).toEqual([
+      'img-fixture01: running (validating)',
+      '  No worker answered the progress query. Is a worker running on task queue image-deletion?',
+    ]);
+    expect(renderChanges(noAnswer, noAnswer)).toEqual([]);
+  });
+});
+
 describe('LiveProgress', () => {
   it('prints one line per change when not on a terminal', () => {
     let written = '';
