@@ -221,7 +221,9 @@ export function outcomeFromFailure(facts: FailureFacts): DeletionOutcome {
   // (cancel, terminate, timeout) overrides whatever the last progress said.
   const status =
     facts.code in TemporalEndCode || !CLOSED_STATUSES.has(base.status) ? fallbackStatus : base.status;
-  return { ...base, status, phase: 'finished', error: { code: facts.code, message: facts.message } };
+  // The report's error is this failure's when their codes agree: keep its request id.
+  const requestId = base.error?.code === facts.code ? base.error.requestId : undefined;
+  return { ...base, status, phase: 'finished', error: { code: facts.code, message: facts.message, ...(requestId ? { requestId } : {}) } };
 }
 
 /**

@@ -50,7 +50,11 @@ export const seedImageSchema = z.object({
   status: imageStatusSchema.default('AVAILABLE'),
   productType: productTypeSchema.default('CloudDesktop'),
   parentImageId: z.string().min(1).optional(),
-  regions: z.array(z.string().min(1)).min(1),
+  /**
+   * Empty for an image listed with no regional copy (one whose creation failed, say): imgdel
+   * refuses it (ImageHasNoRegions). Deleting an image's last copy removes the image instead.
+   */
+  regions: z.array(z.string().min(1)),
 });
 
 /** `{ templateId, templateName, imageId, …other fields }`; other fields are kept (first letter upper-cased). */

@@ -46,6 +46,17 @@ describe('outcomeFromFailure', () => {
     expect(cloudCodeOf(outcome)).toBe('ImageNotAllowDelete');
   });
 
+  it("keeps the request id of a refusal the report records, for the cloud's support", () => {
+    const rejected: DeletionProgress = { ...report, status: 'rejected', error: { code: 'Image.NotExist', message: 'm', requestId: 'req-9' } };
+    expect(outcomeFromFailure({ ...base, code: 'Image.NotExist', message: 'm', report: rejected }).error).toEqual({
+      code: 'Image.NotExist',
+      message: 'm',
+      requestId: 'req-9',
+    });
+    // A Temporal-level end is not the report's error: no request id of another failure is borrowed.
+    expect(outcomeFromFailure({ ...base, code: 'Terminated', message: 't', report: rejected }).error).toEqual({ code: 'Terminated', message: 't' });
+  });
+
   it('maps failure types to statuses when there is no report', () => {
     const statusOf = (code: string) => outcomeFromFailure({ ...base, code, message: 'm' }).status;
     expect(statusOf('ImageDeleteFailed.NotAllow')).toBe('rejected');

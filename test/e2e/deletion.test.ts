@@ -142,6 +142,25 @@ describe('end to end against the emulator', () => {
     await recordHistoryIfAsked('compensated-template-delete-failed', handle);
   });
 
+  it('an image listed with no regional copy is rejected with ImageHasNoRegions, and nothing is deleted', async () => {
+    const imageId = await seeded([]);
+    const handle = await start(imageId);
+    let failure: unknown;
+    try {
+      await handle.result();
+    } catch (error) {
+      failure = error;
+    }
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    const cause = (failure as WorkflowFailedError).cause;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    expect((cause as ApplicationFailure).type).toBe('ImageHasNoRegions');
+    expect((cause as ApplicationFailure).nonRetryable).toBe(true);
+    // Refused at validation: its templates were not touched either.
+    expect((await stack.admin.calls()).some((call) => call.action === 'DeleteImage' && call.params.ImageId === imageId)).toBe(false);
+    expect((await cloudView(imageId)).templates).toHaveLength(2);
+  });
+
   it('one region failing forever → parked → fault removed → retry → deleted', async () => {
     const imageId = await seeded(['cn-beijing', 'cn-hangzhou', 'cn-shanghai'], 1);
     await stack.admin.addFault({ action: 'DeleteImage', code: 'InternalError', imageId, regionId: 'cn-shanghai', times: -1 });
