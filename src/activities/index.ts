@@ -2,7 +2,7 @@
  * createActivities(cloud): one cloud step per activity, each idempotent, each
  * turning a CloudError into an ApplicationFailure through failures.ts.
  */
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { z } from 'zod';
 import { classify, CloudError, isCloudError, StepCode, type SagaStep } from '../cloud/errors.js';
 import {
@@ -244,7 +244,17 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
                 message: `${what}: the cloud accepted the delete (attempt ${attempt}) but still listed the copy ${confirmTimeoutMs} ms later.`,
               });
             }
-            await context.sleep(confirmPollMs);
+            try {
+              await context.sleep(confirmPollMs);
+            } catch (error) {
+              // The workflow was cancelled while the copy was still listed. The cloud accepted the
+              // delete, which no cancellation undoes: this region is past the point of no return,
+              // and reporting it deleted keeps the saga from re-creating the templates of an image
+              // it has begun to delete (the copy may stay listed a while). A worker shutting down
+              // is not that: the attempt fails and a retry confirms.
+              if (error instanceof CancelledFailure && context.cancellationDetails?.cancelRequested === true) break;
+              throw error;
+            }
           }
           return {
             outcome,

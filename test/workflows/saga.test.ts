@@ -749,6 +749,28 @@ describe('deleteImage: cancelled while a delete is on the wire', () => {
     );
   });
 
+  it('counts a region delete the cloud accepted as deleted when the cancel stops its confirmation, so nothing is re-created', async () => {
+    await withScenario(
+      // The copy stays listed (an eventually consistent list), also when the saga asks what remains.
+      (imageId) => ({
+        ...twoTemplates(imageId),
+        stillListed: (regionId) => regionId === 'ap-southeast-1',
+        remainingRegions: () => REGIONS,
+      }),
+      async (scenario) => {
+        // The activity hears of the cancel at its first heartbeat, a third of its 30 s heartbeat timeout in.
+        const { progress } = await cancelOnceCalled(scenario, 'deleteImageInRegion ap-southeast-1');
+        expect(progress.status).toBe('cancelled');
+        expect(progress.pivotRegion).toBe('ap-southeast-1');
+        expect(progress.regions.map((r) => r.status)).toEqual(['deleted', 'pending', 'pending']);
+        expect(progress.error?.message).toContain('after the point of no return');
+        expect(scenario.cloud.recreated).toEqual([]);
+      },
+      REGIONS,
+      { confirmTimeoutMs: 60_000 },
+    );
+  }, 60_000);
+
   it('stops a hung region delete at once and settles from what the cloud lists', async () => {
     await withScenario(
       (imageId) => ({ ...twoTemplates(imageId), deleteRegion: () => 'hang' }),
