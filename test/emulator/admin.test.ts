@@ -87,7 +87,7 @@ describe('emulator admin API', () => {
   it('refuses invalid admin bodies with 400 and a message', async () => {
     const cases: Array<[string, unknown]> = [
       ['seed', { images: [{ imageId: 'img-x', imageType: 'Weird', regions: ['cn-shanghai'] }] }],
-      ['seed', { images: [{ imageId: 'img-x', regions: [] }] }],
+      ['seed', { images: [{ imageId: 'img-x', regions: [''] }] }],
       ['seed', { templates: [{ templateId: 'not-b', templateName: 'x', imageId: 'img-x' }] }],
       ['seed', { instances: [{ kind: 'Desktop', id: 'x', imageId: 'img-x', regionId: 'r' }] }],
       ['faults', { code: 'InternalError' }],
