@@ -3,27 +3,22 @@
  * them as the worker does (one connection builder), and a bad one exits 2 naming the variable.
  * No worker is needed: the server is the test run's dev server, or nothing at all.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, createImgdelClient } from '../../src/client/index.js';
 import { imgdel } from '../client/fixtures.js';
 import { testNamespace, testTemporalAddress } from '../helpers/temporal.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 
 /** Nothing listens there: a connection attempt would exit 4, so exit 2 proves the check came first. */
 const UNREACHABLE = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
 
-/** The directories tempFile made, removed after each test so no run leaves any behind in the temp directory. */
-const tempDirs: string[] = [];
-afterEach(() => {
-  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = useTempDirs();
 
 function tempFile(name: string, content: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'imgdel-cli-config-'));
-  tempDirs.push(dir);
-  const file = join(dir, name);
+  const file = join(tempDir('imgdel-cli-config-'), name);
   writeFileSync(file, content);
   return file;
 }

@@ -1,20 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defaultUiUrl, resolveConnectionTarget, workflowUiLink } from '../../src/client/connection.js';
 import { ConfigError, loadClientConfig, loadConfig } from '../../src/config.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 
-/** The directories the tests made, removed after each so no run leaves any behind in the temp directory. */
-const tempDirs: string[] = [];
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = useTempDirs();
 
 describe('Temporal UI links', () => {
   it('default to the gRPC port + 1000 on the same host', () => {

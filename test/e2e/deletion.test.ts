@@ -62,6 +62,18 @@ function start(imageId: string, input: Partial<DeleteImageInput> = {}): Promise<
   });
 }
 
+/** The ApplicationFailure a deletion failed with (a test failure if it did not fail so). */
+async function applicationFailureOf(handle: WorkflowHandle): Promise<ApplicationFailure> {
+  const failure = await handle.result().then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  expect(failure).toBeInstanceOf(WorkflowFailedError);
+  const cause = (failure as WorkflowFailedError).cause;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  return cause as ApplicationFailure;
+}
+
 async function cloudView(imageId: string) {
   const state = await stack.admin.state();
   return {
@@ -120,16 +132,8 @@ describe('end to end against the emulator', () => {
     if (!first || !second) throw new Error('two templates expected');
     await stack.admin.addFault({ action: 'DeleteTemplates', code: 'DeleteTemplate.Failed', templateId: second.templateId, times: -1 });
     const handle = await start(imageId, { regionConcurrency: 1 });
-    let failure: unknown;
-    try {
-      await handle.result();
-    } catch (error) {
-      failure = error;
-    }
-    expect(failure).toBeInstanceOf(WorkflowFailedError);
-    const cause = (failure as WorkflowFailedError).cause;
-    expect(cause).toBeInstanceOf(ApplicationFailure);
-    expect((cause as ApplicationFailure).type).toBe('Compensated');
+    const cause = await applicationFailureOf(handle);
+    expect(cause.type).toBe('Compensated');
     const view = await cloudView(imageId);
     expect(view.image?.regions).toEqual(['cn-hangzhou', 'cn-shanghai']);
     expect(view.templates.map((template) => template.templateName).sort()).toEqual([first.templateName, second.templateName]);
@@ -145,17 +149,9 @@ describe('end to end against the emulator', () => {
   it('an image listed with no regional copy is rejected with ImageHasNoRegions, and nothing is deleted', async () => {
     const imageId = await seeded([]);
     const handle = await start(imageId);
-    let failure: unknown;
-    try {
-      await handle.result();
-    } catch (error) {
-      failure = error;
-    }
-    expect(failure).toBeInstanceOf(WorkflowFailedError);
-    const cause = (failure as WorkflowFailedError).cause;
-    expect(cause).toBeInstanceOf(ApplicationFailure);
-    expect((cause as ApplicationFailure).type).toBe('ImageHasNoRegions');
-    expect((cause as ApplicationFailure).nonRetryable).toBe(true);
+    const cause = await applicationFailureOf(handle);
+    expect(cause.type).toBe('ImageHasNoRegions');
+    expect(cause.nonRetryable).toBe(true);
     // Refused at validation: its templates were not touched either.
     expect((await stack.admin.calls()).some((call) => call.action === 'DeleteImage' && call.params.ImageId === imageId)).toBe(false);
     expect((await cloudView(imageId)).templates).toHaveLength(2);

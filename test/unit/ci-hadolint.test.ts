@@ -8,7 +8,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, sy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 
 const HADOLINT_STEP = fileURLToPath(new URL('../../.ci/hadolint.bash', import.meta.url));
 
@@ -82,16 +83,9 @@ const toolsDir = ((): string => {
 })();
 afterAll(() => rmSync(toolsDir, { recursive: true, force: true }));
 
-/** Each test's own directory, removed after it so no run leaves any behind in the temp directory. */
-const roots: string[] = [];
-function freshRoot(): string {
-  const root = mkdtempSync(join(tmpdir(), 'imgdel-ci-hadolint-'));
-  roots.push(root);
-  return root;
-}
-afterEach(() => {
-  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
-});
+const tempDir = useTempDirs();
+/** Each test's own directory. */
+const freshRoot = () => tempDir('imgdel-ci-hadolint-');
 
 function baseEnv(bin: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { PATH: `${bin}:${toolsDir}`, ...extra };

@@ -3,10 +3,9 @@
  * temporalio/cli version recorded in the binary (Go's build info) is ≥ 1.4. Fake binaries here:
  * the build info line is all that is read.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   cachedTemporalCliPath,
   ensureTemporalCli,
@@ -17,6 +16,7 @@ import {
   TEMPORAL_CLI_BUILD_VERSIONS,
   TemporalCliUnavailableError,
 } from '../../src/dev/temporal-cli.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 
 /** A file shaped like a Go binary's build info, the module line straddling a 1 MiB read boundary. */
 function fakeGoBinary(path: string, version: string): void {
@@ -26,16 +26,7 @@ function fakeGoBinary(path: string, version: string): void {
   chmodSync(path, 0o755);
 }
 
-/** The directories a test made, removed after it so no run leaves any behind in the temp directory. */
-const made: string[] = [];
-function freshDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const freshDir = useTempDirs();
 
 /** A cache in a fresh directory, and a PATH with neither temporal nor go on it. */
 function isolatedEnv(): NodeJS.ProcessEnv {
