@@ -97,6 +97,14 @@ export const READ_REGIONS_BEFORE_COMPENSATING_PATCH = 'read-regions-before-compe
  * the cancel.
  */
 export const CANCEL_STOPS_DELETE_RETRIES_PATCH = 'cancel-stops-delete-retries';
+/**
+ * Patch, decided only when a workflow cancellation reaches a wait of a retry or abandon already
+ * accepted (the cancel came in the same workflow task), or the end of a deletion still answering
+ * one: the update is answered with what happened (its round started or never will, the deletion
+ * was abandoned) and the deletion ends as the saga decided, instead of the update failing with the
+ * cancellation while the report said otherwise. (Update handlers run under the workflow's scope.)
+ */
+export const ANSWER_UPDATES_ON_CANCEL_PATCH = 'answer-updates-on-cancel';
 
 type ImgdelActivityProxies = ReturnType<typeof proxyActivities<ImgdelActivities>>;
 
@@ -192,7 +200,7 @@ class ImageDeletion {
         const round = this.retryRound;
         this.retriesWaiting += 1;
         try {
-          await condition(() => this.retryRound > round || this.noMoreRetryRounds);
+          await this.untilEvenIfCancelled(() => this.retryRound > round || this.noMoreRetryRounds);
         } finally {
           // Also when the wait is cancelled with the workflow: no retry is waiting any more.
           this.retriesWaiting -= 1;
@@ -206,6 +214,9 @@ class ImageDeletion {
       },
       {
         validator: () => {
+          if (this.workflowScope.consideredCancelled) {
+            throw new Error(`The deletion of ${input.imageId} is being cancelled; it can no longer be retried.`);
+          }
           const failed = this.failedRegions().length;
           if (this.state.phase !== 'awaiting-retry' || failed === 0) {
             throw new Error(
@@ -222,11 +233,15 @@ class ImageDeletion {
       abandonUpdate,
       async (request: AbandonRequest) => {
         this.abandonRequest = request;
-        await condition(() => this.state.status === 'abandoned');
+        // Finished otherwise only when a cancel came with it (see ANSWER_UPDATES_ON_CANCEL_PATCH).
+        await this.untilEvenIfCancelled(() => this.state.status === 'abandoned' || this.state.phase === 'finished');
         return this.state;
       },
       {
         validator: (request: AbandonRequest) => {
+          if (this.workflowScope.consideredCancelled) {
+            throw new Error(`The deletion of ${input.imageId} is being cancelled; it can no longer be abandoned.`);
+          }
           const reason: unknown = (request as { reason?: unknown } | null)?.reason;
           if (reason !== undefined && (typeof reason !== 'string' || reason.length > ABANDON_REASON_MAX_LENGTH)) {
             throw new Error(`The abandon reason must be a text of at most ${ABANDON_REASON_MAX_LENGTH} characters.`);
@@ -738,9 +753,23 @@ class ImageDeletion {
     this.moveTo(status, 'finished');
     if (!allHandlersFinished()) {
       if (this.retriesWaiting > 0 && patched(ANSWER_RETRY_AT_END_PATCH)) this.noMoreRetryRounds = true;
-      await condition(allHandlersFinished);
+      await this.untilEvenIfCancelled(allHandlersFinished);
     }
     return this.state;
+  }
+
+  /**
+   * condition(done), which a cancellation of the workflow no longer breaks off: the wait goes on
+   * non-cancellably (ANSWER_UPDATES_ON_CANCEL_PATCH), so an accepted update is answered by how the
+   * deletion goes. Deletions before the patch failed here with the cancellation, and replay so.
+   */
+  private async untilEvenIfCancelled(done: () => boolean): Promise<void> {
+    try {
+      await condition(done);
+    } catch (error) {
+      if (!isCancellation(error) || !patched(ANSWER_UPDATES_ON_CANCEL_PATCH)) throw error;
+      await CancellationScope.nonCancellable(() => condition(done));
+    }
   }
 
   /** Records the outcome and builds the failure the workflow ends with (report in details). */

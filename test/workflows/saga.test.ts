@@ -573,6 +573,61 @@ describe('deleteImage: parked after the pivot', () => {
     });
   });
 
+  it('refuses a retry or an abandon once the deletion is being cancelled', async () => {
+    await withScenario(failingRegion({ value: false }), async (scenario) => {
+      // Reads retried 1 s then 2 s apart: the cancellation stays in its region read for about 3 s.
+      const handle = await start(scenario, { regionConcurrency: 1, retryInitialIntervalMs: 1000, transientAttempts: 3 });
+      await waitForStatus(handle, 'awaiting-retry');
+      // The read after the cancel fails, so the deletion stays in its cancellation a while.
+      scenario.cloud.script.image = { code: 'ServiceUnavailable' };
+      await handle.cancel();
+      await waitForCall(scenario, `imageRegions ${scenario.imageId}`);
+      for (const update of [handle.executeUpdate(retryUpdate), handle.executeUpdate(abandonUpdate, { args: [{}] })]) {
+        const refusal = await update.then(() => 'accepted', (error: unknown) => error);
+        expect(refusal).toBeInstanceOf(WorkflowUpdateFailedError);
+        expect((refusal as WorkflowUpdateFailedError).cause?.message).toMatch(/is being cancelled/);
+      }
+      expect(await failureOf(handle)).toBeInstanceOf(CancelledFailure);
+      expect((await handle.query(progressQuery)).status).toBe('cancelled');
+    });
+  });
+
+  it.each([
+    ['an abandon', 'abandon', (handle: WorkflowHandle) => handle.executeUpdate(abandonUpdate, { args: [{ reason: 'with a cancel' }] })],
+    ['a retry', 'retry', (handle: WorkflowHandle) => handle.executeUpdate(retryUpdate)],
+  ])('%s that arrives with a cancel is answered by what happened, never with the cancellation', async (_kind, update, send) => {
+    const imageId = newImageId();
+    const scenario = { imageId, cloud: scriptedCloud(imageId, REGIONS, failingRegion({ value: false })(imageId)), taskQueue: uniqueTaskQueue('saga') };
+    const handle = await (await scenarioWorker(scenario)).runUntil(async () => {
+      const started = await start(scenario, { regionConcurrency: 1 });
+      await waitForStatus(started, 'awaiting-retry');
+      return started;
+    });
+    // No worker polls now, so the update and the cancel reach the workflow in one workflow task.
+    const answer = send(handle).then((progress) => progress.status, (error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await handle.cancel();
+    await (await scenarioWorker(scenario)).runUntil(async () => {
+      const answered = await within(30_000, answer);
+      expect(answered).not.toBe('timed out');
+      const ending = await handle.result().then(() => undefined, (error: unknown) => (error instanceof WorkflowFailedError ? error.cause : error));
+      const report = await handle.query(progressQuery);
+      if (answered instanceof WorkflowUpdateFailedError) {
+        // Refused or not started: never failed by the cancellation itself, and the report agrees.
+        expect(answered.cause).not.toBeInstanceOf(CancelledFailure);
+        expect(answered.cause?.message).toMatch(/is being cancelled|did not start/);
+        expect(report.retries).toBe(0);
+      } else {
+        // Accepted: the abandon ended the deletion, or the retry's round began before the cancel stopped it.
+        expect(answered).toBe(update === 'abandon' ? 'abandoned' : 'running');
+      }
+      // The report's status and the way the workflow ended say the same.
+      if (ending instanceof CancelledFailure) expect(report.status).toBe('cancelled');
+      else expect([report.status, (ending as ApplicationFailure).type]).toEqual(['abandoned', 'Abandoned']);
+      await recordHistoryIfAsked(`${update}-with-a-cancel`, handle);
+    });
+  });
+
   it('retries a region whose DeleteImage answers InvalidTemplate.NotFound: the copy is not gone', async () => {
     await withScenario(
       (imageId) => ({ ...twoTemplates(imageId), deleteRegion: (regionId) => (regionId === 'cn-shanghai' ? { code: 'InvalidTemplate.NotFound' } : 'ok') }),
