@@ -11,10 +11,11 @@ import type { WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Connection } from '@temporalio/client';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { Command } from 'commander';
 import { z } from 'zod';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { clientConnectionOptions, type TemporalTarget } from '../temporal-connection.js';
 import { EMULATOR_DEFAULTS, emulatorCloudEnv } from '../emulator/defaults.js';
 import { startEmulator } from '../emulator/server.js';
 import type { RunningEmulator } from '../emulator/server.js';
@@ -33,6 +34,8 @@ const START_ENTRIES = [fileURLToPath(import.meta.url), join(REPO_ROOT, 'src', 'd
 const DEFAULT_PORTS = { temporal: 7233, ui: 8233, emulator: EMULATOR_DEFAULTS.port } as const;
 /** Bundling the workflows on a cold machine takes a while; this is a ceiling. */
 const WORKER_READY_TIMEOUT_MS = 180_000;
+/** How often npm start says it still waits for the worker. */
+const WORKER_PROGRESS_EVERY_MS = 10_000;
 /** How long a Temporal server left running by an earlier npm start gets to stop after SIGTERM. */
 const LEFTOVER_SERVER_GRACE_MS = 5_000;
 /** Task queue type WORKFLOW in the Temporal API. */
@@ -97,10 +100,27 @@ function realCloudBanner(accountId: string | undefined): string[] {
   ];
 }
 
+/**
+ * How npm start itself reaches Temporal to see the worker poll: the server it started, plainly, or
+ * the one TEMPORAL_ADDRESS names, with the TLS, API key or profile the worker connects with too.
+ */
+export function readinessTarget(server: Pick<RunningDevServer, 'address' | 'namespace' | 'external'>, config: Config): TemporalTarget<ConnectionOptions> {
+  return server.external ? clientConnectionOptions(config) : { connectionOptions: { address: server.address }, namespace: server.namespace };
+}
+
 /** Resolves once a worker polls the task queue; rejects if the worker process dies first. */
-async function waitForWorker(address: string, namespace: string, taskQueue: string, worker: ChildProcess, tail: OutputTail): Promise<void> {
-  const connection = await Connection.connect({ address, connectTimeout: 5_000 });
+async function waitForWorker(
+  target: TemporalTarget<ConnectionOptions>,
+  taskQueue: string,
+  worker: ChildProcess,
+  tail: OutputTail,
+  workerLog: string,
+): Promise<void> {
+  const { namespace } = target;
+  const connection = await Connection.connect({ ...target.connectionOptions, connectTimeout: 5_000 });
   const deadline = Date.now() + WORKER_READY_TIMEOUT_MS;
+  const startedAt = Date.now();
+  let lastProgressAt = startedAt;
   try {
     for (;;) {
       if (hasExited(worker)) throw new Error(`the worker exited (code ${String(worker.exitCode)}) before it was ready:\n${tail.text()}`);
@@ -111,6 +131,11 @@ async function waitForWorker(address: string, namespace: string, taskQueue: stri
         taskQueueType: TASK_QUEUE_TYPE_WORKFLOW,
       });
       if ((answer.pollers ?? []).length > 0) return;
+      // The first start bundles the workflows, which takes a while on a cold machine: say so.
+      if (Date.now() - lastProgressAt >= WORKER_PROGRESS_EVERY_MS) {
+        lastProgressAt = Date.now();
+        note(`still waiting for the worker to poll ${taskQueue} (${Math.round((lastProgressAt - startedAt) / 1000)} s; it bundles the workflows at start; its log: ${workerLog})`);
+      }
       await sleep(250);
     }
   } finally {
@@ -286,7 +311,7 @@ async function run(options: StartOptions): Promise<void> {
       });
     }
     const runningWorker = worker;
-    await waitForWorker(server.address, server.namespace, config.taskQueue, runningWorker, tail);
+    await waitForWorker(readinessTarget(server, config), config.taskQueue, runningWorker, tail, join(shownDataDir, 'worker.log'));
     runningWorker.once('exit', (code, signal) => {
       if (stopping) return;
       note(`the worker stopped unexpectedly (${signal ?? `code ${String(code)}`}); last output:\n${tail.text()}`);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { clientConnectionOptions, nativeConnectionOptions } from '../../src/temporal-connection.js';
+import { readinessTarget } from '../../src/dev/start.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'imgdel-connection-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -36,6 +37,16 @@ describe('Temporal connection options', () => {
     expect(Buffer.from(tls.clientCertPair?.crt ?? []).toString()).toBe('CERT');
     expect(Buffer.from(tls.clientCertPair?.key ?? []).toString()).toBe('KEY');
     expect(clientConnectionOptions(config).connectionOptions.tls).toEqual(tls);
+  });
+
+  it('npm start checks the worker on an external server with the API key and TLS the worker uses, on its own server plainly', () => {
+    const config = loadConfig({ TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'ns.acct', TEMPORAL_API_KEY: 'key-123456', TEMPORAL_TLS: 'true' });
+    const external = readinessTarget({ address: 'ns.acct.tmprl.cloud:7233', namespace: 'ns.acct', external: true }, config);
+    expect(external).toEqual(clientConnectionOptions(config));
+    expect(external.connectionOptions).toMatchObject({ address: 'ns.acct.tmprl.cloud:7233', apiKey: 'key-123456' });
+    expect(external.connectionOptions.tls).toBeDefined();
+    const local = readinessTarget({ address: '127.0.0.1:7233', namespace: 'default', external: false }, config);
+    expect(local).toEqual({ connectionOptions: { address: '127.0.0.1:7233' }, namespace: 'default' });
   });
 
   it('keeps a server name given with an API key (TLS by default, its name overridden)', () => {
