@@ -233,7 +233,8 @@ its default and an example are in the README, "Configuration reference":
   ${Object.keys(envSchema.shape).join('\n  ')}
 
 SIGINT/SIGTERM shut it down gracefully (IMGDEL_SHUTDOWN_GRACE_MS); a second signal exits at once.
-Exit status: 0 after a clean shutdown, ${CONFIG_ERROR_EXIT_CODE} for a configuration error, 1 otherwise.
+Exit status: 0 after a clean shutdown, ${CONFIG_ERROR_EXIT_CODE} for a configuration error, 128 + the signal's
+number (130, 143) for a signal while it starts or a second signal, 1 otherwise.
 `;
 
 if (isMainModule() && (process.argv.includes('--help') || process.argv.includes('-h'))) {

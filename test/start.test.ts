@@ -219,7 +219,13 @@ describe('npm start', () => {
     expect(await interrupt(second)).toEqual({ code: 0, signal: null });
     const secondStopLog = second.stderr();
     expect(secondStopLog).not.toContain('had already stopped');
+    expect(secondStopLog.indexOf('worker stopped')).toBeGreaterThanOrEqual(0);
     expect(secondStopLog.indexOf('worker stopped')).toBeLessThan(secondStopLog.indexOf('Temporal server stopped'));
+    // The worker was let drain, not killed: its last graceful stop completed.
+    const workerLog = readFileSync(join(dataDir, 'worker.log'), 'utf8');
+    const lastStop = workerLog.lastIndexOf('shutting down gracefully');
+    expect(lastStop).toBeGreaterThanOrEqual(0);
+    expect(workerLog.indexOf('shutdown complete', lastStop)).toBeGreaterThan(lastStop);
   });
 
   it('says LOUDLY that it talks to the real cloud when real credentials are configured, and starts no emulator', async () => {
