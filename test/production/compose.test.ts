@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { envSchema, loadConfig } from '../../src/config.js';
 import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/model.js';
 import { PROJECT_ROOT } from '../worker/worker-process.js';
@@ -95,6 +95,30 @@ describe('docker-compose.yml', () => {
     const uiHostPort = /\$\{TEMPORAL_UI_HOST_PORT:-(\d+)\}:8080/.exec(serviceBlock('temporal-ui'))?.[1];
     expect(uiHostPort).toBeDefined();
     expect(serviceBlock('worker')).toContain(`TEMPORAL_UI_URL: \${TEMPORAL_UI_URL:-http://localhost:${uiHostPort ?? ''}}`);
+  });
+
+  it("passes every worker setting through to the worker, or says why not", () => {
+    const notPassed: Record<string, string> = {
+      // The worker talks to the compose stack's own Temporal server, in plain gRPC.
+      TEMPORAL_API_KEY: 'own server',
+      TEMPORAL_TLS: 'own server',
+      TEMPORAL_TLS_CLIENT_CERT_PATH: 'own server',
+      TEMPORAL_TLS_CLIENT_KEY_PATH: 'own server',
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: 'own server',
+      TEMPORAL_TLS_SERVER_NAME: 'own server',
+      TEMPORAL_PROFILE: 'own server',
+      TEMPORAL_CONFIG_FILE: 'own server',
+      // Set by the image (Dockerfile ENV), with the ports the compose file exposes.
+      IMGDEL_METRICS_PORT: 'image',
+      IMGDEL_HEALTH_PORT: 'image',
+      IMGDEL_OBSERVABILITY_HOST: 'image',
+      IMGDEL_WORKFLOW_BUNDLE: 'image',
+      NODE_ENV: 'image',
+    };
+    const worker = serviceBlock('worker');
+    const missing = Object.keys(envSchema.shape).filter((name) => notPassed[name] === undefined && !worker.includes(`\n      ${name}:`));
+    expect(missing).toEqual([]);
+    expect(worker).toContain('\n      NODE_OPTIONS:');
   });
 
   it('pins every image version', () => {
