@@ -226,6 +226,11 @@ class ImageDeletion {
           if (this.abandonRequest !== undefined) {
             throw new Error(`The deletion of ${input.imageId} is being abandoned; it can no longer be retried.`);
           }
+          if (this.state.retries >= input.maxRetryRounds) {
+            throw new Error(
+              `The deletion of ${input.imageId} has been retried ${this.state.retries} time${this.state.retries === 1 ? '' : 's'}, as often as one deletion may be (maxRetryRounds). Abandon it (imgdel abandon ${input.imageId}), fix the cause, then start it again.`,
+            );
+          }
         },
       },
     );

@@ -31,6 +31,12 @@ export const DEFAULTS = {
   parkTimeoutSeconds: 7 * 24 * 3600,
   retryInitialIntervalMs: 1_000,
   cancelDrainSeconds: 120,
+  /**
+   * Retry rounds one deletion takes at most. Each adds about 20 history events and two Updates: at
+   * this many the history stays well under Temporal's 10 240-event warning and the server's limit
+   * of Updates per run. Past it a person abandons and starts the deletion again.
+   */
+  maxRetryRounds: 100,
 } as const;
 
 export const deleteImageInputSchema = z
@@ -58,6 +64,8 @@ export const deleteImageInputSchema = z
      * before cancelling them. Kept so that their inputs stay valid.
      */
     cancelDrainSeconds: seconds(3600, 'cancelDrainSeconds').optional(),
+    /** Retry rounds this deletion takes at most (default 100); then it must be abandoned and started again. */
+    maxRetryRounds: z.number().int().min(1).max(DEFAULTS.maxRetryRounds).optional(),
   })
   .strict();
 
@@ -75,6 +83,7 @@ export interface ResolvedInput {
   parkTimeoutSeconds: number;
   retryInitialIntervalMs: number;
   cancelDrainSeconds: number;
+  maxRetryRounds: number;
 }
 
 export function resolveInput(input: DeleteImageInput): ResolvedInput {
@@ -90,6 +99,7 @@ export function resolveInput(input: DeleteImageInput): ResolvedInput {
     parkTimeoutSeconds: input.parkTimeoutSeconds ?? DEFAULTS.parkTimeoutSeconds,
     retryInitialIntervalMs: input.retryInitialIntervalMs ?? DEFAULTS.retryInitialIntervalMs,
     cancelDrainSeconds: input.cancelDrainSeconds ?? DEFAULTS.cancelDrainSeconds,
+    maxRetryRounds: input.maxRetryRounds ?? DEFAULTS.maxRetryRounds,
   };
 }
 

@@ -573,6 +573,21 @@ describe('deleteImage: parked after the pivot', () => {
     });
   });
 
+  it('refuses a retry past maxRetryRounds, saying to abandon and start again; the abandon still works', async () => {
+    await withScenario(failingRegion({ value: false }), async (scenario) => {
+      const handle = await start(scenario, { regionConcurrency: 1, maxRetryRounds: 1 });
+      await waitForStatus(handle, 'awaiting-retry');
+      await handle.executeUpdate(retryUpdate);
+      const parkedAgain = await waitForStatus(handle, 'awaiting-retry');
+      expect(parkedAgain.retries).toBe(1);
+      const refusal = await handle.executeUpdate(retryUpdate).then(() => 'accepted', (error: unknown) => error);
+      expect(refusal).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect((refusal as WorkflowUpdateFailedError).cause?.message).toMatch(/retried 1 time, as often as one deletion may be \(maxRetryRounds\)\. Abandon it/);
+      await handle.executeUpdate(abandonUpdate, { args: [{}] });
+      expect((await failureOf(handle)) as ApplicationFailure).toMatchObject({ type: 'Abandoned' });
+    });
+  });
+
   it('refuses a retry or an abandon once the deletion is being cancelled', async () => {
     await withScenario(failingRegion({ value: false }), async (scenario) => {
       // Reads retried 1 s then 2 s apart: the cancellation stays in its region read for about 3 s.
