@@ -9,7 +9,7 @@
  *   npm run --silent temporal:path    prints only the absolute path of the binary
  */
 import { spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { createReadStream, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -111,15 +111,35 @@ export async function ensureTemporalCli(log: Log = logToStderr, env: NodeJS.Proc
 
   const cacheDir = imgdelCacheDir(env);
   await mkdir(join(cacheDir, 'bin'), { recursive: true });
-  const release = await acquireBuildLock(join(cacheDir, 'temporal-build.lock'), log);
+  const lockPath = join(cacheDir, 'temporal-build.lock');
+  const release = await acquireBuildLock(lockPath, log);
+  const forgetLock = atExit(() => rmSync(lockPath, { force: true }));
   try {
     // Whoever held the lock before us may have built it.
     if (await isUsableCachedBuild(cached, () => undefined)) return cached;
     await buildTemporalCli(go, cached, env, log);
     return cached;
   } finally {
+    forgetLock();
     await release();
   }
+}
+
+/**
+ * Runs `cleanup` if the process exits before the returned function is called: a caller's signal
+ * handler that ends the process (npm start's Ctrl-C) skips every pending `finally`, and a build
+ * must not leave its lock, its staging directory or a running `go` behind.
+ */
+function atExit(cleanup: () => void): () => void {
+  const onExit = (): void => {
+    try {
+      cleanup();
+    } catch {
+      // Exiting anyway: a cleanup that fails leaves what the next run tidies up.
+    }
+  };
+  process.once('exit', onExit);
+  return () => process.off('exit', onExit);
 }
 
 const versionStampSchema = z.object({ version: z.string(), size: z.number(), mtimeMs: z.number() });
@@ -213,6 +233,7 @@ async function buildTemporalCli(go: string, destination: string, env: NodeJS.Pro
   // go install copies the binary in place non-atomically; build into a private directory and rename,
   // so an interrupted build never leaves a half-written binary at the cached path.
   const staging = await mkdtemp(join(binDir, '.build-'));
+  const forgetStaging = atExit(() => rmSync(staging, { recursive: true, force: true }));
   const startedAt = Date.now();
   const failures: string[] = [];
   try {
@@ -233,6 +254,7 @@ async function buildTemporalCli(go: string, destination: string, env: NodeJS.Pro
       log(failure);
     }
   } finally {
+    forgetStaging();
     await rm(staging, { recursive: true, force: true });
   }
   throw new TemporalCliUnavailableError(
@@ -270,14 +292,17 @@ function goInstall(go: string, target: string, env: NodeJS.ProcessEnv, onProgres
     const startedAt = Date.now();
     const output = new OutputTail(60);
     const child = spawn(go, ['install', target], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const forgetChild = atExit(() => child.kill('SIGTERM'));
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
     const progress = setInterval(() => onProgress(Date.now() - startedAt), BUILD_PROGRESS_EVERY_MS);
     child.once('error', (error) => {
+      forgetChild();
       clearInterval(progress);
       resolvePromise({ ok: false, exit: error.message, output: output.text() });
     });
     child.once('close', (exitCode, signal) => {
+      forgetChild();
       clearInterval(progress);
       resolvePromise({
         ok: exitCode === 0,

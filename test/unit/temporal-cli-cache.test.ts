@@ -3,8 +3,10 @@
  * temporalio/cli version recorded in the binary (Go's build info) is ≥ 1.4. Fake binaries here:
  * the build info line is all that is read.
  */
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   cachedTemporalCliPath,
@@ -80,6 +82,43 @@ describe('Temporal CLI cache', () => {
     expect(String(failure)).toContain(`the build at ${cached} is older than 1.4.0 or of unknown version`);
     expect(String(failure)).not.toContain('no build at');
   });
+});
+
+describe('a build cut short', () => {
+  it('leaves no lock, staging directory or go process behind when the process exits mid-build (npm start on Ctrl-C)', async () => {
+    const env = isolatedEnv();
+    const bin = env.PATH ?? '';
+    const goPidFile = join(freshDir('imgdel-fake-go-'), 'go.pid');
+    // A go that only waits: the build is still running when the process exits.
+    writeFileSync(join(bin, 'go'), `#!/bin/sh\necho $$ > '${goPidFile}'\nexec /bin/sleep 60\n`);
+    chmodSync(join(bin, 'go'), 0o755);
+    const module = fileURLToPath(new URL('../../src/dev/temporal-cli.ts', import.meta.url));
+    // As npm start's signal handler does: process.exit while the build runs.
+    const script = `import { ensureTemporalCli } from ${JSON.stringify(module)};
+      void ensureTemporalCli((line) => { if (line.startsWith('building')) setTimeout(() => process.exit(0), 500); }, process.env);`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env,
+      stdio: 'ignore',
+    });
+    expect(await new Promise((resolveExit) => child.once('exit', resolveExit))).toBe(0);
+    const cacheDir = join(env.XDG_CACHE_HOME ?? '', 'imgdel');
+    expect(existsSync(join(cacheDir, 'temporal-build.lock'))).toBe(false);
+    expect(readdirSync(join(cacheDir, 'bin')).filter((name) => name.startsWith('.build-'))).toEqual([]);
+    const goPid = Number(readFileSync(goPidFile, 'utf8'));
+    const goGone = async () => {
+      for (let i = 0; i < 50; i++) {
+        try {
+          process.kill(goPid, 0);
+        } catch {
+          return true;
+        }
+        await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+      }
+      return false;
+    };
+    expect(await goGone()).toBe(true);
+  }, 30_000);
 });
 
 describe('go install environment', () => {
