@@ -290,6 +290,10 @@ export class ImgdelClient {
         return this.progressOutcome(workflowId, imageId, answer);
       } catch (error) {
         if (error instanceof WorkflowUpdateFailedError) throw retryRefusal(imageId, error);
+        // The run ended between the describe and the update (the park timeout, another operator).
+        if (error instanceof WorkflowNotFoundError) {
+          throw new NothingToRetryError(imageId, `the deletion ended before the retry reached it; see imgdel status ${imageId}`);
+        }
         throw error;
       }
     });
@@ -322,6 +326,13 @@ export class ImgdelClient {
       } catch (error) {
         if (error instanceof WorkflowUpdateFailedError) {
           throw new DeletionUpdateRefusedError('abandon', imageId, `abandon refused for ${imageId}: ${refusalReason(error)}`);
+        }
+        if (error instanceof WorkflowNotFoundError) {
+          throw new DeletionUpdateRefusedError(
+            'abandon',
+            imageId,
+            `cannot abandon the deletion of ${imageId}: it ended before the abandon reached it; see imgdel status ${imageId}`,
+          );
         }
         throw error;
       }

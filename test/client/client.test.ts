@@ -2,13 +2,14 @@
  * The client module against the real stack: shared dev server, emulator, in-process
  * worker with the real activities.
  */
-import type { WorkflowHandle } from '@temporalio/client';
+import { Connection, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import {
   createImgdelClient,
   deletionWorkflowId,
   DeletionNotFoundError,
+  DeletionUpdateRefusedError,
   InvalidDeletionInputError,
   NothingToRetryError,
   TemporalUnavailableError,
@@ -19,7 +20,7 @@ import { deletionStatusKey, imageIdKey, SEARCH_STATUS, WORKFLOW_TYPE } from '../
 import { recordHistoryIfAsked } from '../helpers/histories.js';
 import { workflowExists } from '../helpers/stack.js';
 import type { TestStack } from '../helpers/stack.js';
-import { seedImage, useClientStack } from './fixtures.js';
+import { seedImage, stackEnv, useClientStack } from './fixtures.js';
 
 let stack: TestStack;
 let imgdel: ImgdelClient;
@@ -187,6 +188,43 @@ describe('a parked deletion', () => {
     const failed = await listUntilFound('failed', started.workflowId);
     expect(failed).toMatchObject({ imageId, status: 'failed', temporalStatus: 'TERMINATED' });
     expect((await imgdel.list({ status: 'awaiting-retry' })).some((item) => item.workflowId === started.workflowId)).toBe(false);
+  });
+
+  it.each(['retry', 'abandon'] as const)('answers a %s that finds the deletion ended since it looked (another operator, the park timeout)', async (action) => {
+    const imageId = await seedImage(stack.admin, { regions: ['cn-shanghai', 'cn-hangzhou'] });
+    await stack.admin.addFault({ action: 'DeleteImage', imageId, regionId: 'cn-hangzhou', code: 'ImageNotAllowDelete', times: -1 });
+    const started = await imgdel.startDeletion({ imageId });
+    expect((await imgdel.waitForOutcome(imageId, { pollMs: 100 })).status).toBe('awaiting-retry');
+    // A connection whose describe answers as the deletion was, then ends it: the race, made certain.
+    const real = stack.client.connection;
+    if (!(real instanceof Connection)) throw new Error('the test stack should hold a Connection');
+    let endAfterDescribe = true;
+    const service = new Proxy(real.workflowService, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (property !== 'describeWorkflowExecution' || typeof value !== 'function') return value;
+        return async (request: unknown) => {
+          const answer: unknown = await value.call(target, request);
+          if (endAfterDescribe) {
+            endAfterDescribe = false;
+            await stack.client.workflow.getHandle(started.workflowId).terminate('ended meanwhile');
+          }
+          return answer;
+        };
+      },
+    });
+    const racing = new Proxy(real, { get: (target, property) => (property === 'workflowService' ? service : Reflect.get(target, property, target)) });
+    const raced = createImgdelClient({ connection: racing, env: stackEnv(stack) });
+    if (action === 'retry') {
+      const refusal = await raced.retry(imageId).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(NothingToRetryError);
+      expect((refusal as Error).message).toContain('the deletion ended before the retry reached it');
+    } else {
+      const refusal = await raced.abandon(imageId).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(DeletionUpdateRefusedError);
+      expect((refusal as Error).message).toContain('it ended before the abandon reached it');
+    }
+    expect(endAfterDescribe).toBe(false);
   });
 
   it('can be abandoned; the outcome carries the Abandoned code and the full report', async () => {
