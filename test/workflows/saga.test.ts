@@ -491,6 +491,18 @@ describe('deleteImage: parked after the pivot', () => {
     deleteRegion: (regionId) => (regionId === 'cn-shanghai' && !fixed.value ? { code: 'Mystery.Error' } : 'ok'),
   });
 
+  /** A deletion parked by a worker that has stopped since: what is sent now reaches the workflow in one workflow task. */
+  async function parkedWithNoWorker(): Promise<{ scenario: Scenario; handle: WorkflowHandle }> {
+    const imageId = newImageId();
+    const scenario = { imageId, cloud: scriptedCloud(imageId, REGIONS, failingRegion({ value: false })(imageId)), taskQueue: uniqueTaskQueue('saga') };
+    const handle = await (await scenarioWorker(scenario)).runUntil(async () => {
+      const started = await start(scenario, { regionConcurrency: 1 });
+      await waitForStatus(started, 'awaiting-retry');
+      return started;
+    });
+    return { scenario, handle };
+  }
+
   it('parks a region whose budget is spent, then completes on retry', async () => {
     const fixed = { value: false };
     await withScenario(failingRegion(fixed), async (scenario) => {
@@ -547,13 +559,7 @@ describe('deleteImage: parked after the pivot', () => {
   });
 
   it('a retry and an abandon that arrive together end the deletion, and both are answered', async () => {
-    const imageId = newImageId();
-    const scenario = { imageId, cloud: scriptedCloud(imageId, REGIONS, failingRegion({ value: false })(imageId)), taskQueue: uniqueTaskQueue('saga') };
-    const handle = await (await scenarioWorker(scenario)).runUntil(async () => {
-      const started = await start(scenario, { regionConcurrency: 1 });
-      await waitForStatus(started, 'awaiting-retry');
-      return started;
-    });
+    const { scenario, handle } = await parkedWithNoWorker();
     // No worker polls now, so both updates reach the workflow in one workflow task.
     const settle = (update: Promise<DeletionProgress>) => update.then((progress) => progress.status, (error: unknown) => error);
     const retry = settle(handle.executeUpdate(retryUpdate));
@@ -611,13 +617,7 @@ describe('deleteImage: parked after the pivot', () => {
     ['an abandon', 'abandon', (handle: WorkflowHandle) => handle.executeUpdate(abandonUpdate, { args: [{ reason: 'with a cancel' }] })],
     ['a retry', 'retry', (handle: WorkflowHandle) => handle.executeUpdate(retryUpdate)],
   ])('%s that arrives with a cancel is answered by what happened, never with the cancellation', async (_kind, update, send) => {
-    const imageId = newImageId();
-    const scenario = { imageId, cloud: scriptedCloud(imageId, REGIONS, failingRegion({ value: false })(imageId)), taskQueue: uniqueTaskQueue('saga') };
-    const handle = await (await scenarioWorker(scenario)).runUntil(async () => {
-      const started = await start(scenario, { regionConcurrency: 1 });
-      await waitForStatus(started, 'awaiting-retry');
-      return started;
-    });
+    const { scenario, handle } = await parkedWithNoWorker();
     // No worker polls now, so the update and the cancel reach the workflow in one workflow task.
     const answer = send(handle).then((progress) => progress.status, (error: unknown) => error);
     await new Promise((resolve) => setTimeout(resolve, 500));
