@@ -603,8 +603,9 @@ describe('deleteImage: parked after the pivot', () => {
       scenario.cloud.script.image = { code: 'ServiceUnavailable' };
       await handle.cancel();
       await waitForCall(scenario, `imageRegions ${scenario.imageId}`);
-      for (const update of [handle.executeUpdate(retryUpdate), handle.executeUpdate(abandonUpdate, { args: [{}] })]) {
-        const refusal = await update.then(() => 'accepted', (error: unknown) => error);
+      // One at a time: a refusal is awaited as it comes, never left unhandled while another is awaited.
+      for (const send of [() => handle.executeUpdate(retryUpdate), () => handle.executeUpdate(abandonUpdate, { args: [{}] })]) {
+        const refusal = await send().then(() => 'accepted', (error: unknown) => error);
         expect(refusal).toBeInstanceOf(WorkflowUpdateFailedError);
         expect((refusal as WorkflowUpdateFailedError).cause?.message).toMatch(/is being cancelled/);
       }
