@@ -108,6 +108,12 @@ export const ANSWER_UPDATES_ON_CANCEL_PATCH = 'answer-updates-on-cancel';
 
 type ImgdelActivityProxies = ReturnType<typeof proxyActivities<ImgdelActivities>>;
 
+interface DeleteProxies {
+  templates: ImgdelActivityProxies;
+  regions: ImgdelActivityProxies;
+  waitedForOnCancel: boolean;
+}
+
 export async function deleteImage(rawInput: unknown): Promise<DeletionProgress> {
   const check = checkInput(rawInput);
   if (!check.ok) {
@@ -136,8 +142,11 @@ class ImageDeletion {
   private readonly activityOptions: ActivityOptionSet;
   private readonly reads: ImgdelActivityProxies;
   private readonly compensations: ImgdelActivityProxies;
-  /** The proxies template and region deletes are scheduled with, made by deleteProxies before the first delete. */
-  private deletes: { templates: ImgdelActivityProxies; regions: ImgdelActivityProxies } | undefined;
+  /**
+   * The proxies template and region deletes are scheduled with, and whether they are waited for
+   * when cancelled (CANCEL_STOPS_DELETE_RETRIES_PATCH): made by deleteProxies before the first delete.
+   */
+  private deletes: DeleteProxies | undefined;
   private retryRequested = false;
   private abandonRequest: AbandonRequest | undefined;
   /** Bumped each time a retry round starts; the retry update waits for it. */
@@ -165,8 +174,6 @@ class ImageDeletion {
   private drainLimit: CancellationScope | undefined;
   /** Template and region deletes scheduled and not answered yet. */
   private deletesInFlight = 0;
-  /** Whether the deletes are waited for when cancelled (CANCEL_STOPS_DELETE_RETRIES_PATCH), decided with the delete proxies. */
-  private deletesWaitedForOnCancel = false;
   /**
    * What a cancellation of the workflow does to the deletes, decided once: 'wait' cancels them at
    * once and waits for their last answers (CANCEL_STOPS_DELETE_RETRIES_PATCH); in deletions
@@ -534,16 +541,15 @@ class ImageDeletion {
   }
 
   /** See CANCEL_STOPS_DELETE_RETRIES_PATCH: decided once, before the first delete is scheduled. */
-  private deleteProxies(): { templates: ImgdelActivityProxies; regions: ImgdelActivityProxies } {
+  private deleteProxies(): DeleteProxies {
     if (this.deletes) return this.deletes;
-    this.deletesWaitedForOnCancel =
+    const waitedForOnCancel =
       workflowInfo().memo?.[CANCEL_STOPS_DELETE_RETRIES_MEMO_KEY] === true || patched(CANCEL_STOPS_DELETE_RETRIES_PATCH);
-    const cancellationType = this.deletesWaitedForOnCancel
-      ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
-      : ActivityCancellationType.TRY_CANCEL;
+    const cancellationType = waitedForOnCancel ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED : ActivityCancellationType.TRY_CANCEL;
     this.deletes = {
       templates: proxyActivities<ImgdelActivities>({ ...this.activityOptions.templateDelete, cancellationType }),
       regions: proxyActivities<ImgdelActivities>({ ...this.activityOptions.regionDelete, cancellationType }),
+      waitedForOnCancel,
     };
     return this.deletes;
   }
@@ -581,7 +587,7 @@ class ImageDeletion {
    */
   private decideOnCancellation(scope: CancellationScope): void {
     if (this.cancelDecision !== undefined) return;
-    if (this.deletesWaitedForOnCancel) {
+    if (this.deleteProxies().waitedForOnCancel) {
       this.cancelDecision = 'wait';
       scope.cancel();
       return;
