@@ -18,15 +18,14 @@ export function summarize(report, testExitCode) {
   const passed = Number(report.numPassedTests) || 0;
   const failedTests = Number(report.numFailedTests) || 0;
   const files = Array.isArray(report.testResults) ? report.testResults : [];
-  const filesFailedWithoutFailedTest = files.filter((file) => {
-    const assertions = Array.isArray(file?.assertionResults) ? file.assertionResults : [];
-    return file?.status === 'failed' && !assertions.some((assertion) => assertion?.status === 'failed');
-  });
+  const assertionsOf = (file) => (Array.isArray(file?.assertionResults) ? file.assertionResults : []);
+  const filesFailedWithoutFailedTest = files.filter(
+    (file) => file?.status === 'failed' && !assertionsOf(file).some((assertion) => assertion?.status === 'failed'),
+  );
   // A test skipped for want of a tool (chromium, docker-compose, hadolint) counts in neither
   // number: name it, so a green line never hides a check that did not run.
   for (const file of files) {
-    const assertions = Array.isArray(file?.assertionResults) ? file.assertionResults : [];
-    for (const assertion of assertions) {
+    for (const assertion of assertionsOf(file)) {
       if (assertion?.status === 'passed' || assertion?.status === 'failed') continue;
       const title = typeof assertion?.fullName === 'string' && assertion.fullName !== '' ? assertion.fullName : String(assertion?.title ?? 'a test');
       notes.push(`skipped: ${relative(process.cwd(), String(file?.name ?? ''))} > ${title}`);

@@ -118,8 +118,8 @@ async function waitForWorker(
 ): Promise<void> {
   const { namespace } = target;
   const connection = await Connection.connect({ ...target.connectionOptions, connectTimeout: 5_000 });
-  const deadline = Date.now() + WORKER_READY_TIMEOUT_MS;
   const startedAt = Date.now();
+  const deadline = startedAt + WORKER_READY_TIMEOUT_MS;
   let lastProgressAt = startedAt;
   try {
     for (;;) {
