@@ -13,7 +13,7 @@ export const SCHEMA_PATH = fileURLToPath(new URL('../../schema/delete-image-inpu
 
 /** The schema file's exact text, as the generator produces it now. */
 export function inputSchemaText(): string {
-  const generated = z.toJSONSchema(deleteImageInputSchema, { io: 'input', target: 'draft-2020-12' });
+  const generated = z.toJSONSchema(deleteImageInputSchema(), { io: 'input', target: 'draft-2020-12' });
   const document = {
     $schema: generated.$schema,
     title: 'DeleteImageInput',

@@ -1,19 +1,23 @@
 /**
  * The workflow's input contract: one zod schema shared by the workflow, the client,
  * the CLI, and (as JSON Schema in schema/) services written in other languages.
- * Pure module: imported by workflow code.
+ * Pure module: imported by workflow code, and one of the modules every workflow of a worker
+ * thread shares (see shared-modules.ts), so the schema is built once per thread, not once per
+ * workflow. It is built on first use, after the SDK has deep-frozen the shared modules' exports:
+ * zod completes parts of a schema on first use, which a frozen schema would refuse.
  */
 import { z } from 'zod';
 
 export const IMAGE_ID_MAX_LENGTH = 64;
 
 /** `img-` or `imgc-` followed by lower-case letters and digits (ASCII only: no look-alikes). */
-export const imageIdSchema = z
-  .string({ error: 'imageId must be a string such as img-0123abcd' })
-  .max(IMAGE_ID_MAX_LENGTH, { error: `imageId is longer than ${IMAGE_ID_MAX_LENGTH} characters` })
-  .regex(/^imgc?-[a-z0-9]{4,59}$/, {
-    error: 'imageId must look like img-<letters and digits> or imgc-<letters and digits> (lower-case ASCII)',
-  });
+const imageIdSchema = () =>
+  z
+    .string({ error: 'imageId must be a string such as img-0123abcd' })
+    .max(IMAGE_ID_MAX_LENGTH, { error: `imageId is longer than ${IMAGE_ID_MAX_LENGTH} characters` })
+    .regex(/^imgc?-[a-z0-9]{4,59}$/, {
+      error: 'imageId must look like img-<letters and digits> or imgc-<letters and digits> (lower-case ASCII)',
+    });
 
 /** A duration in whole seconds, bounded so a typo cannot park a workflow for a year. */
 const seconds = (max: number, label: string) =>
@@ -39,37 +43,46 @@ export const DEFAULTS = {
   maxRetryRounds: 100,
 } as const;
 
-export const deleteImageInputSchema = z
-  .object({
-    imageId: imageIdSchema,
-    reason: z.string().max(500, { error: 'reason must be at most 500 characters' }).optional(),
-    requestedBy: z.string().max(200, { error: 'requestedBy must be at most 200 characters' }).optional(),
-    /** Validate and return the plan; change nothing. */
-    dryRun: z.boolean().optional(),
-    /** Wait this long for an image that is still being created, instead of refusing at once. */
-    waitForCreationSeconds: seconds(6 * 3600, 'waitForCreationSeconds').optional(),
-    /** Region deletes run in parallel, at most this many at once. */
-    regionConcurrency: z.number().int().min(1).max(32).optional(),
-    /** Attempts per template delete refused with DeleteTemplate.Failed, before compensating. */
-    templateAttempts: z.number().int().min(1).max(50).optional(),
-    /** Attempts for transient errors (throttling, InternalError, …) and unknown codes, per step. */
-    transientAttempts: z.number().int().min(1).max(100).optional(),
-    /** How long a parked deletion waits for an operator's retry or abandon. */
-    parkTimeoutSeconds: seconds(30 * 24 * 3600, 'parkTimeoutSeconds').optional(),
-    /** First retry interval of every activity (doubles up to 30 s); small values are for tests. */
-    retryInitialIntervalMs: z.number().int().min(10).max(60_000).optional(),
-    /**
-     * Only for deletions that drain on cancel (those begun before CANCEL_STOPS_DELETE_RETRIES_PATCH):
-     * how long a cancellation lets the deletes already running finish, their retries included,
-     * before cancelling them. Kept so that their inputs stay valid.
-     */
-    cancelDrainSeconds: seconds(3600, 'cancelDrainSeconds').optional(),
-    /** Retry rounds this deletion takes at most (default 100); then it must be abandoned and started again. */
-    maxRetryRounds: z.number().int().min(1).max(DEFAULTS.maxRetryRounds).optional(),
-  })
-  .strict();
+const buildDeleteImageInputSchema = () =>
+  z
+    .object({
+      imageId: imageIdSchema(),
+      reason: z.string().max(500, { error: 'reason must be at most 500 characters' }).optional(),
+      requestedBy: z.string().max(200, { error: 'requestedBy must be at most 200 characters' }).optional(),
+      /** Validate and return the plan; change nothing. */
+      dryRun: z.boolean().optional(),
+      /** Wait this long for an image that is still being created, instead of refusing at once. */
+      waitForCreationSeconds: seconds(6 * 3600, 'waitForCreationSeconds').optional(),
+      /** Region deletes run in parallel, at most this many at once. */
+      regionConcurrency: z.number().int().min(1).max(32).optional(),
+      /** Attempts per template delete refused with DeleteTemplate.Failed, before compensating. */
+      templateAttempts: z.number().int().min(1).max(50).optional(),
+      /** Attempts for transient errors (throttling, InternalError, …) and unknown codes, per step. */
+      transientAttempts: z.number().int().min(1).max(100).optional(),
+      /** How long a parked deletion waits for an operator's retry or abandon. */
+      parkTimeoutSeconds: seconds(30 * 24 * 3600, 'parkTimeoutSeconds').optional(),
+      /** First retry interval of every activity (doubles up to 30 s); small values are for tests. */
+      retryInitialIntervalMs: z.number().int().min(10).max(60_000).optional(),
+      /**
+       * Only for deletions that drain on cancel (those begun before CANCEL_STOPS_DELETE_RETRIES_PATCH):
+       * how long a cancellation lets the deletes already running finish, their retries included,
+       * before cancelling them. Kept so that their inputs stay valid.
+       */
+      cancelDrainSeconds: seconds(3600, 'cancelDrainSeconds').optional(),
+      /** Retry rounds this deletion takes at most (default 100); then it must be abandoned and started again. */
+      maxRetryRounds: z.number().int().min(1).max(DEFAULTS.maxRetryRounds).optional(),
+    })
+    .strict();
 
-export type DeleteImageInput = z.infer<typeof deleteImageInputSchema>;
+let builtInputSchema: ReturnType<typeof buildDeleteImageInputSchema> | undefined;
+
+/** The input schema, built on its first use (see the module's comment). */
+export function deleteImageInputSchema(): ReturnType<typeof buildDeleteImageInputSchema> {
+  builtInputSchema ??= buildDeleteImageInputSchema();
+  return builtInputSchema;
+}
+
+export type DeleteImageInput = z.infer<ReturnType<typeof deleteImageInputSchema>>;
 
 export interface ResolvedInput {
   imageId: string;
@@ -116,7 +129,7 @@ export function describeInputProblems(error: z.ZodError): string {
 export type InputCheck = { ok: true; input: DeleteImageInput } | { ok: false; problems: string };
 
 export function checkInput(raw: unknown): InputCheck {
-  const parsed = deleteImageInputSchema.safeParse(raw);
+  const parsed = deleteImageInputSchema().safeParse(raw);
   return parsed.success ? { ok: true, input: parsed.data } : { ok: false, problems: describeInputProblems(parsed.error) };
 }
 

@@ -1,10 +1,13 @@
 /**
  * Loaded once per workflow thread and shared, deep-frozen, by every workflow (the bundler's
  * `preloadModules`, see src/workflow-source.ts) instead of being evaluated again for each new
- * workflow. Only stateless libraries belong here. zod was a quarter of the workflow thread's
- * CPU in the benchmark's throughput run (P2) before it was shared.
+ * workflow. Only pure modules belong here: stateless libraries, and our own modules whose only
+ * state is a value built once from constants. zod was a quarter of the workflow thread's CPU in
+ * the benchmark's throughput run (P2) before it was shared; building the input schema once per
+ * workflow cost a further 1–2 ms of CPU per workflow (profiled).
  */
 import { z } from 'zod';
+import './input.js';
 
 // zod works out on its first object schema whether it may compile parsers, and keeps the answer
 // in a module-level box that cannot change once the shared modules are frozen: decide it now.
