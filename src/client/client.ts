@@ -815,7 +815,11 @@ function isDeadline(error: unknown): boolean {
   return grpcCode(error) === GRPC_DEADLINE_EXCEEDED;
 }
 
+/** An error's message; for a server error the SDK wrapped (ServiceError('Failed to …', { cause })), the cause's too. */
 function errorMessage(error: unknown): string {
+  if (error instanceof ServiceError && error.cause instanceof Error && !error.message.includes(error.cause.message)) {
+    return `${error.message}: ${error.cause.message}`;
+  }
   return error instanceof Error ? error.message : String(error);
 }
 

@@ -6,6 +6,7 @@ import { Connection, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import {
+  AbandonNotFinishedError,
   createImgdelClient,
   deletionWorkflowId,
   DeletionNotFoundError,
@@ -20,7 +21,7 @@ import { deletionStatusKey, imageIdKey, SEARCH_STATUS, WORKFLOW_TYPE } from '../
 import { recordHistoryIfAsked } from '../helpers/histories.js';
 import { workflowExists } from '../helpers/stack.js';
 import type { TestStack } from '../helpers/stack.js';
-import { seedImage, stackEnv, useClientStack } from './fixtures.js';
+import { grpcError, seedImage, stackEnv, useClientStack } from './fixtures.js';
 
 let stack: TestStack;
 let imgdel: ImgdelClient;
@@ -38,6 +39,22 @@ async function listUntilFound(status: DeletionStatus, workflowId: string): Promi
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return undefined;
+}
+
+type ServiceCall = (request: unknown) => Promise<unknown>;
+
+/** The stack's connection with one WorkflowService method wrapped: makes a race or a failure certain. */
+function connectionWrapping(method: string, wrap: (call: ServiceCall) => ServiceCall): Connection {
+  const real = stack.client.connection;
+  if (!(real instanceof Connection)) throw new Error('the test stack should hold a Connection');
+  const service = new Proxy(real.workflowService, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (property !== method || typeof value !== 'function') return value;
+      return wrap((request) => Promise.resolve(value.call(target, request)));
+    },
+  });
+  return new Proxy(real, { get: (target, property) => (property === 'workflowService' ? service : Reflect.get(target, property, target)) });
 }
 
 describe('startDeletion', () => {
@@ -196,24 +213,15 @@ describe('a parked deletion', () => {
     const started = await imgdel.startDeletion({ imageId });
     expect((await imgdel.waitForOutcome(imageId, { pollMs: 100 })).status).toBe('awaiting-retry');
     // A connection whose describe answers as the deletion was, then ends it: the race, made certain.
-    const real = stack.client.connection;
-    if (!(real instanceof Connection)) throw new Error('the test stack should hold a Connection');
     let endAfterDescribe = true;
-    const service = new Proxy(real.workflowService, {
-      get(target, property, receiver) {
-        const value: unknown = Reflect.get(target, property, receiver);
-        if (property !== 'describeWorkflowExecution' || typeof value !== 'function') return value;
-        return async (request: unknown) => {
-          const answer: unknown = await value.call(target, request);
-          if (endAfterDescribe) {
-            endAfterDescribe = false;
-            await stack.client.workflow.getHandle(started.workflowId).terminate('ended meanwhile');
-          }
-          return answer;
-        };
-      },
+    const racing = connectionWrapping('describeWorkflowExecution', (call) => async (request) => {
+      const answer = await call(request);
+      if (endAfterDescribe) {
+        endAfterDescribe = false;
+        await stack.client.workflow.getHandle(started.workflowId).terminate('ended meanwhile');
+      }
+      return answer;
     });
-    const racing = new Proxy(real, { get: (target, property) => (property === 'workflowService' ? service : Reflect.get(target, property, target)) });
     const raced = createImgdelClient({ connection: racing, env: stackEnv(stack) });
     if (action === 'retry') {
       const refusal = await raced.retry(imageId).catch((error: unknown) => error);
@@ -225,6 +233,34 @@ describe('a parked deletion', () => {
       expect((refusal as Error).message).toContain('it ended before the abandon reached it');
     }
     expect(endAfterDescribe).toBe(false);
+  });
+
+  it.each([
+    ['its deadline passes', grpcError(4, 'DEADLINE_EXCEEDED: Deadline exceeded'), 'did not finish within 30 s'],
+    ['Temporal stops answering', grpcError(14, 'UNAVAILABLE: connection reset'), 'could not be seen to finish (Failed to get Workflow execution history: 14 UNAVAILABLE: connection reset)'],
+  ])('says an accepted abandon was accepted when the wait for the ending fails because %s', async (_why, waitFailure, expected) => {
+    const imageId = await seedImage(stack.admin, { regions: ['cn-shanghai', 'cn-hangzhou'] });
+    await stack.admin.addFault({ action: 'DeleteImage', imageId, regionId: 'cn-hangzhou', code: 'ImageNotAllowDelete', times: -1 });
+    await imgdel.startDeletion({ imageId });
+    expect((await imgdel.waitForOutcome(imageId, { pollMs: 100 })).status).toBe('awaiting-retry');
+    // The wait for the workflow's close event (a long poll of its history) fails; every other call is real.
+    let failedWaits = 0;
+    const failingWait = connectionWrapping('getWorkflowExecutionHistory', (call) => async (request) => {
+      if (typeof request === 'object' && request !== null && 'waitNewEvent' in request && request.waitNewEvent === true) {
+        failedWaits += 1;
+        throw waitFailure;
+      }
+      return call(request);
+    });
+    const waiting = createImgdelClient({ connection: failingWait, env: stackEnv(stack) });
+    const error = await waiting.abandon(imageId, 'the wait fails', { workerTimeoutMs: 30_000 }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(AbandonNotFinishedError);
+    expect((error as Error).message).toBe(
+      `the abandon of ${imageId} was accepted, but the deletion ${expected} (task queue ${stack.taskQueue}); it ends once a worker runs it: see imgdel status ${imageId}.`,
+    );
+    expect(failedWaits).toBe(1);
+    // What the message promises: the abandon did apply.
+    expect((await imgdel.waitForOutcome(imageId, { pollMs: 100 })).status).toBe('abandoned');
   });
 
   it('can be abandoned; the outcome carries the Abandoned code and the full report', async () => {

@@ -3,16 +3,12 @@
  * server errors are rethrown), and --wait's clocks: "no usable answer since" for the worker
  * timeout, "failing since" for a failing query's grace. No server.
  */
-import { Metadata } from '@grpc/grpc-js';
 import { QueryNotRegisteredError, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { classifyQueryError, QueryTrouble, withQueryReason } from '../../src/client/client.js';
 import { AbandonNotFinishedError, NoWorkerAnsweredError, ProgressUnreadableError } from '../../src/client/errors.js';
 import { errorCodeFor, exitCodeForError } from '../../src/cli/exit-codes.js';
-
-function grpcError(code: number, details: string): Error {
-  return Object.assign(new Error(`${code} ${details}`), { code, details, metadata: new Metadata() });
-}
+import { grpcError } from './fixtures.js';
 
 describe('classifyQueryError', () => {
   it('CANCELLED ("Call cancelled") and DEADLINE_EXCEEDED are no answer, also wrapped in a ServiceError', () => {
