@@ -98,6 +98,7 @@ describe('workflow ids, search attributes and summaries', () => {
     await stack.admin.addFault({ action: 'DeleteTemplates', code: 'DeleteTemplate.Failed', templateId: `b-${imageId.slice(4)}0`, times: -1 });
     await imgdel.startDeletion({ imageId, transientAttempts: 2, templateAttempts: 2, retryInitialIntervalMs: 20 });
     await checkDeletion(imageId);
+    expect((await imgdel.outcome(imageId)).status).toBe('compensated');
     await stack.admin.clearFaults();
   });
 
@@ -108,6 +109,10 @@ describe('workflow ids, search attributes and summaries', () => {
     });
     await imgdel.startDeletion({ imageId });
     await checkDeletion(imageId);
+    const outcome = await imgdel.outcome(imageId);
+    expect(outcome.status).toBe('rejected');
+    expect(outcome.error?.code).toBe('ImageDeleteFailed.NotAllow');
+    expect(outcome.error?.message).toContain(`belongs to account ${EMULATOR_DEFAULTS.otherAccountId}`);
   });
 
   it('give a dry run an id made of the image id and a fixed suffix only', async () => {
