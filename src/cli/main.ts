@@ -12,10 +12,12 @@ import { createImgdelClient, DEFAULT_WORKER_TIMEOUT_MS } from '../client/client.
 import type { ImgdelClient } from '../client/client.js';
 import type { DeletionOutcome } from '../client/outcome.js';
 import { emulatorCommand } from '../emulator/cli.js';
-import type { DeleteImageInput } from '../workflows/input.js';
+import { InvalidDeletionInputError } from '../client/errors.js';
+import { DEFAULTS, wholeNumberSchema, type DeleteImageInput } from '../workflows/input.js';
 import { SEARCH_STATUS } from '../workflows/model.js';
 import type { DeletionStatus } from '../workflows/model.js';
 import { errorCodeFor, ExitCode, exitCodeForError, exitCodeForStatus } from './exit-codes.js';
+import { inFlagTerms } from './input-problems.js';
 import { LiveProgress, renderList, renderOutcome, renderStarted } from './render.js';
 import type { TextSink } from './render.js';
 
@@ -62,7 +64,12 @@ const flagsSchema = z.object({
   workerTimeout: z.number().optional(),
 });
 const abandonOptionsSchema = z.object({ json: z.boolean().optional(), reason: z.string().optional(), workerTimeout: z.number().optional() });
-const listOptionsSchema = z.object({ json: z.boolean().optional(), status: z.string().optional(), limit: z.number().int().min(1).max(10_000).optional() });
+const LIST_LIMIT_MAX = 10_000;
+const listOptionsSchema = z.object({
+  json: z.boolean().optional(),
+  status: z.string().optional(),
+  limit: wholeNumberSchema(1, LIST_LIMIT_MAX).optional(),
+});
 
 const EXAMPLES = `
 Examples:
@@ -111,12 +118,14 @@ const MAX_WORKER_TIMEOUT_SECONDS = 86_400;
 function workerTimeoutArg(value: string): number {
   const seconds = Number(value);
   if (value.trim() === '' || !Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_WORKER_TIMEOUT_SECONDS) {
-    throw new InvalidArgumentError(`expected a number of seconds greater than 0 and at most ${MAX_WORKER_TIMEOUT_SECONDS} (one day)`);
+    throw new InvalidArgumentError(`Expected a number of seconds greater than 0 and at most ${MAX_WORKER_TIMEOUT_SECONDS} (one day)`);
   }
   return seconds;
 }
 
-const WORKER_TIMEOUT_HELP = `give up (exit ${ExitCode.NoWorker}) when no worker answers for this many seconds (default ${DEFAULT_WORKER_TIMEOUT_MS / 1000})`;
+const WORKER_TIMEOUT_HELP = `give up (exit ${ExitCode.NoWorker}) when no worker answers for this many seconds, at most ${MAX_WORKER_TIMEOUT_SECONDS} (default ${DEFAULT_WORKER_TIMEOUT_MS / 1000})`;
+
+const IMAGE_ID_HELP = 'the image: img- or imgc- and lower-case letters and digits, e.g. img-0123abcd';
 
 function workerTimeoutMs(seconds: number | undefined): { workerTimeoutMs?: number } {
   return seconds === undefined ? {} : { workerTimeoutMs: seconds * 1000 };
@@ -217,7 +226,9 @@ class Cli {
         ...(options.parkTimeout === undefined ? {} : { parkTimeoutSeconds: options.parkTimeout }),
       };
       const client = this.client();
-      const started = await client.startDeletion(input);
+      const started = await client.startDeletion(input).catch((error: unknown) => {
+        throw error instanceof InvalidDeletionInputError ? inFlagTerms(error) : error;
+      });
       if (!json) this.out(renderStarted(started));
       if (started.alreadyDeleted === true) {
         this.finish(await client.outcome(imageId), json);
@@ -325,22 +336,26 @@ function buildProgram(context: CliContext, cli: Cli): Command {
   program
     .command('delete')
     .description('start deleting an image (a second start attaches to the running deletion)')
-    .argument('<imageId>', 'the image, e.g. img-0123abcd')
+    .argument('<imageId>', IMAGE_ID_HELP)
     .option('--dry-run', 'validate and print the plan; change nothing')
     .option('--wait', 'show live progress until the deletion ends or parks')
     .option('--json', 'print one JSON object on stdout')
-    .option('--reason <text>', 'why (kept in the workflow, shown in the UI)')
-    .option('--requested-by <name>', 'who asks (default: user@host)')
-    .option('--wait-for-creation <seconds>', 'wait this long for an image still being created', numberArg)
-    .option('--region-concurrency <n>', 'delete at most this many regions at once', numberArg)
-    .option('--park-timeout <seconds>', 'how long a parked deletion waits for retry or abandon', numberArg)
+    .option('--reason <text>', 'why, at most 500 characters (kept in the workflow, shown in the UI)')
+    .option('--requested-by <name>', 'who asks, at most 200 characters (default: user@host)')
+    .option('--wait-for-creation <seconds>', 'wait up to 21600 s for an image still being created (default 0: refuse it at once)', numberArg)
+    .option('--region-concurrency <n>', `delete at most this many regions at once, 1 to 32 (default ${DEFAULTS.regionConcurrency})`, numberArg)
+    .option(
+      '--park-timeout <seconds>',
+      `how long a parked deletion waits for retry or abandon, at most 2592000 (30 days; default ${DEFAULTS.parkTimeoutSeconds}, 7 days)`,
+      numberArg,
+    )
     .option('--worker-timeout <seconds>', `with --wait or --dry-run (which always waits for its plan): ${WORKER_TIMEOUT_HELP}`, workerTimeoutArg)
     .action((imageId: string, options: unknown) => cli.delete(imageId, options));
 
   program
     .command('status')
     .description('progress of the running or last deletion of an image')
-    .argument('<imageId>')
+    .argument('<imageId>', IMAGE_ID_HELP)
     .option('--dry-run', 'show the last dry run instead')
     .option('--json', 'print one JSON object on stdout')
     .action((imageId: string, options: unknown) => cli.status(imageId, options));
@@ -348,7 +363,7 @@ function buildProgram(context: CliContext, cli: Cli): Command {
   program
     .command('retry')
     .description('re-run the failed steps of a parked deletion (refused when nothing failed)')
-    .argument('<imageId>')
+    .argument('<imageId>', IMAGE_ID_HELP)
     .option('--wait', 'show live progress until it ends or parks again')
     .option('--json', 'print one JSON object on stdout')
     .option('--worker-timeout <seconds>', WORKER_TIMEOUT_HELP, workerTimeoutArg)
@@ -357,7 +372,7 @@ function buildProgram(context: CliContext, cli: Cli): Command {
   program
     .command('abandon')
     .description('give up on a parked deletion (exits 1: the deletion ends abandoned)')
-    .argument('<imageId>')
+    .argument('<imageId>', IMAGE_ID_HELP)
     .option('--reason <text>', 'why, kept in the report')
     .option('--json', 'print one JSON object on stdout')
     .option('--worker-timeout <seconds>', WORKER_TIMEOUT_HELP, workerTimeoutArg)
@@ -366,16 +381,19 @@ function buildProgram(context: CliContext, cli: Cli): Command {
   program
     .command('cancel')
     .description('cancel a running deletion (before the pivot it restores the templates)')
-    .argument('<imageId>')
+    .argument('<imageId>', IMAGE_ID_HELP)
     .action((imageId: string) => cli.cancel(imageId));
 
   program
     .command('list')
     .description('deletions found through the ImageId / DeletionStatus search attributes')
     .addOption(new Option('--status <status>', `only this status: ${STATUS_VALUES.join(', ')}`))
-    .option('--limit <n>', 'at most this many (default 100)', numberArg)
+    .option('--limit <n>', `at most this many, 1 to ${LIST_LIMIT_MAX} (default 100)`, numberArg)
     .option('--json', 'print one JSON object on stdout')
     .action((options: unknown) => cli.list(options));
+
+  // A usage error points at the help of the command it is about, which lists that command's options.
+  for (const command of program.commands) command.showHelpAfterError(`(run imgdel ${command.name()} --help for usage)`);
 
   const emulator = emulatorCommand()
     .exitOverride()

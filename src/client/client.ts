@@ -204,7 +204,7 @@ export class ImgdelClient {
    */
   async startDeletion(rawInput: DeleteImageInput): Promise<StartedDeletion> {
     const check = checkInput(rawInput);
-    if (!check.ok) throw new InvalidDeletionInputError(check.problems);
+    if (!check.ok) throw new InvalidDeletionInputError(check.problems, 'nothing was started', check.issues);
     const input = check.input;
     const dryRun = input.dryRun === true;
     const workflowId = deletionWorkflowId(input.imageId, dryRun);
@@ -580,7 +580,11 @@ function queryFailureMessage(error: unknown): string {
  */
 function checkedWorkflowId(imageId: string, dryRun = false): string {
   const check = checkInput({ imageId });
-  if (!check.ok) throw new InvalidDeletionInputError(check.problems);
+  if (!check.ok) {
+    // Only the id was checked: its problems, without the field name, and nothing was asked of Temporal.
+    const problems = check.issues.map((issue) => issue.message).join('; ');
+    throw new InvalidDeletionInputError(problems, 'nothing was sent to Temporal', check.issues, 'invalid image id');
+  }
   return deletionWorkflowId(imageId, dryRun);
 }
 

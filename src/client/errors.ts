@@ -2,14 +2,19 @@
  * The errors the imgdel client throws. Each one says what went wrong in words a person
  * can act on; the CLI maps them to exit codes (src/cli/exit-codes.ts).
  */
+import type { InputProblem } from '../workflows/input.js';
 
 /** The input failed the workflow's zod schema; nothing was started. */
 export class InvalidDeletionInputError extends Error {
   constructor(
+    /** Every problem on one line, `field: message; …`. */
     readonly problems: string,
     consequence = 'nothing was started',
+    /** The same problems one by one, when they came from the schema (the CLI names its flags with them). */
+    readonly issues: readonly InputProblem[] = [],
+    subject = 'invalid deletion input',
   ) {
-    super(`invalid deletion input (${consequence}): ${problems}`);
+    super(`${subject} (${consequence}): ${problems}`);
     this.name = 'InvalidDeletionInputError';
   }
 }
@@ -59,16 +64,20 @@ export class RetryNotStartedError extends NothingToRetryError {
   }
 }
 
+/** This machine: where `npm start` runs its Temporal dev server. */
+const LOCAL_HOST = /^(localhost|127\.\d+\.\d+\.\d+|\[?::1\]?)(:\d+)?$/i;
+
 /** The Temporal server could not be reached. */
 export class TemporalUnavailableError extends Error {
   constructor(
     readonly address: string,
     why: string,
   ) {
-    super(
-      `cannot reach Temporal at ${address}: ${why}. ` +
-        'Start it with `npm start` (or set TEMPORAL_ADDRESS / TEMPORAL_PROFILE to the server to use).',
-    );
+    // `npm start` only helps with a server on this machine; a remote one is someone's to check.
+    const advice = LOCAL_HOST.test(address)
+      ? 'Start it with `npm start` (or set TEMPORAL_ADDRESS / TEMPORAL_PROFILE to the server to use).'
+      : 'Check that the server is running and reachable from here, and that TEMPORAL_ADDRESS / TEMPORAL_PROFILE name the right one.';
+    super(`cannot reach Temporal at ${address}: ${why}. ${advice}`);
     this.name = 'TemporalUnavailableError';
   }
 }

@@ -33,5 +33,5 @@ export { cloudCodeOf, isCloudCode, outcomeFromFailure, outcomeFromProgress } fro
 /** createImgdelClient() throws it for a bad environment variable, TLS file or Temporal profile. */
 export { ConfigError } from '../config.js';
 export type { DeletionOutcome, OutcomeError, OutcomeRegion, OutcomeTemplate } from './outcome.js';
-export type { DeleteImageInput } from '../workflows/input.js';
+export type { DeleteImageInput, InputProblem } from '../workflows/input.js';
 export type { DeletionProgress, DeletionStatus } from '../workflows/model.js';

@@ -10,22 +10,36 @@ import { z } from 'zod';
 
 export const IMAGE_ID_MAX_LENGTH = 64;
 
+/**
+ * Messages say what is wrong with a value, without naming its field: each problem is reported
+ * as `field: message`, and the CLI names its flag instead (src/cli/input-problems.ts).
+ */
+
 /** `img-` or `imgc-` followed by lower-case letters and digits (ASCII only: no look-alikes). */
 const imageIdSchema = () =>
   z
-    .string({ error: 'imageId must be a string such as img-0123abcd' })
-    .max(IMAGE_ID_MAX_LENGTH, { error: `imageId is longer than ${IMAGE_ID_MAX_LENGTH} characters` })
+    .string({ error: 'must be a string such as img-0123abcd' })
+    .max(IMAGE_ID_MAX_LENGTH, { error: `is longer than ${IMAGE_ID_MAX_LENGTH} characters` })
     .regex(/^imgc?-[a-z0-9]{4,59}$/, {
-      error: 'imageId must look like img-<letters and digits> or imgc-<letters and digits> (lower-case ASCII)',
+      error: 'must look like img-<letters and digits> or imgc-<letters and digits> (lower-case ASCII)',
     });
 
+/** A whole number in [min, max]; one message for every way of missing it (type, fraction, range). */
+export const wholeNumberSchema = (min: number, max: number) => {
+  const error = `must be a whole number from ${min} to ${max}`;
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
+
 /** A duration in whole seconds, bounded so a typo cannot park a workflow for a year. */
-const seconds = (max: number, label: string) =>
+const seconds = (min: number, max: number) =>
   z
-    .number({ error: `${label} must be a number of seconds` })
-    .int({ error: `${label} must be whole seconds` })
-    .min(1, { error: `${label} must be at least 1 second` })
-    .max(max, { error: `${label} must be at most ${max} seconds` });
+    .number({ error: 'must be a number of seconds' })
+    .int({ error: 'must be whole seconds' })
+    .min(min, { error: min === 0 ? 'must not be negative' : `must be at least ${min} second${min === 1 ? '' : 's'}` })
+    .max(max, { error: `must be at most ${max} seconds` });
+
+const text = (maxLength: number) =>
+  z.string({ error: 'must be text' }).max(maxLength, { error: `must be at most ${maxLength} characters` });
 
 export const DEFAULTS = {
   /** Region deletes at once; the worker's per-action rate limit still paces the calls. */
@@ -45,33 +59,41 @@ export const DEFAULTS = {
 
 const buildDeleteImageInputSchema = () =>
   z
-    .object({
-      imageId: imageIdSchema(),
-      reason: z.string().max(500, { error: 'reason must be at most 500 characters' }).optional(),
-      requestedBy: z.string().max(200, { error: 'requestedBy must be at most 200 characters' }).optional(),
-      /** Validate and return the plan; change nothing. */
-      dryRun: z.boolean().optional(),
-      /** Wait this long for an image that is still being created, instead of refusing at once. */
-      waitForCreationSeconds: seconds(6 * 3600, 'waitForCreationSeconds').optional(),
-      /** Region deletes run in parallel, at most this many at once. */
-      regionConcurrency: z.number().int().min(1).max(32).optional(),
-      /** Attempts per template delete refused with DeleteTemplate.Failed, before compensating. */
-      templateAttempts: z.number().int().min(1).max(50).optional(),
-      /** Attempts for transient errors (throttling, InternalError, …) and unknown codes, per step. */
-      transientAttempts: z.number().int().min(1).max(100).optional(),
-      /** How long a parked deletion waits for an operator's retry or abandon. */
-      parkTimeoutSeconds: seconds(30 * 24 * 3600, 'parkTimeoutSeconds').optional(),
-      /** First retry interval of every activity (doubles up to 30 s); small values are for tests. */
-      retryInitialIntervalMs: z.number().int().min(10).max(60_000).optional(),
-      /**
-       * Only for deletions that drain on cancel (those begun before CANCEL_STOPS_DELETE_RETRIES_PATCH):
-       * how long a cancellation lets the deletes already running finish, their retries included,
-       * before cancelling them. Kept so that their inputs stay valid.
-       */
-      cancelDrainSeconds: seconds(3600, 'cancelDrainSeconds').optional(),
-      /** Retry rounds this deletion takes at most (default 100); then it must be abandoned and started again. */
-      maxRetryRounds: z.number().int().min(1).max(DEFAULTS.maxRetryRounds).optional(),
-    })
+    .object(
+      {
+        imageId: imageIdSchema(),
+        reason: text(500).optional(),
+        requestedBy: text(200).optional(),
+        /** Validate and return the plan; change nothing. */
+        dryRun: z.boolean({ error: 'must be true or false' }).optional(),
+        /** Wait this long for an image that is still being created, instead of refusing at once (0: do not wait). */
+        waitForCreationSeconds: seconds(0, 6 * 3600).optional(),
+        /** Region deletes run in parallel, at most this many at once. */
+        regionConcurrency: wholeNumberSchema(1, 32).optional(),
+        /** Attempts per template delete refused with DeleteTemplate.Failed, before compensating. */
+        templateAttempts: wholeNumberSchema(1, 50).optional(),
+        /** Attempts for transient errors (throttling, InternalError, …) and unknown codes, per step. */
+        transientAttempts: wholeNumberSchema(1, 100).optional(),
+        /** How long a parked deletion waits for an operator's retry or abandon. */
+        parkTimeoutSeconds: seconds(1, 30 * 24 * 3600).optional(),
+        /** First retry interval of every activity (doubles up to 30 s); small values are for tests. */
+        retryInitialIntervalMs: wholeNumberSchema(10, 60_000).optional(),
+        /**
+         * Only for deletions that drain on cancel (those begun before CANCEL_STOPS_DELETE_RETRIES_PATCH):
+         * how long a cancellation lets the deletes already running finish, their retries included,
+         * before cancelling them. Kept so that their inputs stay valid.
+         */
+        cancelDrainSeconds: seconds(1, 3600).optional(),
+        /** Retry rounds this deletion takes at most (default 100); then it must be abandoned and started again. */
+        maxRetryRounds: wholeNumberSchema(1, DEFAULTS.maxRetryRounds).optional(),
+      },
+      {
+        error: (issue) =>
+          issue.code === 'unrecognized_keys'
+            ? `unknown field${issue.keys.length === 1 ? '' : 's'} ${issue.keys.map((key) => JSON.stringify(key)).join(', ')}`
+            : 'must be an object such as {"imageId": "img-0123abcd"}',
+      },
+    )
     .strict();
 
 let builtInputSchema: ReturnType<typeof buildDeleteImageInputSchema> | undefined;
@@ -116,21 +138,28 @@ export function resolveInput(input: DeleteImageInput): ResolvedInput {
   };
 }
 
-/** One line per problem, with the field it is about. */
-export function describeInputProblems(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const where = issue.path.length > 0 ? issue.path.join('.') : 'input';
-      return `${where}: ${issue.message}`;
-    })
-    .join('; ');
+/** One problem of an input: the field it is about (`input` for the whole), and what is wrong. */
+export interface InputProblem {
+  field: string;
+  message: string;
 }
 
-export type InputCheck = { ok: true; input: DeleteImageInput } | { ok: false; problems: string };
+export function inputProblemsOf(error: z.ZodError): InputProblem[] {
+  return error.issues.map((issue) => ({ field: issue.path.length > 0 ? issue.path.join('.') : 'input', message: issue.message }));
+}
+
+/** The problems on one line: `field: message; field: message`. */
+export function describeInputProblems(problems: readonly InputProblem[]): string {
+  return problems.map((problem) => `${problem.field}: ${problem.message}`).join('; ');
+}
+
+export type InputCheck = { ok: true; input: DeleteImageInput } | { ok: false; problems: string; issues: InputProblem[] };
 
 export function checkInput(raw: unknown): InputCheck {
   const parsed = deleteImageInputSchema().safeParse(raw);
-  return parsed.success ? { ok: true, input: parsed.data } : { ok: false, problems: describeInputProblems(parsed.error) };
+  if (parsed.success) return { ok: true, input: parsed.data };
+  const issues = inputProblemsOf(parsed.error);
+  return { ok: false, problems: describeInputProblems(issues), issues };
 }
 
 /** One saga per image: `delete-image-<imageId>`; a dry run has its own id, so it never blocks a real deletion. */

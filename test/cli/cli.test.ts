@@ -75,7 +75,7 @@ describe('bad usage and invalid input: exit 2, nothing started', () => {
   it('refuses a non-numeric option value through the input schema', async () => {
     const run = await imgdel(['delete', 'img-a1b2c3d4', '--region-concurrency', 'many'], env);
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('regionConcurrency');
+    expect(run.stderr).toContain('--region-concurrency: must be a whole number from 1 to 32');
     expect(await workflowExists(stack.client, 'delete-image-img-a1b2c3d4')).toBe(false);
   });
 

@@ -29,16 +29,44 @@ describe('usage errors with --json', () => {
 });
 
 describe('every command checks the image id first', () => {
-  it.each([['status'], ['retry'], ['abandon'], ['cancel']])('%s img-dem exits 2 with the usual message', async (command) => {
+  it.each([['status'], ['retry'], ['abandon'], ['cancel']])('%s img-dem exits 2 saying the id is invalid and nothing was sent', async (command) => {
     const run = await imgdel([command, 'img-dem'], UNREACHABLE);
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/invalid deletion input \(nothing was started\): imageId/);
+    expect(run.stderr).toBe(
+      'imgdel: invalid image id (nothing was sent to Temporal): must look like img-<letters and digits> or imgc-<letters and digits> (lower-case ASCII)\n',
+    );
   });
 
   it('status --json of a bad id prints an InvalidInput error object', async () => {
     const run = await imgdel(['status', 'IMG-Bad', '--json'], UNREACHABLE);
     expect(run.code).toBe(2);
     expect(JSON.parse(run.stdout)).toMatchObject({ error: { code: 'InvalidInput' } });
+  });
+});
+
+describe('delete names the flag a bad value came from', () => {
+  it.each([
+    ['--region-concurrency', '0', 'must be a whole number from 1 to 32'],
+    ['--region-concurrency', 'many', 'must be a whole number from 1 to 32'],
+    ['--wait-for-creation', '-1', 'must not be negative'],
+    ['--park-timeout', '2.5', 'must be whole seconds'],
+    ['--reason', 'x'.repeat(501), 'must be at most 500 characters'],
+  ])('%s %s', async (flag, value, problem) => {
+    const run = await imgdel(['delete', 'img-a1b2c3d4', flag, value], UNREACHABLE);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(`imgdel: invalid deletion input (nothing was started): ${flag}: ${problem}\n`);
+  });
+
+  it('list --limit out of range says its range', async () => {
+    const run = await imgdel(['list', '--limit', '0', '--json'], UNREACHABLE);
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toEqual({ error: { code: 'Usage', message: 'invalid options: --limit: must be a whole number from 1 to 10000' } });
+  });
+
+  it("a usage error points at the command's own help", async () => {
+    const run = await imgdel(['abandon', 'img-a1b2c3d4', '--frobnicate'], UNREACHABLE);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('(run imgdel abandon --help for usage)');
   });
 });
 

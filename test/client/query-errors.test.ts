@@ -6,7 +6,7 @@
 import { QueryNotRegisteredError, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { classifyQueryError, QueryTrouble, withQueryReason } from '../../src/client/client.js';
-import { AbandonNotFinishedError, NoWorkerAnsweredError, ProgressUnreadableError } from '../../src/client/errors.js';
+import { AbandonNotFinishedError, NoWorkerAnsweredError, ProgressUnreadableError, TemporalUnavailableError } from '../../src/client/errors.js';
 import { errorCodeFor, exitCodeForError } from '../../src/cli/exit-codes.js';
 import { grpcError } from './fixtures.js';
 
@@ -110,5 +110,19 @@ describe('AbandonNotFinishedError', () => {
     expect(errorCodeFor(error)).toBe('AbandonNotFinished');
     expect(exitCodeForError(error)).toBe(5);
     expect(new AbandonNotFinishedError('img-1', 'q', 1_000, '14 UNAVAILABLE').message).toContain('was accepted');
+  });
+});
+
+describe('TemporalUnavailableError', () => {
+  it.each(['localhost:7233', '127.0.0.1:7233', '[::1]:7233'])('suggests npm start for a server on this machine (%s)', (address) => {
+    expect(new TemporalUnavailableError(address, 'refused').message).toContain('Start it with `npm start`');
+  });
+
+  it('asks to check a remote server instead of suggesting npm start', () => {
+    const message = new TemporalUnavailableError('temporal.example.internal:7233', '14 UNAVAILABLE: timed out').message;
+    expect(message).toBe(
+      'cannot reach Temporal at temporal.example.internal:7233: 14 UNAVAILABLE: timed out. ' +
+        'Check that the server is running and reachable from here, and that TEMPORAL_ADDRESS / TEMPORAL_PROFILE name the right one.',
+    );
   });
 });

@@ -64,7 +64,7 @@ const BAD_INPUTS: ReadonlyArray<readonly [label: string, input: unknown, mention
 const BAD_COMMAND_LINES: ReadonlyArray<readonly [label: string, argv: string[], stderr: RegExp]> = [
   ['an empty id', ['delete', ''], /invalid deletion input \(nothing was started\): imageId/],
   ['a whitespace id', ['delete', '   '], /invalid deletion input \(nothing was started\): imageId/],
-  ['a 1 MB id', ['delete', HUGE_ID], /imageId: imageId is longer than 64 characters/],
+  ['a 1 MB id', ['delete', HUGE_ID], /imageId: is longer than 64 characters/],
   ['a bell character', ['delete', 'img-host\u0007ile01'], /invalid deletion input \(nothing was started\): imageId/],
   ['an ANSI escape', ['delete', 'img-hostile01\u001b[31m'], /invalid deletion input \(nothing was started\): imageId/],
   ['a newline', ['delete', 'img-hostile01\nimg-other01'], /invalid deletion input \(nothing was started\): imageId/],
@@ -77,9 +77,9 @@ const BAD_COMMAND_LINES: ReadonlyArray<readonly [label: string, argv: string[], 
   ['a JSON object', ['delete', `{"imageId":"${VALID_ID}"}`], /invalid deletion input \(nothing was started\): imageId/],
   ['null', ['delete', 'null'], /invalid deletion input \(nothing was started\): imageId/],
   ['an unknown option', ['delete', VALID_ID, '--force'], /unknown option '--force'/],
-  ['a region concurrency of 0', ['delete', VALID_ID, '--region-concurrency', '0'], /regionConcurrency/],
-  ['a region concurrency that is not a number', ['delete', VALID_ID, '--region-concurrency', 'many'], /regionConcurrency/],
-  ['an absurd park timeout', ['delete', VALID_ID, '--park-timeout', '1e12'], /parkTimeoutSeconds/],
+  ['a region concurrency of 0', ['delete', VALID_ID, '--region-concurrency', '0'], /--region-concurrency: must be a whole number from 1 to 32/],
+  ['a region concurrency that is not a number', ['delete', VALID_ID, '--region-concurrency', 'many'], /--region-concurrency: must be a whole number from 1 to 32/],
+  ['an absurd park timeout', ['delete', VALID_ID, '--park-timeout', '1e12'], /--park-timeout: must be at most 2592000 seconds/],
   ['a 501-character reason', ['delete', VALID_ID, '--reason', 'r'.repeat(501)], /reason/],
 ];
 

@@ -28,22 +28,21 @@ describe('workflow input', () => {
   });
 
   it.each([
-    ['missing', {}],
-    ['null', null],
-    ['wrong prefix', { imageId: 'm-0123abcd' }],
-    ['upper case', { imageId: 'img-ABCD1234' }],
-    ['look-alike letters', { imageId: 'іmg-0123abcd' }],
-    ['too long', { imageId: `img-${'a'.repeat(80)}` }],
-    ['extra field', { imageId: 'img-0123abcd', force: true }],
-    ['concurrency 0', { imageId: 'img-0123abcd', regionConcurrency: 0 }],
-    ['park timeout of a year', { imageId: 'img-0123abcd', parkTimeoutSeconds: 365 * 86400 }],
-    ['no drain on cancel', { imageId: 'img-0123abcd', cancelDrainSeconds: 0 }],
-    ['a drain of two hours', { imageId: 'img-0123abcd', cancelDrainSeconds: 7200 }],
-  ])('rejects %s with a message naming the field', (_label, input) => {
+    ['missing', {}, 'imageId: '],
+    ['null', null, 'input: '],
+    ['wrong prefix', { imageId: 'm-0123abcd' }, 'imageId: '],
+    ['upper case', { imageId: 'img-ABCD1234' }, 'imageId: '],
+    ['look-alike letters', { imageId: 'іmg-0123abcd' }, 'imageId: '],
+    ['too long', { imageId: `img-${'a'.repeat(80)}` }, 'imageId: '],
+    ['extra field', { imageId: 'img-0123abcd', force: true }, 'input: unknown field "force"'],
+    ['concurrency 0', { imageId: 'img-0123abcd', regionConcurrency: 0 }, 'regionConcurrency: '],
+    ['park timeout of a year', { imageId: 'img-0123abcd', parkTimeoutSeconds: 365 * 86400 }, 'parkTimeoutSeconds: '],
+    ['no drain on cancel', { imageId: 'img-0123abcd', cancelDrainSeconds: 0 }, 'cancelDrainSeconds: '],
+    ['a drain of two hours', { imageId: 'img-0123abcd', cancelDrainSeconds: 7200 }, 'cancelDrainSeconds: '],
+  ])('rejects %s with a message that begins with the field', (_label, input, prefix) => {
     const check = checkInput(input);
     expect(check.ok).toBe(false);
-    if (check.ok) return;
-    expect(check.problems).toMatch(/imageId|input|force|regionConcurrency|parkTimeoutSeconds|cancelDrainSeconds/);
+    expect(check.ok ? '' : check.problems.slice(0, prefix.length)).toBe(prefix);
   });
 });
 

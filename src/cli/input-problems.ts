@@ -1,0 +1,22 @@
+/**
+ * An input refusal in the words of the command line: a problem with a field the `delete`
+ * command sets from a flag names the flag (`--region-concurrency: must be …`), not the field.
+ */
+import { InvalidDeletionInputError } from '../client/errors.js';
+import { describeInputProblems } from '../workflows/input.js';
+
+/** The delete command's flags, by the input field each one sets. */
+export const FLAG_FOR_FIELD: Readonly<Record<string, string>> = {
+  reason: '--reason',
+  requestedBy: '--requested-by',
+  waitForCreationSeconds: '--wait-for-creation',
+  regionConcurrency: '--region-concurrency',
+  parkTimeoutSeconds: '--park-timeout',
+};
+
+/** The same refusal with flag names; one without its problems one by one is returned as it is. */
+export function inFlagTerms(error: InvalidDeletionInputError): InvalidDeletionInputError {
+  if (error.issues.length === 0) return error;
+  const issues = error.issues.map((issue) => ({ field: FLAG_FOR_FIELD[issue.field] ?? issue.field, message: issue.message }));
+  return new InvalidDeletionInputError(describeInputProblems(issues), 'nothing was started', issues);
+}
