@@ -755,16 +755,20 @@ describe('credentials and network', () => {
 
   it('reports each call to onCall with its action and failure code', async () => {
     await seed({ images: [image('img-f')] });
+    // The look-up answers 300 ms late: its reported duration must include that wait.
+    await admin('POST', 'faults', { action: 'ListImage', latencyMs: 300, times: 1 });
     const events: Array<{ action: string; code?: string }> = [];
+    const durations: number[] = [];
     const observed = createAlibabaCloudAdapter(cloudConfig(), {
       onCall: ({ action, code, durationMs }) => {
-        expect(durationMs).toBeGreaterThanOrEqual(0);
+        durations.push(durationMs);
         events.push({ action, ...(code ? { code } : {}) });
       },
     });
     await observed.isImageGoneFromRegion('img-f', 'cn-shanghai');
     await cloudErrorOf(observed.deleteTemplate('b-none'));
     expect(events).toEqual([{ action: 'ListImage' }, { action: 'DeleteTemplates', code: 'InvalidTemplate.NotFound' }]);
+    expect(durations[0]).toBeGreaterThanOrEqual(290);
   });
 });
 

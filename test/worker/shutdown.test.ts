@@ -56,6 +56,9 @@ describe('worker shutdown with an activity in flight', () => {
     await worker.waitForLog((line) => line.message === 'received SIGTERM: shutting down gracefully');
     // Draining: the activity is still running (its cloud call takes a minute), so the worker has not exited.
     await worker.waitForLog((line) => line.message === 'Worker state changed' && line['state'] === 'DRAINING');
+    // Still draining two seconds on: a worker that did not wait for its activity would have ended by now.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(worker.child.exitCode).toBeNull();
     expect(worker.logs.some((line) => line.message === 'imgdel worker stopped: shutdown complete')).toBe(false);
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe(128 + 15);
