@@ -328,6 +328,8 @@ function buildProgram(context: CliContext, cli: Cli): Command {
     .configureOutput({
       writeOut: (text) => context.stdout.write(text),
       writeErr: (text) => context.stderr.write(text),
+      // Every error imgdel prints starts the same way, commander's usage errors included.
+      outputError: (text, write) => write(text.replace(/^error: /, 'imgdel: ')),
     })
     .version(packageVersion(), '-V, --version', 'print the imgdel version')
     .showHelpAfterError('(run imgdel --help for usage)')
