@@ -5,7 +5,7 @@
 import { InvalidDeletionInputError } from '../client/errors.js';
 import { describeInputProblems } from '../workflows/input.js';
 
-/** The delete command's flags, by the input field each one sets. */
+/** The flags of delete and abandon, by the input field each one sets. */
 export const FLAG_FOR_FIELD: Readonly<Record<string, string>> = {
   reason: '--reason',
   requestedBy: '--requested-by',
@@ -14,9 +14,14 @@ export const FLAG_FOR_FIELD: Readonly<Record<string, string>> = {
   parkTimeoutSeconds: '--park-timeout',
 };
 
-/** The same refusal with flag names; one without its problems one by one is returned as it is. */
+/** The same refusal with flag names; one about no flag's field is returned as it is. */
 export function inFlagTerms(error: InvalidDeletionInputError): InvalidDeletionInputError {
-  if (error.issues.length === 0) return error;
+  if (!error.issues.some((issue) => issue.field in FLAG_FOR_FIELD)) return error;
   const issues = error.issues.map((issue) => ({ field: FLAG_FOR_FIELD[issue.field] ?? issue.field, message: issue.message }));
-  return new InvalidDeletionInputError(describeInputProblems(issues), 'nothing was started', issues);
+  return new InvalidDeletionInputError(describeInputProblems(issues), error.consequence, issues, error.subject);
+}
+
+/** For a `.catch()`: an input refusal is rethrown in flag terms, anything else as it is. */
+export function rethrowInFlagTerms(error: unknown): never {
+  throw error instanceof InvalidDeletionInputError ? inFlagTerms(error) : error;
 }

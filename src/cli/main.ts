@@ -12,12 +12,11 @@ import { createImgdelClient, DEFAULT_WORKER_TIMEOUT_MS } from '../client/client.
 import type { ImgdelClient } from '../client/client.js';
 import type { DeletionOutcome } from '../client/outcome.js';
 import { emulatorCommand } from '../emulator/cli.js';
-import { InvalidDeletionInputError } from '../client/errors.js';
 import { DEFAULTS, wholeNumberSchema, type DeleteImageInput } from '../workflows/input.js';
 import { SEARCH_STATUS } from '../workflows/model.js';
 import type { DeletionStatus } from '../workflows/model.js';
 import { errorCodeFor, ExitCode, exitCodeForError, exitCodeForStatus } from './exit-codes.js';
-import { inFlagTerms } from './input-problems.js';
+import { rethrowInFlagTerms } from './input-problems.js';
 import { LiveProgress, renderList, renderOutcome, renderStarted } from './render.js';
 import type { TextSink } from './render.js';
 
@@ -226,9 +225,7 @@ class Cli {
         ...(options.parkTimeout === undefined ? {} : { parkTimeoutSeconds: options.parkTimeout }),
       };
       const client = this.client();
-      const started = await client.startDeletion(input).catch((error: unknown) => {
-        throw error instanceof InvalidDeletionInputError ? inFlagTerms(error) : error;
-      });
+      const started = await client.startDeletion(input).catch(rethrowInFlagTerms);
       if (!json) this.out(renderStarted(started));
       if (started.alreadyDeleted === true) {
         this.finish(await client.outcome(imageId), json);
@@ -276,7 +273,8 @@ class Cli {
     const options = abandonOptionsSchema.parse(rawOptions);
     const json = options.json === true;
     await this.run(json, async () => {
-      this.finish(await this.client().abandon(imageId, options.reason, workerTimeoutMs(options.workerTimeout)), json);
+      const outcome = await this.client().abandon(imageId, options.reason, workerTimeoutMs(options.workerTimeout)).catch(rethrowInFlagTerms);
+      this.finish(outcome, json);
     });
   }
 
@@ -375,7 +373,7 @@ function buildProgram(context: CliContext, cli: Cli): Command {
     .command('abandon')
     .description('give up on a parked deletion (exits 1: the deletion ends abandoned)')
     .argument('<imageId>', IMAGE_ID_HELP)
-    .option('--reason <text>', 'why, kept in the report')
+    .option('--reason <text>', 'why, at most 500 characters, kept in the report')
     .option('--json', 'print one JSON object on stdout')
     .option('--worker-timeout <seconds>', WORKER_TIMEOUT_HELP, workerTimeoutArg)
     .action((imageId: string, options: unknown) => cli.abandon(imageId, options));

@@ -21,7 +21,7 @@ import {
 } from '@temporalio/client';
 import type { ConnectionOptions, WorkflowExecutionDescription, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
 import { loadClientConfig } from '../config.js';
-import { DEFAULTS, checkInput, workflowIdFor } from '../workflows/input.js';
+import { DEFAULTS, checkInput, describeInputProblems, workflowIdFor } from '../workflows/input.js';
 import type { DeleteImageInput } from '../workflows/input.js';
 import {
   ABANDON_REASON_MAX_LENGTH,
@@ -306,7 +306,8 @@ export class ImgdelClient {
   async abandon(imageId: string, reason?: string, options: UpdateOptions = {}): Promise<DeletionOutcome> {
     const workflowId = checkedWorkflowId(imageId);
     if (reason !== undefined && reason.length > ABANDON_REASON_MAX_LENGTH) {
-      throw new InvalidDeletionInputError(`reason must be at most ${ABANDON_REASON_MAX_LENGTH} characters`, 'nothing was abandoned');
+      const tooLong = { field: 'reason', message: `must be at most ${ABANDON_REASON_MAX_LENGTH} characters` };
+      throw new InvalidDeletionInputError(describeInputProblems([tooLong]), 'nothing was abandoned', [tooLong]);
     }
     const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
     await this.call(async (client) => {

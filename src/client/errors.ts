@@ -9,10 +9,10 @@ export class InvalidDeletionInputError extends Error {
   constructor(
     /** Every problem on one line, `field: message; …`. */
     readonly problems: string,
-    consequence = 'nothing was started',
-    /** The same problems one by one, when they came from the schema (the CLI names its flags with them). */
+    readonly consequence = 'nothing was started',
+    /** The same problems one by one (the CLI names its flags with them). */
     readonly issues: readonly InputProblem[] = [],
-    subject = 'invalid deletion input',
+    readonly subject = 'invalid deletion input',
   ) {
     super(`${subject} (${consequence}): ${problems}`);
     this.name = 'InvalidDeletionInputError';
