@@ -70,6 +70,16 @@ const listOptionsSchema = z.object({
   limit: wholeNumberSchema(1, LIST_LIMIT_MAX).optional(),
 });
 
+const EXIT_CODES_HELP = `Exit codes:
+  0  deleted (or the dry-run plan printed; or the deletion is still running without --wait)
+  1  rejected, compensated, abandoned, cancelled or failed; no such deletion; update refused
+  2  bad usage or invalid input (nothing was started)
+  3  parked, awaiting retry
+  4  cannot reach Temporal
+  5  no worker answered on the deletion's task queue within --worker-timeout (default 60 s)
+  6  with --wait or --dry-run only: the progress query failed on the worker, the deletion's workflow
+     task is failing, or a worker answered with a report this imgdel cannot read (status exits 0)`;
+
 const EXAMPLES = `
 Examples:
   $ imgdel delete img-demo0001 --wait             delete everywhere, watch until it ends
@@ -78,15 +88,7 @@ Examples:
   $ imgdel list --status awaiting-retry           parked deletions waiting for an operator
   $ imgdel retry img-demo0001 --wait              re-run the failed steps of a parked deletion
 
-Exit codes:
-  0  deleted (or the dry-run plan printed; or the deletion is still running without --wait)
-  1  rejected, compensated, abandoned, cancelled or failed; no such deletion; update refused
-  2  bad usage or invalid input (nothing was started)
-  3  parked, awaiting retry
-  4  cannot reach Temporal
-  5  no worker answered on the deletion's task queue within --worker-timeout (default 60 s)
-  6  with --wait or --dry-run only: the progress query failed on the worker, the deletion's workflow
-     task is failing, or a worker answered with a report this imgdel cannot read (status exits 0)
+${EXIT_CODES_HELP}
 
 Connection (environment):
   TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE (default default),
@@ -392,8 +394,11 @@ function buildProgram(context: CliContext, cli: Cli): Command {
     .option('--json', 'print one JSON object on stdout')
     .action((options: unknown) => cli.list(options));
 
-  // A usage error points at the help of the command it is about, which lists that command's options.
-  for (const command of program.commands) command.showHelpAfterError(`(run imgdel ${command.name()} --help for usage)`);
+  // A usage error points at the help of the command it is about, which lists that command's options;
+  // each command's help ends with the exit codes a script checks.
+  for (const command of program.commands) {
+    command.showHelpAfterError(`(run imgdel ${command.name()} --help for usage)`).addHelpText('after', `\n${EXIT_CODES_HELP}`);
+  }
 
   const emulator = emulatorCommand()
     .exitOverride()

@@ -71,6 +71,14 @@ describe('delete names the flag a bad value came from', () => {
 });
 
 describe('help and version', () => {
+  it.each(['delete', 'status', 'retry', 'abandon', 'cancel', 'list'])('%s --help gives the image id format (where it takes one) and the exit codes', async (command) => {
+    const run = await imgdel([command, '--help'], UNREACHABLE);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Exit codes:');
+    expect(run.stdout).toContain('5  no worker answered');
+    if (command !== 'list') expect(run.stdout).toMatch(/imageId\s+the image: img- or imgc-/);
+  });
+
   it('--version prints the package version', async () => {
     const run = await imgdel(['--version'], UNREACHABLE);
     expect(run.code).toBe(0);
