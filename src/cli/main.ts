@@ -8,7 +8,7 @@ import { hostname, userInfo } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
-import { createImgdelClient, DEFAULT_WORKER_TIMEOUT_MS } from '../client/client.js';
+import { createImgdelClient, DEFAULT_LIST_LIMIT, DEFAULT_WORKER_TIMEOUT_MS } from '../client/client.js';
 import type { ImgdelClient } from '../client/client.js';
 import type { DeletionOutcome } from '../client/outcome.js';
 import { emulatorCommand } from '../emulator/cli.js';
@@ -314,7 +314,7 @@ class Cli {
         }
         status = parsed.data;
       }
-      const deletions = await this.client().list({ ...(status === undefined ? {} : { status }), limit: options.limit ?? 100 });
+      const deletions = await this.client().list({ ...(status === undefined ? {} : { status }), limit: options.limit ?? DEFAULT_LIST_LIMIT });
       if (json) this.json({ deletions });
       else this.out(renderList(deletions));
     });
@@ -390,7 +390,7 @@ function buildProgram(context: CliContext, cli: Cli): Command {
     .command('list')
     .description('deletions found through the ImageId / DeletionStatus search attributes')
     .addOption(new Option('--status <status>', `only this status: ${STATUS_VALUES.join(', ')}`))
-    .option('--limit <n>', `at most this many, 1 to ${LIST_LIMIT_MAX} (default 100)`, numberArg)
+    .option('--limit <n>', `at most this many, 1 to ${LIST_LIMIT_MAX} (default ${DEFAULT_LIST_LIMIT})`, numberArg)
     .option('--json', 'print one JSON object on stdout')
     .action((options: unknown) => cli.list(options));
 

@@ -133,7 +133,7 @@ export interface DeletionListItem {
 
 export interface ListOptions {
   status?: DeletionStatus;
-  /** At most this many (default 100), newest first. */
+  /** At most this many (default DEFAULT_LIST_LIMIT), newest first. */
   limit?: number;
 }
 
@@ -151,6 +151,9 @@ const START_TOKEN_MEMO_KEY = 'imgdelStartToken';
 const DEFAULT_POLL_MS = 500;
 /** Long enough for a worker that restarts or bundles its workflows; short enough for a person waiting. */
 export const DEFAULT_WORKER_TIMEOUT_MS = 60_000;
+
+/** How many deletions list() returns when not told. */
+export const DEFAULT_LIST_LIMIT = 100;
 const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
 /** How long the server may take to answer, after an Update's deadline, before it counts as unreachable. */
 const SERVER_PROBE_TIMEOUT_MS = 3_000;
@@ -365,7 +368,7 @@ export class ImgdelClient {
 
   /** Deletions found through the ImageId / DeletionStatus search attributes, newest first. */
   async list(options: ListOptions = {}): Promise<DeletionListItem[]> {
-    const limit = options.limit ?? 100;
+    const limit = options.limit ?? DEFAULT_LIST_LIMIT;
     const query = listQuery(options.status);
     return this.call(async (client) => {
       const items: DeletionListItem[] = [];

@@ -6,7 +6,7 @@
  *   const { workflowId } = await imgdel.startDeletion({ imageId: 'img-0123abcd', reason: 'retired' });
  *   const outcome = await imgdel.waitForOutcome('img-0123abcd');
  */
-export { createImgdelClient, DEFAULT_WORKER_TIMEOUT_MS, deletionWorkflowId, ImgdelClient } from './client.js';
+export { createImgdelClient, DEFAULT_LIST_LIMIT, DEFAULT_WORKER_TIMEOUT_MS, deletionWorkflowId, ImgdelClient } from './client.js';
 export type {
   CancelResult,
   DeletionListItem,
