@@ -1,23 +1,23 @@
 /**
- * An input refusal in the words of the command line: a problem with a field the `delete`
- * command sets from a flag names the flag (`--region-concurrency: must be …`), not the field.
+ * An input refusal in the words of the command line: a problem with a field that `delete` or
+ * `abandon` sets from a flag names the flag (`--region-concurrency: must be …`), not the field.
  */
 import { InvalidDeletionInputError } from '../client/errors.js';
 import { describeInputProblems } from '../workflows/input.js';
 
-/** The flags of delete and abandon, by the input field each one sets. */
-export const FLAG_FOR_FIELD: Readonly<Record<string, string>> = {
-  reason: '--reason',
-  requestedBy: '--requested-by',
-  waitForCreationSeconds: '--wait-for-creation',
-  regionConcurrency: '--region-concurrency',
-  parkTimeoutSeconds: '--park-timeout',
-};
+/** The flags of delete and abandon, by the input field each one sets (a Map: no inherited keys). */
+const FLAG_FOR_FIELD: ReadonlyMap<string, string> = new Map([
+  ['reason', '--reason'],
+  ['requestedBy', '--requested-by'],
+  ['waitForCreationSeconds', '--wait-for-creation'],
+  ['regionConcurrency', '--region-concurrency'],
+  ['parkTimeoutSeconds', '--park-timeout'],
+]);
 
 /** The same refusal with flag names; one about no flag's field is returned as it is. */
 export function inFlagTerms(error: InvalidDeletionInputError): InvalidDeletionInputError {
-  if (!error.issues.some((issue) => issue.field in FLAG_FOR_FIELD)) return error;
-  const issues = error.issues.map((issue) => ({ field: FLAG_FOR_FIELD[issue.field] ?? issue.field, message: issue.message }));
+  if (!error.issues.some((issue) => FLAG_FOR_FIELD.has(issue.field))) return error;
+  const issues = error.issues.map((issue) => ({ field: FLAG_FOR_FIELD.get(issue.field) ?? issue.field, message: issue.message }));
   return new InvalidDeletionInputError(describeInputProblems(issues), error.consequence, issues, error.subject);
 }
 
