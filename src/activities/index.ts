@@ -61,7 +61,13 @@ export interface RegionDeleteRequest {
 export interface TemplateDeleteRequest {
   templateId: string;
   templateName: string;
+  /** Attempts allowed when the answer is DeleteTemplate.Failed: the template-attempts budget. */
   attemptBudget: number;
+  /**
+   * Attempts allowed for an unknown code: the transient budget, as in every other step. Absent in
+   * requests of older workflow code: attemptBudget then applies.
+   */
+  transientAttemptBudget?: number;
 }
 
 export interface RemainingRegions {
@@ -71,10 +77,9 @@ export interface RemainingRegions {
 
 export type ImgdelActivities = ReturnType<typeof createActivities>;
 
-/** DeleteTemplate.Failed from DeleteImage spends the template-attempts budget, every other code the step's own. */
-function regionDeleteBudget(error: unknown, request: RegionDeleteRequest): number {
-  if (isCloudError(error) && error.code === 'DeleteTemplate.Failed') return request.templateAttemptBudget ?? request.attemptBudget;
-  return request.attemptBudget;
+/** The attempts a bounded code gets: DeleteTemplate.Failed the template budget, an unknown code the transient one. */
+function boundedBudget(error: unknown, budgets: { template: number; transient: number }): number {
+  return isCloudError(error) && error.code === 'DeleteTemplate.Failed' ? budgets.template : budgets.transient;
 }
 
 /** Heartbeat details of checkImageUsage: the sources already looked at, and what they found. */
@@ -195,7 +200,11 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
         if (isDone(error, 'templateDelete')) {
           return { outcome: 'already-gone', attempt, startedAt, finishedAt: new Date().toISOString() };
         }
-        throw failureFromCloudError(error, { step: 'templateDelete', what, attempt, attemptBudget: request.attemptBudget });
+        const attemptBudget = boundedBudget(error, {
+          template: request.attemptBudget,
+          transient: request.transientAttemptBudget ?? request.attemptBudget,
+        });
+        throw failureFromCloudError(error, { step: 'templateDelete', what, attempt, attemptBudget });
       }
     },
 
@@ -227,7 +236,11 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
             requestId = (await cloud.deleteImageInRegion(request.imageId, request.regionId)).requestId;
           } catch (error) {
             if (!isDone(error, 'regionDelete')) {
-              throw failureFromCloudError(error, { step: 'regionDelete', what, attempt, attemptBudget: regionDeleteBudget(error, request) });
+              const attemptBudget = boundedBudget(error, {
+                template: request.templateAttemptBudget ?? request.attemptBudget,
+                transient: request.attemptBudget,
+              });
+              throw failureFromCloudError(error, { step: 'regionDelete', what, attempt, attemptBudget });
             }
             outcome = 'already-gone';
           }

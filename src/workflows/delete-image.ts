@@ -105,6 +105,15 @@ export const CANCEL_STOPS_DELETE_RETRIES_PATCH = 'cancel-stops-delete-retries';
  * cancellation while the report said otherwise. (Update handlers run under the workflow's scope.)
  */
 export const ANSWER_UPDATES_ON_CANCEL_PATCH = 'answer-updates-on-cancel';
+/**
+ * Patch, decided only when a region's copy is found gone although this deletion never sent a
+ * DeleteImage that could have removed it (Image.NotExist at the region's first attempt, or a
+ * region not yet launched that the cloud no longer lists): the region counts as deleted, but the
+ * pivot is "the first region whose image was actually deleted" (deletion-saga.md), so it is not
+ * passed, and a later failure before any real delete still compensates. Before it, such a
+ * region passed the pivot, and the same failure parked the deletion.
+ */
+export const PIVOT_ONLY_WHEN_REMOVED_PATCH = 'pivot-only-when-removed';
 
 type ImgdelActivityProxies = ReturnType<typeof proxyActivities<ImgdelActivities>>;
 
@@ -374,7 +383,14 @@ class ImageDeletion {
         try {
           const receipt = await this.deleteProxies().templates.deleteTemplate.executeWithOptions(
             { summary: `delete template ${template.templateName} of image ${this.input.imageId}` },
-            [{ templateId: template.templateId, templateName: template.templateName, attemptBudget: this.input.templateAttempts }],
+            [
+              {
+                templateId: template.templateId,
+                templateName: template.templateName,
+                attemptBudget: this.input.templateAttempts,
+                transientAttemptBudget: this.input.transientAttempts,
+              },
+            ],
           );
           template.status = 'deleted';
           template.attempts += receipt.attempt;
@@ -494,15 +510,17 @@ class ImageDeletion {
           },
         ],
       );
+      // Gone at the first DeleteImage this deletion sent for the region: removed by someone else.
+      const goneBeforeUs = receipt.outcome === 'already-gone' && receipt.attempt === 1 && region.attempts === 0;
       region.status = 'deleted';
       region.attempts += receipt.attempt;
       region.startedAt = receipt.startedAt;
       region.finishedAt = receipt.finishedAt;
       if (receipt.requestId) region.requestId = receipt.requestId;
       if (receipt.outcome === 'already-gone') region.alreadyGone = true;
-      // A copy that is already gone counts too: most likely an earlier attempt of ours
-      // deleted it, and either way the image can no longer be left "as it was".
-      this.state.pivotRegion ??= region.regionId;
+      // A copy already gone after an earlier attempt of ours counts too: that attempt most likely
+      // deleted it, and the image can then no longer be left "as it was".
+      if (!goneBeforeUs || !patched(PIVOT_ONLY_WHEN_REMOVED_PATCH)) this.state.pivotRegion ??= region.regionId;
     } catch (error) {
       if (isCancellation(error)) {
         if (this.cancelDecision !== 'wait') throw error;
@@ -623,11 +641,12 @@ class ImageDeletion {
     }
     for (const region of this.state.regions) {
       if (region.status === 'deleted' || remaining.regions.includes(region.regionId)) continue;
+      const attempted = region.status === 'failed' || region.attempts > 0;
       // The failed attempt's error is no longer what this region's state says.
       if (region.status === 'failed') delete region.lastError;
       else region.alreadyGone = true;
       region.status = 'deleted';
-      this.state.pivotRegion ??= region.regionId;
+      if (attempted || !patched(PIVOT_ONLY_WHEN_REMOVED_PATCH)) this.state.pivotRegion ??= region.regionId;
     }
     this.refreshDetails();
     return this.state.pivotRegion !== undefined;
@@ -690,8 +709,10 @@ class ImageDeletion {
       }
       for (const region of this.state.regions) {
         if (region.status !== 'deleted' && !remaining.regions.includes(region.regionId)) {
+          // A region never launched was not deleted by this deletion (see PIVOT_ONLY_WHEN_REMOVED_PATCH).
+          const attempted = region.status !== 'pending' || region.attempts > 0;
           region.status = 'deleted';
-          this.state.pivotRegion ??= region.regionId;
+          if (attempted || !patched(PIVOT_ONLY_WHEN_REMOVED_PATCH)) this.state.pivotRegion ??= region.regionId;
         } else if (region.status === 'deleting') {
           region.status = 'pending';
         }

@@ -35,7 +35,7 @@ export function narrate(progress: DeletionProgress, parkTimeoutSeconds: number):
     case 'deleting-regions':
       return `Deleting image ${image} in ${total} region(s): ${deleted} deleted, ${count(regions, 'deleting')} in progress, ${failed.length} failed, ${count(regions, 'pending')} waiting.${pivot}`;
     case 'compensating':
-      return `Deleting image ${image} failed before any region was deleted; re-creating its templates from their snapshots so that everything is left as it was.`;
+      return `The deletion of image ${image} stopped before any region was deleted (a step failed, or it was cancelled); re-creating its templates from their snapshots so that everything is left as it was.`;
     case 'awaiting-retry': {
       const why = failed.map((region) => `${region.regionId} (${region.lastError?.code ?? 'unknown error'})`).join(', ');
       return `Image ${image} is deleted in ${deleted} of ${total} region(s); failed in ${why}. Fix the cause, then run "imgdel retry ${image}" (or "imgdel abandon ${image}"). It waits for an operator for at most ${humanDuration(parkTimeoutSeconds)}.`;

@@ -333,6 +333,22 @@ describe('deleteImage: compensated (before the pivot)', () => {
     );
   });
 
+  it('gives an unknown code on a template delete the transient budget, not the template one', async () => {
+    await withScenario(
+      (imageId) => ({
+        ...twoTemplates(imageId),
+        deleteTemplate: (templateId) => (templateId === 'b-2' ? { code: 'Unexpected.Failure' } : 'ok'),
+      }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1, transientAttempts: 4, templateAttempts: 2 });
+        const failure = await failureOf(handle);
+        expect((failure.cause as ApplicationFailure | undefined)?.type).toBe('Unexpected.Failure');
+        expect(reportOf(failure).templates.find((t) => t.templateId === 'b-2')).toMatchObject({ status: 'kept', attempts: 4 });
+        expect(scenario.cloud.calls.filter((c) => c === 'deleteTemplate b-2')).toHaveLength(4);
+      },
+    );
+  });
+
   it('finishes compensating when cancelled during it, and still ends Compensated', async () => {
     await withScenario(
       (imageId) => ({
@@ -440,6 +456,51 @@ describe('deleteImage: compensated (before the pivot)', () => {
       );
     });
   }
+});
+
+describe('deleteImage: the pivot is the first copy this deletion removed', () => {
+  it('does not pass it on a copy gone before the first DeleteImage for it: a refusal after it still compensates', async () => {
+    await withScenario(
+      (imageId) => ({
+        ...twoTemplates(imageId),
+        deleteRegion: (regionId) =>
+          regionId === 'ap-southeast-1' ? { code: 'Image.NotExist' } : regionId === 'cn-hangzhou' ? { code: 'ImageNotAllowDelete' } : 'ok',
+      }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1 });
+        const failure = await failureOf(handle);
+        await recordHistoryIfAsked('pivot-not-passed-by-a-copy-gone-before', handle);
+        expect((failure as ApplicationFailure).type).toBe('Compensated');
+        expect((failure.cause as ApplicationFailure | undefined)?.type).toBe('ImageNotAllowDelete');
+        const report = reportOf(failure);
+        expect(report.pivotRegion).toBeUndefined();
+        expect(report.regions.find((r) => r.regionId === 'ap-southeast-1')).toMatchObject({ status: 'deleted', alreadyGone: true, attempts: 1 });
+        expect(scenario.cloud.recreated.sort()).toEqual(['tpl-b-1', 'tpl-b-2']);
+        expect(scenario.cloud.calls).not.toContain('deleteImageInRegion cn-shanghai');
+      },
+    );
+  });
+
+  it('passes it on a copy found gone at a retry, since the attempt before may have removed it', async () => {
+    await withScenario(
+      (imageId) => ({
+        ...twoTemplates(imageId),
+        // The first answer is lost after the copy was deleted; the retry finds it gone.
+        deleteRegion: (regionId, call) =>
+          regionId === 'ap-southeast-1' && call === 1 ? { code: 'InternalError' } : regionId === 'cn-hangzhou' ? { code: 'ImageNotAllowDelete' } : 'ok',
+        deleteRegionApplied: (regionId, call) => regionId === 'ap-southeast-1' && call === 1,
+      }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1 });
+        const parked = await waitForStatus(handle, 'awaiting-retry');
+        expect(parked.pivotRegion).toBe('ap-southeast-1');
+        expect(parked.regions.find((r) => r.regionId === 'ap-southeast-1')).toMatchObject({ status: 'deleted', alreadyGone: true, attempts: 2 });
+        expect(parked.regions.find((r) => r.regionId === 'cn-hangzhou')).toMatchObject({ status: 'failed' });
+        expect(scenario.cloud.recreated).toEqual([]);
+        await handle.executeUpdate(abandonUpdate, { args: [{}] });
+      },
+    );
+  });
 });
 
 describe('deleteImage: a region delete that failed but was applied', () => {
