@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { CLOUD_ACTIONS, isCloudAction } from './cloud/actions.js';
 
 const optionalString = z
   .string()
@@ -36,6 +37,10 @@ const rateLimitList = z
       const match = /^([A-Za-z]+)=(\d+(?:\.\d+)?)$/.exec(entry);
       if (!match?.[1] || !match[2] || Number(match[2]) <= 0) {
         ctx.addIssue({ code: 'custom', message: `"${entry}" is not Action=perSecond (e.g. DeleteImage=19)` });
+        return z.NEVER;
+      }
+      if (!isCloudAction(match[1])) {
+        ctx.addIssue({ code: 'custom', message: `${match[1]} is not an action imgdel calls (${CLOUD_ACTIONS.join(', ')})` });
         return z.NEVER;
       }
       limits[match[1]] = Number(match[2]);
@@ -179,11 +184,21 @@ export interface CloudConfig {
   usageCheckBatch: number;
 }
 
+/** What a forced shutdown adds to the grace time and one cloud call's timeouts (see shutdownForceTimeMs). */
+export const SHUTDOWN_FORCE_MARGIN_MS = 5_000;
+
 export interface WorkerTuning {
   maxConcurrentActivityTaskExecutions: number;
   maxConcurrentWorkflowTaskExecutions: number;
   maxCachedWorkflows: number;
   shutdownGraceTimeMs: number;
+  /**
+   * When a shutdown stops waiting and the worker exits anyway: the grace time, then the longest
+   * one cloud call takes (connect + read timeout), and a margin. Activities hear of the shutdown
+   * only when the grace time ends, and a cloud call already on the wire is not broken off, so
+   * without this bound a stuck call would hold the worker until the container is killed.
+   */
+  shutdownForceTimeMs: number;
   metricsPort?: number;
   healthPort?: number;
   observabilityHost: string;
@@ -248,9 +263,28 @@ export function loadClientConfig(env: Environment = process.env): ClientConfig {
   return { temporal: temporalFromEnv(e), taskQueue: e.IMGDEL_TASK_QUEUE };
 }
 
+/** What no single variable shows: settings that contradict one another. */
+function conflictingSettings(e: Env): string[] {
+  const problems: string[] = [];
+  if (e.IMGDEL_METRICS_PORT !== undefined && e.IMGDEL_METRICS_PORT === e.IMGDEL_HEALTH_PORT) {
+    problems.push(`IMGDEL_HEALTH_PORT: must differ from IMGDEL_METRICS_PORT (both ${e.IMGDEL_METRICS_PORT}); each endpoint needs a port of its own`);
+  }
+  // Half a key would not be used: the credential chain would sign as whoever else it finds.
+  if ((e.ALIBABA_CLOUD_ACCESS_KEY_ID === undefined) !== (e.ALIBABA_CLOUD_ACCESS_KEY_SECRET === undefined)) {
+    const missing = e.ALIBABA_CLOUD_ACCESS_KEY_ID === undefined ? 'ALIBABA_CLOUD_ACCESS_KEY_ID' : 'ALIBABA_CLOUD_ACCESS_KEY_SECRET';
+    problems.push(`${missing}: missing; an access key needs both ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (or neither, for the default credential chain)`);
+  }
+  if (e.ALIBABA_CLOUD_SECURITY_TOKEN !== undefined && e.ALIBABA_CLOUD_ACCESS_KEY_ID === undefined) {
+    problems.push('ALIBABA_CLOUD_SECURITY_TOKEN: an STS token is used only with the access key it was issued with (ALIBABA_CLOUD_ACCESS_KEY_ID and _SECRET)');
+  }
+  return problems;
+}
+
 /** The worker's configuration: every variable of envSchema. */
 export function loadConfig(env: Environment = process.env): Config {
   const e = parseEnvironment(envSchema, env);
+  const conflicts = conflictingSettings(e);
+  if (conflicts.length > 0) throw new ConfigError(`invalid configuration in the environment: ${conflicts.join('; ')}`);
   return {
     temporal: temporalFromEnv(e),
     taskQueue: e.IMGDEL_TASK_QUEUE,
@@ -273,6 +307,8 @@ export function loadConfig(env: Environment = process.env): Config {
       maxConcurrentWorkflowTaskExecutions: e.IMGDEL_MAX_CONCURRENT_WORKFLOW_TASKS,
       maxCachedWorkflows: e.IMGDEL_MAX_CACHED_WORKFLOWS,
       shutdownGraceTimeMs: e.IMGDEL_SHUTDOWN_GRACE_MS,
+      shutdownForceTimeMs:
+        e.IMGDEL_SHUTDOWN_GRACE_MS + e.IMGDEL_CLOUD_CONNECT_TIMEOUT_MS + e.IMGDEL_CLOUD_READ_TIMEOUT_MS + SHUTDOWN_FORCE_MARGIN_MS,
       ...(e.IMGDEL_METRICS_PORT === undefined ? {} : { metricsPort: e.IMGDEL_METRICS_PORT }),
       ...(e.IMGDEL_HEALTH_PORT === undefined ? {} : { healthPort: e.IMGDEL_HEALTH_PORT }),
       observabilityHost: e.IMGDEL_OBSERVABILITY_HOST,

@@ -12,11 +12,12 @@ import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from '@temporalio/common';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { GracefulShutdownPeriodExpiredError, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
 import { createAlibabaCloudAdapter } from './cloud/alibaba-adapter.js';
 import type { CloudPort } from './cloud/port.js';
 import { ConfigError, envSchema, loadConfig, type Config } from './config.js';
+import { cloudCallMetrics } from './observability/cloud-metrics.js';
 import { startHealthServer, type RunningHealthServer } from './observability/health.js';
 import { imageIdLogAttributes } from './observability/log-attributes.js';
 import { createLogger } from './observability/logger.js';
@@ -80,7 +81,7 @@ export async function createImgdelWorker(options: ImgdelWorkerOptions): Promise<
   const workflowSource = resolveWorkflowSource(config.worker);
   const taskQueue = options.taskQueue ?? config.taskQueue;
   const target = nativeConnectionOptions(config);
-  const cloud = options.cloud ?? createAlibabaCloudAdapter(config.cloud);
+  const cloud = options.cloud ?? createAlibabaCloudAdapter(config.cloud, { onCall: cloudCallMetrics(Runtime.instance().metricMeter) });
 
   const ownsConnection = options.connection === undefined;
   const connection = options.connection ?? (await NativeConnection.connect(target.connectionOptions));
@@ -103,6 +104,7 @@ export async function createImgdelWorker(options: ImgdelWorkerOptions): Promise<
       maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTaskExecutions,
       maxCachedWorkflows: config.worker.maxCachedWorkflows,
       shutdownGraceTime: config.worker.shutdownGraceTimeMs,
+      shutdownForceTime: config.worker.shutdownForceTimeMs,
     });
   } catch (error) {
     if (ownsConnection) await connection.close();
@@ -183,6 +185,7 @@ async function runWithLogger(config: Config, logger: Logger): Promise<void> {
   }
 
   let signalsReceived = 0;
+  let shutdownRequestedAt: number | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     signalsReceived += 1;
     if (imgdel === undefined) {
@@ -195,6 +198,7 @@ async function runWithLogger(config: Config, logger: Logger): Promise<void> {
       process.exit(exitCodeForSignal(signal));
     }
     logger.info(`received ${signal}: shutting down gracefully`, { signal, shutdownGraceTimeMs: config.worker.shutdownGraceTimeMs });
+    shutdownRequestedAt = Date.now();
     imgdel.worker.shutdown();
   };
   process.on('SIGINT', onSignal);
@@ -208,7 +212,21 @@ async function runWithLogger(config: Config, logger: Logger): Promise<void> {
       taskQueue: imgdel.taskQueue,
       workflowSource: imgdel.workflowSource.kind,
     });
-    await imgdel.run();
+    try {
+      await imgdel.run();
+    } catch (error) {
+      // The SDK's GracefulShutdownPeriodExpiredError can be replaced by the error of releasing a
+      // worker whose activity is still in use: what tells is the force time having passed.
+      const forced =
+        shutdownRequestedAt !== undefined && Date.now() - shutdownRequestedAt >= config.worker.shutdownForceTimeMs;
+      if (forced || error instanceof GracefulShutdownPeriodExpiredError) {
+        logger.error(
+          `activities were still running ${config.worker.shutdownForceTimeMs} ms after the shutdown began: exiting without them; Temporal retries each once its heartbeat timeout has passed`,
+          { shutdownGraceTimeMs: config.worker.shutdownGraceTimeMs, shutdownForceTimeMs: config.worker.shutdownForceTimeMs },
+        );
+      }
+      throw error;
+    }
     logger.info('imgdel worker stopped: shutdown complete');
   } finally {
     process.off('SIGINT', onSignal);
@@ -232,7 +250,9 @@ its default and an example are in the README, "Configuration reference":
 
   ${Object.keys(envSchema.shape).join('\n  ')}
 
-SIGINT/SIGTERM shut it down gracefully (IMGDEL_SHUTDOWN_GRACE_MS); a second signal exits at once.
+SIGINT/SIGTERM shut it down gracefully (IMGDEL_SHUTDOWN_GRACE_MS); a second signal exits at once, and so
+does the worker itself when activities still run once the grace time and one cloud call's timeouts
+(IMGDEL_CLOUD_CONNECT_TIMEOUT_MS + IMGDEL_CLOUD_READ_TIMEOUT_MS) and 5 s more have passed.
 Exit status: 0 after a clean shutdown, ${CONFIG_ERROR_EXIT_CODE} for a configuration error, 128 + the signal's
 number (130, 143) for a signal while it starts or a second signal, 1 otherwise.
 `;

@@ -23,22 +23,37 @@ export interface ProductionRuntime {
   env: Record<string, string>;
 }
 
-/** The runtime stage's `ENV` variables (with `\` continuations) and its exec-form `CMD`. */
-export function parseRuntimeStage(dockerfile: string): ProductionRuntime {
+/** The lines of the Dockerfile's runtime stage, `\` continuations joined. */
+function runtimeStageLines(dockerfile: string): string[] {
   const lines = dockerfile.replace(/\\\n/g, ' ').split('\n');
   const stageStart = lines.findIndex((line) => /^FROM\s+\S+\s+AS\s+runtime\b/i.test(line.trim()));
   if (stageStart < 0) throw new Error('Dockerfile: no `FROM … AS runtime` stage');
-  const stage = lines.slice(stageStart + 1);
+  return lines.slice(stageStart + 1);
+}
+
+/** Every variable the runtime stage sets with `ENV`, unquoted. */
+export function runtimeStageEnv(dockerfile: string): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const line of stage) {
+  for (const line of runtimeStageLines(dockerfile)) {
     const match = /^ENV\s+(.*)$/.exec(line.trim());
     if (!match?.[1]) continue;
     for (const pair of match[1].matchAll(/([A-Z_][A-Z0-9_]*)=("(?:[^"\\]|\\.)*"|\S*)/g)) {
       const [, name, raw = ''] = pair;
-      if (name !== undefined && (RUNTIME_VARIABLES as readonly string[]).includes(name)) env[name] = raw.replace(/^"(.*)"$/, '$1');
+      if (name !== undefined) env[name] = raw.replace(/^"(.*)"$/, '$1');
     }
   }
-  const cmdLine = [...stage].reverse().find((line) => /^CMD\s+\[/.test(line.trim()));
+  return env;
+}
+
+/** The runtime stage's node and allocator settings and its exec-form `CMD`. */
+export function parseRuntimeStage(dockerfile: string): ProductionRuntime {
+  const imageEnv = runtimeStageEnv(dockerfile);
+  const env: Record<string, string> = {};
+  for (const name of RUNTIME_VARIABLES) {
+    const value = imageEnv[name];
+    if (value !== undefined) env[name] = value;
+  }
+  const cmdLine = [...runtimeStageLines(dockerfile)].reverse().find((line) => /^CMD\s+\[/.test(line.trim()));
   if (cmdLine === undefined) throw new Error('Dockerfile: the runtime stage has no exec-form CMD');
   const command = cmdSchema.parse(JSON.parse(cmdLine.trim().replace(/^CMD\s+/, '')));
   return { command, env };

@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import type { CloudConfig } from '../config.js';
+import type { CloudAction } from './actions.js';
 import { classify, CloudError, isCloudError, SyntheticCode } from './errors.js';
 import { BatchedReads, CoalescedReads, SharedReads, WritesUnderWay } from './shared-reads.js';
 import { OpenApiRpcCaller, type CallEvent, type ProductKey, type RpcCallerOptions } from './openapi-client.js';
@@ -76,7 +77,7 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
   async function call<Schema extends z.ZodType>(
     product: ProductKey,
     regionId: string,
-    action: string,
+    action: CloudAction,
     params: Record<string, unknown>,
     schema: Schema,
     onSending?: () => void,
@@ -101,7 +102,7 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
    * before the total is a broken list. Only without a total does a short page end the list.
    */
   async function pageNumbered<Item>(
-    list: string,
+    list: CloudAction,
     fetchPage: (pageNumber: number) => Promise<{ items: Item[]; total: number | null | undefined; requestId: string }>,
   ): Promise<Item[]> {
     const all: Item[] = [];

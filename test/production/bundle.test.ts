@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { CLOUD_ACTIONS } from '../../src/cloud/actions.js';
 import { buildWorkflowBundle } from '../../src/dev/build-bundle.js';
 import { EMULATOR_DEFAULTS, emulatorCloudEnv } from '../../src/emulator/defaults.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.js';
@@ -117,6 +118,8 @@ describe('the production worker', () => {
     const called = new Set(calls.map((call) => call.action));
     expect(called).toContain('DeleteImage');
     for (const action of called) expect(allowed, `deploy/ram-policy.json lacks ${action}`).toContain(action);
+    // The list IMGDEL_CLOUD_RATE_LIMITS is checked against (and the adapter's calls are typed by) is the policy's.
+    expect([...allowed].sort()).toEqual([...CLOUD_ACTIONS].sort());
   });
 
   it('shuts down gracefully on SIGTERM: exit status 0 and a shutdown log', async () => {

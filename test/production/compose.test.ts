@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runtimeStageEnv } from '../../bench/lib/production-runtime.js';
 import { envSchema, loadConfig } from '../../src/config.js';
 import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/model.js';
@@ -119,6 +120,19 @@ describe('docker-compose.yml', () => {
     const missing = Object.keys(envSchema.shape).filter((name) => notPassed[name] === undefined && !worker.includes(`\n      ${name}:`));
     expect(missing).toEqual([]);
     expect(worker).toContain('\n      NODE_OPTIONS:');
+  });
+
+  it("keeps the image's own settings when the shell has none: no bare key for a variable the image sets", () => {
+    // Compose removes a key given without a value from the container when the shell has no
+    // value for it, the image's ENV included.
+    const imageEnv = runtimeStageEnv(readFileSync(projectFile('Dockerfile'), 'utf8'));
+    const worker = serviceBlock('worker');
+    expect(imageEnv['NODE_OPTIONS']).toMatch(/--max-old-space-size=\d+/);
+    const overridden = Object.entries(imageEnv).filter(([name]) => worker.includes(`\n      ${name}:`));
+    expect(overridden.map(([name]) => name)).toEqual(expect.arrayContaining(['NODE_OPTIONS', 'IMGDEL_LOG_FORMAT']));
+    for (const [name, value] of overridden) {
+      expect(worker, name).toContain(`\n      ${name}: \${${name}:-${value}}\n`);
+    }
   });
 
   it('pins every image version', () => {

@@ -29,6 +29,34 @@ describe('loadConfig', () => {
     for (const bad of ['0', '51', '2.5', 'many']) expect(() => loadConfig({ IMGDEL_USAGE_CHECK_BATCH: bad })).toThrow('IMGDEL_USAGE_CHECK_BATCH');
   });
 
+  it('names the actions a rate limit may name when it names another', () => {
+    expect(() => loadConfig({ IMGDEL_CLOUD_RATE_LIMITS: 'DeleteImage=5,DeleteImages=5' })).toThrow(
+      /IMGDEL_CLOUD_RATE_LIMITS: DeleteImages is not an action imgdel calls \(ListImage, DeleteImage, /,
+    );
+  });
+
+  it.each([
+    [{ IMGDEL_METRICS_PORT: '9464', IMGDEL_HEALTH_PORT: '9464' }, 'IMGDEL_HEALTH_PORT: must differ from IMGDEL_METRICS_PORT (both 9464)'],
+    [{ ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAI5tExample' }, 'ALIBABA_CLOUD_ACCESS_KEY_SECRET: missing'],
+    [{ ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'secret-value' }, 'ALIBABA_CLOUD_ACCESS_KEY_ID: missing'],
+    [{ ALIBABA_CLOUD_SECURITY_TOKEN: 'CAIS-token' }, 'ALIBABA_CLOUD_SECURITY_TOKEN: an STS token is used only with the access key'],
+  ])('refuses settings that contradict one another: %j', (env, problem) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(problem);
+  });
+
+  it('takes a full key, with or without its STS token, and distinct ports', () => {
+    const config = loadConfig({
+      ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAI5tExample',
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'secret-value',
+      ALIBABA_CLOUD_SECURITY_TOKEN: 'CAIS-token',
+      IMGDEL_METRICS_PORT: '9464',
+      IMGDEL_HEALTH_PORT: '8081',
+    });
+    expect(config.cloud.securityToken).toBe('CAIS-token');
+    expect(config.worker.healthPort).toBe(8081);
+  });
+
   it('treats empty variables as unset', () => {
     const config = loadConfig({ IMGDEL_METRICS_PORT: '', ALIBABA_CLOUD_ACCESS_KEY_ID: ' ', IMGDEL_ACCOUNT_ID: '' });
     expect(config.worker.metricsPort).toBeUndefined();
@@ -40,6 +68,7 @@ describe('loadConfig', () => {
     ['TEMPORAL_ADDRESS', 'no port here'],
     ['IMGDEL_ACCOUNT_ID', 'abc'],
     ['IMGDEL_CLOUD_RATE_LIMITS', 'DeleteImage:19'],
+    ['IMGDEL_CLOUD_RATE_LIMITS', 'DeleteImages=5'],
     ['IMGDEL_METRICS_PORT', '70000'],
     ['IMGDEL_HEALTH_PORT', '0'],
     ['IMGDEL_OBSERVABILITY_HOST', 'localhost'],

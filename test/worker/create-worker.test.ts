@@ -4,7 +4,7 @@
  */
 import type { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { SHUTDOWN_FORCE_MARGIN_MS, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createImgdelWorker } from '../../src/worker.js';
 import { workflowIdFor } from '../../src/workflows/input.js';
@@ -57,6 +57,58 @@ describe('createImgdelWorker', () => {
     expect(lines.some((line) => JSON.parse(line).message === 'bundled the workflows from source')).toBe(true);
     // Still open: the caller owns it.
     await expect(connection.ensureConnected()).resolves.toBeUndefined();
+  });
+
+  it('gives up on a cloud call that outlives the shutdown: run() rejects once the force time has passed', async () => {
+    const imageId = 'img-stuckcall01';
+    const cloud = scriptedCloud(imageId, ['cn-shanghai']);
+    let callStarted: () => void = () => undefined;
+    const started = new Promise<void>((resolve) => {
+      callStarted = resolve;
+    });
+    // A call that neither answers nor hears the activity's cancellation, as a request on the wire.
+    cloud.getImage = () => {
+      callStarted();
+      return new Promise(() => undefined);
+    };
+    const forced = loadConfig({
+      IMGDEL_ACCOUNT_ID: ACCOUNT,
+      TEMPORAL_NAMESPACE: testNamespace(),
+      IMGDEL_SHUTDOWN_GRACE_MS: '100',
+      IMGDEL_CLOUD_CONNECT_TIMEOUT_MS: '100',
+      IMGDEL_CLOUD_READ_TIMEOUT_MS: '100',
+    });
+    expect(forced.worker.shutdownForceTimeMs).toBe(100 + 100 + 100 + SHUTDOWN_FORCE_MARGIN_MS);
+    const taskQueue = uniqueTaskQueue('imgdel-forced');
+    const imgdel = await createImgdelWorker({
+      config: forced,
+      connection,
+      cloud,
+      taskQueue,
+      logger: createLogger({ level: 'ERROR', format: 'json', write: () => undefined }),
+    });
+    const running = imgdel.run();
+    const outcome = running.then(
+      () => 'stopped',
+      (error: unknown) => error,
+    );
+    const { client, connection: clientConnection } = await connectTestClient();
+    try {
+      const handle = await client.workflow.start(WORKFLOW_TYPE, { args: [{ imageId }], workflowId: workflowIdFor(imageId), taskQueue });
+      await started;
+      const shutdownAt = Date.now();
+      imgdel.worker.shutdown();
+      const result = await outcome;
+      // The SDK fails the run with GracefulShutdownPeriodExpiredError, or with the error of
+      // releasing a native worker whose activity is still in use, which then replaces it.
+      expect(result).toBeInstanceOf(Error);
+      expect(imgdel.worker.getState()).toBe('FAILED');
+      expect(Date.now() - shutdownAt).toBeGreaterThanOrEqual(forced.worker.shutdownForceTimeMs - 50);
+      await handle.terminate('test cleanup');
+    } finally {
+      await clientConnection.close();
+      await imgdel.close();
+    }
   });
 
   it('releases a worker that never ran', async () => {

@@ -6,6 +6,7 @@
 import type { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMULATOR_DEFAULTS, emulatorCloudEnv } from '../../src/emulator/defaults.js';
+import { CLOUD_CALLS_METRIC, CLOUD_CALL_LATENCY_METRIC } from '../../src/observability/cloud-metrics.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.js';
 import { workflowIdFor } from '../../src/workflows/input.js';
 import { WORKFLOW_TYPE, type DeletionProgress } from '../../src/workflows/model.js';
@@ -104,6 +105,21 @@ describe('worker observability', () => {
     expect(completed).toHaveLength(1);
     expect(completed[0]).toMatch(/workflow_type="deleteImage"/);
     expect(Number(completed[0]?.split(' ').at(-1))).toBe(1);
+  });
+
+  it('counts the cloud calls of that deletion by action and outcome, with their latency', async () => {
+    const text = await scrape();
+    const calls = text.split('\n').filter((line) => line.startsWith(`${CLOUD_CALLS_METRIC}`) && !line.startsWith('#'));
+    const deletes = calls.filter((line) => line.includes('action="DeleteImage"') && line.includes('code="ok"'));
+    expect(deletes, text.split('\n').filter((line) => line.includes('imgdel_')).join('\n')).toHaveLength(1);
+    // One DeleteImage per region of the seeded image.
+    expect(Number(deletes[0]?.split(' ').at(-1))).toBe(seedImage(IMAGE_ID, EMULATOR_DEFAULTS.accountId).regions.length);
+    expect(calls.some((line) => line.includes('action="ListImage"'))).toBe(true);
+    const latencyCounts = text
+      .split('\n')
+      .filter((line) => line.startsWith(CLOUD_CALL_LATENCY_METRIC) && line.includes('_count{') && line.includes('action="DeleteImage"'));
+    expect(latencyCounts).toHaveLength(1);
+    expect(Number(latencyCounts[0]?.split(' ').at(-1))).toBe(Number(deletes[0]?.split(' ').at(-1)));
   });
 
   it('logs activity lines with the workflow and activity in their fields', () => {
