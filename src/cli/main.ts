@@ -63,6 +63,7 @@ const flagsSchema = z.object({
   workerTimeout: z.number().optional(),
 });
 const abandonOptionsSchema = z.object({ json: z.boolean().optional(), reason: z.string().optional(), workerTimeout: z.number().optional() });
+const cancelOptionsSchema = z.object({ json: z.boolean().optional() });
 const LIST_LIMIT_MAX = 10_000;
 const listOptionsSchema = z.object({
   json: z.boolean().optional(),
@@ -280,21 +281,25 @@ class Cli {
     });
   }
 
-  async cancel(imageId: string): Promise<void> {
-    await this.run(false, async () => {
+  async cancel(imageId: string, rawOptions: unknown): Promise<void> {
+    const json = cancelOptionsSchema.parse(rawOptions).json === true;
+    await this.run(json, async () => {
       const result = await this.client().cancel(imageId);
+      this.exitCode = result.requested ? ExitCode.Ok : ExitCode.Failed;
+      if (json) {
+        this.json(result);
+        return;
+      }
       if (result.requested) {
         this.out([
           `Cancellation of ${imageId} requested (workflow ${result.workflowId}).`,
           'Before the pivot the templates are restored and the image is left as it was; after it, the deletion stops and reports what is left.',
           `Follow it with: imgdel status ${imageId}`,
         ]);
-        this.exitCode = ExitCode.Ok;
         return;
       }
       this.err([`imgdel: nothing to cancel: the deletion of ${imageId} already ended.`]);
       if (result.outcome) this.out(renderOutcome(result.outcome));
-      this.exitCode = ExitCode.Failed;
     });
   }
 
@@ -384,7 +389,8 @@ function buildProgram(context: CliContext, cli: Cli): Command {
     .command('cancel')
     .description('cancel a running deletion (before the pivot it restores the templates)')
     .argument('<imageId>', IMAGE_ID_HELP)
-    .action((imageId: string) => cli.cancel(imageId));
+    .option('--json', 'print one JSON object on stdout: { workflowId, requested, outcome? }')
+    .action((imageId: string, options: unknown) => cli.cancel(imageId, options));
 
   program
     .command('list')

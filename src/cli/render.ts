@@ -5,7 +5,7 @@
  */
 import { explain } from '../cloud/errors.js';
 import { cloudCodeOf } from '../client/outcome.js';
-import type { DeletionOutcome, OutcomeError, OutcomeRegion, OutcomeTemplate } from '../client/outcome.js';
+import type { DeletionOutcome, OutcomeError, OutcomeRegion, OutcomeTemplate, RetryingStep } from '../client/outcome.js';
 import type { DeletionListItem, StartedDeletion } from '../client/client.js';
 
 export interface TextSink {
@@ -57,6 +57,18 @@ function regionLine(region: OutcomeRegion, idWidth: number, planned: boolean): s
   return `    ${pad(region.regionId, idWidth)}  ${stepState(region.status, region.attempts, planned)}${errorText(region.lastError)}`;
 }
 
+/** "attempt 3 of 10, next at 10:41:03" (the time in UTC, as the Temporal UI's default shows it). */
+function attemptText(step: RetryingStep): string {
+  const of = step.maximumAttempts ? ` of ${step.maximumAttempts}` : '';
+  const next = step.nextAttemptAt ? `, next at ${step.nextAttemptAt.slice(11, 19)} UTC` : '';
+  return `attempt ${step.attempt}${of}${next}`;
+}
+
+/** A step Temporal is retrying: which, which attempt, and why the one before failed. */
+function retryingLine(step: RetryingStep): string {
+  return `${step.activity} (${attemptText(step)})${errorText(step.lastError)}`;
+}
+
 /** The error ending: what happened, then the cloud code and what to do about it. */
 export function renderErrorEnding(message: string, cloudCode: string | undefined): string[] {
   const lines = [`Error: ${message}`];
@@ -92,6 +104,8 @@ export function renderOutcome(outcome: DeletionOutcome, options: { uiLink?: stri
   const noRegions = outcome.phase === 'finished' ? '  regions: none' : '  regions: none yet';
   lines.push(outcome.regions.length === 0 ? noRegions : `  regions (${outcome.regions.length}):`);
   for (const region of outcome.regions) lines.push(regionLine(region, idWidth, planned));
+  const retrying = outcome.retrying ?? [];
+  if (retrying.length > 0) lines.push(`  retrying (${retrying.length}):`, ...retrying.map((step) => `    ${retryingLine(step)}`));
   // The workflow's own paragraph, unless it only repeats the error printed below.
   if (outcome.details && !(outcome.error && outcome.details.includes(outcome.error.message))) lines.push(`  ${outcome.details}`);
   if (outcome.status === 'awaiting-retry' && !outcome.details?.includes('imgdel retry')) {
@@ -133,6 +147,11 @@ export function renderChanges(previous: DeletionOutcome | undefined, next: Delet
     const before = previousRegions.get(region.regionId);
     if (before?.status === region.status && before.attempts === region.attempts) continue;
     lines.push(`region ${region.regionId}: ${region.status}, ${plural(region.attempts, 'attempt')}${errorText(region.lastError)}`);
+  }
+  const previousRetrying = new Map(previous?.retrying?.map((step) => [step.activityId, step]));
+  for (const step of next.retrying ?? []) {
+    if (previousRetrying.get(step.activityId)?.attempt === step.attempt) continue;
+    lines.push(`retrying ${retryingLine(step)}`);
   }
   return lines;
 }

@@ -20,6 +20,8 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import type { ConnectionOptions, WorkflowExecutionDescription, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
+import { optionalTsToMs } from '@temporalio/common/lib/time.js';
+import { StepCode } from '../cloud/errors.js';
 import { loadClientConfig } from '../config.js';
 import { DEFAULTS, checkInput, describeInputProblems, workflowIdFor } from '../workflows/input.js';
 import type { DeleteImageInput } from '../workflows/input.js';
@@ -43,6 +45,7 @@ import { resolveConnectionTarget, workflowUiLink } from './connection.js';
 import {
   DeletionNotFoundError,
   DeletionUpdateRefusedError,
+  ImgdelClientClosedError,
   InvalidDeletionInputError,
   NoWorkerAnsweredError,
   AbandonNotFinishedError,
@@ -52,7 +55,7 @@ import {
   TemporalUnavailableError,
 } from './errors.js';
 import { outcomeFromFailure, outcomeFromProgress, parseProgress, readProgress, TemporalEndCode } from './outcome.js';
-import type { DeletionOutcome } from './outcome.js';
+import type { DeletionOutcome, RetryingStep } from './outcome.js';
 
 type DeleteImageWorkflow = (input: DeleteImageInput) => Promise<DeletionProgress>;
 
@@ -113,6 +116,8 @@ export interface WaitOptions {
   dryRun?: boolean;
   /** Give up (NoWorkerAnsweredError) when no worker has answered the progress query for this long. */
   workerTimeoutMs?: number;
+  /** Stops the wait (it rejects with the signal's reason); the deletion itself goes on. */
+  signal?: AbortSignal;
 }
 
 export interface TargetOptions {
@@ -180,6 +185,7 @@ export class ImgdelClient {
   private readonly connectionOptions: ConnectionOptions;
   private clientPromise: Promise<Client> | undefined;
   private ownConnection: Connection | undefined;
+  private closed = false;
 
   constructor(options: ImgdelClientOptions = {}) {
     this.options = options;
@@ -258,6 +264,7 @@ export class ImgdelClient {
     let lastSeen = '';
     const trouble = new QueryTrouble(imageId, workerTimeoutMs);
     for (;;) {
+      options.signal?.throwIfAborted();
       const polledAt = Date.now();
       const snapshot = await this.snapshot(imageId, target);
       const outcome = snapshot.outcome;
@@ -269,7 +276,7 @@ export class ImgdelClient {
       if (isSettled(outcome.status)) return outcome;
       const verdict = trouble.check(snapshot.queryProblem, polledAt, Date.now());
       if (verdict !== undefined) throw verdict;
-      await sleep(pollMs);
+      await sleep(pollMs, options.signal);
     }
   }
 
@@ -380,8 +387,12 @@ export class ImgdelClient {
     });
   }
 
-  /** Closes the connection this client opened (not one passed in). */
+  /**
+   * Closes the connection this client opened (not one passed in). Every call after it, and the
+   * next poll of a wait still running, fails with ImgdelClientClosedError instead of connecting again.
+   */
   async close(): Promise<void> {
+    this.closed = true;
     const connection = this.ownConnection;
     this.ownConnection = undefined;
     this.clientPromise = undefined;
@@ -389,6 +400,7 @@ export class ImgdelClient {
   }
 
   private connect(): Promise<Client> {
+    if (this.closed) return Promise.reject(new ImgdelClientClosedError());
     this.clientPromise ??= (async () => {
       let connection = this.options.connection;
       if (connection === undefined) {
@@ -453,7 +465,11 @@ export class ImgdelClient {
       const status = description.status.name;
       if (status === 'RUNNING') {
         const answer = await this.queryProgress(client, handle);
-        if (answer.kind === 'answered') return { outcome: outcomeFromProgress(workflowId, answer.progress), progress: answer.progress };
+        if (answer.kind === 'answered') {
+          const retrying = retryingSteps(description);
+          const outcome = outcomeFromProgress(workflowId, answer.progress);
+          return { outcome: retrying.length === 0 ? outcome : { ...outcome, retrying }, progress: answer.progress };
+        }
         const taskQueue = description.taskQueue;
         const queryProblem =
           answer.kind === 'no-answer'
@@ -831,6 +847,46 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * The steps Temporal is retrying, from the workflow's description: its pending activities past
+ * their first attempt, each with the error that failed the attempt before (which names the region
+ * or template) and when the next one starts.
+ */
+function retryingSteps(description: WorkflowExecutionDescription): RetryingStep[] {
+  return (description.raw.pendingActivities ?? []).flatMap((activity): RetryingStep[] => {
+    const attempt = activity.attempt ?? 0;
+    if (attempt < 2) return [];
+    const failure = activity.lastFailure;
+    const code = failure?.applicationFailureInfo?.type || (failure?.timeoutFailureInfo ? StepCode.ActivityTimeout : 'Error');
+    const nextAttemptMs = optionalTsToMs(activity.nextAttemptScheduleTime);
+    return [
+      {
+        activityId: activity.activityId ?? '',
+        activity: activity.activityType?.name ?? 'activity',
+        attempt,
+        ...(activity.maximumAttempts ? { maximumAttempts: activity.maximumAttempts } : {}),
+        ...(failure?.message ? { lastError: { code, message: failure.message } } : {}),
+        ...(nextAttemptMs === undefined ? {} : { nextAttemptAt: new Date(nextAttemptMs).toISOString() }),
+      },
+    ];
+  });
+}
+
+/** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

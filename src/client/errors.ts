@@ -147,3 +147,11 @@ export class AbandonNotFinishedError extends NoWorkerAnsweredError {
 function formatSeconds(ms: number): string {
   return String(Math.round(ms / 100) / 10);
 }
+
+/** A call on an ImgdelClient after its close(): create a new client to go on. */
+export class ImgdelClientClosedError extends Error {
+  constructor() {
+    super('This imgdel client is closed; create a new one to go on.');
+    this.name = 'ImgdelClientClosedError';
+  }
+}

@@ -22,6 +22,7 @@ export {
   AbandonNotFinishedError,
   DeletionNotFoundError,
   DeletionUpdateRefusedError,
+  ImgdelClientClosedError,
   InvalidDeletionInputError,
   NoWorkerAnsweredError,
   NothingToRetryError,
@@ -32,6 +33,6 @@ export {
 export { cloudCodeOf, isCloudCode, outcomeFromFailure, outcomeFromProgress } from './outcome.js';
 /** createImgdelClient() throws it for a bad environment variable, TLS file or Temporal profile. */
 export { ConfigError } from '../config.js';
-export type { DeletionOutcome, OutcomeError, OutcomeRegion, OutcomeTemplate } from './outcome.js';
+export type { DeletionOutcome, OutcomeError, OutcomeRegion, OutcomeTemplate, RetryingStep } from './outcome.js';
 export type { DeleteImageInput, InputProblem } from '../workflows/input.js';
 export type { DeletionProgress, DeletionStatus } from '../workflows/model.js';

@@ -30,6 +30,24 @@ export interface OutcomeTemplate {
   lastError?: OutcomeError;
 }
 
+/**
+ * A step Temporal is retrying while the deletion runs: one of its activities past its first
+ * attempt (the workflow's own report counts a step's attempts only once the step has ended).
+ */
+export interface RetryingStep {
+  activityId: string;
+  /** The activity, e.g. deleteImageInRegion; the last error's message names its region or template. */
+  activity: string;
+  /** The attempt running, or the one due next. */
+  attempt: number;
+  /** The attempts its retry policy allows; absent when unlimited. */
+  maximumAttempts?: number;
+  /** Why the attempt before failed: its code (the cloud's, for a cloud error) and message. */
+  lastError?: OutcomeError;
+  /** When the next attempt starts, while it waits for it (ISO 8601). */
+  nextAttemptAt?: string;
+}
+
 export interface DeletionOutcome {
   workflowId: string;
   imageId: string;
@@ -46,6 +64,8 @@ export interface DeletionOutcome {
    * could not re-create: what a person needs to re-create them by hand. Only when there are any.
    */
   unrestoredTemplates?: TemplateSnapshot[];
+  /** Running deletions only, when Temporal is retrying any of their steps. */
+  retrying?: RetryingStep[];
 }
 
 /** Codes that describe how the workflow ended rather than what the cloud answered. */

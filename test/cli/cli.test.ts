@@ -284,6 +284,23 @@ describe('cancel', () => {
     const again = await imgdel(['cancel', imageId], env);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('nothing to cancel');
+    const againJson = await imgdel(['cancel', imageId, '--json'], env);
+    expect(againJson.code).toBe(1);
+    expect(JSON.parse(againJson.stdout)).toMatchObject({
+      workflowId: `delete-image-${imageId}`,
+      requested: false,
+      outcome: { status: 'cancelled' },
+    });
+  });
+
+  it('--json says the cancellation was requested, in one object on stdout', async () => {
+    const imageId = await seedImage(stack.admin);
+    await stack.admin.addFault({ action: 'DeleteTemplates', latencyMs: 3_000, times: -1 });
+    expect((await imgdel(['delete', imageId], env)).code).toBe(0);
+    const cancel = await imgdel(['cancel', imageId, '--json'], env);
+    await stack.admin.clearFaults();
+    expect(cancel.code).toBe(0);
+    expect(JSON.parse(cancel.stdout)).toEqual({ workflowId: `delete-image-${imageId}`, requested: true });
   });
 });
 

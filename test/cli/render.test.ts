@@ -41,6 +41,33 @@ describe('renderOutcome', () => {
     expect(text).toMatch(/cn-hangzhou\s+deleting\s+2 attempts\s+Throttling.User: slow down/);
   });
 
+  it('shows the steps Temporal is retrying, with their attempt, the next one and the error before it', () => {
+    const retrying: DeletionOutcome = {
+      ...running,
+      retrying: [
+        {
+          activityId: '7',
+          activity: 'deleteImageInRegion',
+          attempt: 3,
+          maximumAttempts: 10,
+          nextAttemptAt: '2026-11-30T10:41:03.250Z',
+          lastError: { code: 'InternalError', message: 'delete image img-fixture01 in cn-hangzhou failed with InternalError' },
+        },
+      ],
+    };
+    const lines = renderOutcome(retrying);
+    expect(lines).toContain('  retrying (1):');
+    expect(lines).toContain(
+      '    deleteImageInRegion (attempt 3 of 10, next at 10:41:03 UTC)  InternalError: delete image img-fixture01 in cn-hangzhou failed with InternalError',
+    );
+    expect(renderOutcome(running).some((line) => line.includes('retrying'))).toBe(false);
+    // Change lines: a new attempt is news, the same one is not.
+    expect(renderChanges(running, retrying)).toEqual([
+      'retrying deleteImageInRegion (attempt 3 of 10, next at 10:41:03 UTC)  InternalError: delete image img-fixture01 in cn-hangzhou failed with InternalError',
+    ]);
+    expect(renderChanges(retrying, retrying)).toEqual([]);
+  });
+
   it('ends a parked deletion with the cloud code and its explanation, and says how to go on', () => {
     const lines = renderOutcome(parked);
     expect(lines.join('\n')).toContain(`imgdel retry ${parked.imageId}`);

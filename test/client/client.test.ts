@@ -9,6 +9,7 @@ import {
   AbandonNotFinishedError,
   createImgdelClient,
   deletionWorkflowId,
+  ImgdelClientClosedError,
   DeletionNotFoundError,
   DeletionUpdateRefusedError,
   InvalidDeletionInputError,
@@ -156,6 +157,71 @@ describe('startDeletion', () => {
     expect(outcome.status).toBe('planned');
     const state = await stack.admin.state();
     expect(state.images.find((image) => image.imageId === imageId)?.regions).toEqual(['cn-shanghai', 'cn-hangzhou']);
+  });
+});
+
+describe('waiting for a deletion', () => {
+  it('stops a wait on its signal; the deletion goes on and can be waited for again', async () => {
+    const imageId = await seedImage(stack.admin);
+    await stack.admin.addFault({ action: 'DeleteImage', imageId, latencyMs: 1_000, times: -1 });
+    await imgdel.startDeletion({ imageId });
+    const stop = new AbortController();
+    const reason = new Error('the caller has seen enough');
+    const seen: string[] = [];
+    const stopped = await imgdel
+      .waitForOutcome(imageId, {
+        pollMs: 100,
+        signal: stop.signal,
+        onProgress: (next) => {
+          seen.push(next.status);
+          stop.abort(reason);
+        },
+      })
+      .catch((caught: unknown) => caught);
+    expect(stopped).toBe(reason);
+    expect(seen).toEqual(['running']);
+    expect((await imgdel.waitForOutcome(imageId, { pollMs: 100 })).status).toBe('deleted');
+  });
+
+  it('shows the steps Temporal is retrying while the deletion runs, then none once it ends', async () => {
+    const imageId = await seedImage(stack.admin, { regions: ['cn-shanghai'] });
+    await stack.admin.addFault({ action: 'DeleteImage', imageId, code: 'InternalError', times: -1 });
+    await imgdel.startDeletion({ imageId, retryInitialIntervalMs: 300, transientAttempts: 20 });
+    let outcome = await imgdel.outcome(imageId);
+    for (let poll = 0; poll < 100 && (outcome.retrying ?? []).length === 0; poll++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      outcome = await imgdel.outcome(imageId);
+    }
+    expect(outcome.status).toBe('running');
+    const [step] = outcome.retrying ?? [];
+    expect(step).toMatchObject({ activity: 'deleteImageInRegion', maximumAttempts: 20, lastError: { code: 'InternalError' } });
+    expect(step?.attempt).toBeGreaterThanOrEqual(2);
+    expect(step?.lastError?.message).toContain(`delete image ${imageId} in cn-shanghai`);
+    await stack.admin.clearFaults();
+    const finished = await imgdel.waitForOutcome(imageId, { pollMs: 100 });
+    expect(finished.status).toBe('deleted');
+    expect(finished.retrying).toBeUndefined();
+  });
+
+  it('after close(), refuses every call and ends a wait still polling, without connecting again', async () => {
+    const imageId = await seedImage(stack.admin);
+    await stack.admin.addFault({ action: 'DeleteImage', imageId, latencyMs: 1_000, times: -1 });
+    const own = createImgdelClient({ env: stackEnv(stack) });
+    await own.startDeletion({ imageId });
+    let closing: Promise<void> | undefined;
+    const waited = await own
+      .waitForOutcome(imageId, {
+        pollMs: 100,
+        onProgress: () => {
+          closing ??= own.close();
+        },
+      })
+      .catch((caught: unknown) => caught);
+    await closing;
+    expect(waited).toBeInstanceOf(ImgdelClientClosedError);
+    await expect(own.getProgress(imageId)).rejects.toBeInstanceOf(ImgdelClientClosedError);
+    // The deletion did not depend on that client.
+    expect((await imgdel.waitForOutcome(imageId, { pollMs: 100 })).status).toBe('deleted');
   });
 });
 
