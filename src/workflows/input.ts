@@ -70,7 +70,11 @@ const buildDeleteImageInputSchema = () =>
         waitForCreationSeconds: seconds(0, 6 * 3600).optional(),
         /** Region deletes run in parallel, at most this many at once. */
         regionConcurrency: wholeNumberSchema(1, 32).optional(),
-        /** Attempts per template delete refused with DeleteTemplate.Failed, before compensating. */
+        /**
+         * Attempts a template delete (or a region delete answered DeleteTemplate.Failed) gets: from
+         * this attempt on, DeleteTemplate.Failed is final (before the pivot the saga compensates,
+         * after it the region is parked). Every attempt counts, a transient failure's too.
+         */
         templateAttempts: wholeNumberSchema(1, 50).optional(),
         /** Attempts for transient errors (throttling, InternalError, …) and unknown codes, per step. */
         transientAttempts: wholeNumberSchema(1, 100).optional(),
