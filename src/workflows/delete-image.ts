@@ -29,6 +29,7 @@ import { attemptsOf, causeFailureOf, cloudDetailsOf, stepErrorFrom } from './fai
 import { checkInput, resolveInput, type ResolvedInput } from './input.js';
 import {
   ABANDON_REASON_MAX_LENGTH,
+  CREATION_POLL_SECONDS,
   CANCEL_STOPS_DELETE_RETRIES_MEMO_KEY,
   FailureType,
   SEARCH_STATUS,
@@ -50,8 +51,6 @@ import { narrate } from './narrative.js';
 import { activityOptionsFor, type ActivityOptionSet } from './retry-policies.js';
 import { Saga } from './saga.js';
 
-/** Longest single sleep while waiting for an image that is still being created. */
-const CREATION_POLL_SECONDS = 15;
 
 /**
  * Patch: the default region concurrency went from 4 to DEFAULTS.regionConcurrency.
@@ -320,6 +319,7 @@ class ImageDeletion {
           true,
         );
       }
+      this.state.creationWait = { waitedSeconds: waited, limitSeconds: this.input.waitForCreationSeconds };
       this.moveTo('running', 'waiting-for-creation');
       const pause = Math.min(CREATION_POLL_SECONDS, this.input.waitForCreationSeconds - waited);
       await sleep(pause * 1000);

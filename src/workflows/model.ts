@@ -75,13 +75,18 @@ export interface RegionProgress {
   finishedAt?: string;
 }
 
+/** Longest single sleep while waiting for an image that is still being created. */
+export const CREATION_POLL_SECONDS = 15;
+
 /** The progress query's answer, and (final) the workflow's report. */
 export interface DeletionProgress {
   imageId: string;
   status: DeletionStatus;
   phase: Phase;
-  /** The first region whose copy was deleted: the point of no return. */
+  /** The first region whose copy this deletion removed: the point of no return. */
   pivotRegion?: string;
+  /** While (and after) waiting for an image still being created: how long so far, and at most. */
+  creationWait?: { waitedSeconds: number; limitSeconds: number };
   templates: TemplateProgress[];
   regions: RegionProgress[];
   error?: StepError;

@@ -3,7 +3,7 @@
  * should do: the workflow's current details in the Temporal UI, and `details` in
  * the progress. Pure.
  */
-import type { DeletionProgress } from './model.js';
+import { CREATION_POLL_SECONDS, type DeletionProgress } from './model.js';
 
 function count(progress: DeletionProgress['regions'], status: string): number {
   return progress.filter((item) => item.status === status).length;
@@ -26,8 +26,11 @@ export function narrate(progress: DeletionProgress, parkTimeoutSeconds: number):
   switch (progress.phase) {
     case 'validating':
       return `Validating image ${image}: it must be a custom image of this account, not shared, not the parent of a community image, and unused. Nothing has been changed yet.`;
-    case 'waiting-for-creation':
-      return `Image ${image} is still being created; waiting for it to become AVAILABLE before deleting it. Nothing has been changed yet.`;
+    case 'waiting-for-creation': {
+      const wait = progress.creationWait;
+      const sofar = wait ? ` Waited ${wait.waitedSeconds} s of at most ${wait.limitSeconds} s so far (checked again every ${CREATION_POLL_SECONDS} s).` : '';
+      return `Image ${image} is still being created; waiting for it to become AVAILABLE before deleting it. Nothing has been changed yet.${sofar}`;
+    }
     case 'deleting-templates': {
       const done = progress.templates.filter((template) => template.status === 'deleted').length;
       return `Deleting the ${progress.templates.length} template(s) that reference image ${image} (${done} done). Each one was snapshotted first, so it can be re-created if the deletion cannot go on.`;

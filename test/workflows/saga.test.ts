@@ -283,6 +283,10 @@ describe('deleteImage: rejected', () => {
       async (scenario) => {
         const handle = await start(scenario, { waitForCreationSeconds: 3 });
         await waitForPhase(handle, 'waiting-for-creation');
+        // The wait says how long so far and at most (a wait may last hours).
+        const waiting = await handle.query(progressQuery);
+        expect(waiting.creationWait).toEqual({ waitedSeconds: 0, limitSeconds: 3 });
+        expect(waiting.details).toContain('Waited 0 s of at most 3 s so far');
         scenario.cloud.script.image = { status: 'AVAILABLE' };
         expect(await handle.result()).toMatchObject({ status: 'deleted', phase: 'finished' });
         expect(scenario.cloud.calls.filter((c) => c.startsWith('getImage'))).toHaveLength(2);
