@@ -2,16 +2,7 @@
  * The CLI's exit codes. Scripts depend on them: never renumber.
  */
 import { ConfigError } from '../config.js';
-import {
-  AbandonNotFinishedError,
-  DeletionNotFoundError,
-  DeletionUpdateRefusedError,
-  InvalidDeletionInputError,
-  NoWorkerAnsweredError,
-  ProgressUnreadableError,
-  RetryNotStartedError,
-  TemporalUnavailableError,
-} from '../client/errors.js';
+import { isImgdelError, type ImgdelErrorCode } from '../client/errors.js';
 import type { DeletionStatus } from '../workflows/model.js';
 
 export const ExitCode = {
@@ -53,31 +44,26 @@ export function exitCodeForStatus(status: DeletionStatus): ExitCodeValue {
   }
 }
 
+const EXIT_CODE_FOR_ERROR: Partial<Record<ImgdelErrorCode, ExitCodeValue>> = {
+  InvalidInput: ExitCode.Usage,
+  TemporalUnavailable: ExitCode.TemporalUnavailable,
+  NoWorkerAnswered: ExitCode.NoWorker,
+  AbandonNotFinished: ExitCode.NoWorker,
+  ProgressQueryFailed: ExitCode.ProgressUnreadable,
+  WorkflowTaskFailing: ExitCode.ProgressUnreadable,
+  ProgressUnreadable: ExitCode.ProgressUnreadable,
+};
+
+/** By the error's code (not `instanceof`): not found, refused updates and anything else fail with 1. */
 export function exitCodeForError(error: unknown): ExitCodeValue {
-  if (error instanceof InvalidDeletionInputError || error instanceof ConfigError) return ExitCode.Usage;
-  if (error instanceof TemporalUnavailableError) return ExitCode.TemporalUnavailable;
-  if (error instanceof NoWorkerAnsweredError) return ExitCode.NoWorker;
-  if (error instanceof ProgressUnreadableError) return ExitCode.ProgressUnreadable;
-  if (error instanceof DeletionNotFoundError || error instanceof DeletionUpdateRefusedError) return ExitCode.Failed;
+  if (error instanceof ConfigError) return ExitCode.Usage;
+  if (isImgdelError(error)) return EXIT_CODE_FOR_ERROR[error.code] ?? ExitCode.Failed;
   return ExitCode.Failed;
 }
 
-const PROGRESS_ERROR_CODES = {
-  'query-failed': 'ProgressQueryFailed',
-  'task-failing': 'WorkflowTaskFailing',
-  'unrecognized-report': 'ProgressUnreadable',
-} as const;
-
 /** The `code` of the JSON error object printed with --json when there is no outcome to print. */
 export function errorCodeFor(error: unknown): string {
-  if (error instanceof InvalidDeletionInputError) return 'InvalidInput';
   if (error instanceof ConfigError) return 'InvalidConfiguration';
-  if (error instanceof TemporalUnavailableError) return 'TemporalUnavailable';
-  if (error instanceof AbandonNotFinishedError) return 'AbandonNotFinished';
-  if (error instanceof NoWorkerAnsweredError) return 'NoWorkerAnswered';
-  if (error instanceof ProgressUnreadableError) return PROGRESS_ERROR_CODES[error.reason];
-  if (error instanceof DeletionNotFoundError) return 'NotFound';
-  if (error instanceof RetryNotStartedError) return 'RetryNotStarted';
-  if (error instanceof DeletionUpdateRefusedError) return error.update === 'retry' ? 'NothingToRetry' : 'UpdateRefused';
+  if (isImgdelError(error)) return error.code;
   return 'Error';
 }

@@ -20,7 +20,6 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import type { ConnectionOptions, WorkflowExecutionDescription, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
-import { optionalTsToMs } from '@temporalio/common/lib/time.js';
 import { StepCode } from '../cloud/errors.js';
 import { loadClientConfig } from '../config.js';
 import { DEFAULTS, checkInput, describeInputProblems, workflowIdFor } from '../workflows/input.js';
@@ -266,7 +265,7 @@ export class ImgdelClient {
     for (;;) {
       options.signal?.throwIfAborted();
       const polledAt = Date.now();
-      const snapshot = await this.snapshot(imageId, target);
+      const snapshot = await unlessAborted(this.snapshot(imageId, target), options.signal);
       const outcome = snapshot.outcome;
       const seen = JSON.stringify(outcome);
       if (seen !== lastSeen) {
@@ -388,8 +387,9 @@ export class ImgdelClient {
   }
 
   /**
-   * Closes the connection this client opened (not one passed in). Every call after it, and the
-   * next poll of a wait still running, fails with ImgdelClientClosedError instead of connecting again.
+   * Closes the connection this client opened (not one passed in). Every call made after it, and
+   * the next poll of a wait still running, fails with ImgdelClientClosedError instead of
+   * connecting again; a call already on the wire ends as the closed connection makes it end.
    */
   async close(): Promise<void> {
     this.closed = true;
@@ -411,6 +411,11 @@ export class ImgdelClient {
           });
         } catch (error) {
           throw new TemporalUnavailableError(this.address, errorMessage(error));
+        }
+        if (this.closed) {
+          // close() came while this connection was being made: it is nobody's to keep.
+          await connection.close();
+          throw new ImgdelClientClosedError();
         }
         this.ownConnection = connection;
       }
@@ -858,7 +863,7 @@ function retryingSteps(description: WorkflowExecutionDescription): RetryingStep[
     if (attempt < 2) return [];
     const failure = activity.lastFailure;
     const code = failure?.applicationFailureInfo?.type || (failure?.timeoutFailureInfo ? StepCode.ActivityTimeout : 'Error');
-    const nextAttemptMs = optionalTsToMs(activity.nextAttemptScheduleTime);
+    const nextAttemptMs = timestampMs(activity.nextAttemptScheduleTime);
     return [
       {
         activityId: activity.activityId ?? '',
@@ -869,6 +874,38 @@ function retryingSteps(description: WorkflowExecutionDescription): RetryingStep[
         ...(nextAttemptMs === undefined ? {} : { nextAttemptAt: new Date(nextAttemptMs).toISOString() }),
       },
     ];
+  });
+}
+
+/** A protobuf Timestamp (seconds as a Long, a number or a string) in milliseconds. */
+function timestampMs(timestamp: { seconds?: unknown; nanos?: number | null } | null | undefined): number | undefined {
+  if (timestamp?.seconds === undefined || timestamp.seconds === null) return undefined;
+  return Number(String(timestamp.seconds)) * 1000 + Math.floor((timestamp.nanos ?? 0) / 1_000_000);
+}
+
+/** `work`, or a rejection with the signal's reason as soon as it aborts (`work` then goes on unheard). */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      work.catch(() => undefined);
+      reject(signal.reason);
+    };
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
   });
 }
 

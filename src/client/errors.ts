@@ -4,8 +4,47 @@
  */
 import type { InputProblem } from '../workflows/input.js';
 
+/**
+ * Every error the client throws has one of these as `code`, a stable name to switch on (the
+ * CLI's `--json` error codes too), so a caller need not depend on `instanceof`, which fails when
+ * two copies of this module are loaded (e.g. the TypeScript source and the build).
+ */
+export const IMGDEL_ERROR_CODES = [
+  'InvalidInput',
+  'NotFound',
+  'UpdateRefused',
+  'NothingToRetry',
+  'RetryNotStarted',
+  'TemporalUnavailable',
+  'NoWorkerAnswered',
+  'AbandonNotFinished',
+  'ProgressQueryFailed',
+  'WorkflowTaskFailing',
+  'ProgressUnreadable',
+  'ClientClosed',
+] as const;
+
+export type ImgdelErrorCode = (typeof IMGDEL_ERROR_CODES)[number];
+
+/** The base of the client's errors: a message a person can act on, and a stable `code`. */
+export class ImgdelError extends Error {
+  constructor(
+    message: string,
+    readonly code: ImgdelErrorCode,
+  ) {
+    super(message);
+    this.name = 'ImgdelError';
+  }
+}
+
+/** Whether `error` is one of the client's errors, by its code (also across copies of this module). */
+export function isImgdelError(error: unknown): error is Error & { code: ImgdelErrorCode } {
+  const code: unknown = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && (IMGDEL_ERROR_CODES as readonly string[]).includes(code);
+}
+
 /** The input failed the workflow's zod schema; nothing was started. */
-export class InvalidDeletionInputError extends Error {
+export class InvalidDeletionInputError extends ImgdelError {
   constructor(
     /** Every problem on one line, `field: message; …`. */
     readonly problems: string,
@@ -14,38 +53,39 @@ export class InvalidDeletionInputError extends Error {
     readonly issues: readonly InputProblem[] = [],
     readonly subject = 'invalid deletion input',
   ) {
-    super(`${subject} (${consequence}): ${problems}`);
+    super(`${subject} (${consequence}): ${problems}`, 'InvalidInput');
     this.name = 'InvalidDeletionInputError';
   }
 }
 
 /** No workflow has ever run for this image (under this workflow id). */
-export class DeletionNotFoundError extends Error {
+export class DeletionNotFoundError extends ImgdelError {
   constructor(
     readonly imageId: string,
     readonly workflowId: string,
   ) {
-    super(`no deletion found for image ${imageId} (workflow id ${workflowId})`);
+    super(`no deletion found for image ${imageId} (workflow id ${workflowId})`, 'NotFound');
     this.name = 'DeletionNotFoundError';
   }
 }
 
 /** The workflow refused an Update (its validator rejected it, or the deletion is not running). */
-export class DeletionUpdateRefusedError extends Error {
+export class DeletionUpdateRefusedError extends ImgdelError {
   constructor(
     readonly update: 'retry' | 'abandon',
     readonly imageId: string,
     message: string,
+    code: ImgdelErrorCode = update === 'retry' ? 'NothingToRetry' : 'UpdateRefused',
   ) {
-    super(message);
+    super(message, code);
     this.name = 'DeletionUpdateRefusedError';
   }
 }
 
 /** `retry` was refused: no step of this deletion is failed (or it is not running any more). */
 export class NothingToRetryError extends DeletionUpdateRefusedError {
-  constructor(imageId: string, why: string) {
-    super('retry', imageId, `nothing to retry for image ${imageId}: ${why}`);
+  constructor(imageId: string, why: string, code: ImgdelErrorCode = 'NothingToRetry') {
+    super('retry', imageId, `nothing to retry for image ${imageId}: ${why}`, code);
     this.name = 'NothingToRetryError';
   }
 }
@@ -57,7 +97,7 @@ export class NothingToRetryError extends DeletionUpdateRefusedError {
  */
 export class RetryNotStartedError extends NothingToRetryError {
   constructor(imageId: string, workflowMessage: string) {
-    super(imageId, workflowMessage);
+    super(imageId, workflowMessage, 'RetryNotStarted');
     const account = workflowMessage.trim().replace(/([^.])$/, '$1.');
     this.message = `${account} Nothing was retried; see imgdel status ${imageId}.`;
     this.name = 'RetryNotStartedError';
@@ -68,7 +108,7 @@ export class RetryNotStartedError extends NothingToRetryError {
 const LOCAL_HOST = /^(localhost|127\.\d+\.\d+\.\d+|\[?::1\]?)(:\d+)?$/i;
 
 /** The Temporal server could not be reached. */
-export class TemporalUnavailableError extends Error {
+export class TemporalUnavailableError extends ImgdelError {
   constructor(
     readonly address: string,
     why: string,
@@ -77,7 +117,7 @@ export class TemporalUnavailableError extends Error {
     const advice = LOCAL_HOST.test(address)
       ? 'Start it with `npm start` (or set TEMPORAL_ADDRESS / TEMPORAL_PROFILE to the server to use).'
       : 'Check that the server is running and reachable from here, and that TEMPORAL_ADDRESS / TEMPORAL_PROFILE name the right one.';
-    super(`cannot reach Temporal at ${address}: ${why}. ${advice}`);
+    super(`cannot reach Temporal at ${address}: ${why}. ${advice}`, 'TemporalUnavailable');
     this.name = 'TemporalUnavailableError';
   }
 }
@@ -86,21 +126,29 @@ export class TemporalUnavailableError extends Error {
  * No worker answered within the deadline (an Update not accepted, or no answer to the progress
  * query for that long): the workflow's task queue has no running worker, or none that keeps up.
  */
-export class NoWorkerAnsweredError extends Error {
+export class NoWorkerAnsweredError extends ImgdelError {
   constructor(
     readonly imageId: string,
     readonly taskQueue: string,
     readonly timeoutMs: number,
     what: string,
+    code: ImgdelErrorCode = 'NoWorkerAnswered',
   ) {
     super(
       `no worker answered on task queue ${taskQueue} within ${formatSeconds(timeoutMs)} s (${what}). ` +
         'Start a worker on that task queue (`npm run worker`, or `npm start` for the local stack), ' +
         `then see imgdel status ${imageId}.`,
+      code,
     );
     this.name = 'NoWorkerAnsweredError';
   }
 }
+
+const PROGRESS_ERROR_CODES = {
+  'query-failed': 'ProgressQueryFailed',
+  'task-failing': 'WorkflowTaskFailing',
+  'unrecognized-report': 'ProgressUnreadable',
+} as const satisfies Record<string, ImgdelErrorCode>;
 
 /**
  * A worker answered the progress query of a running deletion, but not with a report this imgdel
@@ -108,7 +156,7 @@ export class NoWorkerAnsweredError extends Error {
  * nondeterminism after a deploy, or it runs other workflow code), or the report has fields this
  * imgdel does not know (`unrecognized-report`: a newer worker). Not "no worker answered".
  */
-export class ProgressUnreadableError extends Error {
+export class ProgressUnreadableError extends ImgdelError {
   constructor(
     readonly imageId: string,
     readonly taskQueue: string,
@@ -124,6 +172,7 @@ export class ProgressUnreadableError extends Error {
               "See the worker's log and the workflow in the Temporal UI (e.g. nondeterminism after a deploy)."
           : `a worker on task queue ${taskQueue} answered the progress query of ${imageId} with a report this imgdel cannot read (${detail}). ` +
               'The worker may run a newer imgdel: update this one. The deletion itself goes on.',
+      PROGRESS_ERROR_CODES[reason],
     );
     this.name = 'ProgressUnreadableError';
   }
@@ -137,7 +186,7 @@ export class ProgressUnreadableError extends Error {
 export class AbandonNotFinishedError extends NoWorkerAnsweredError {
   /** `waitError`: why the wait for the ending stopped, when not its deadline (e.g. Temporal became unreachable). */
   constructor(imageId: string, taskQueue: string, timeoutMs: number, waitError?: string) {
-    super(imageId, taskQueue, timeoutMs, 'abandon accepted');
+    super(imageId, taskQueue, timeoutMs, 'abandon accepted', 'AbandonNotFinished');
     const why = waitError === undefined ? `did not finish within ${formatSeconds(timeoutMs)} s` : `could not be seen to finish (${waitError})`;
     this.message = `the abandon of ${imageId} was accepted, but the deletion ${why} (task queue ${taskQueue}); it ends once a worker runs it: see imgdel status ${imageId}.`;
     this.name = 'AbandonNotFinishedError';
@@ -149,9 +198,9 @@ function formatSeconds(ms: number): string {
 }
 
 /** A call on an ImgdelClient after its close(): create a new client to go on. */
-export class ImgdelClientClosedError extends Error {
+export class ImgdelClientClosedError extends ImgdelError {
   constructor() {
-    super('This imgdel client is closed; create a new one to go on.');
+    super('This imgdel client is closed; create a new one to go on.', 'ClientClosed');
     this.name = 'ImgdelClientClosedError';
   }
 }

@@ -22,7 +22,10 @@ export {
   AbandonNotFinishedError,
   DeletionNotFoundError,
   DeletionUpdateRefusedError,
+  IMGDEL_ERROR_CODES,
   ImgdelClientClosedError,
+  ImgdelError,
+  isImgdelError,
   InvalidDeletionInputError,
   NoWorkerAnsweredError,
   NothingToRetryError,
@@ -30,6 +33,7 @@ export {
   RetryNotStartedError,
   TemporalUnavailableError,
 } from './errors.js';
+export type { ImgdelErrorCode } from './errors.js';
 export { cloudCodeOf, isCloudCode, outcomeFromFailure, outcomeFromProgress } from './outcome.js';
 /** createImgdelClient() throws it for a bad environment variable, TLS file or Temporal profile. */
 export { ConfigError } from '../config.js';

@@ -324,6 +324,7 @@ class ImageDeletion {
       const pause = Math.min(CREATION_POLL_SECONDS, this.input.waitForCreationSeconds - waited);
       await sleep(pause * 1000);
       waited += pause;
+      this.state.creationWait = { waitedSeconds: waited, limitSeconds: this.input.waitForCreationSeconds };
       plan = await this.rejectOnFailure(
         this.reads.validateImage.executeWithOptions({ summary: `validate image ${imageId} again (waited ${waited} s)` }, [
           { imageId, allowCreating: true },

@@ -28,7 +28,7 @@ export function narrate(progress: DeletionProgress, parkTimeoutSeconds: number):
       return `Validating image ${image}: it must be a custom image of this account, not shared, not the parent of a community image, and unused. Nothing has been changed yet.`;
     case 'waiting-for-creation': {
       const wait = progress.creationWait;
-      const sofar = wait ? ` Waited ${wait.waitedSeconds} s of at most ${wait.limitSeconds} s so far (checked again every ${CREATION_POLL_SECONDS} s).` : '';
+      const sofar = wait ? ` Waited ${wait.waitedSeconds} s of at most ${wait.limitSeconds} s so far (it is looked up again at least every ${CREATION_POLL_SECONDS} s).` : '';
       return `Image ${image} is still being created; waiting for it to become AVAILABLE before deleting it. Nothing has been changed yet.${sofar}`;
     }
     case 'deleting-templates': {

@@ -3,9 +3,14 @@ import { ConfigError } from '../../src/config.js';
 import {
   AbandonNotFinishedError,
   DeletionNotFoundError,
+  DeletionUpdateRefusedError,
+  IMGDEL_ERROR_CODES,
+  ImgdelClientClosedError,
+  ImgdelError,
   InvalidDeletionInputError,
   NoWorkerAnsweredError,
   NothingToRetryError,
+  ProgressUnreadableError,
   RetryNotStartedError,
   TemporalUnavailableError,
 } from '../../src/client/errors.js';
@@ -45,6 +50,38 @@ describe('exit codes', () => {
     expect(exitCodeForError(new Error('boom'))).toBe(1);
     expect(errorCodeFor(new NothingToRetryError('img-a1b2', 'nothing failed'))).toBe('NothingToRetry');
     expect(errorCodeFor(new TemporalUnavailableError('127.0.0.1:1', 'refused'))).toBe('TemporalUnavailable');
+  });
+
+  it('every client error carries its --json code as `code`', () => {
+    const errors: [Error & { code: string }, string][] = [
+      [new InvalidDeletionInputError('imageId: bad'), 'InvalidInput'],
+      [new DeletionNotFoundError('img-a1b2', 'delete-image-img-a1b2'), 'NotFound'],
+      [new DeletionUpdateRefusedError('abandon', 'img-a1b2', 'not parked'), 'UpdateRefused'],
+      [new NothingToRetryError('img-a1b2', 'nothing failed'), 'NothingToRetry'],
+      [new RetryNotStartedError('img-a1b2', 'ended first'), 'RetryNotStarted'],
+      [new TemporalUnavailableError('127.0.0.1:1', 'refused'), 'TemporalUnavailable'],
+      [new NoWorkerAnsweredError('img-a1b2', 'image-deletion', 60_000, 'retry'), 'NoWorkerAnswered'],
+      [new AbandonNotFinishedError('img-a1b2', 'image-deletion', 60_000), 'AbandonNotFinished'],
+      [new ProgressUnreadableError('img-a1b2', 'image-deletion', 'query-failed', 'boom'), 'ProgressQueryFailed'],
+      [new ProgressUnreadableError('img-a1b2', 'image-deletion', 'task-failing', 'boom'), 'WorkflowTaskFailing'],
+      [new ProgressUnreadableError('img-a1b2', 'image-deletion', 'unrecognized-report', 'phase'), 'ProgressUnreadable'],
+      [new ImgdelClientClosedError(), 'ClientClosed'],
+    ];
+    for (const [error, code] of errors) {
+      expect(error.code, error.name).toBe(code);
+      expect(errorCodeFor(error)).toBe(code);
+      expect(error).toBeInstanceOf(ImgdelError);
+    }
+    expect(new Set(errors.map(([, code]) => code))).toEqual(new Set(IMGDEL_ERROR_CODES));
+  });
+
+  it('maps by code, so an error of another copy of the client module maps the same; other codes do not count', () => {
+    const fromAnotherCopy = Object.assign(new Error('no worker answered'), { code: 'NoWorkerAnswered' });
+    expect(exitCodeForError(fromAnotherCopy)).toBe(ExitCode.NoWorker);
+    expect(errorCodeFor(fromAnotherCopy)).toBe('NoWorkerAnswered');
+    const systemError = Object.assign(new Error('no such file'), { code: 'ENOENT' });
+    expect(exitCodeForError(systemError)).toBe(ExitCode.Failed);
+    expect(errorCodeFor(systemError)).toBe('Error');
   });
 
   it('a retry that did not start because the deletion ended first: exit 1, code RetryNotStarted', () => {

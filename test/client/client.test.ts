@@ -16,7 +16,7 @@ import {
   NothingToRetryError,
   TemporalUnavailableError,
 } from '../../src/client/index.js';
-import type { DeletionListItem, DeletionStatus, ImgdelClient } from '../../src/client/index.js';
+import type { DeletionListItem, DeletionOutcome, DeletionStatus, ImgdelClient } from '../../src/client/index.js';
 import { DEFAULTS } from '../../src/workflows/input.js';
 import { deletionStatusKey, imageIdKey, SEARCH_STATUS, WORKFLOW_TYPE } from '../../src/workflows/model.js';
 import { recordHistoryIfAsked } from '../helpers/histories.js';
@@ -167,23 +167,47 @@ describe('waiting for a deletion', () => {
     await imgdel.startDeletion({ imageId });
     const stop = new AbortController();
     const reason = new Error('the caller has seen enough');
-    const seen: string[] = [];
+    const seen: DeletionOutcome[] = [];
     const stopped = await imgdel
       .waitForOutcome(imageId, {
         pollMs: 100,
         signal: stop.signal,
         onProgress: (next) => {
-          seen.push(next.status);
+          seen.push(next);
           stop.abort(reason);
         },
       })
       .catch((caught: unknown) => caught);
     expect(stopped).toBe(reason);
-    expect(seen).toEqual(['running']);
+    expect(seen.map((next) => next.status)).toEqual(['running']);
+    // Running, and no step has failed: nothing is being retried.
+    expect(seen[0]).not.toHaveProperty('retrying');
     expect((await imgdel.waitForOutcome(imageId, { pollMs: 100 })).status).toBe('deleted');
   });
 
-  it('shows the steps Temporal is retrying while the deletion runs, then none once it ends', async () => {
+  it('stops a wait at once on its signal, even while a progress query waits for a worker', async () => {
+    const imageId = await seedImage(stack.admin);
+    // No worker polls this task queue: the progress query would wait its whole (long) timeout.
+    const unattended = createImgdelClient({ env: stackEnv({ taskQueue: `${stack.taskQueue}-unattended` }), queryTimeoutMs: 100_000 });
+    try {
+      const { workflowId } = await unattended.startDeletion({ imageId });
+      const stop = new AbortController();
+      const reason = new Error('the caller gave up');
+      setTimeout(() => stop.abort(reason), 300);
+      let progressShown = 0;
+      const stopped = await unattended
+        .waitForOutcome(imageId, { signal: stop.signal, workerTimeoutMs: 100_000, onProgress: () => (progressShown += 1) })
+        .catch((caught: unknown) => caught);
+      expect(stopped).toBe(reason);
+      // Stopped during its first poll: a wait that finished the query first would have shown it.
+      expect(progressShown).toBe(0);
+      await stack.client.workflow.getHandle(workflowId).terminate('test cleanup');
+    } finally {
+      await unattended.close();
+    }
+  });
+
+  it('shows the steps Temporal is retrying while the deletion runs', async () => {
     const imageId = await seedImage(stack.admin, { regions: ['cn-shanghai'] });
     await stack.admin.addFault({ action: 'DeleteImage', imageId, code: 'InternalError', times: -1 });
     await imgdel.startDeletion({ imageId, retryInitialIntervalMs: 300, transientAttempts: 20 });
@@ -198,9 +222,7 @@ describe('waiting for a deletion', () => {
     expect(step?.attempt).toBeGreaterThanOrEqual(2);
     expect(step?.lastError?.message).toContain(`delete image ${imageId} in cn-shanghai`);
     await stack.admin.clearFaults();
-    const finished = await imgdel.waitForOutcome(imageId, { pollMs: 100 });
-    expect(finished.status).toBe('deleted');
-    expect(finished.retrying).toBeUndefined();
+    expect((await imgdel.waitForOutcome(imageId, { pollMs: 100 })).status).toBe('deleted');
   });
 
   it('after close(), refuses every call and ends a wait still polling, without connecting again', async () => {
@@ -208,17 +230,27 @@ describe('waiting for a deletion', () => {
     await stack.admin.addFault({ action: 'DeleteImage', imageId, latencyMs: 1_000, times: -1 });
     const own = createImgdelClient({ env: stackEnv(stack) });
     await own.startDeletion({ imageId });
-    let closing: Promise<void> | undefined;
+    let closing: Promise<unknown> | undefined;
     const waited = await own
       .waitForOutcome(imageId, {
         pollMs: 100,
         onProgress: () => {
-          closing ??= own.close();
+          // Settled at once into a value, so that a failing close() is asserted, not unhandled.
+          closing ??= own.close().then(
+            () => 'closed',
+            (caught: unknown) => caught,
+          );
         },
       })
       .catch((caught: unknown) => caught);
-    await closing;
+    expect(await closing).toBe('closed');
     expect(waited).toBeInstanceOf(ImgdelClientClosedError);
+    // A close() that comes while the first call is still connecting: that call fails as closed too
+    // (and the connection it was making is closed, not kept).
+    const racing = createImgdelClient({ env: stackEnv(stack) });
+    const connecting = racing.getProgress(imageId).catch((caught: unknown) => caught);
+    await racing.close();
+    expect(await connecting).toBeInstanceOf(ImgdelClientClosedError);
     await expect(own.getProgress(imageId)).rejects.toBeInstanceOf(ImgdelClientClosedError);
     // The deletion did not depend on that client.
     expect((await imgdel.waitForOutcome(imageId, { pollMs: 100 })).status).toBe('deleted');

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runtimeStageEnv } from '../../bench/lib/production-runtime.js';
-import { envSchema, loadConfig } from '../../src/config.js';
+import { SHUTDOWN_FORCE_MARGIN_MS, envSchema, loadConfig } from '../../src/config.js';
 import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/model.js';
 import { PROJECT_ROOT } from '../worker/worker-process.js';
@@ -133,6 +133,17 @@ describe('docker-compose.yml', () => {
     for (const [name, value] of overridden) {
       expect(worker, name).toContain(`\n      ${name}: \${${name}:-${value}}\n`);
     }
+  });
+
+  it("gives the worker longer to stop than its own forced shutdown takes with compose's defaults", () => {
+    const worker = serviceBlock('worker');
+    const graceMs = Number(/IMGDEL_SHUTDOWN_GRACE_MS: \$\{IMGDEL_SHUTDOWN_GRACE_MS:-(\d+)\}/.exec(worker)?.[1]);
+    const stopGraceSeconds = Number(/stop_grace_period: (\d+)s/.exec(worker)?.[1]);
+    // Timeouts compose passes through only when set, so the worker's defaults apply.
+    const forced = loadConfig({ IMGDEL_SHUTDOWN_GRACE_MS: String(graceMs) }).worker.shutdownForceTimeMs;
+    expect(graceMs).toBeGreaterThan(0);
+    expect(forced).toBe(graceMs + 5_000 + 15_000 + SHUTDOWN_FORCE_MARGIN_MS);
+    expect(stopGraceSeconds * 1000).toBeGreaterThan(forced);
   });
 
   it('pins every image version', () => {

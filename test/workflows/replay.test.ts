@@ -26,6 +26,10 @@ describe('replay of recorded histories', () => {
     expect(files.filter((file) => file.startsWith('v3-cancelled-'))).toHaveLength(4);
     // And after it: a cancel that let a region delete in flight finish.
     expect(files).toContain('cancelled-draining-a-region-delete.json');
+    // A copy gone before the first DeleteImage passed the pivot (then parked), and no longer does
+    // (pivot-only-when-removed: compensated).
+    expect(files).toContain('v4-pivot-passed-by-a-copy-gone-before.json');
+    expect(files).toContain('pivot-not-passed-by-a-copy-gone-before.json');
   });
 
   it.each(files)('%s replays without nondeterminism', async (file) => {

@@ -272,6 +272,7 @@ describe('deleteImage: rejected', () => {
         const handle = await start(scenario, { waitForCreationSeconds: 2 });
         const failure = await failureOf(handle);
         expect((failure as ApplicationFailure).type).toBe('InvalidImageOperation.ImageIsCreating');
+        expect(reportOf(failure).creationWait).toEqual({ waitedSeconds: 2, limitSeconds: 2 });
         expect(scenario.cloud.calls.filter((c) => c.startsWith('getImage')).length).toBeGreaterThanOrEqual(2);
       },
     );
@@ -286,9 +287,9 @@ describe('deleteImage: rejected', () => {
         // The wait says how long so far and at most (a wait may last hours).
         const waiting = await handle.query(progressQuery);
         expect(waiting.creationWait).toEqual({ waitedSeconds: 0, limitSeconds: 3 });
-        expect(waiting.details).toContain('Waited 0 s of at most 3 s so far');
+        expect(waiting.details).toContain('Waited 0 s of at most 3 s so far (it is looked up again at least every 15 s).');
         scenario.cloud.script.image = { status: 'AVAILABLE' };
-        expect(await handle.result()).toMatchObject({ status: 'deleted', phase: 'finished' });
+        expect(await handle.result()).toMatchObject({ status: 'deleted', phase: 'finished', creationWait: { waitedSeconds: 3, limitSeconds: 3 } });
         expect(scenario.cloud.calls.filter((c) => c.startsWith('getImage'))).toHaveLength(2);
         expect(scenario.cloud.calls.filter((c) => c.startsWith('deleteImageInRegion'))).toHaveLength(REGIONS.length);
       },
