@@ -229,15 +229,23 @@ export interface ClientConfig {
   taskQueue: string;
 }
 
+const TLS_SETTINGS = [
+  'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  'TEMPORAL_TLS_CLIENT_KEY_PATH',
+  'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+  'TEMPORAL_TLS_SERVER_NAME',
+] as const;
+
 function temporalFromEnv(e: z.output<typeof clientEnvSchema>): TemporalConnectionConfig {
   // Any TLS setting alone asks for TLS too (half an mTLS pair is then refused, naming the
   // variable), so a server name given with an API key is not dropped.
-  const wantsTls =
-    e.TEMPORAL_TLS === 'true' ||
-    e.TEMPORAL_TLS_SERVER_NAME !== undefined ||
-    e.TEMPORAL_TLS_CLIENT_CERT_PATH !== undefined ||
-    e.TEMPORAL_TLS_CLIENT_KEY_PATH !== undefined ||
-    e.TEMPORAL_TLS_SERVER_CA_CERT_PATH !== undefined;
+  const tlsSettings = TLS_SETTINGS.filter((name) => e[name] !== undefined);
+  if (e.TEMPORAL_TLS === 'false' && tlsSettings.length > 0) {
+    throw new ConfigError(
+      `invalid configuration in the environment: TEMPORAL_TLS: false, but ${tlsSettings.join(', ')} ${tlsSettings.length === 1 ? 'asks' : 'ask'} for TLS; unset one or the other`,
+    );
+  }
+  const wantsTls = e.TEMPORAL_TLS === 'true' || tlsSettings.length > 0;
   return {
     address: e.TEMPORAL_ADDRESS,
     namespace: e.TEMPORAL_NAMESPACE,

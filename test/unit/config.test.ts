@@ -45,6 +45,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(problem);
   });
 
+  it('refuses TEMPORAL_TLS=false beside a TLS setting, for the worker and the client alike', () => {
+    const env = { TEMPORAL_TLS: 'false', TEMPORAL_TLS_SERVER_NAME: 'temporal.example' };
+    for (const load of [loadConfig, loadClientConfig]) {
+      expect(() => load(env)).toThrow(ConfigError);
+      expect(() => load(env)).toThrow('TEMPORAL_TLS: false, but TEMPORAL_TLS_SERVER_NAME asks for TLS');
+    }
+    expect(loadClientConfig({ TEMPORAL_TLS: 'false' }).temporal.tls).toBeUndefined();
+    expect(loadClientConfig({ TEMPORAL_TLS_SERVER_NAME: 'temporal.example' }).temporal.tls?.serverName).toBe('temporal.example');
+  });
+
   it('takes a full key, with or without its STS token, and distinct ports', () => {
     const config = loadConfig({
       ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAI5tExample',
