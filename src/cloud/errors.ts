@@ -162,6 +162,9 @@ export function classify(code: string, step: SagaStep, httpStatus?: number): Err
   return 'bounded';
 }
 
+/** How to go on once the cause is fixed: a parked deletion is retried, an ended one started again. */
+const THEN_RETRY = 'then retry the deletion (imgdel retry when it is parked, otherwise start it again).';
+
 const EXPLANATIONS: Readonly<Record<string, string>> = {
   'Image.NotExist':
     'The image does not exist in this account (or was already deleted). Check the image id and the account the worker runs as.',
@@ -170,15 +173,15 @@ const EXPLANATIONS: Readonly<Record<string, string>> = {
   'ImageDeleteFailed.NotAllowSharedImage':
     'This is a shared image; it can only be removed by its owner. Delete the source image in the owning account instead.',
   'ImageDeleteFailed.NotAllowCommunityParent':
-    'A community image was published from this image. Withdraw the community image first, then retry the deletion (imgdel retry when it is parked, otherwise start it again).',
+    `A community image was published from this image. Withdraw the community image first, ${THEN_RETRY}`,
   'ImageDeleteFailed.HasSharedImage':
-    'This image has been shared to other accounts. Stop sharing it first, then retry the deletion (imgdel retry when it is parked, otherwise start it again).',
+    `This image has been shared to other accounts. Stop sharing it first, ${THEN_RETRY}`,
   ImageNotAllowDelete:
-    'Instances (app instance groups, workstations or desktop groups) still use this image. Move or delete them, then retry the deletion (imgdel retry when it is parked, otherwise start it again).',
+    `Instances (app instance groups, workstations or desktop groups) still use this image. Move or delete them, ${THEN_RETRY}`,
   'InvalidImageOperation.ImageIsCreating':
     'The image is still being created. Wait until it is AVAILABLE, or start the deletion with waitForCreation.',
   'DeleteTemplate.Failed':
-    'The cloud refused to delete a template that references the image. Check the template in the console, then retry the deletion (imgdel retry when it is parked, otherwise start it again).',
+    `The cloud refused to delete a template that references the image. Check the template in the console, ${THEN_RETRY}`,
   'QueryTemplate.Failed': 'The cloud could not list the templates right now; this is usually temporary.',
   'InvalidTemplate.NotFound': 'The template is already gone.',
   InternalError: 'The cloud reported an internal error; this is usually temporary.',
@@ -197,7 +200,7 @@ const EXPLANATIONS: Readonly<Record<string, string>> = {
   [StepCode.RegionDeleteUnconfirmed]:
     'The cloud accepted the delete, but the region still listed the copy when imgdel stopped waiting for it to go. Check the region in the console; a retry deletes it again, and a copy already gone counts as deleted.',
   [StepCode.ActivityTimeout]:
-    'The step did not finish in time and Temporal stopped retrying it: a worker may have stopped, or a cloud call hung. Check that the workers run and reach the cloud (their log says which), then retry the deletion (imgdel retry when it is parked, otherwise start it again).',
+    `The step did not finish in time and Temporal stopped retrying it: a worker may have stopped, or a cloud call hung. Check that the workers run and reach the cloud (their log says which), ${THEN_RETRY}`,
   [StepCode.RegionDeleteFailed]: "A region delete failed; the region's own line above says how.",
   [ImgdelCode.ImageHasNoRegions]:
     'Nothing was changed: imgdel deletes an image region by region, and this image has no regional copy. Check the image in the console (an image whose creation failed may have no copies) and delete it there.',

@@ -521,7 +521,7 @@ class ImageDeletion {
       if (receipt.outcome === 'already-gone') region.alreadyGone = true;
       // A copy already gone after an earlier attempt of ours counts too: that attempt most likely
       // deleted it, and the image can then no longer be left "as it was".
-      if (!goneBeforeUs || !patched(PIVOT_ONLY_WHEN_REMOVED_PATCH)) this.state.pivotRegion ??= region.regionId;
+      this.passPivotAt(region, !goneBeforeUs);
     } catch (error) {
       if (isCancellation(error)) {
         if (this.cancelDecision !== 'wait') throw error;
@@ -642,15 +642,24 @@ class ImageDeletion {
     }
     for (const region of this.state.regions) {
       if (region.status === 'deleted' || remaining.regions.includes(region.regionId)) continue;
-      const attempted = region.status === 'failed' || region.attempts > 0;
+      const sentDelete = deleteWasSent(region);
       // The failed attempt's error is no longer what this region's state says.
       if (region.status === 'failed') delete region.lastError;
       else region.alreadyGone = true;
       region.status = 'deleted';
-      if (attempted || !patched(PIVOT_ONLY_WHEN_REMOVED_PATCH)) this.state.pivotRegion ??= region.regionId;
+      this.passPivotAt(region, sentDelete);
     }
     this.refreshDetails();
     return this.state.pivotRegion !== undefined;
+  }
+
+  /**
+   * A region whose copy is gone passes the pivot (if none has) when this deletion may have removed
+   * it; one it cannot have removed does not, unless the deletion began before
+   * PIVOT_ONLY_WHEN_REMOVED_PATCH (asked only then, so other histories carry no marker).
+   */
+  private passPivotAt(region: RegionProgress, mayHaveRemoved: boolean): void {
+    if (mayHaveRemoved || !patched(PIVOT_ONLY_WHEN_REMOVED_PATCH)) this.state.pivotRegion ??= region.regionId;
   }
 
   /** After the pivot: park failed regions until an operator retries, abandons, or the park timeout ends it. */
@@ -710,10 +719,9 @@ class ImageDeletion {
       }
       for (const region of this.state.regions) {
         if (region.status !== 'deleted' && !remaining.regions.includes(region.regionId)) {
-          // A region never launched was not deleted by this deletion (see PIVOT_ONLY_WHEN_REMOVED_PATCH).
-          const attempted = region.status !== 'pending' || region.attempts > 0;
+          const sentDelete = deleteWasSent(region);
           region.status = 'deleted';
-          if (attempted || !patched(PIVOT_ONLY_WHEN_REMOVED_PATCH)) this.state.pivotRegion ??= region.regionId;
+          this.passPivotAt(region, sentDelete);
         } else if (region.status === 'deleting') {
           region.status = 'pending';
         }
@@ -818,6 +826,11 @@ class ImageDeletion {
       ...(causeFailure ? { cause: causeFailure } : {}),
     });
   }
+}
+
+/** Whether a DeleteImage of this deletion may have reached the region: it was launched, in this round or an earlier one. */
+function deleteWasSent(region: RegionProgress): boolean {
+  return region.status !== 'pending' || region.attempts > 0;
 }
 
 /** Whether the starter set this image's ImageId and DeletionStatus=Running and said so in the memo. */
