@@ -195,9 +195,9 @@ export interface WorkerTuning {
   /**
    * When a shutdown stops waiting and the worker exits anyway: the grace time, then the longest
    * one cloud call takes (connect + read timeout), and a margin. Activities hear of the shutdown
-   * only when the grace time ends, and a cloud call already on the wire is not broken off (nor
-   * the next page of a list, or a rate-limiter wait), so without this bound a stuck activity
-   * would hold the worker until the container is killed.
+   * when the grace time ends, and their cloud calls are then abandoned on the wire (CallOptions
+   * in src/cloud/port.ts); what does not hear it (the credential chain's own requests) is bounded
+   * here, so a stuck activity cannot hold the worker until the container is killed.
    */
   shutdownForceTimeMs: number;
   metricsPort?: number;

@@ -250,9 +250,11 @@ its default and an example are in the README, "Configuration reference":
 
   ${Object.keys(envSchema.shape).join('\n  ')}
 
-SIGINT/SIGTERM shut it down gracefully (IMGDEL_SHUTDOWN_GRACE_MS); a second signal exits at once, and so
-does the worker itself when activities still run once the grace time and one cloud call's timeouts
-(IMGDEL_CLOUD_CONNECT_TIMEOUT_MS + IMGDEL_CLOUD_READ_TIMEOUT_MS) and 5 s more have passed.
+SIGINT/SIGTERM shut it down gracefully: running activities get IMGDEL_SHUTDOWN_GRACE_MS to finish, then
+they are cancelled and their cloud calls abandoned (Temporal retries them elsewhere). A second signal
+exits at once, and so does the worker itself when activities still run once the grace time and one
+cloud call's timeouts (IMGDEL_CLOUD_CONNECT_TIMEOUT_MS + IMGDEL_CLOUD_READ_TIMEOUT_MS) and 5 s more
+have passed.
 Exit status: 0 after a clean shutdown, ${CONFIG_ERROR_EXIT_CODE} for a configuration error, 128 + the signal's
 number (130, 143) for a signal while it starts or a second signal, 1 otherwise.
 `;

@@ -9,6 +9,7 @@ import {
   usageKindSchema,
   usageSourceKey,
   usageSourcesFor,
+  type CallOptions,
   type CloudPort,
   type ProductType,
   type RecreatedTemplate,
@@ -91,6 +92,28 @@ const usageProgressSchema = z.object({
 });
 type UsageProgress = z.infer<typeof usageProgressSchema>;
 
+/** A read stops as soon as its activity is cancelled, whatever the reason: nothing is lost with it. */
+function readOptions(context: Context): CallOptions {
+  return { signal: context.cancellationSignal };
+}
+
+/**
+ * A write stops when its attempt is given up (the worker shutting down, a timeout): the retry
+ * sends it again, and one that had landed answers as done. Not when the workflow asked for the
+ * cancellation: the saga then needs the write's answer, because a write it never hears of may
+ * land after it has read what is gone (decideOnCancellation in the workflow).
+ */
+function writeOptions(context: Context): CallOptions {
+  const activitySignal = context.cancellationSignal;
+  const write = new AbortController();
+  const onCancel = () => {
+    if (context.cancellationDetails?.cancelRequested !== true) write.abort(activitySignal.reason);
+  };
+  if (activitySignal.aborted) onCancel();
+  else activitySignal.addEventListener('abort', onCancel, { once: true });
+  return { signal: write.signal };
+}
+
 export function createActivities(cloud: CloudPort, options: ActivityOptions) {
   const confirmPollMs = options.confirmPollMs ?? 1_000;
   const confirmTimeoutMs = options.confirmTimeoutMs ?? 60_000;
@@ -130,7 +153,9 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
     /** Reads the image and applies every rule that needs no other product's API. */
     async validateImage(request: { imageId: string; allowCreating: boolean }): Promise<ImagePlan> {
       const what = `validate image ${request.imageId}`;
-      const image = await beating(() => step('validate', what, unbounded, () => cloud.getImage(request.imageId)));
+      const image = await beating(() =>
+        step('validate', what, unbounded, () => cloud.getImage(request.imageId, readOptions(Context.current()))),
+      );
       const refusal = refusalFor(image, options.accountId);
       if (refusal) throw refuse(refusal.code, refusal.reason, what);
       const creating = isStillCreating(image);
@@ -166,7 +191,7 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
           Promise.all(
             pending.map(async (source) => {
               try {
-                progress.usages.push(...(await cloud.listImageUsages(request.imageId, source)));
+                progress.usages.push(...(await cloud.listImageUsages(request.imageId, source, readOptions(context))));
                 progress.checked.push(usageSourceKey(source));
               } catch (error) {
                 firstError ??= error;
@@ -185,16 +210,19 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
     /** Full snapshots of every template that references the image. */
     async listTemplates(imageId: string): Promise<TemplateSnapshot[]> {
       return beating(() =>
-        step('templateLookup', `list the templates of image ${imageId}`, unbounded, () => cloud.listTemplates(imageId)),
+        step('templateLookup', `list the templates of image ${imageId}`, unbounded, () =>
+          cloud.listTemplates(imageId, readOptions(Context.current())),
+        ),
       );
     },
 
     async deleteTemplate(request: TemplateDeleteRequest): Promise<StepReceipt> {
       const startedAt = new Date().toISOString();
-      const attempt = Context.current().info.attempt;
+      const context = Context.current();
+      const attempt = context.info.attempt;
       const what = `delete template ${request.templateName} (${request.templateId})`;
       try {
-        const receipt = await beating(() => cloud.deleteTemplate(request.templateId));
+        const receipt = await beating(() => cloud.deleteTemplate(request.templateId, writeOptions(context)));
         return { outcome: 'deleted', attempt, requestId: receipt.requestId, startedAt, finishedAt: new Date().toISOString() };
       } catch (error) {
         if (isDone(error, 'templateDelete')) {
@@ -216,7 +244,7 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
     async recreateTemplate(snapshot: TemplateSnapshot, claimedTemplateIds: readonly string[] = []): Promise<RecreatedTemplate> {
       return beating(() =>
         step('templateRecreate', `re-create template ${snapshot.templateName}`, unbounded, () =>
-          cloud.recreateTemplate(snapshot, claimedTemplateIds),
+          cloud.recreateTemplate(snapshot, claimedTemplateIds, writeOptions(Context.current())),
         ),
       );
     },
@@ -233,7 +261,7 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
           let outcome: StepReceipt['outcome'] = 'deleted';
           let requestId: string | undefined;
           try {
-            requestId = (await cloud.deleteImageInRegion(request.imageId, request.regionId)).requestId;
+            requestId = (await cloud.deleteImageInRegion(request.imageId, request.regionId, writeOptions(context))).requestId;
           } catch (error) {
             if (!isDone(error, 'regionDelete')) {
               const attemptBudget = boundedBudget(error, {
@@ -247,17 +275,17 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
           phase = 'confirming';
           const deadline = Date.now() + confirmTimeoutMs;
           for (;;) {
-            const gone = await step('regionConfirm', `confirm ${what}`, request.attemptBudget, () =>
-              cloud.isImageGoneFromRegion(request.imageId, request.regionId),
-            );
-            if (gone) break;
-            if (Date.now() >= deadline) {
-              throw ApplicationFailure.create({
-                type: StepCode.RegionDeleteUnconfirmed,
-                message: `${what}: the cloud accepted the delete (attempt ${attempt}) but still listed the copy ${confirmTimeoutMs} ms later.`,
-              });
-            }
             try {
+              const gone = await step('regionConfirm', `confirm ${what}`, request.attemptBudget, () =>
+                cloud.isImageGoneFromRegion(request.imageId, request.regionId, readOptions(context)),
+              );
+              if (gone) break;
+              if (Date.now() >= deadline) {
+                throw ApplicationFailure.create({
+                  type: StepCode.RegionDeleteUnconfirmed,
+                  message: `${what}: the cloud accepted the delete (attempt ${attempt}) but still listed the copy ${confirmTimeoutMs} ms later.`,
+                });
+              }
               await context.sleep(confirmPollMs);
             } catch (error) {
               // The workflow was cancelled while the copy was still listed. The cloud accepted the
@@ -284,7 +312,7 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
     /** The truth after a cancellation: which regions still hold a copy. */
     async remainingRegions(imageId: string): Promise<RemainingRegions> {
       try {
-        const regions = await beating(() => cloud.imageRegions(imageId));
+        const regions = await beating(() => cloud.imageRegions(imageId, readOptions(Context.current())));
         return { exists: true, regions: [...regions].sort() };
       } catch (error) {
         if (isCloudError(error) && error.code === 'Image.NotExist') return { exists: false, regions: [] };

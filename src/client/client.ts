@@ -20,6 +20,7 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import type { ConnectionOptions, WorkflowExecutionDescription, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
+import { abortableSleep, unlessAborted } from '../abort.js';
 import { StepCode } from '../cloud/errors.js';
 import { loadClientConfig } from '../config.js';
 import { DEFAULTS, checkInput, describeInputProblems, workflowIdFor } from '../workflows/input.js';
@@ -275,7 +276,7 @@ export class ImgdelClient {
       if (isSettled(outcome.status)) return outcome;
       const verdict = trouble.check(snapshot.queryProblem, polledAt, Date.now());
       if (verdict !== undefined) throw verdict;
-      await sleep(pollMs, options.signal);
+      await abortableSleep(pollMs, options.signal);
     }
   }
 
@@ -883,37 +884,3 @@ function timestampMs(timestamp: { seconds?: unknown; nanos?: number | null } | n
   return Number(String(timestamp.seconds)) * 1000 + Math.floor((timestamp.nanos ?? 0) / 1_000_000);
 }
 
-/** `work`, or a rejection with the signal's reason as soon as it aborts (`work` then goes on unheard). */
-function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return work;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      work.catch(() => undefined);
-      reject(signal.reason);
-    };
-    if (signal.aborted) {
-      onAbort();
-      return;
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
-/** Waits `ms`, or rejects with the signal's reason as soon as it aborts (the timer then cleared). */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const slept = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  return unlessAborted(slept, signal).finally(() => clearTimeout(timer));
-}

@@ -9,7 +9,7 @@ import type { CloudAction } from './actions.js';
 import { classify, CloudError, isCloudError, SyntheticCode } from './errors.js';
 import { BatchedReads, CoalescedReads, SharedReads, WritesUnderWay } from './shared-reads.js';
 import { OpenApiRpcCaller, type CallEvent, type ProductKey, type RpcCallerOptions } from './openapi-client.js';
-import type { CallReceipt, CloudImage, CloudPort, ImageUsage, RecreatedTemplate, TemplateSnapshot, UsageSource } from './port.js';
+import type { CallOptions, CallReceipt, CloudImage, CloudPort, ImageUsage, RecreatedTemplate, TemplateSnapshot, UsageSource } from './port.js';
 import {
   appInstanceGroupUsage,
   createTemplateParams,
@@ -80,9 +80,16 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
     action: CloudAction,
     params: Record<string, unknown>,
     schema: Schema,
-    onSending?: () => void,
+    { signal, onSending }: { signal?: AbortSignal | undefined; onSending?: () => void } = {},
   ): Promise<z.output<Schema>> {
-    const body = await caller.call({ product, regionId, action, params, ...(onSending ? { onSending } : {}) });
+    const body = await caller.call({
+      product,
+      regionId,
+      action,
+      params,
+      ...(onSending ? { onSending } : {}),
+      ...(signal ? { signal } : {}),
+    });
     rejectUnsuccessfulBody(action, body);
     const parsed = schema.safeParse(body);
     if (!parsed.success) {
@@ -126,13 +133,14 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
     throw pagingRunaway(list);
   }
 
-  async function findImage(imageId: string): Promise<{ image: WireImage | undefined; requestId: string }> {
+  async function findImage(imageId: string, signal?: AbortSignal): Promise<{ image: WireImage | undefined; requestId: string }> {
     const response = await call(
       'appstream',
       homeRegion,
       'ListImage',
       { ImageId: imageId, PageSize: PAGE_SIZE, PageNumber: 1 },
       listImageResponseSchema,
+      { signal },
     );
     // The filter is ours to enforce: only an exact id counts.
     return { image: response.Data.find((image) => image.ImageId === imageId), requestId: response.RequestId };
@@ -149,28 +157,33 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
    * cloud still refuses to delete a parent.
    */
   const childrenLists = new SharedReads<ReadonlySet<string>>(options.accountListsMaxAgeMs ?? ACCOUNT_LISTS_MAX_AGE_MS);
-  function parentsOfImagesOfType(imageType: 'Community' | 'Shared'): Promise<ReadonlySet<string>> {
-    return childrenLists.read(imageType, async () => {
-      const images = await pageNumbered('ListImage', async (pageNumber) => {
-        const page = await call(
-          'appstream',
-          homeRegion,
-          'ListImage',
-          { ImageType: imageType, PageSize: PAGE_SIZE, PageNumber: pageNumber },
-          listImageParentsResponseSchema,
-        );
-        return { items: page.Data, total: page.Count, requestId: page.RequestId };
-      });
-      // The filter is ours to enforce: an image answered with another type is not such a child
-      // (one answered without a type is taken as the filter says).
-      const ofType = images.filter((image) => image.ImageType === undefined || image.ImageType === imageType);
-      return new Set(ofType.flatMap((image) => (image.ParentImageId ? [image.ParentImageId] : [])));
-    });
+  function parentsOfImagesOfType(imageType: 'Community' | 'Shared', signal?: AbortSignal): Promise<ReadonlySet<string>> {
+    return childrenLists.read(
+      imageType,
+      async (readSignal) => {
+        const images = await pageNumbered('ListImage', async (pageNumber) => {
+          const page = await call(
+            'appstream',
+            homeRegion,
+            'ListImage',
+            { ImageType: imageType, PageSize: PAGE_SIZE, PageNumber: pageNumber },
+            listImageParentsResponseSchema,
+            { signal: readSignal },
+          );
+          return { items: page.Data, total: page.Count, requestId: page.RequestId };
+        });
+        // The filter is ours to enforce: an image answered with another type is not such a child
+        // (one answered without a type is taken as the filter says).
+        const ofType = images.filter((image) => image.ImageType === undefined || image.ImageType === imageType);
+        return new Set(ofType.flatMap((image) => (image.ParentImageId ? [image.ParentImageId] : [])));
+      },
+      signal,
+    );
   }
 
   /** Whether some image of `imageType` names `imageId` as its parent. */
-  async function hasChildrenOfType(imageId: string, imageType: 'Community' | 'Shared'): Promise<boolean> {
-    return (await parentsOfImagesOfType(imageType)).has(imageId);
+  async function hasChildrenOfType(imageId: string, imageType: 'Community' | 'Shared', signal?: AbortSignal): Promise<boolean> {
+    return (await parentsOfImagesOfType(imageType, signal)).has(imageId);
   }
 
   /** Region deletes per image, from the moment they are sent (not while the rate limiter holds them). */
@@ -187,7 +200,11 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
    * image's; for several, each group's ImageId says whose it is, and an answer that does not
    * name one of them cannot be split (BatchedReads then asks for each image alone).
    */
-  async function desktopGroupsIn(regionId: string, imageIds: readonly string[]): Promise<ReadonlyMap<string, ImageUsage[]>> {
+  async function desktopGroupsIn(
+    regionId: string,
+    imageIds: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<ReadonlyMap<string, ImageUsage[]>> {
     const usages = new Map(imageIds.map((imageId): [string, ImageUsage[]] => [imageId, []]));
     const [onlyImage] = imageIds;
     let nextToken: string | undefined;
@@ -204,6 +221,7 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
           ...(nextToken ? { NextToken: nextToken } : {}),
         },
         describeDesktopGroupsResponseSchema,
+        { signal },
       );
       for (const group of page.DesktopGroups) {
         const imageId = imageIds.length === 1 ? onlyImage : group.ImageId;
@@ -248,6 +266,7 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
 
   async function findTemplates(
     filter: Record<string, string>,
+    signal?: AbortSignal,
   ): Promise<{ templates: TemplateSnapshot[]; requestId: string }> {
     let requestId = '';
     const templates = await pageNumbered('DescribeTemplates', async (pageNumber) => {
@@ -257,6 +276,7 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
         'DescribeTemplates',
         { ...filter, PageSize: PAGE_SIZE, PageNumber: pageNumber },
         describeTemplatesResponseSchema,
+        { signal },
       );
       requestId = page.RequestId;
       return { items: page.Data, total: page.TotalCount, requestId: page.RequestId };
@@ -265,15 +285,15 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
   }
 
   return {
-    async getImage(imageId: string): Promise<CloudImage> {
+    async getImage(imageId: string, { signal }: CallOptions = {}): Promise<CloudImage> {
       // The children look-ups need nothing from the image's own ListImage: asking all three at
       // once takes one round trip instead of two (measured by `npm run bench`, P1). The image's
       // own answer is looked at first: a missing image is Image.NotExist (final) even when a
       // children list failed with something retryable.
       const [found, community, shared] = await Promise.allSettled([
-        findImage(imageId),
-        hasChildrenOfType(imageId, 'Community'),
-        hasChildrenOfType(imageId, 'Shared'),
+        findImage(imageId, signal),
+        hasChildrenOfType(imageId, 'Community', signal),
+        hasChildrenOfType(imageId, 'Shared', signal),
       ]);
       const { image, requestId } = settledValue(found);
       if (!image) throw imageNotExist(imageId, requestId);
@@ -283,16 +303,16 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
       });
     },
 
-    async imageRegions(imageId: string): Promise<string[]> {
+    async imageRegions(imageId: string, { signal }: CallOptions = {}): Promise<string[]> {
       // One ListImage: after a cancellation or a failed delete only the image's own regions matter.
       // Read as the plan reads them (either list): a region counts as gone only when neither names
       // it, since the saga passes the pivot on that answer.
-      const { image, requestId } = await findImage(imageId);
+      const { image, requestId } = await findImage(imageId, signal);
       if (!image) throw imageNotExist(imageId, requestId);
       return regionsOf(image, 'plan');
     },
 
-    async listImageUsages(imageId: string, source: UsageSource): Promise<ImageUsage[]> {
+    async listImageUsages(imageId: string, source: UsageSource, { signal }: CallOptions = {}): Promise<ImageUsage[]> {
       // App instance groups and workstations are listed account-wide (not filtered by
       // region): anything anywhere that runs on the image blocks its deletion.
       const appInstanceGroups = () => pageNumbered('ListAppInstanceGroup', async (pageNumber) => {
@@ -302,6 +322,7 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
           'ListAppInstanceGroup',
           { ProductType: 'CloudApp', AppCenterImageId: imageId, PageSize: PAGE_SIZE, PageNumber: pageNumber },
           listAppInstanceGroupResponseSchema,
+          { signal },
         );
         return {
           items: page.AppInstanceGroupModels.map((group) => appInstanceGroupUsage(group, homeRegion)),
@@ -316,6 +337,7 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
           'ListWuyingServer',
           { ImageId: imageId, PageSize: PAGE_SIZE, PageNumber: pageNumber },
           listWuyingServerResponseSchema,
+          { signal },
         );
         return {
           items: page.WuyingServerList.map((server) => wuyingServerUsage(server, homeRegion)),
@@ -329,23 +351,24 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
         case 'WuyingServer':
           return wuyingServers();
         case 'DesktopGroup':
-          return desktopGroupChecks.read(source.regionId, imageId);
+          return desktopGroupChecks.read(source.regionId, imageId, signal);
       }
     },
 
-    async listTemplates(imageId: string): Promise<TemplateSnapshot[]> {
-      const { templates } = await findTemplates({ ImageId: imageId });
+    async listTemplates(imageId: string, { signal }: CallOptions = {}): Promise<TemplateSnapshot[]> {
+      const { templates } = await findTemplates({ ImageId: imageId }, signal);
       // The filter is ours to enforce: a template of another image is never touched.
       return templates.filter((template) => template.imageId === imageId);
     },
 
-    async deleteTemplate(templateId: string): Promise<CallReceipt> {
+    async deleteTemplate(templateId: string, { signal }: CallOptions = {}): Promise<CallReceipt> {
       const response = await call(
         'ecd',
         homeRegion,
         'DeleteTemplates',
         { 'TemplateIds.1': templateId },
         deleteTemplatesResponseSchema,
+        { signal },
       );
       return { requestId: response.RequestId };
     },
@@ -353,11 +376,12 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
     async recreateTemplate(
       snapshot: TemplateSnapshot,
       claimedTemplateIds: readonly string[] = [],
+      { signal }: CallOptions = {},
     ): Promise<RecreatedTemplate> {
       // No client token exists for CreateTemplate: look first (same name and image), so a retried
       // compensation never creates a second copy; a template the caller already claimed for another
       // snapshot does not count, so two deleted templates with one name are each restored.
-      const existing = await findTemplates({ TemplateName: snapshot.templateName, ImageId: snapshot.imageId });
+      const existing = await findTemplates({ TemplateName: snapshot.templateName, ImageId: snapshot.imageId }, signal);
       const claimed = new Set(claimedTemplateIds);
       const match = existing.templates.find(
         (template) => !claimed.has(template.templateId) && isRestorationOf(template, snapshot),
@@ -369,11 +393,12 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
         'CreateTemplate',
         createTemplateParams(snapshot),
         createTemplateResponseSchema,
+        { signal },
       );
       return { templateId: response.Data, created: true, requestId: response.RequestId };
     },
 
-    async deleteImageInRegion(imageId: string, regionId: string): Promise<CallReceipt> {
+    async deleteImageInRegion(imageId: string, regionId: string, { signal }: CallOptions = {}): Promise<CallReceipt> {
       // ASSUMPTION (docs/app-streaming-api.md, DeleteImage): BizRegionId limits the delete to one region.
       let sent = false;
       const response = await call(
@@ -382,9 +407,12 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
         'DeleteImage',
         { ImageId: imageId, BizRegionId: regionId },
         deleteImageResponseSchema,
-        () => {
-          sent = true;
-          regionDeletes.begin(imageId);
+        {
+          signal,
+          onSending: () => {
+            sent = true;
+            regionDeletes.begin(imageId);
+          },
         },
       ).finally(() => {
         if (sent) regionDeletes.end(imageId);
@@ -400,9 +428,9 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
       return { requestId: response.RequestId };
     },
 
-    async isImageGoneFromRegion(imageId: string, regionId: string): Promise<boolean> {
+    async isImageGoneFromRegion(imageId: string, regionId: string, { signal }: CallOptions = {}): Promise<boolean> {
       // The read begins after this region's delete answered, so it cannot miss that delete.
-      const { image } = await confirmations.read(imageId, () => findImage(imageId));
+      const { image } = await confirmations.read(imageId, (readSignal) => findImage(imageId, readSignal), signal);
       return image === undefined || !regionsOf(image, 'confirm').includes(regionId);
     },
   };

@@ -19,6 +19,7 @@ import type OpenApiModule from '@alicloud/openapi-core';
 import type CredentialModule from '@alicloud/credentials';
 import { Request as SigningRequest } from '@darabonba/typescript';
 import type { CloudConfig } from '../config.js';
+import { unlessAborted } from '../abort.js';
 import { CloudError, SyntheticCode, codeForHttpStatus, isCloudError } from './errors.js';
 import { RateLimiter } from './rate-limiter.js';
 import { parseWireJson } from './wire.js';
@@ -51,9 +52,12 @@ export interface CallEvent {
   action: string;
   /** Time on the wire (runtime call and body parsing), without the rate-limit wait. */
   durationMs: number;
-  /** Set when the call failed: the CloudError code. */
+  /** Set when the call failed: the CloudError code, or ABANDONED_CALL_CODE when its caller stopped waiting. */
   code?: string;
 }
+
+/** CallEvent.code of a call its caller abandoned (RpcRequest.signal): no answer, no CloudError. */
+export const ABANDONED_CALL_CODE = 'abandoned';
 
 export interface RpcCallerOptions {
   onCall?: (event: CallEvent) => void;
@@ -70,6 +74,8 @@ export interface RpcRequest {
   params: Readonly<Record<string, unknown>>;
   /** Called once the rate limiter lets the call go, just before it is signed and sent. */
   onSending?: () => void;
+  /** Abandons the call (in the rate limiter's wait or on the wire): it rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
@@ -157,20 +163,31 @@ export class OpenApiRpcCaller {
     this.rememberSecrets(cloud.accessKeySecret, cloud.securityToken);
   }
 
-  /** One RPC call; resolves to the parsed JSON body, rejects only with a CloudError. */
+  /**
+   * One RPC call; resolves to the parsed JSON body, rejects with a CloudError, or with the
+   * signal's reason once the request's signal aborts (the request is then destroyed).
+   */
   async call(request: RpcRequest): Promise<unknown> {
-    await this.limiter.acquire(request.action);
+    const { signal } = request;
+    signal?.throwIfAborted();
+    // A token taken for a call abandoned in the wait is not handed back: later calls wait a little
+    // longer, never less, so the quota still holds.
+    await unlessAborted(this.limiter.acquire(request.action), signal);
     request.onSending?.();
     const startedAt = performance.now();
     try {
       const endpoint = endpointFor(this.cloud, request.product, request.regionId);
       const body = SignerUtil.toForm({ ...request.params });
       const headers = await this.signedHeaders(endpoint, request, body);
-      const answer = await this.send(endpoint, headers, body, request.action);
+      const answer = await this.send(endpoint, headers, body, request.action, signal);
       const parsed = this.parseAnswer(request.action, answer);
       this.options.onCall?.({ action: request.action, durationMs: performance.now() - startedAt });
       return parsed;
     } catch (error) {
+      if (signal?.aborted) {
+        this.options.onCall?.({ action: request.action, durationMs: performance.now() - startedAt, code: ABANDONED_CALL_CODE });
+        signal.throwIfAborted();
+      }
       const cloudError = toCloudError(error, request.action, this.secrets);
       this.options.onCall?.({
         action: request.action,
@@ -261,9 +278,15 @@ export class OpenApiRpcCaller {
   /**
    * One POST / on the keep-alive agent. The connect timeout bounds getting a connection; from
    * then on the read timeout bounds the whole answer, body included, so no call outlives
-   * connect + read timeout (the request is destroyed, its socket with it).
+   * connect + read timeout (the request is destroyed, its socket with it). The signal destroys it too.
    */
-  private send(endpoint: string, headers: Record<string, string>, body: string, action: string): Promise<HttpAnswer> {
+  private send(
+    endpoint: string,
+    headers: Record<string, string>,
+    body: string,
+    action: string,
+    signal: AbortSignal | undefined,
+  ): Promise<HttpAnswer> {
     const { hostname, port } = this.targetOf(endpoint);
     return new Promise<HttpAnswer>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -290,6 +313,7 @@ export class OpenApiRpcCaller {
           method: 'POST',
           headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
           agent: this.agent,
+          ...(signal === undefined ? {} : { signal }),
         },
         (response) => {
           const chunks: Buffer[] = [];

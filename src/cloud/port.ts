@@ -1,7 +1,7 @@
 /**
  * The cloud port: exactly the operations the deletion saga needs, in domain terms.
  * Nothing outside src/cloud/ knows about HTTP, signatures or wire field names;
- * every failure leaves the port as a CloudError (see errors.ts).
+ * every failure leaves the port as a CloudError (see errors.ts), except an abandoned call (CallOptions).
  */
 import { z } from 'zod';
 
@@ -89,29 +89,43 @@ export interface RecreatedTemplate extends CallReceipt {
   created: boolean;
 }
 
+/**
+ * What every operation accepts. `signal`: the caller no longer waits (its activity was cancelled,
+ * or its worker is shutting down). The operation then rejects at once with the signal's reason,
+ * not a CloudError, and abandons its request on the wire; a read other callers share goes on for
+ * them. An abandoned write may still have landed: the saga reads what is gone before it decides.
+ */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
 export interface CloudPort {
   /** Reads one image; throws CloudError `Image.NotExist` when there is none. */
-  getImage(imageId: string): Promise<CloudImage>;
+  getImage(imageId: string, options?: CallOptions): Promise<CloudImage>;
   /**
    * The regions that still hold a copy of the image, read as the plan reads them (a region is gone
    * only when no list names it), without the account-wide lists getImage also reads; throws
    * `Image.NotExist` when there is no image.
    */
-  imageRegions(imageId: string): Promise<string[]>;
+  imageRegions(imageId: string, options?: CallOptions): Promise<string[]>;
   /** Everything of one source (see usageSourcesFor) that uses the image. */
-  listImageUsages(imageId: string, source: UsageSource): Promise<ImageUsage[]>;
+  listImageUsages(imageId: string, source: UsageSource, options?: CallOptions): Promise<ImageUsage[]>;
   /** Every CloudDesktop template that references the image, as full snapshots. */
-  listTemplates(imageId: string): Promise<TemplateSnapshot[]>;
+  listTemplates(imageId: string, options?: CallOptions): Promise<TemplateSnapshot[]>;
   /** Deletes one template; throws CloudError `InvalidTemplate.NotFound` when it is already gone. */
-  deleteTemplate(templateId: string): Promise<CallReceipt>;
+  deleteTemplate(templateId: string, options?: CallOptions): Promise<CallReceipt>;
   /**
    * Re-creates a template from its snapshot unless one exists with the same name and image.
    * `claimedTemplateIds`: templates already restored for other snapshots in this compensation,
    * which never count as this snapshot's (two deleted templates with one name).
    */
-  recreateTemplate(snapshot: TemplateSnapshot, claimedTemplateIds?: readonly string[]): Promise<RecreatedTemplate>;
+  recreateTemplate(
+    snapshot: TemplateSnapshot,
+    claimedTemplateIds?: readonly string[],
+    options?: CallOptions,
+  ): Promise<RecreatedTemplate>;
   /** Deletes the image's copy in one region; throws `Image.NotExist` when that copy is already gone. */
-  deleteImageInRegion(imageId: string, regionId: string): Promise<CallReceipt>;
+  deleteImageInRegion(imageId: string, regionId: string, options?: CallOptions): Promise<CallReceipt>;
   /** True when the image has no copy left in the region (or no longer exists at all). */
-  isImageGoneFromRegion(imageId: string, regionId: string): Promise<boolean>;
+  isImageGoneFromRegion(imageId: string, regionId: string, options?: CallOptions): Promise<boolean>;
 }

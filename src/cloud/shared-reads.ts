@@ -1,3 +1,5 @@
+import { abortableSleep, rejectionOf, unlessAborted } from '../abort.js';
+
 /**
  * Identical reads share one answer: a caller gets a read begun at most `maxAgeMs` ago, under
  * way or answered, instead of sending its own. A read under way for longer (a many-page list
@@ -8,7 +10,7 @@
  * read that must begin after the caller asked is CoalescedReads below. Failed reads are never kept.
  */
 export class SharedReads<Value> {
-  private readonly underWay = new Map<string, { promise: Promise<Value>; begunAt: number }>();
+  private readonly underWay = new Map<string, { read: SharedRead<Value>; begunAt: number }>();
   private readonly answered = new Map<string, { value: Value; begunAt: number }>();
 
   constructor(
@@ -16,32 +18,81 @@ export class SharedReads<Value> {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  read(key: string, start: () => Promise<Value>): Promise<Value> {
+  /** `signal` ends this caller's wait (see SharedRead); `start` gets the read's own signal. */
+  read(key: string, start: (signal: AbortSignal) => Promise<Value>, signal?: AbortSignal): Promise<Value> {
+    if (signal?.aborted) return rejectionOf(signal);
     const begunAt = this.now();
     const current = this.underWay.get(key);
-    if (current !== undefined && (this.maxAgeMs === 0 || begunAt - current.begunAt < this.maxAgeMs)) return current.promise;
+    if (current !== undefined && !current.read.abandoned && (this.maxAgeMs === 0 || begunAt - current.begunAt < this.maxAgeMs)) {
+      return current.read.join(signal);
+    }
     const kept = this.answered.get(key);
     if (kept !== undefined && begunAt - kept.begunAt < this.maxAgeMs) return Promise.resolve(kept.value);
-    const read = { begunAt, promise: start() };
-    read.promise = read.promise
-      .then((value) => {
-        // An older read that answers late must not replace a newer answer.
-        const newest = this.answered.get(key);
-        if (this.maxAgeMs > 0 && (newest === undefined || newest.begunAt <= begunAt)) {
-          this.answered.set(key, { value, begunAt });
-        }
-        return value;
-      })
-      .finally(() => {
-        if (this.underWay.get(key) === read) this.underWay.delete(key);
-      });
-    this.underWay.set(key, read);
-    return read.promise;
+    const entry = {
+      begunAt,
+      read: new SharedRead<Value>((readSignal) =>
+        start(readSignal)
+          .then((value) => {
+            // An older read that answers late must not replace a newer answer.
+            const newest = this.answered.get(key);
+            if (this.maxAgeMs > 0 && (newest === undefined || newest.begunAt <= begunAt)) {
+              this.answered.set(key, { value, begunAt });
+            }
+            return value;
+          })
+          .finally(() => {
+            if (this.underWay.get(key) === entry) this.underWay.delete(key);
+          }),
+      ),
+    };
+    this.underWay.set(key, entry);
+    return entry.read.join(signal);
   }
 
   /** Reads under way now (for tests and diagnostics). */
   get size(): number {
     return this.underWay.size;
+  }
+}
+
+/**
+ * One read several callers wait for. It runs with a signal of its own, aborted once every caller
+ * has stopped waiting through its own signal (an activity cancelled, a worker shutting down), so
+ * a read nobody waits for is not left on the wire; a caller without a signal always waits, and
+ * the read then runs to its end. An abandoned read is never joined: a caller that comes later
+ * needs a read of its own.
+ */
+class SharedRead<Value> {
+  private readonly controller = new AbortController();
+  private waiting = 0;
+  private settled = false;
+  readonly promise: Promise<Value>;
+
+  constructor(start: (signal: AbortSignal) => Promise<Value>) {
+    this.promise = start(this.controller.signal);
+    const settle = () => {
+      this.settled = true;
+    };
+    this.promise.then(settle, settle);
+  }
+
+  get abandoned(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  join(signal: AbortSignal | undefined): Promise<Value> {
+    if (signal === undefined) {
+      this.waiting = Number.POSITIVE_INFINITY;
+      return this.promise;
+    }
+    this.waiting += 1;
+    const joined = unlessAborted(this.promise, signal);
+    joined.catch(() => {
+      if (!signal.aborted || this.settled) return;
+      this.waiting -= 1;
+      if (this.waiting === 0) this.controller.abort(signal.reason);
+    });
+    return joined;
   }
 }
 
@@ -91,25 +142,30 @@ export class WritesUnderWay {
  * itself. A caller that asks once the read has been sent waits for the next one.
  */
 export class CoalescedReads<Value> {
-  private readonly waiting = new Map<string, Promise<Value>>();
+  private readonly waiting = new Map<string, SharedRead<Value>>();
 
   constructor(
     private readonly windowMs: number,
     private readonly writes?: WritesUnderWay,
   ) {}
 
-  read(key: string, start: () => Promise<Value>): Promise<Value> {
+  /** `signal` ends this caller's wait (see SharedRead); `start` gets the read's own signal. */
+  read(key: string, start: (signal: AbortSignal) => Promise<Value>, signal?: AbortSignal): Promise<Value> {
+    if (signal?.aborted) return rejectionOf(signal);
     const current = this.waiting.get(key);
-    if (current !== undefined) return current;
-    const read = new Promise<void>((resolve) => setTimeout(resolve, this.windowMs))
-      .then(() => this.afterWrites(key))
-      .then(() => {
-        // From here on the read is on its way: later callers need one of their own.
-        this.waiting.delete(key);
-        return start();
-      });
+    if (current !== undefined && !current.abandoned) return current.join(signal);
+    const read: SharedRead<Value> = new SharedRead<Value>(async (readSignal) => {
+      try {
+        await abortableSleep(this.windowMs, readSignal);
+        await unlessAborted(this.afterWrites(key), readSignal);
+      } finally {
+        // From here on the read is on its way (or abandoned): later callers need one of their own.
+        if (this.waiting.get(key) === read) this.waiting.delete(key);
+      }
+      return start(readSignal);
+    });
     this.waiting.set(key, read);
-    return read;
+    return read.join(signal);
   }
 
   private async afterWrites(key: string): Promise<void> {
@@ -132,46 +188,55 @@ export class CoalescedReads<Value> {
  * With `maxKeys` 1 every read is sent at once, alone.
  */
 export class BatchedReads<Value> {
-  private readonly open = new Map<string, { keys: string[]; answer: Promise<ReadonlyMap<string, Value>> }>();
+  private readonly open = new Map<string, { keys: string[]; read: SharedRead<ReadonlyMap<string, Value>> }>();
 
   constructor(
     private readonly windowMs: number,
     private readonly maxKeys: number,
-    private readonly send: (group: string, keys: readonly string[]) => Promise<ReadonlyMap<string, Value>>,
+    private readonly send: (group: string, keys: readonly string[], signal?: AbortSignal) => Promise<ReadonlyMap<string, Value>>,
     private readonly sharedFailure: (error: unknown) => boolean = () => false,
   ) {}
 
-  read(group: string, key: string): Promise<Value> {
+  /** `signal` ends this caller's wait (see SharedRead); the call itself stops once no caller waits. */
+  read(group: string, key: string, signal?: AbortSignal): Promise<Value> {
+    if (signal?.aborted) return rejectionOf(signal);
     // With room for one key only there is nothing to wait for.
-    if (this.maxKeys <= 1) return this.readAlone(group, key);
+    if (this.maxKeys <= 1) return this.readAlone(group, key, signal);
     let batch = this.open.get(group);
-    if (batch === undefined || (batch.keys.length >= this.maxKeys && !batch.keys.includes(key))) {
+    if (batch === undefined || batch.read.abandoned || (batch.keys.length >= this.maxKeys && !batch.keys.includes(key))) {
       batch = this.openBatch(group);
     }
-    const { keys, answer } = batch;
+    const { keys, read } = batch;
     if (!keys.includes(key)) keys.push(key);
-    return answer.then(
+    return read.join(signal).then(
       (values) => valueOf(values, key),
-      (error: unknown) => (keys.length > 1 && !this.sharedFailure(error) ? this.readAlone(group, key) : Promise.reject(error)),
+      (error: unknown) =>
+        !signal?.aborted && keys.length > 1 && !this.sharedFailure(error)
+          ? this.readAlone(group, key, signal)
+          : Promise.reject(error),
     );
   }
 
-  private openBatch(group: string): { keys: string[]; answer: Promise<ReadonlyMap<string, Value>> } {
+  private openBatch(group: string): { keys: string[]; read: SharedRead<ReadonlyMap<string, Value>> } {
     const keys: string[] = [];
     const batch = {
       keys,
-      answer: new Promise<void>((resolve) => setTimeout(resolve, this.windowMs)).then(() => {
-        // From here on the call is on its way: later callers need one of their own.
-        if (this.open.get(group) === batch) this.open.delete(group);
-        return this.send(group, keys);
+      read: new SharedRead<ReadonlyMap<string, Value>>(async (signal) => {
+        try {
+          await abortableSleep(this.windowMs, signal);
+        } finally {
+          // From here on the call is on its way (or abandoned): later callers need one of their own.
+          if (this.open.get(group) === batch) this.open.delete(group);
+        }
+        return this.send(group, keys, signal);
       }),
     };
     this.open.set(group, batch);
     return batch;
   }
 
-  private async readAlone(group: string, key: string): Promise<Value> {
-    return valueOf(await this.send(group, [key]), key);
+  private async readAlone(group: string, key: string, signal: AbortSignal | undefined): Promise<Value> {
+    return valueOf(await this.send(group, [key], signal), key);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * Metrics of the cloud calls, on the Temporal Runtime's meter, so they are served beside the
  * SDK's on the same Prometheus endpoint (IMGDEL_METRICS_PORT): how many calls each action made
- * and how each ended (`code`: ok, or the cloud's error code, Throttling.* included), and how long
+ * and how each ended (`code`: ok, the cloud's error code, Throttling.* included, or `abandoned`), and how long
  * each took on the wire (the rate limiter's wait not counted).
  */
 import type { MetricMeter } from '@temporalio/common';

@@ -654,6 +654,58 @@ describe('region deletes', () => {
   });
 });
 
+describe('a caller that stops waiting (CallOptions.signal)', () => {
+  const operations: Array<[string, (cloud: CloudPort, signal: AbortSignal) => Promise<unknown>]> = [
+    ['getImage', (cloud, signal) => cloud.getImage('img-s', { signal })],
+    ['imageRegions', (cloud, signal) => cloud.imageRegions('img-s', { signal })],
+    ['listImageUsages (account-wide)', (cloud, signal) => cloud.listImageUsages('img-s', { kind: 'WuyingServer' }, { signal })],
+    ['listImageUsages (a region)', (cloud, signal) => cloud.listImageUsages('img-s', { kind: 'DesktopGroup', regionId: 'cn-shanghai' }, { signal })],
+    ['listTemplates', (cloud, signal) => cloud.listTemplates('img-s', { signal })],
+    ['deleteTemplate', (cloud, signal) => cloud.deleteTemplate('t-s', { signal })],
+    [
+      'recreateTemplate',
+      (cloud, signal) =>
+        cloud.recreateTemplate({ templateId: 't-s', templateName: 'tpl-s', imageId: 'img-s', fields: {} }, [], { signal }),
+    ],
+    ['deleteImageInRegion', (cloud, signal) => cloud.deleteImageInRegion('img-s', 'cn-shanghai', { signal })],
+    ['isImageGoneFromRegion', (cloud, signal) => cloud.isImageGoneFromRegion('img-s', 'cn-shanghai', { signal })],
+  ];
+
+  for (const [name, operation] of operations) {
+    it(`${name}: rejects with the signal's reason once it aborts, though the cloud would answer only a minute later`, async () => {
+      await seed({ images: [image('img-s')] });
+      await admin('POST', 'faults', { action: '*', latencyMs: 60_000, times: -1 });
+      const patient = createAlibabaCloudAdapter(cloudConfig({ IMGDEL_CLOUD_READ_TIMEOUT_MS: '600000' }));
+      const cancellation = new AbortController();
+      const reason = new Error(`${name} cancelled`);
+      const settled = operation(patient, cancellation.signal).then(
+        () => 'answered',
+        (error: unknown) => error,
+      );
+      // Long enough for a batched or coalesced read to have left its window and reached the wire.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      cancellation.abort(reason);
+      expect(await settled).toBe(reason);
+    });
+  }
+
+  it('a shared read goes on for a validation still waiting when another one stops', async () => {
+    await seed({ images: [image('img-s'), image('img-t')] });
+    await admin('POST', 'faults', { action: 'ListImage', latencyMs: 300, times: -1 });
+    const cancellation = new AbortController();
+    const left = adapter.getImage('img-s', { signal: cancellation.signal }).catch((error: unknown) => error);
+    const stayed = adapter.getImage('img-t');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const reason = new Error('cancelled');
+    cancellation.abort(reason);
+    expect(await left).toBe(reason);
+    await expect(stayed).resolves.toMatchObject({ imageId: 'img-t', hasCommunityChildren: false });
+    // The account-wide Community and Shared lists were sent once, for both validations.
+    const lists = (await calls()).filter((call) => call.action === 'ListImage' && call.params['ImageType'] !== undefined);
+    expect(lists).toHaveLength(2);
+  });
+});
+
 describe('faults, limits and hostile answers', () => {
   it('fails exactly as many times as a fault says, then succeeds', async () => {
     await seed({ images: [image('img-f')] });

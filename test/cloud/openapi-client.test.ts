@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, type CloudConfig } from '../../src/config.js';
 import { classify, isCloudError, type CloudError } from '../../src/cloud/errors.js';
-import { OpenApiRpcCaller, endpointFor, toCloudError } from '../../src/cloud/openapi-client.js';
+import { ABANDONED_CALL_CODE, OpenApiRpcCaller, endpointFor, toCloudError } from '../../src/cloud/openapi-client.js';
 
 const ACCESS_KEY_ID = 'LTAItestKeyId';
 const ACCESS_KEY_SECRET = 'test-secret-value-123456';
@@ -34,6 +34,8 @@ interface SeenRequest {
   body: string;
   /** The client's port: the same one for two requests means the connection was reused. */
   clientPort: number | undefined;
+  /** Settles when the connection the request came on closes. */
+  connectionClosed: Promise<void>;
 }
 
 let server: http.Server;
@@ -52,6 +54,7 @@ beforeAll(async () => {
         headers: request.headers,
         body,
         clientPort: request.socket.remotePort,
+        connectionClosed: new Promise((resolve) => request.socket.once('close', () => resolve())),
       });
       if (answer.stallBody) {
         response.writeHead(200, { 'content-type': 'application/json;charset=utf-8', 'content-length': '1000' });
@@ -388,6 +391,40 @@ describe('OpenApiRpcCaller', () => {
         else process.env[name] = value;
       }
     }
+  });
+
+  it('abandons a call on the wire when its signal aborts: it rejects with the reason and closes the connection', async () => {
+    answer = { status: 200, body: '{"RequestId":"too-late"}', delayMs: 60_000 };
+    const events: Array<{ action: string; code?: string }> = [];
+    const caller = new OpenApiRpcCaller(cloudConfig({ IMGDEL_CLOUD_READ_TIMEOUT_MS: '600000' }), {
+      onCall: ({ action, code }) => events.push({ action, ...(code ? { code } : {}) }),
+    });
+    const cancellation = new AbortController();
+    const reason = new Error('the activity was cancelled');
+    const call = caller.call({ product: 'appstream', regionId: 'cn-shanghai', action: 'DeleteImage', params: {}, signal: cancellation.signal });
+    while (seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    cancellation.abort(reason);
+    await expect(call).rejects.toBe(reason);
+    await seen[0]?.connectionClosed;
+    expect(events).toEqual([{ action: 'DeleteImage', code: ABANDONED_CALL_CODE }]);
+    caller.close();
+  });
+
+  it('sends nothing for a signal that has aborted, before the call or while the rate limiter holds it', async () => {
+    // One call a second: the second call waits in the limiter for about a second.
+    const caller = new OpenApiRpcCaller(cloudConfig({ IMGDEL_CLOUD_RATE: '1' }));
+    const reason = new Error('cancelled');
+    const request = { product: 'appstream', regionId: 'cn-shanghai', action: 'ListImage', params: {} } as const;
+    await expect(caller.call({ ...request, signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    await caller.call(request);
+    const cancellation = new AbortController();
+    const held = caller.call({ ...request, signal: cancellation.signal });
+    cancellation.abort(reason);
+    await expect(held).rejects.toBe(reason);
+    // Past the moment the limiter would have let it go.
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    expect(seen).toHaveLength(1);
+    caller.close();
   });
 
   it('reports every call to onCall, with the code when it failed', async () => {

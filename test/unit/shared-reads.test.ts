@@ -302,3 +302,130 @@ describe('BatchedReads', () => {
     expect(sent).toEqual([['r', 'img-bad']]);
   });
 });
+
+describe('a caller that stops waiting (its signal aborts)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** A SharedReads whose read the test finishes by hand, and the signal that read was given. */
+  function heldSharedRead() {
+    const reads = new SharedReads<number>();
+    const slow = pendingRead<number>();
+    const given: AbortSignal[] = [];
+    const start = (signal: AbortSignal) => {
+      given.push(signal);
+      return slow.promise;
+    };
+    return { reads, slow, start, readSignal: () => given[0] };
+  }
+
+  it('SharedReads: gets its signal\'s reason at once, while the read goes on for the callers still waiting', async () => {
+    const { reads, slow, start, readSignal } = heldSharedRead();
+    const leaving = new AbortController();
+    const staying = new AbortController();
+    const left = reads.read('k', start, leaving.signal);
+    const stayed = reads.read('k', start, staying.signal);
+    const reason = new Error('activity cancelled');
+    leaving.abort(reason);
+    await expect(left).rejects.toBe(reason);
+    expect(readSignal()?.aborted).toBe(false);
+    slow.finish(3);
+    expect(await stayed).toBe(3);
+  });
+
+  it('SharedReads: aborts a read once every caller has stopped waiting, and starts a fresh one for the next', async () => {
+    const reads = new SharedReads<number>();
+    const signals: AbortSignal[] = [];
+    const start = (signal: AbortSignal) => {
+      signals.push(signal);
+      return new Promise<number>((resolve, reject) => {
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        if (signals.length > 1) resolve(signals.length);
+      });
+    };
+    const callers = [new AbortController(), new AbortController()];
+    const answers = callers.map((caller) => reads.read('k', start, caller.signal).catch((error: unknown) => error));
+    const reason = new Error('worker shutting down');
+    for (const caller of callers) caller.abort(reason);
+    expect(await Promise.all(answers)).toEqual([reason, reason]);
+    expect(signals[0]?.aborted).toBe(true);
+    expect(await reads.read('k', start)).toBe(2);
+  });
+
+  it('SharedReads: a caller without a signal keeps the read going when the others leave', async () => {
+    const { reads, slow, start, readSignal } = heldSharedRead();
+    const leaving = new AbortController();
+    const stayed = reads.read('k', start);
+    const left = reads.read('k', start, leaving.signal).catch(() => 'left');
+    leaving.abort(new Error('cancelled'));
+    expect(await left).toBe('left');
+    expect(readSignal()?.aborted).toBe(false);
+    slow.finish(5);
+    expect(await stayed).toBe(5);
+  });
+
+  it('SharedReads: starts nothing for a signal that has aborted already', async () => {
+    const reads = new SharedReads<number>();
+    let started = 0;
+    const reason = new Error('cancelled');
+    await expect(reads.read('k', async () => (started += 1), AbortSignal.abort(reason))).rejects.toBe(reason);
+    expect(started).toBe(0);
+  });
+
+  it('CoalescedReads: sends no read when every caller stopped waiting within the window', async () => {
+    vi.useFakeTimers();
+    const reads = new CoalescedReads<number>(20);
+    let started = 0;
+    const start = async () => (started += 1);
+    const callers = [new AbortController(), new AbortController()];
+    const answers = callers.map((caller) => reads.read('img', start, caller.signal).catch(() => 'left'));
+    await vi.advanceTimersByTimeAsync(10);
+    for (const caller of callers) caller.abort(new Error('cancelled'));
+    expect(await Promise.all(answers)).toEqual(['left', 'left']);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(started).toBe(0);
+    // The next caller gets a read of its own.
+    const next = reads.read('img', start);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(await next).toBe(1);
+  });
+
+  it('BatchedReads: never sends a batch every caller left, and a caller that left does not ask alone', async () => {
+    vi.useFakeTimers();
+    const sent: string[][] = [];
+    const reads = new BatchedReads<string>(50, 10, async (group, keys, signal) => {
+      sent.push([group, ...keys]);
+      return new Promise((_resolve, reject) => {
+        signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
+    });
+    const callers = [new AbortController(), new AbortController()];
+    const answers = ['img-a', 'img-b'].map((key, index) => reads.read('r', key, callers[index]?.signal).catch(() => 'left'));
+    for (const caller of callers) caller.abort(new Error('cancelled'));
+    expect(await Promise.all(answers)).toEqual(['left', 'left']);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(sent).toEqual([]);
+  });
+
+  it('BatchedReads: aborts a call on its way once every caller has left it', async () => {
+    vi.useFakeTimers();
+    let callSignal: AbortSignal | undefined;
+    const reads = new BatchedReads<string>(50, 10, async (_group, _keys, signal) => {
+      callSignal = signal;
+      return new Promise((_resolve, reject) => {
+        signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
+    });
+    const callers = [new AbortController(), new AbortController()];
+    const answers = ['img-a', 'img-b'].map((key, index) => reads.read('r', key, callers[index]?.signal).catch(() => 'left'));
+    await vi.advanceTimersByTimeAsync(50);
+    expect(callSignal?.aborted).toBe(false);
+    callers[0]?.abort(new Error('cancelled'));
+    await vi.advanceTimersByTimeAsync(1);
+    expect(callSignal?.aborted).toBe(false);
+    callers[1]?.abort(new Error('cancelled'));
+    expect(await Promise.all(answers)).toEqual(['left', 'left']);
+    expect(callSignal?.aborted).toBe(true);
+  });
+});

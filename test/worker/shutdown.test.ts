@@ -1,7 +1,10 @@
 /**
- * Shutdown with an activity in flight: the first SIGTERM starts a graceful shutdown (the worker
- * waits for running activities), a second SIGTERM exits at once. The emulator answers slowly
- * so that an activity is still running when the signals arrive.
+ * Shutdown with an activity in flight, its cloud call a minute away (the emulator answers slowly):
+ * - the first SIGTERM starts a graceful shutdown (the worker waits for running activities), a
+ *   second SIGTERM exits at once;
+ * - once the grace time has passed, Temporal cancels the running activities (WORKER_SHUTDOWN) and
+ *   their cloud calls are abandoned on the wire, so the worker stops then instead of waiting for
+ *   the answer, and the attempt fails for the server to retry elsewhere.
  */
 import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,46 +15,57 @@ import { WORKFLOW_TYPE } from '../../src/workflows/model.js';
 import { connectTestClient, testNamespace, testTemporalAddress, uniqueTaskQueue } from '../helpers/temporal.js';
 import { seedEmulator, seedImage, startWorkerProcess, type WorkerProcess } from './worker-process.js';
 
-const IMAGE_ID = 'img-shutdown0001';
+interface SlowDeletion {
+  worker: WorkerProcess;
+  handle: WorkflowHandle;
+}
 
 let emulator: RunningEmulator;
-let worker: WorkerProcess;
 let client: Client;
 let connection: Connection;
-let handle: WorkflowHandle | undefined;
+const started: SlowDeletion[] = [];
 
 beforeAll(async () => {
   // Every cloud call takes a minute: the first activity is still running when the signals come.
   emulator = await startEmulator({ port: 0, host: '127.0.0.1', latencyMs: 60_000 });
-  await seedEmulator(emulator.url, [seedImage(IMAGE_ID, EMULATOR_DEFAULTS.accountId)]);
-  worker = startWorkerProcess({
-    TEMPORAL_ADDRESS: testTemporalAddress(),
-    TEMPORAL_NAMESPACE: testNamespace(),
-    IMGDEL_TASK_QUEUE: uniqueTaskQueue('imgdel-shutdown'),
-    ...emulatorCloudEnv(emulator.endpoint),
-    IMGDEL_SHUTDOWN_GRACE_MS: '600000',
-    IMGDEL_LOG_LEVEL: 'DEBUG',
-  });
   ({ client, connection } = await connectTestClient());
-  const running = await worker.waitForLog((line) => line.message === 'imgdel worker running');
-  handle = await client.workflow.start(WORKFLOW_TYPE, {
-    args: [{ imageId: IMAGE_ID }],
-    workflowId: workflowIdFor(IMAGE_ID),
-    taskQueue: String(running['taskQueue']),
-    workflowIdConflictPolicy: 'TERMINATE_EXISTING',
-  });
 });
 
 afterAll(async () => {
-  await worker?.kill();
-  await handle?.terminate('test cleanup').catch(() => undefined);
+  for (const { worker, handle } of started) {
+    await worker.kill();
+    await handle.terminate('test cleanup').catch(() => undefined);
+  }
   await connection?.close();
   await emulator?.close();
 });
 
+/** A worker process of its own and a deletion on it, once its first activity has started. */
+async function slowDeletion(imageId: string, workerEnv: Record<string, string>): Promise<SlowDeletion> {
+  await seedEmulator(emulator.url, [seedImage(imageId, EMULATOR_DEFAULTS.accountId)]);
+  const worker = startWorkerProcess({
+    TEMPORAL_ADDRESS: testTemporalAddress(),
+    TEMPORAL_NAMESPACE: testNamespace(),
+    IMGDEL_TASK_QUEUE: uniqueTaskQueue('imgdel-shutdown'),
+    ...emulatorCloudEnv(emulator.endpoint),
+    IMGDEL_LOG_LEVEL: 'DEBUG',
+    ...workerEnv,
+  });
+  const running = await worker.waitForLog((line) => line.message === 'imgdel worker running');
+  const handle = await client.workflow.start(WORKFLOW_TYPE, {
+    args: [{ imageId }],
+    workflowId: workflowIdFor(imageId),
+    taskQueue: String(running['taskQueue']),
+    workflowIdConflictPolicy: 'TERMINATE_EXISTING',
+  });
+  started.push({ worker, handle });
+  await worker.waitForLog((line) => line.message === 'Activity started' && line['imageId'] === imageId);
+  return { worker, handle };
+}
+
 describe('worker shutdown with an activity in flight', () => {
   it('waits for running activities on the first SIGTERM and exits at once on the second', async () => {
-    await worker.waitForLog((line) => line.message === 'Activity started' && line['imageId'] === IMAGE_ID);
+    const { worker } = await slowDeletion('img-shutdown0001', { IMGDEL_SHUTDOWN_GRACE_MS: '600000' });
     worker.child.kill('SIGTERM');
     await worker.waitForLog((line) => line.message === 'received SIGTERM: shutting down gracefully');
     // Draining: the activity is still running (its cloud call takes a minute), so the worker has not exited.
@@ -63,5 +77,22 @@ describe('worker shutdown with an activity in flight', () => {
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe(128 + 15);
     expect(worker.logs.some((line) => line.message?.startsWith('received SIGTERM again: exiting now') === true)).toBe(true);
+  });
+
+  it('abandons the cloud call once the grace time has passed, fails the attempt and exits cleanly', async () => {
+    const { worker, handle } = await slowDeletion('img-shutdown0002', {
+      IMGDEL_SHUTDOWN_GRACE_MS: '1000',
+      // Longer than the test's own timeout: only abandoning the call lets the worker stop in time.
+      IMGDEL_CLOUD_READ_TIMEOUT_MS: '600000',
+    });
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    expect(worker.logs.some((line) => line.message === 'imgdel worker stopped: shutdown complete')).toBe(true);
+    expect(worker.logs.some((line) => line.level === 'ERROR')).toBe(false);
+    // The attempt ended as failed, not timed out: the server retries it at once on another worker.
+    const pending = (await handle.describe()).raw.pendingActivities ?? [];
+    expect(pending).toHaveLength(1);
+    expect(pending[0]?.attempt).toBe(2);
+    expect(pending[0]?.lastFailure?.message).toMatch(/^Worker is shutting down/);
   });
 });
