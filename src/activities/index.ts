@@ -2,6 +2,7 @@
  * createActivities(cloud): one cloud step per activity, each idempotent, each
  * turning a CloudError into an ApplicationFailure through failures.ts.
  */
+import { setMaxListeners } from 'node:events';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { z } from 'zod';
 import { classify, CloudError, isCloudError, StepCode, type SagaStep } from '../cloud/errors.js';
@@ -94,7 +95,17 @@ type UsageProgress = z.infer<typeof usageProgressSchema>;
 
 /** A read stops as soon as its activity is cancelled, whatever the reason: nothing is lost with it. */
 function readOptions(context: Context): CallOptions {
-  return { signal: context.cancellationSignal };
+  return { signal: listenedToByMany(context.cancellationSignal) };
+}
+
+/**
+ * Every cloud call of an activity listens to its signal (a usage check makes one per region at
+ * once, each through a shared read, the rate limiter and the request), which is no leak: without
+ * this, Node warns of one from the eleventh listener on.
+ */
+function listenedToByMany(signal: AbortSignal): AbortSignal {
+  setMaxListeners(0, signal);
+  return signal;
 }
 
 /**
@@ -104,7 +115,7 @@ function readOptions(context: Context): CallOptions {
  * land after it has read what is gone (decideOnCancellation in the workflow).
  */
 function writeOptions(context: Context): CallOptions {
-  const activitySignal = context.cancellationSignal;
+  const activitySignal = listenedToByMany(context.cancellationSignal);
   const write = new AbortController();
   const onCancel = () => {
     if (context.cancellationDetails?.cancelRequested !== true) write.abort(activitySignal.reason);

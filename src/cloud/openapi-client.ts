@@ -169,23 +169,23 @@ export class OpenApiRpcCaller {
    */
   async call(request: RpcRequest): Promise<unknown> {
     const { signal } = request;
-    signal?.throwIfAborted();
-    // A token taken for a call abandoned in the wait is not handed back: later calls wait a little
-    // longer, never less, so the quota still holds.
-    await unlessAborted(this.limiter.acquire(request.action), signal);
+    await this.limiter.acquire(request.action, signal);
     request.onSending?.();
     const startedAt = performance.now();
+    let sent = false;
     try {
       const endpoint = endpointFor(this.cloud, request.product, request.regionId);
       const body = SignerUtil.toForm({ ...request.params });
-      const headers = await this.signedHeaders(endpoint, request, body);
+      // The credential chain may ask a metadata service first; a caller that leaves does not wait for it.
+      const headers = await unlessAborted(this.signedHeaders(endpoint, request, body), signal);
+      sent = true;
       const answer = await this.send(endpoint, headers, body, request.action, signal);
       const parsed = this.parseAnswer(request.action, answer);
       this.options.onCall?.({ action: request.action, durationMs: performance.now() - startedAt });
       return parsed;
     } catch (error) {
       if (signal?.aborted) {
-        this.options.onCall?.({ action: request.action, durationMs: performance.now() - startedAt, code: ABANDONED_CALL_CODE });
+        if (sent) this.options.onCall?.({ action: request.action, durationMs: performance.now() - startedAt, code: ABANDONED_CALL_CODE });
         signal.throwIfAborted();
       }
       const cloudError = toCloudError(error, request.action, this.secrets);

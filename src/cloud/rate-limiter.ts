@@ -1,3 +1,5 @@
+import { abortableSleep } from '../abort.js';
+
 /**
  * Per-action client-side rate limit: a token bucket per cloud action holding at most
  * `burstSeconds` worth of calls, so one worker process never exceeds the cloud's
@@ -9,12 +11,13 @@
 export interface Clock {
   /** Milliseconds, monotonic enough for spacing calls. */
   now(): number;
-  sleep(ms: number): Promise<void>;
+  /** Rejects with the signal's reason once it aborts (and no timer is left behind). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 export const systemClock: Clock = {
   now: () => performance.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep: (ms, signal) => abortableSleep(ms, signal),
 };
 
 export interface RateLimiterOptions {
@@ -48,8 +51,12 @@ export class RateLimiter {
     );
   }
 
-  /** Resolves when a call of `action` may start; reserves its token. */
-  async acquire(action: string): Promise<void> {
+  /**
+   * Resolves when a call of `action` may start; reserves its token. A wait its signal abandons
+   * rejects with the signal's reason and hands the token back: that call never goes out.
+   */
+  async acquire(action: string, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
     const intervalMs = this.intervalMsFor(action);
     const capacity = this.capacityFor(action);
     const now = this.clock.now();
@@ -57,7 +64,13 @@ export class RateLimiter {
     bucket.tokens = Math.min(capacity, bucket.tokens + (now - bucket.updatedAt) / intervalMs) - 1;
     bucket.updatedAt = now;
     this.buckets.set(action, bucket);
-    if (bucket.tokens < 0) await this.clock.sleep(-bucket.tokens * intervalMs);
+    if (bucket.tokens >= 0) return;
+    try {
+      await this.clock.sleep(-bucket.tokens * intervalMs, signal);
+    } catch (error) {
+      bucket.tokens = Math.min(capacity, bucket.tokens + 1);
+      throw error;
+    }
   }
 
   /** Calls of `action` that may go out back to back. */

@@ -8,7 +8,12 @@ import { ActivityCancellationDetails } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
+import { createAlibabaCloudAdapter } from '../../src/cloud/alibaba-adapter.js';
 import type { CallOptions, CloudImage, CloudPort } from '../../src/cloud/port.js';
+import { loadConfig } from '../../src/config.js';
+import { EMULATOR_DEFAULTS, emulatorCloudEnv } from '../../src/emulator/defaults.js';
+import { startEmulator } from '../../src/emulator/server.js';
+import { seedImage } from '../worker/worker-process.js';
 
 const ACCOUNT = '1234567890123456';
 const IMAGE_ID = 'img-cancel00001';
@@ -110,5 +115,32 @@ describe('an activity cancelled while its cloud call is on the wire', () => {
     env.cancel('WORKER_SHUTDOWN', WORKER_SHUTDOWN);
     await expect(deleting).rejects.toBeInstanceOf(CancelledFailure);
     expect(held[0]?.signal?.aborted).toBe(true);
+  });
+});
+
+describe('an activity whose cloud calls all listen to its cancellation', () => {
+  it('checks the usage of an image in 12 regions without a listener-leak warning', async () => {
+    const emulator = await startEmulator({ port: 0, host: '127.0.0.1' });
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const regions = Array.from({ length: 12 }, (_, index) => `cn-region-${index + 1}`);
+      const seeded = await fetch(`${emulator.url}/_emulator/seed`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ images: [{ ...seedImage(IMAGE_ID, EMULATOR_DEFAULTS.accountId), regions }] }),
+      });
+      expect(seeded.ok).toBe(true);
+      const cloud = createAlibabaCloudAdapter(loadConfig(emulatorCloudEnv(emulator.endpoint)).cloud);
+      const activities = createActivities(cloud, { accountId: EMULATOR_DEFAULTS.accountId });
+      // One check per desktop-group region and the two account-wide lists, all at once on one signal.
+      await new MockActivityEnvironment().run(activities.checkImageUsage, { imageId: IMAGE_ID, regions });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      await emulator.close();
+    }
   });
 });

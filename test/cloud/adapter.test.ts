@@ -655,6 +655,12 @@ describe('region deletes', () => {
 });
 
 describe('a caller that stops waiting (CallOptions.signal)', () => {
+  /** Whether a fault has fired, i.e. a request reached the emulator. */
+  async function faultFired(): Promise<boolean> {
+    const faults = (await admin('GET', 'faults')) as Array<{ fired: number }>;
+    return faults.some((fault) => fault.fired > 0);
+  }
+
   const operations: Array<[string, (cloud: CloudPort, signal: AbortSignal) => Promise<unknown>]> = [
     ['getImage', (cloud, signal) => cloud.getImage('img-s', { signal })],
     ['imageRegions', (cloud, signal) => cloud.imageRegions('img-s', { signal })],
@@ -682,8 +688,8 @@ describe('a caller that stops waiting (CallOptions.signal)', () => {
         () => 'answered',
         (error: unknown) => error,
       );
-      // Long enough for a batched or coalesced read to have left its window and reached the wire.
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Abort once the request is on the wire: the emulator has it and waits out the latency fault.
+      while (!(await faultFired())) await new Promise((resolve) => setTimeout(resolve, 10));
       cancellation.abort(reason);
       expect(await settled).toBe(reason);
     });

@@ -43,6 +43,26 @@ describe('RateLimiter', () => {
     expect(clock.sleeps).toEqual([250, 500, 750]);
   });
 
+  it('hands the token of a wait its signal abandons back: the next call waits as if that one never came', async () => {
+    const clock = manualClock();
+    const abandoned = new AbortController();
+    const reason = new Error('cancelled');
+    // A sleep that ends only when its signal aborts, as the system clock's does.
+    clock.sleep = (ms, signal) => {
+      clock.sleeps.push(ms);
+      return new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
+    };
+    const limiter = new RateLimiter({ defaultRatePerSecond: 4, clock });
+    await Promise.all([1, 2, 3, 4].map(() => limiter.acquire('ListImage')));
+    const waiting = limiter.acquire('ListImage', abandoned.signal);
+    abandoned.abort(reason);
+    await expect(waiting).rejects.toBe(reason);
+    void limiter.acquire('ListImage');
+    expect(clock.sleeps).toEqual([250, 250]);
+    await expect(limiter.acquire('ListImage', AbortSignal.abort(reason))).rejects.toBe(reason);
+    expect(clock.sleeps).toEqual([250, 250]);
+  });
+
   it('keeps actions independent', async () => {
     const clock = manualClock();
     const limiter = new RateLimiter({ defaultRatePerSecond: 1, clock });
