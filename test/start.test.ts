@@ -228,6 +228,32 @@ describe('npm start', () => {
     expect(workerLog.indexOf('shutdown complete', lastStop)).toBeGreaterThan(lastStop);
   });
 
+  it('on a second Ctrl-C stops the worker without waiting for its running activities', async () => {
+    const dir = freshDataDir();
+    const args = await freeArgs(dir);
+    const run = await spawnStart(args, cleanEnv());
+    expect(run.ready, run.stderr()).toBe(true);
+    const [, temporalPort, , , , emulatorPort] = args;
+    const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
+    // Every cloud call takes a minute, longer than the worker's grace time (10 s).
+    await new EmulatorAdmin(emulatorUrl).addFault({ action: '*', latencyMs: 60_000, times: -1 });
+    const started = await runBin(['delete', 'img-demo0002'], { ...cleanEnv(), TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}` });
+    expect(started.code, started.stderr).toBe(0);
+    const callOnTheWire = async () => {
+      const faults = (await (await fetch(`${emulatorUrl}/_emulator/faults`)).json()) as Array<{ fired: number }>;
+      return faults.some((fault) => fault.fired > 0);
+    };
+    while (!(await callOnTheWire())) await new Promise((resolve) => setTimeout(resolve, 100));
+    process.kill(-run.pid, 'SIGINT');
+    expect(await waitUntil(() => run.stderr().includes('Ctrl-C again to not wait'), 10_000), run.stderr()).toBe(true);
+    process.kill(-run.pid, 'SIGINT');
+    expect(await run.exited, run.stderr()).toEqual({ code: 0, signal: null });
+    expect(run.stderr()).toContain('SIGINT again: stopping the worker without waiting for its running activities');
+    const workerLog = readFileSync(join(dir, 'worker.log'), 'utf8');
+    expect(workerLog).toContain('received SIGTERM again: exiting now');
+    expect(workerLog.lastIndexOf('shutdown complete')).toBeLessThan(workerLog.lastIndexOf('shutting down gracefully'));
+  });
+
   it('says LOUDLY that it talks to the real cloud when real credentials are configured, and starts no emulator', async () => {
     const env = {
       ...cleanEnv(),

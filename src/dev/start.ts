@@ -234,9 +234,18 @@ async function run(options: StartOptions): Promise<void> {
   };
 
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
+    if (stopping) {
+      // A second Ctrl-C: the worker's own rule for a second signal, exit without waiting for running activities.
+      if (worker?.pid !== undefined && !hasExited(worker)) {
+        note(`${signal} again: stopping the worker without waiting for its running activities (Temporal retries them)…`);
+        signalProcessGroup(worker.pid, 'SIGTERM');
+      }
+      return;
+    }
     stopping = true;
-    note(`\n${signal}: stopping the worker, the emulator and the Temporal server…`);
+    note(
+      `\n${signal}: stopping the worker (it lets running activities finish, at most ${config.worker.shutdownGraceTimeMs / 1000} s; Ctrl-C again to not wait), the emulator and the Temporal server…`,
+    );
     stopAll().then(
       () => {
         note('stopped.');
