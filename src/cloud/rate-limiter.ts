@@ -1,5 +1,3 @@
-import { abortableSleep } from '../abort.js';
-
 /**
  * Per-action client-side rate limit: a token bucket per cloud action holding at most
  * `burstSeconds` worth of calls, so one worker process never exceeds the cloud's
@@ -7,6 +5,7 @@ import { abortableSleep } from '../abort.js';
  * second when the quota allows it. acquire() takes a token, or reserves one (the
  * bucket goes negative) and sleeps until it is due: FIFO, no polling.
  */
+import { abortableSleep } from '../abort.js';
 
 export interface Clock {
   /** Milliseconds, monotonic enough for spacing calls. */
