@@ -51,7 +51,6 @@ import { narrate } from './narrative.js';
 import { activityOptionsFor, type ActivityOptionSet } from './retry-policies.js';
 import { Saga } from './saga.js';
 
-
 /**
  * Patch: the default region concurrency went from 4 to DEFAULTS.regionConcurrency.
  * Deletions started before it keep 4 to the end (retry rounds included), exactly as

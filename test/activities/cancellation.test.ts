@@ -7,7 +7,7 @@ import { CancelledFailure } from '@temporalio/activity';
 import { ActivityCancellationDetails } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
-import { createActivities } from '../../src/activities/index.js';
+import { createActivities, type ActivityOptions, type ImgdelActivities } from '../../src/activities/index.js';
 import { createAlibabaCloudAdapter } from '../../src/cloud/alibaba-adapter.js';
 import type { CallOptions, CloudImage, CloudPort } from '../../src/cloud/port.js';
 import { loadConfig } from '../../src/config.js';
@@ -54,66 +54,66 @@ async function until(condition: () => boolean): Promise<void> {
 const WORKFLOW_CANCEL = new ActivityCancellationDetails({ cancelRequested: true });
 const WORKER_SHUTDOWN = new ActivityCancellationDetails({ workerShutdown: true });
 
+/**
+ * Runs one activity on a held cloud and, once its first cloud call is on the wire, cancels it:
+ * as the workflow asks (CANCELLED) or as a worker shutting down does (WORKER_SHUTDOWN).
+ */
+async function cancelledOnTheWire<T>(
+  run: (activities: ImgdelActivities, env: MockActivityEnvironment) => Promise<T>,
+  reason: 'CANCELLED' | 'WORKER_SHUTDOWN',
+  options: Partial<ActivityOptions> = {},
+) {
+  const { cloud, held } = heldCloud();
+  const env = new MockActivityEnvironment();
+  const running = run(createActivities(cloud, { accountId: ACCOUNT, ...options }), env);
+  await until(() => held.length === 1);
+  env.cancel(reason, reason === 'CANCELLED' ? WORKFLOW_CANCEL : WORKER_SHUTDOWN);
+  return { held, running };
+}
+
+const deleteTemplate = (activities: ImgdelActivities, env: MockActivityEnvironment) =>
+  env.run(activities.deleteTemplate, { templateId: 't-1', templateName: 'tpl', attemptBudget: 3 });
+const deleteRegion = (activities: ImgdelActivities, env: MockActivityEnvironment) =>
+  env.run(activities.deleteImageInRegion, { imageId: IMAGE_ID, regionId: 'cn-shanghai', attemptBudget: 3 });
+
 describe('an activity cancelled while its cloud call is on the wire', () => {
   it('abandons a read at once when the workflow cancels', async () => {
-    const { cloud, held } = heldCloud();
-    const activities = createActivities(cloud, { accountId: ACCOUNT });
-    const env = new MockActivityEnvironment();
-    const validating = env.run(activities.validateImage, { imageId: IMAGE_ID, allowCreating: false });
-    await until(() => held.length === 1);
-    env.cancel('CANCELLED', WORKFLOW_CANCEL);
-    await expect(validating).rejects.toBeInstanceOf(CancelledFailure);
+    const { held, running } = await cancelledOnTheWire(
+      (activities, env) => env.run(activities.validateImage, { imageId: IMAGE_ID, allowCreating: false }),
+      'CANCELLED',
+    );
+    await expect(running).rejects.toBeInstanceOf(CancelledFailure);
     expect(held[0]?.signal?.aborted).toBe(true);
   });
 
   it('waits for a template delete when the workflow cancels, and reports what it answered', async () => {
-    const { cloud, held } = heldCloud();
-    const activities = createActivities(cloud, { accountId: ACCOUNT });
-    const env = new MockActivityEnvironment();
-    const deleting = env.run(activities.deleteTemplate, { templateId: 't-1', templateName: 'tpl', attemptBudget: 3 });
-    await until(() => held.length === 1);
-    env.cancel('CANCELLED', WORKFLOW_CANCEL);
+    const { held, running } = await cancelledOnTheWire(deleteTemplate, 'CANCELLED');
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(held[0]?.signal?.aborted).toBe(false);
     held[0]?.answer({ requestId: 'req-delete-t-1' });
-    await expect(deleting).resolves.toMatchObject({ outcome: 'deleted', requestId: 'req-delete-t-1' });
+    await expect(running).resolves.toMatchObject({ outcome: 'deleted', requestId: 'req-delete-t-1' });
   });
 
   it('abandons a template delete when the worker shuts down: the attempt fails and its retry asks again', async () => {
-    const { cloud, held } = heldCloud();
-    const activities = createActivities(cloud, { accountId: ACCOUNT });
-    const env = new MockActivityEnvironment();
-    const deleting = env.run(activities.deleteTemplate, { templateId: 't-1', templateName: 'tpl', attemptBudget: 3 });
-    await until(() => held.length === 1);
-    env.cancel('WORKER_SHUTDOWN', WORKER_SHUTDOWN);
-    await expect(deleting).rejects.toBeInstanceOf(CancelledFailure);
+    const { held, running } = await cancelledOnTheWire(deleteTemplate, 'WORKER_SHUTDOWN');
+    await expect(running).rejects.toBeInstanceOf(CancelledFailure);
     expect(held[0]?.signal?.aborted).toBe(true);
   });
 
   it('reports a region deleted when the workflow cancels it mid-delete: the delete is waited for, its confirmation not', async () => {
-    const { cloud, held } = heldCloud();
-    const activities = createActivities(cloud, { accountId: ACCOUNT, confirmPollMs: 10 });
-    const env = new MockActivityEnvironment();
-    const deleting = env.run(activities.deleteImageInRegion, { imageId: IMAGE_ID, regionId: 'cn-shanghai', attemptBudget: 3 });
-    await until(() => held.length === 1);
-    env.cancel('CANCELLED', WORKFLOW_CANCEL);
+    const { held, running } = await cancelledOnTheWire(deleteRegion, 'CANCELLED', { confirmPollMs: 10 });
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(held[0]?.signal?.aborted).toBe(false);
     held[0]?.answer({ requestId: 'req-delete-region' });
     // The cloud accepted the delete: past the point of no return, whatever the confirmation would say.
-    await expect(deleting).resolves.toMatchObject({ outcome: 'deleted', requestId: 'req-delete-region' });
+    await expect(running).resolves.toMatchObject({ outcome: 'deleted', requestId: 'req-delete-region' });
     expect(held.map((call) => call.name)).toEqual(['deleteImageInRegion', 'isImageGoneFromRegion']);
     expect(held[1]?.signal?.aborted).toBe(true);
   });
 
   it('abandons a region delete when the worker shuts down', async () => {
-    const { cloud, held } = heldCloud();
-    const activities = createActivities(cloud, { accountId: ACCOUNT });
-    const env = new MockActivityEnvironment();
-    const deleting = env.run(activities.deleteImageInRegion, { imageId: IMAGE_ID, regionId: 'cn-shanghai', attemptBudget: 3 });
-    await until(() => held.length === 1);
-    env.cancel('WORKER_SHUTDOWN', WORKER_SHUTDOWN);
-    await expect(deleting).rejects.toBeInstanceOf(CancelledFailure);
+    const { held, running } = await cancelledOnTheWire(deleteRegion, 'WORKER_SHUTDOWN');
+    await expect(running).rejects.toBeInstanceOf(CancelledFailure);
     expect(held[0]?.signal?.aborted).toBe(true);
   });
 });
