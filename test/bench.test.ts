@@ -99,7 +99,10 @@ describe('npm run bench -- --quick', () => {
   beforeAll(async () => {
     outDir = await mkdtemp(join(tmpdir(), 'imgdel-bench-'));
     run = await runQuickBench(outDir);
-  }, 170_000);
+    // Alone, --quick takes 80-90 s here; beside the suite's other files on two cores it took
+    // 146-157 s and once more than 170 s. How long it takes is the benchmark's to measure, not
+    // this test's, so the wait only guards against a run that hangs.
+  }, 420_000);
 
   afterAll(async () => {
     await rm(outDir, { recursive: true, force: true });
