@@ -1,12 +1,12 @@
 /**
  * The Temporal UI's "Stack Trace" tab (the `__stack_trace` query) must still say where a deletion
- * waits: the workflow bundle caps the frames a stack keeps (src/workflows/shared-modules.ts).
+ * waits: the workflow bundle caps the frames a stack keeps (src/workflows/stack-traces.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
 import { progressQuery, WORKFLOW_TYPE } from '../../src/workflows/model.js';
-import { WORKFLOW_STACK_TRACE_FRAMES } from '../../src/workflows/shared-modules.js';
+import { WORKFLOW_STACK_TRACE_FRAMES } from '../../src/workflows/stack-traces.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
