@@ -2,11 +2,10 @@
  * The Temporal UI's "Stack Trace" tab (the `__stack_trace` query) must still say where a deletion
  * waits: the workflow bundle caps the frames a stack keeps (src/workflows/stack-traces.ts).
  */
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
 import { progressQuery, WORKFLOW_TYPE } from '../../src/workflows/model.js';
 import { WORKFLOW_STACK_TRACE_FRAMES } from '../../src/workflows/stack-traces.js';
+import { seedImage } from '../client/fixtures.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
@@ -25,20 +24,7 @@ const HELD_DELETE_MS = 10_000;
 const REACH_REGION_DELETE_MS = 30_000;
 
 it('the stack trace of a deletion waiting for a region delete names the saga step, in its TypeScript source', async () => {
-  const imageId = `img-st${randomBytes(5).toString('hex')}`;
-  await stack.admin.seed({
-    images: [
-      {
-        imageId,
-        imageName: `stack trace ${imageId}`,
-        imageType: 'User',
-        aliUid: EMULATOR_DEFAULTS.accountId,
-        status: 'AVAILABLE',
-        productType: 'CloudDesktop',
-        regions: ['cn-shanghai'],
-      },
-    ],
-  });
+  const imageId = await seedImage(stack.admin, { regions: ['cn-shanghai'], templates: 0 });
   await stack.admin.addFault({ action: 'DeleteImage', imageId, latencyMs: HELD_DELETE_MS, times: 1 });
   const handle = await stack.client.workflow.start(WORKFLOW_TYPE, {
     taskQueue: stack.taskQueue,
