@@ -111,6 +111,11 @@ export function renderOutcome(outcome: DeletionOutcome, options: { uiLink?: stri
   if (outcome.status === 'awaiting-retry' && !outcome.details?.includes('imgdel retry')) {
     lines.push(`  Fix the cause, then: imgdel retry ${outcome.imageId}   (or give up: imgdel abandon ${outcome.imageId})`);
   }
+  if (outcome.status === 'awaiting-retry' && outcome.parkedUntil !== undefined) {
+    // Date and time in UTC, to the second, as the retrying steps' times are shown.
+    const until = `${outcome.parkedUntil.slice(0, 10)} ${outcome.parkedUntil.slice(11, 19)} UTC`;
+    lines.push(`  Parked until ${until}: without a retry or abandon by then, the deletion fails (ParkTimeout).`);
+  }
   lines.push(...unrestoredLines(outcome));
   const cloudCode = cloudCodeOf(outcome);
   if (outcome.error) {

@@ -56,6 +56,7 @@ import {
 } from './errors.js';
 import { outcomeFromFailure, outcomeFromProgress, parseProgress, readProgress, TemporalEndCode } from './outcome.js';
 import type { DeletionOutcome, RetryingStep } from './outcome.js';
+import { openTimerDeadline, protoMs } from './park-deadline.js';
 
 type DeleteImageWorkflow = (input: DeleteImageInput) => Promise<DeletionProgress>;
 
@@ -474,7 +475,11 @@ export class ImgdelClient {
         if (answer.kind === 'answered') {
           const retrying = retryingSteps(description);
           const outcome = outcomeFromProgress(workflowId, answer.progress);
-          return { outcome: retrying.length === 0 ? outcome : { ...outcome, retrying }, progress: answer.progress };
+          const parkedUntil = outcome.status === 'awaiting-retry' ? openTimerDeadline(await handle.fetchHistory()) : undefined;
+          return {
+            outcome: { ...outcome, ...(retrying.length === 0 ? {} : { retrying }), ...(parkedUntil === undefined ? {} : { parkedUntil }) },
+            progress: answer.progress,
+          };
         }
         const taskQueue = description.taskQueue;
         const queryProblem =
@@ -864,7 +869,7 @@ function retryingSteps(description: WorkflowExecutionDescription): RetryingStep[
     if (attempt < 2) return [];
     const failure = activity.lastFailure;
     const code = failure?.applicationFailureInfo?.type || (failure?.timeoutFailureInfo ? StepCode.ActivityTimeout : 'Error');
-    const nextAttemptMs = timestampMs(activity.nextAttemptScheduleTime);
+    const nextAttemptMs = protoMs(activity.nextAttemptScheduleTime);
     return [
       {
         activityId: activity.activityId ?? '',
@@ -878,9 +883,4 @@ function retryingSteps(description: WorkflowExecutionDescription): RetryingStep[
   });
 }
 
-/** A protobuf Timestamp (seconds as a Long, a number or a string) in milliseconds. */
-function timestampMs(timestamp: { seconds?: unknown; nanos?: number | null } | null | undefined): number | undefined {
-  if (timestamp?.seconds === undefined || timestamp.seconds === null) return undefined;
-  return Number(String(timestamp.seconds)) * 1000 + Math.floor((timestamp.nanos ?? 0) / 1_000_000);
-}
 

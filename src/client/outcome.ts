@@ -66,6 +66,11 @@ export interface DeletionOutcome {
   unrestoredTemplates?: TemplateSnapshot[];
   /** Running deletions only, when Temporal is retrying any of their steps. */
   retrying?: RetryingStep[];
+  /**
+   * Parked deletions only: when the park timeout ends the deletion as failed (`ParkTimeout`)
+   * unless an operator retries or abandons it first (ISO 8601).
+   */
+  parkedUntil?: string;
 }
 
 /** Codes that describe how the workflow ended rather than what the cloud answered. */

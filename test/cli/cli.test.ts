@@ -211,11 +211,13 @@ describe('parked: retry and abandon', () => {
     expect(parked.stdout).toContain('PARKED, awaiting retry');
     expect(parked.stdout).toContain(`imgdel retry ${imageId}`);
     expect(parked.stdout.trimEnd().split('\n').at(-1)).toBe(`ImageNotAllowDelete: ${explain('ImageNotAllowDelete')}`);
+    expect(parked.stdout).toMatch(/Parked until \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC: without a retry or abandon by then/);
 
     const status = await imgdel(['status', imageId, '--json'], env);
     expect(status.code).toBe(3);
     const outcome = parseOutcomeJson(status.stdout);
     expect(outcome.status).toBe('awaiting-retry');
+    expect(outcome.parkedUntil).toBeDefined();
     expect(outcome.regions.find((region) => region.regionId === 'cn-hangzhou')).toMatchObject({
       status: 'failed',
       lastError: { code: 'ImageNotAllowDelete' },

@@ -74,6 +74,12 @@ describe('renderOutcome', () => {
     expect(lines.at(-1)).toBe(`ImageNotAllowDelete: ${explain('ImageNotAllowDelete')}`);
   });
 
+  it('says until when a parked deletion waits, when the client knows it', () => {
+    const line = '  Parked until 2026-12-07 18:53:16 UTC: without a retry or abandon by then, the deletion fails (ParkTimeout).';
+    expect(renderOutcome({ ...parked, parkedUntil: '2026-12-07T18:53:16.250Z' })).toContain(line);
+    expect(renderOutcome(parked).some((text) => text.includes('Parked until'))).toBe(false);
+  });
+
   it('ends a rejected deletion with the code and explain()', () => {
     const rejected = rejectedWith({ code: 'ImageDeleteFailed.HasSharedImage', message: 'shared to 2 accounts' });
     const lines = renderOutcome(rejected);

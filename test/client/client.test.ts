@@ -273,9 +273,15 @@ describe('a parked deletion', () => {
     const imageId = await seedImage(stack.admin);
     const fault = await stack.admin.addFault({ action: 'DeleteImage', imageId, regionId: 'cn-hangzhou', code: 'ImageNotAllowDelete', times: -1 });
     const started = await imgdel.startDeletion({ imageId });
+    const startedAt = Date.now();
     const parked = await imgdel.waitForOutcome(imageId, { pollMs: 100 });
     expect(parked.status).toBe('awaiting-retry');
     expect(parked.regions.find((region) => region.regionId === 'cn-hangzhou')?.lastError?.code).toBe('ImageNotAllowDelete');
+    // The park timeout runs from the moment it parked: after the start, before the answer.
+    const parkMs = DEFAULTS.parkTimeoutSeconds * 1000;
+    const parkedUntil = Date.parse(parked.parkedUntil ?? '');
+    expect(parkedUntil).toBeGreaterThanOrEqual(startedAt - 1000 + parkMs);
+    expect(parkedUntil).toBeLessThanOrEqual(Date.now() + parkMs);
 
     const listed = await listUntilFound('awaiting-retry', started.workflowId);
     expect(listed).toMatchObject({ imageId, status: 'awaiting-retry', dryRun: false, temporalStatus: 'RUNNING' });
@@ -285,6 +291,8 @@ describe('a parked deletion', () => {
     expect(['running', 'awaiting-retry']).toContain(stillFailing.status);
     const parkedAgain = await imgdel.waitForOutcome(imageId, { pollMs: 100 });
     expect(parkedAgain.status).toBe('awaiting-retry');
+    // Parked again: a new park timeout, from the second park.
+    expect(Date.parse(parkedAgain.parkedUntil ?? '')).toBeGreaterThan(parkedUntil);
     expect(parkedAgain.regions.find((region) => region.regionId === 'cn-hangzhou')?.attempts).toBeGreaterThan(1);
 
     await fetch(`${stack.emulator.url}/_emulator/faults/${fault.id}`, { method: 'DELETE' });

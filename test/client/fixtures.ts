@@ -129,6 +129,7 @@ export const outcomeJsonSchema = z.strictObject({
       }),
     )
     .optional(),
+  parkedUntil: z.iso.datetime().optional(),
 });
 
 export function parseOutcomeJson(stdout: string): z.infer<typeof outcomeJsonSchema> {
