@@ -882,5 +882,3 @@ function retryingSteps(description: WorkflowExecutionDescription): RetryingStep[
     ];
   });
 }
-
-

@@ -3,6 +3,7 @@
  * with the park timeout), so the deadline is that timer's start plus its duration, both in
  * the deletion's history: the workflow itself keeps no clock time. Pure: no Temporal calls.
  */
+
 /** A protobuf Timestamp or Duration: seconds as a Long (or a number or a string), plus nanos. */
 interface ProtoTime {
   seconds?: unknown;
