@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { z } from 'zod';
 import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_SOURCE_PATH } from '../src/workflow-source.js';
+import { silentBundlerLogger } from '../src/dev/build-bundle.js';
 import { WORKFLOW_STACK_TRACE_FRAMES } from '../src/workflows/stack-traces.js';
 import { REPO_ROOT } from './lib/worker-process.js';
 
@@ -24,7 +25,6 @@ const argsSchema = z.object({
 });
 
 const WARM_UP_REPLAYS = 50;
-const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { history: { type: 'string' }, replays: { type: 'string' }, frames: { type: 'string' } } });
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
       ...WORKFLOW_BUNDLER_OPTIONS,
       preloadModules: [...WORKFLOW_BUNDLER_OPTIONS.preloadModules, framesModule],
       workflowsPath: WORKFLOWS_SOURCE_PATH,
-      logger: quietLogger,
+      logger: silentBundlerLogger,
     });
     const replay = async (count: number, tag: string): Promise<void> => {
       const histories = Array.from({ length: count }, (_, index) => ({ workflowId: `${tag}-${index}`, history }));

@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { z } from 'zod';
 import { startDevServer, type RunningDevServer } from '../src/dev/dev-server.js';
-import { buildWorkflowBundle } from '../src/dev/build-bundle.js';
+import { buildWorkflowBundle, silentBundlerLogger } from '../src/dev/build-bundle.js';
 import { EmulatorAdmin } from '../src/emulator/admin-client.js';
 import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
 import { renderCompletionChart } from './lib/chart.js';
@@ -112,8 +112,6 @@ interface ScenarioResult {
   pass: boolean;
   details: Record<string, unknown>;
 }
-
-const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 
 function log(line: string): void {
   process.stderr.write(`[bench] ${line}\n`);
@@ -265,11 +263,11 @@ async function main(): Promise<void> {
     const production = await readProductionRuntime(REPO_ROOT);
     const [, imgdelBundle, noopBundle] = await Promise.all([
       compileWorkers(REPO_ROOT, buildDir, (line) => log(`build: ${line}`)),
-      buildWorkflowBundle({ outputPath: join(bundleDir, 'imgdel-workflows.js'), logger: quietLogger }),
+      buildWorkflowBundle({ outputPath: join(bundleDir, 'imgdel-workflows.js'), logger: silentBundlerLogger }),
       buildWorkflowBundle({
         outputPath: join(bundleDir, 'noop-workflows.js'),
         workflowsPath: join(REPO_ROOT, 'bench/noop-workflow.ts'),
-        logger: quietLogger,
+        logger: silentBundlerLogger,
       }),
     ]);
     const runTag = `b${randomBytes(3).toString('hex')}`;

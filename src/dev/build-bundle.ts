@@ -20,6 +20,9 @@ export interface BuildBundleOptions {
   logger?: Logger;
 }
 
+/** A logger that drops webpack's output: for the tests and the benchmark, which bundle as a step of their own. */
+export const silentBundlerLogger: Logger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+
 export interface BuiltBundle {
   codePath: string;
   bytes: number;

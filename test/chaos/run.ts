@@ -19,7 +19,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { z } from 'zod';
-import { buildWorkflowBundle } from '../../src/dev/build-bundle.js';
+import { buildWorkflowBundle, silentBundlerLogger } from '../../src/dev/build-bundle.js';
 import { EmulatorAdmin, type EmulatorCall, type Fault } from '../../src/emulator/admin-client.js';
 import { workflowIdFor } from '../../src/workflows/input.js';
 import { deletionStatusKey, retryUpdate, SEARCH_STATUS, WORKFLOW_TYPE } from '../../src/workflows/model.js';
@@ -104,8 +104,6 @@ type ListedFault = z.infer<typeof listedFaultSchema>;
 
 const MAX_RETRIES_PER_IMAGE = 3;
 
-const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
-
 const reportSchema = z.object({ status: z.string(), retries: z.number().optional() }).loose();
 
 /** The faults the run added, with the id each has in the emulator process running now. */
@@ -185,7 +183,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   try {
     // Workers load a prebuilt bundle, as in production: a restarted worker polls again in seconds.
     const [bundle, startedDevServer, startedEmulator] = await Promise.all([
-      buildWorkflowBundle({ outputPath: join(workDir, 'workflow-bundle.js'), logger: quietLogger }),
+      buildWorkflowBundle({ outputPath: join(workDir, 'workflow-bundle.js'), logger: silentBundlerLogger }),
       RestartableDevServer.start(join(workDir, 'temporal.db'), log),
       EmulatorProcess.start(join(workDir, 'emulator-state.json')),
     ]);

@@ -13,17 +13,16 @@ import { EmulatorAdmin } from '../../src/emulator/admin-client.js';
 import { EMULATOR_DEFAULTS, emulatorCloudEnv } from '../../src/emulator/defaults.js';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/emulator/server.js';
 import { WORKFLOW_BUNDLER_OPTIONS } from '../../src/workflow-source.js';
+import { silentBundlerLogger } from '../../src/dev/build-bundle.js';
 import { connectTestClient, createTestNativeConnection, testTemporalAddress, uniqueTaskQueue } from './temporal.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url));
-
-const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 
 let bundlePromise: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** The workflow bundle, built once per test file (process). */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundlePromise ??= bundleWorkflowCode({ ...WORKFLOW_BUNDLER_OPTIONS, workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  bundlePromise ??= bundleWorkflowCode({ ...WORKFLOW_BUNDLER_OPTIONS, workflowsPath: WORKFLOWS_PATH, logger: silentBundlerLogger });
   return bundlePromise;
 }
 
