@@ -57,10 +57,15 @@ function regionLine(region: OutcomeRegion, idWidth: number, planned: boolean): s
   return `    ${pad(region.regionId, idWidth)}  ${stepState(region.status, region.attempts, planned)}${errorText(region.lastError)}`;
 }
 
-/** "attempt 3 of 10, next at 10:41:03" (the time in UTC, as the Temporal UI's default shows it). */
+/** "10:41:03 UTC" from an ISO 8601 time (in UTC, as the Temporal UI's default shows times). */
+function utcClock(iso: string): string {
+  return `${iso.slice(11, 19)} UTC`;
+}
+
+/** "attempt 3 of 10, next at 10:41:03 UTC". */
 function attemptText(step: RetryingStep): string {
   const of = step.maximumAttempts ? ` of ${step.maximumAttempts}` : '';
-  const next = step.nextAttemptAt ? `, next at ${step.nextAttemptAt.slice(11, 19)} UTC` : '';
+  const next = step.nextAttemptAt ? `, next at ${utcClock(step.nextAttemptAt)}` : '';
   return `attempt ${step.attempt}${of}${next}`;
 }
 
@@ -112,8 +117,8 @@ export function renderOutcome(outcome: DeletionOutcome, options: { uiLink?: stri
     lines.push(`  Fix the cause, then: imgdel retry ${outcome.imageId}   (or give up: imgdel abandon ${outcome.imageId})`);
   }
   if (outcome.status === 'awaiting-retry' && outcome.parkedUntil !== undefined) {
-    // Date and time in UTC, to the second, as the retrying steps' times are shown.
-    const until = `${outcome.parkedUntil.slice(0, 10)} ${outcome.parkedUntil.slice(11, 19)} UTC`;
+    // Days away, so with its date.
+    const until = `${outcome.parkedUntil.slice(0, 10)} ${utcClock(outcome.parkedUntil)}`;
     lines.push(`  Parked until ${until}: without a retry or abandon by then, the deletion fails (ParkTimeout).`);
   }
   lines.push(...unrestoredLines(outcome));
