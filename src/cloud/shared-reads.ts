@@ -187,8 +187,17 @@ export class CoalescedReads<Value> {
  * service), which every caller then gets, since asking again at once per key would only add load.
  * With `maxKeys` 1 every read is sent at once, alone.
  */
+/** The keys one batched call will ask for, and how many callers still wait for each. */
+interface OpenBatch<Value> {
+  keys: string[];
+  callers: Map<string, number>;
+  /** Once true the keys are on the wire: a caller leaving no longer changes them. */
+  sent: boolean;
+  read: SharedRead<ReadonlyMap<string, Value>>;
+}
+
 export class BatchedReads<Value> {
-  private readonly open = new Map<string, { keys: string[]; read: SharedRead<ReadonlyMap<string, Value>> }>();
+  private readonly open = new Map<string, OpenBatch<Value>>();
 
   constructor(
     private readonly windowMs: number,
@@ -197,38 +206,64 @@ export class BatchedReads<Value> {
     private readonly sharedFailure: (error: unknown) => boolean = () => false,
   ) {}
 
-  /** `signal` ends this caller's wait (see SharedRead); the call itself stops once no caller waits. */
+  /**
+   * `signal` ends this caller's wait (see SharedRead); the call itself stops once no caller
+   * waits. A caller that leaves before the call is sent takes its key out of it, unless
+   * another caller still waits for that key.
+   */
   read(group: string, key: string, signal?: AbortSignal): Promise<Value> {
     if (signal?.aborted) return rejectionOf(signal);
     // With room for one key only there is nothing to wait for.
     if (this.maxKeys <= 1) return this.readAlone(group, key, signal);
-    let batch = this.open.get(group);
-    if (batch === undefined || batch.read.abandoned || (batch.keys.length >= this.maxKeys && !batch.keys.includes(key))) {
-      batch = this.openBatch(group);
-    }
-    const { keys, read } = batch;
+    const batch = this.batchFor(group, key);
+    const { keys, read, callers } = batch;
     if (!keys.includes(key)) keys.push(key);
+    // A caller without a signal never leaves, so its key always stays.
+    callers.set(key, (callers.get(key) ?? 0) + (signal === undefined ? Number.POSITIVE_INFINITY : 1));
     return read.join(signal).then(
       (values) => valueOf(values, key),
-      (error: unknown) =>
-        !signal?.aborted && keys.length > 1 && !this.sharedFailure(error)
-          ? this.readAlone(group, key, signal)
-          : Promise.reject(error),
+      (error: unknown) => {
+        if (signal?.aborted) {
+          this.leave(batch, key);
+          return Promise.reject(error);
+        }
+        return keys.length > 1 && !this.sharedFailure(error) ? this.readAlone(group, key, signal) : Promise.reject(error);
+      },
     );
   }
 
-  private openBatch(group: string): { keys: string[]; read: SharedRead<ReadonlyMap<string, Value>> } {
-    const keys: string[] = [];
-    const batch = {
-      keys,
+  /** The group's open batch, or a new one when there is none or it has no room for `key`. */
+  private batchFor(group: string, key: string): OpenBatch<Value> {
+    const batch = this.open.get(group);
+    if (batch === undefined || batch.read.abandoned || (batch.keys.length >= this.maxKeys && !batch.keys.includes(key))) {
+      return this.openBatch(group);
+    }
+    return batch;
+  }
+
+  /** A caller left: until the call is sent, its key goes with its last caller. */
+  private leave(batch: OpenBatch<Value>, key: string): void {
+    const left = (batch.callers.get(key) ?? 1) - 1;
+    batch.callers.set(key, left);
+    if (left > 0 || batch.sent) return;
+    const at = batch.keys.indexOf(key);
+    if (at >= 0) batch.keys.splice(at, 1);
+  }
+
+  private openBatch(group: string): OpenBatch<Value> {
+    const batch: OpenBatch<Value> = {
+      keys: [],
+      callers: new Map(),
+      sent: false,
       read: new SharedRead<ReadonlyMap<string, Value>>(async (signal) => {
         try {
           await abortableSleep(this.windowMs, signal);
         } finally {
           // From here on the call is on its way (or abandoned): later callers need one of their own.
           if (this.open.get(group) === batch) this.open.delete(group);
+          batch.sent = true;
         }
-        return this.send(group, keys, signal);
+        return this.send(group, batch.keys, signal);
       }),
     };
     this.open.set(group, batch);

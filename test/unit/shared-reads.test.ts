@@ -408,6 +408,31 @@ describe('a caller that stops waiting (its signal aborts)', () => {
     expect(sent).toEqual([]);
   });
 
+  it('BatchedReads: a caller that leaves within the window takes its key out of the call, unless another caller still waits for it', async () => {
+    vi.useFakeTimers();
+    const sent: string[][] = [];
+    const reads = new BatchedReads<string>(50, 10, async (group, keys) => {
+      sent.push([group, ...keys]);
+      return new Map(keys.map((key) => [key, `${group}:${key}`]));
+    });
+    const leavingB = new AbortController();
+    const leavingC = new AbortController();
+    const staying = [
+      reads.read('r', 'img-a', new AbortController().signal),
+      reads.read('r', 'img-c', new AbortController().signal),
+      reads.read('r', 'img-d'),
+    ];
+    const left = [reads.read('r', 'img-b', leavingB.signal).catch(() => 'left'), reads.read('r', 'img-c', leavingC.signal).catch(() => 'left')];
+    await vi.advanceTimersByTimeAsync(20);
+    leavingB.abort(new Error('cancelled'));
+    leavingC.abort(new Error('cancelled'));
+    expect(await Promise.all(left)).toEqual(['left', 'left']);
+    await vi.advanceTimersByTimeAsync(30);
+    expect(await Promise.all(staying)).toEqual(['r:img-a', 'r:img-c', 'r:img-d']);
+    // img-b's only caller left; img-c's other caller still waits for it.
+    expect(sent).toEqual([['r', 'img-a', 'img-c', 'img-d']]);
+  });
+
   it('BatchedReads: aborts a call on its way once every caller has left it', async () => {
     vi.useFakeTimers();
     let callSignal: AbortSignal | undefined;
