@@ -173,16 +173,22 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       const bodyParams = parseUrlEncoded(body.toString('utf8'));
       params = { ...query, ...bodyParams };
       if (action === '') action = bodyParams['Action'] ?? '';
-      const version = headerText(request, 'x-acs-version') ?? params['Version'];
+      let version = headerText(request, 'x-acs-version') ?? params['Version'];
 
       if (request.method !== 'POST' && request.method !== 'GET') {
         throw new ApiError('UnsupportedHTTPMethod', `HTTP method ${request.method ?? ''} is not supported.`);
       }
-      verifySignature(
+      const scheme = verifySignature(
         { method: request.method, path: rawPath, query, bodyParams, headers: request.headers, body },
         keys,
         { nowMs: Date.now(), nonces },
       );
+      if (scheme === 'HMAC-SHA1') {
+        // Its signature covers the parameters, not the headers: an unsigned x-acs-action must
+        // not choose what a signed request runs.
+        action = params['Action'] ?? '';
+        version = params['Version'];
+      }
       const definition = findAction(action);
       if (definition === undefined) {
         throw new ApiError('InvalidAction.NotFound', `The action ${action || '(none)'} is not found.`);

@@ -225,10 +225,22 @@ function verifyHmacSha1(request: SignedRequest, keys: KeyPair, freshness: Freshn
   return accessKeyId;
 }
 
-/** Verifies the request's signature and freshness; returns the access key id, or throws the cloud's error. */
-export function verifySignature(request: SignedRequest, keys: KeyPair, freshness: Freshness): string {
+export type SignatureScheme = 'ACS3-HMAC-SHA256' | 'HMAC-SHA1';
+
+/**
+ * Verifies the request's signature and freshness; returns the scheme it was signed with, or
+ * throws the cloud's error. The scheme tells what the signature covers: HMAC-SHA1 signs the
+ * parameters only, never a header.
+ */
+export function verifySignature(request: SignedRequest, keys: KeyPair, freshness: Freshness): SignatureScheme {
   const authorization = headerValue(request.headers, 'authorization');
-  if (authorization !== undefined && authorization !== '') return verifyAcs3(request, authorization, keys, freshness);
-  if (request.query['Signature'] !== undefined) return verifyHmacSha1(request, keys, freshness);
+  if (authorization !== undefined && authorization !== '') {
+    verifyAcs3(request, authorization, keys, freshness);
+    return 'ACS3-HMAC-SHA256';
+  }
+  if (request.query['Signature'] !== undefined) {
+    verifyHmacSha1(request, keys, freshness);
+    return 'HMAC-SHA1';
+  }
   throw new ApiError('IncompleteSignature', 'The request is not signed: the Authorization header is missing.');
 }

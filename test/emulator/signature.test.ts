@@ -3,6 +3,7 @@ import type OpenApiExports from '@alicloud/openapi-core';
 import { RuntimeOptions } from '@darabonba/typescript';
 import { describe, expect, it } from 'vitest';
 import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
+import { hmacSha1Signature } from '../../src/emulator/signature.js';
 import { callApi, formEncode, signCall } from './helpers.js';
 import { useEmulator } from './use-emulator.js';
 
@@ -164,6 +165,27 @@ describe('emulator signature checks', () => {
       const client = runtimeClient('v2');
       const groups = await runtimeCall(client, 'DescribeDesktopGroups', '2020-09-30', { RegionId: 'cn-shanghai', ImageId: ['img-demo0012'] });
       expect(groups['DesktopGroups']).toEqual([{ DesktopGroupId: 'dg-demo0012', ImageId: 'img-demo0012', Status: 'RUNNING', RegionId: 'cn-shanghai' }]);
+    });
+
+    it('runs the action an HMAC-SHA1 signature covers, whatever an unsigned x-acs-action header says', async () => {
+      const params: Record<string, string> = {
+        Action: 'ListImage',
+        Version: '2021-09-01',
+        ImageId: 'img-demo0002',
+        AccessKeyId: EMULATOR_DEFAULTS.accessKeyId,
+        SignatureMethod: 'HMAC-SHA1',
+        SignatureVersion: '1.0',
+        SignatureNonce: crypto.randomUUID(),
+        Timestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        Format: 'JSON',
+      };
+      params['Signature'] = hmacSha1Signature('GET', params, EMULATOR_DEFAULTS.accessKeySecret);
+      const answer = await fetch(`${emulator.url}/?${formEncode(params)}`, { headers: { 'x-acs-action': 'DeleteImage', 'x-acs-version': '2021-09-01' } });
+      expect(answer.status).toBe(200);
+      // ListImage's answer, not DeleteImage's; and the image is still there.
+      expect(await answer.json()).toMatchObject({ Count: 1, Data: [{ ImageId: 'img-demo0002' }] });
+      const after = await callApi(emulator.url, 'ListImage', { ImageId: 'img-demo0002' });
+      expect(after.json?.['Count']).toBe(1);
     });
 
     it('surfaces refusals as runtime errors with the code', async () => {
