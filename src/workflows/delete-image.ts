@@ -113,6 +113,13 @@ export const ANSWER_UPDATES_ON_CANCEL_PATCH = 'answer-updates-on-cancel';
  */
 export const PIVOT_ONLY_WHEN_REMOVED_PATCH = 'pivot-only-when-removed';
 
+/**
+ * Patch, decided only when an abandon update comes without an argument (or with null): it now
+ * abandons, with no reason. Before it, such an update was accepted but stored as "no abandon
+ * requested", so the deletion stayed parked and still took retries (and null failed the task).
+ */
+export const ABANDON_WITHOUT_ARGUMENT_PATCH = 'abandon-without-argument';
+
 type ImgdelActivityProxies = ReturnType<typeof proxyActivities<ImgdelActivities>>;
 
 interface DeleteProxies {
@@ -250,18 +257,23 @@ class ImageDeletion {
     );
     setHandler(
       abandonUpdate,
-      async (request: AbandonRequest) => {
-        this.abandonRequest = request;
+      async (request: AbandonRequest | null | undefined) => {
+        this.abandonRequest = request ?? (patched(ABANDON_WITHOUT_ARGUMENT_PATCH) ? {} : undefined);
         // Finished otherwise only when a cancel came with it (see ANSWER_UPDATES_ON_CANCEL_PATCH).
         await this.untilEvenIfCancelled(() => this.state.status === 'abandoned' || this.state.phase === 'finished');
         return this.state;
       },
       {
-        validator: (request: AbandonRequest) => {
+        validator: (request: AbandonRequest | null | undefined) => {
           if (this.workflowScope.consideredCancelled) {
             throw new Error(`The deletion of ${input.imageId} is being cancelled; it can no longer be abandoned.`);
           }
-          const reason: unknown = (request as { reason?: unknown } | null)?.reason;
+          // Whatever a client sends: nothing, null, or an object with an optional reason.
+          const given: unknown = request;
+          if (given !== undefined && given !== null && (typeof given !== 'object' || Array.isArray(given))) {
+            throw new Error('The abandon request must be an object such as {"reason": "retired by hand"}, or nothing.');
+          }
+          const reason: unknown = (given as { reason?: unknown } | null | undefined)?.reason;
           if (reason !== undefined && (typeof reason !== 'string' || reason.length > ABANDON_REASON_MAX_LENGTH)) {
             throw new Error(`The abandon reason must be a text of at most ${ABANDON_REASON_MAX_LENGTH} characters.`);
           }

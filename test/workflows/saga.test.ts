@@ -624,6 +624,24 @@ describe('deleteImage: parked after the pivot', () => {
     });
   });
 
+  it.each([
+    ['no argument', (handle: WorkflowHandle) => handle.executeUpdate<DeletionProgress, []>('abandon')],
+    ['null', (handle: WorkflowHandle) => handle.executeUpdate<DeletionProgress, [null]>('abandon', { args: [null] })],
+  ])('abandon with %s abandons (no reason), after refusing a request that is not an object', async (_label, abandon) => {
+    await withScenario(failingRegion({ value: false }), async (scenario) => {
+      const handle = await start(scenario, { regionConcurrency: 1 });
+      await waitForStatus(handle, 'awaiting-retry');
+      const refusal = await handle.executeUpdate<DeletionProgress, [string]>('abandon', { args: ['region retired'] }).then(() => 'accepted', (error: unknown) => error);
+      expect(refusal).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect((refusal as WorkflowUpdateFailedError).cause?.message).toMatch(/must be an object such as \{"reason"/);
+      const answered = await abandon(handle);
+      expect(answered.status).toBe('abandoned');
+      const failure = await failureOf(handle);
+      expect(failure).toMatchObject({ type: 'Abandoned', message: expect.stringMatching(/^An operator abandoned the deletion of \S+\. /) });
+      expect(await searchStatus(handle)).toBe('Abandoned');
+    });
+  });
+
   it('a retry and an abandon that arrive together end the deletion, and both are answered', async () => {
     const { scenario, handle } = await parkedWithNoWorker();
     // No worker polls now, so both updates reach the workflow in one workflow task.
