@@ -110,9 +110,10 @@ function listenedToByMany(signal: AbortSignal): AbortSignal {
 
 /**
  * A write stops when its attempt is given up (the worker shutting down, a timeout): the retry
- * sends it again, and one that had landed answers as done. Not when the workflow asked for the
- * cancellation: the saga then needs the write's answer, because a write it never hears of may
- * land after it has read what is gone (decideOnCancellation in the workflow).
+ * sends it again, and one that had landed answers as done. Once sent, not when the workflow asked
+ * for the cancellation: the saga then needs the write's answer, because a write it never hears of
+ * may land after it has read what is gone (decideOnCancellation in the workflow). Before it is
+ * sent (waiting for the rate limiter) every cancellation drops it: it then never goes out.
  */
 function writeOptions(context: Context): CallOptions {
   const activitySignal = listenedToByMany(context.cancellationSignal);
@@ -122,7 +123,7 @@ function writeOptions(context: Context): CallOptions {
   };
   if (activitySignal.aborted) onCancel();
   else activitySignal.addEventListener('abort', onCancel, { once: true });
-  return { signal: write.signal };
+  return { signal: write.signal, unsentSignal: activitySignal };
 }
 
 export function createActivities(cloud: CloudPort, options: ActivityOptions) {

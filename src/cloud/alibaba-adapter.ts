@@ -80,7 +80,7 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
     action: CloudAction,
     params: Record<string, unknown>,
     schema: Schema,
-    { signal, onSending }: { signal?: AbortSignal | undefined; onSending?: () => void } = {},
+    { signal, unsentSignal, onSending }: CallOptions & { onSending?: () => void } = {},
   ): Promise<z.output<Schema>> {
     const body = await caller.call({
       product,
@@ -89,6 +89,7 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
       params,
       ...(onSending ? { onSending } : {}),
       ...(signal ? { signal } : {}),
+      ...(unsentSignal ? { unsentSignal } : {}),
     });
     rejectUnsuccessfulBody(action, body);
     const parsed = schema.safeParse(body);
@@ -361,14 +362,14 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
       return templates.filter((template) => template.imageId === imageId);
     },
 
-    async deleteTemplate(templateId: string, { signal }: CallOptions = {}): Promise<CallReceipt> {
+    async deleteTemplate(templateId: string, options: CallOptions = {}): Promise<CallReceipt> {
       const response = await call(
         'ecd',
         homeRegion,
         'DeleteTemplates',
         { 'TemplateIds.1': templateId },
         deleteTemplatesResponseSchema,
-        { signal },
+        options,
       );
       return { requestId: response.RequestId };
     },
@@ -376,12 +377,12 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
     async recreateTemplate(
       snapshot: TemplateSnapshot,
       claimedTemplateIds: readonly string[] = [],
-      { signal }: CallOptions = {},
+      options: CallOptions = {},
     ): Promise<RecreatedTemplate> {
       // No client token exists for CreateTemplate: look first (same name and image), so a retried
       // compensation never creates a second copy; a template the caller already claimed for another
       // snapshot does not count, so two deleted templates with one name are each restored.
-      const existing = await findTemplates({ TemplateName: snapshot.templateName, ImageId: snapshot.imageId }, signal);
+      const existing = await findTemplates({ TemplateName: snapshot.templateName, ImageId: snapshot.imageId }, options.signal);
       const claimed = new Set(claimedTemplateIds);
       const match = existing.templates.find(
         (template) => !claimed.has(template.templateId) && isRestorationOf(template, snapshot),
@@ -393,12 +394,12 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
         'CreateTemplate',
         createTemplateParams(snapshot),
         createTemplateResponseSchema,
-        { signal },
+        options,
       );
       return { templateId: response.Data, created: true, requestId: response.RequestId };
     },
 
-    async deleteImageInRegion(imageId: string, regionId: string, { signal }: CallOptions = {}): Promise<CallReceipt> {
+    async deleteImageInRegion(imageId: string, regionId: string, options: CallOptions = {}): Promise<CallReceipt> {
       // ASSUMPTION (docs/app-streaming-api.md, DeleteImage): BizRegionId limits the delete to one region.
       let sent = false;
       const response = await call(
@@ -408,7 +409,7 @@ export function createAlibabaCloudAdapter(cloud: CloudConfig, options: AlibabaCl
         { ImageId: imageId, BizRegionId: regionId },
         deleteImageResponseSchema,
         {
-          signal,
+          ...options,
           onSending: () => {
             sent = true;
             regionDeletes.begin(imageId);

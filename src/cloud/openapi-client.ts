@@ -76,6 +76,8 @@ export interface RpcRequest {
   onSending?: () => void;
   /** Abandons the call (in the rate limiter's wait or on the wire): it rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** Abandons the call only until it is sent (see CallOptions.unsentSignal). */
+  unsentSignal?: AbortSignal;
 }
 
 const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
@@ -168,8 +170,9 @@ export class OpenApiRpcCaller {
    * signal's reason once the request's signal aborts (the request is then destroyed).
    */
   async call(request: RpcRequest): Promise<unknown> {
-    const { signal } = request;
-    await this.limiter.acquire(request.action, signal);
+    const { signal, unsentSignal } = request;
+    const untilSent = unsentSignal === undefined ? signal : signal === undefined ? unsentSignal : AbortSignal.any([signal, unsentSignal]);
+    await this.limiter.acquire(request.action, untilSent);
     request.onSending?.();
     const startedAt = performance.now();
     let sent = false;
@@ -177,7 +180,7 @@ export class OpenApiRpcCaller {
       const endpoint = endpointFor(this.cloud, request.product, request.regionId);
       const body = SignerUtil.toForm({ ...request.params });
       // The credential chain may ask a metadata service first; a caller that leaves does not wait for it.
-      const headers = await unlessAborted(this.signedHeaders(endpoint, request, body), signal);
+      const headers = await unlessAborted(this.signedHeaders(endpoint, request, body), untilSent);
       sent = true;
       const answer = await this.send(endpoint, headers, body, request.action, signal);
       const parsed = this.parseAnswer(request.action, answer);
@@ -188,6 +191,7 @@ export class OpenApiRpcCaller {
         if (sent) this.options.onCall?.({ action: request.action, durationMs: performance.now() - startedAt, code: ABANDONED_CALL_CODE });
         signal.throwIfAborted();
       }
+      if (!sent) untilSent?.throwIfAborted();
       const cloudError = toCloudError(error, request.action, this.secrets);
       this.options.onCall?.({
         action: request.action,

@@ -96,7 +96,13 @@ export interface RecreatedTemplate extends CallReceipt {
  * them. An abandoned write may still have landed: the saga reads what is gone before it decides.
  */
 export interface CallOptions {
+  /** Abandons the call, waiting or on the wire. */
   signal?: AbortSignal;
+  /**
+   * Abandons the call only while it has not been sent (waiting for the rate limiter or the
+   * credentials): a write nobody may hear of once it is on its way can still be dropped before.
+   */
+  unsentSignal?: AbortSignal;
 }
 
 export interface CloudPort {

@@ -1,7 +1,8 @@
 /**
  * What an activity's cancellation does to the cloud call it is waiting for: a read is abandoned
  * whatever the reason; a write is abandoned when its attempt is given up (a worker shutting
- * down), but not when the workflow asked for the cancellation, which needs the write's answer.
+ * down), but not when the workflow asked for the cancellation, which needs the write's answer;
+ * unless it has not been sent yet, when nothing can land.
  */
 import { CancelledFailure } from '@temporalio/activity';
 import { ActivityCancellationDetails } from '@temporalio/common';
@@ -9,6 +10,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
 import { createActivities, type ActivityOptions, type ImgdelActivities } from '../../src/activities/index.js';
 import { createAlibabaCloudAdapter } from '../../src/cloud/alibaba-adapter.js';
+import { EmulatorAdmin } from '../../src/emulator/admin-client.js';
 import type { CallOptions, CloudImage, CloudPort } from '../../src/cloud/port.js';
 import { loadConfig } from '../../src/config.js';
 import { EMULATOR_DEFAULTS, emulatorCloudEnv } from '../../src/emulator/defaults.js';
@@ -115,6 +117,38 @@ describe('an activity cancelled while its cloud call is on the wire', () => {
     const { held, running } = await cancelledOnTheWire(deleteRegion, 'WORKER_SHUTDOWN');
     await expect(running).rejects.toBeInstanceOf(CancelledFailure);
     expect(held[0]?.signal?.aborted).toBe(true);
+  });
+});
+
+describe('a write still waiting for the rate limiter', () => {
+  it('is dropped when the workflow cancels: it never goes out, and the attempt ends cancelled', async () => {
+    const emulator = await startEmulator({ port: 0, host: '127.0.0.1' });
+    try {
+      const admin = new EmulatorAdmin(emulator.url);
+      const seeded = await fetch(`${emulator.url}/_emulator/seed`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ images: [{ ...seedImage(IMAGE_ID, EMULATOR_DEFAULTS.accountId), regions: ['cn-shanghai', 'cn-hangzhou'] }] }),
+      });
+      expect(seeded.ok).toBe(true);
+      // One DeleteImage a second: the first goes at once, the second waits about a second.
+      const config = loadConfig({ ...emulatorCloudEnv(emulator.endpoint), IMGDEL_CLOUD_RATE_LIMITS: 'DeleteImage=1' });
+      const activities = createActivities(createAlibabaCloudAdapter(config.cloud), { accountId: EMULATOR_DEFAULTS.accountId, confirmPollMs: 10 });
+      const deleteIn = (regionId: string, env: MockActivityEnvironment) =>
+        env.run(activities.deleteImageInRegion, { imageId: IMAGE_ID, regionId, attemptBudget: 3 });
+      await expect(deleteIn('cn-shanghai', new MockActivityEnvironment())).resolves.toMatchObject({ outcome: 'deleted' });
+      const waiting = new MockActivityEnvironment();
+      const second = deleteIn('cn-hangzhou', waiting);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      waiting.cancel('CANCELLED', WORKFLOW_CANCEL);
+      await expect(second).rejects.toBeInstanceOf(CancelledFailure);
+      // Well past the limiter's second: the dropped delete never reached the cloud.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const deletes = (await admin.calls()).filter((call) => call.action === 'DeleteImage');
+      expect(deletes.map((call) => call.params['BizRegionId'])).toEqual(['cn-shanghai']);
+    } finally {
+      await emulator.close();
+    }
   });
 });
 
