@@ -43,6 +43,24 @@ export function parseWireJson(text: string): unknown {
   return JSON.parse(text.replace(LARGE_INTEGER_PATTERN, '"$1"$2:$3"$4"'));
 }
 
+/**
+ * A list answer must say what it holds: its list (possibly empty), or a count. An answer with
+ * neither (a proxy's or gateway's body, another API's shape) is unreadable, never "none": read as
+ * empty it would confirm a region's copy gone, or find an image unused, that the cloud never said.
+ */
+function listAnswer<Schema extends z.ZodType>(listField: string, countFields: readonly string[], schema: Schema) {
+  return z.preprocess((raw, ctx) => {
+    if (typeof raw === 'object' && raw !== null) {
+      const fields = raw as Record<string, unknown>;
+      if (fields[listField] == null && countFields.every((field) => fields[field] == null)) {
+        const said = [listField, ...countFields].join(' or ');
+        ctx.addIssue({ code: 'custom', input: raw, path: [listField], message: `the answer has no ${said}` });
+      }
+    }
+    return raw;
+  }, schema);
+}
+
 /** Fields every RPC response has. */
 const envelope = {
   RequestId: z.string().min(1),
@@ -71,28 +89,36 @@ export const wireImageSchema = z.object({
 });
 export type WireImage = z.infer<typeof wireImageSchema>;
 
-export const listImageResponseSchema = z.object({
-  ...envelope,
-  Count: optionalCount,
-  Data: z
-    .array(wireImageSchema)
-    .nullish()
-    .transform((value) => value ?? []),
-});
+export const listImageResponseSchema = listAnswer(
+  'Data',
+  ['Count'],
+  z.object({
+    ...envelope,
+    Count: optionalCount,
+    Data: z
+      .array(wireImageSchema)
+      .nullish()
+      .transform((value) => value ?? []),
+  }),
+);
 
 /**
  * Scanning other images for children only needs ids, parents and types (the type asked for is
  * checked, not trusted to the filter); other images' fields (statuses imgdel does not know) must
  * not break the scan.
  */
-export const listImageParentsResponseSchema = z.object({
-  ...envelope,
-  Count: optionalCount,
-  Data: z
-    .array(z.object({ ImageId: z.string().min(1), ParentImageId: optionalText, ImageType: optionalText }))
-    .nullish()
-    .transform((value) => value ?? []),
-});
+export const listImageParentsResponseSchema = listAnswer(
+  'Data',
+  ['Count'],
+  z.object({
+    ...envelope,
+    Count: optionalCount,
+    Data: z
+      .array(z.object({ ImageId: z.string().min(1), ParentImageId: optionalText, ImageType: optionalText }))
+      .nullish()
+      .transform((value) => value ?? []),
+  }),
+);
 
 /**
  * The regions of an image, for one purpose. ASSUMPTION (docs/app-streaming-api.md, DeleteImage;
@@ -138,53 +164,65 @@ export const deleteImageResponseSchema = z.object({
 
 // ---------------------------------------------------------------- usages
 
-export const listAppInstanceGroupResponseSchema = z.object({
-  ...envelope,
-  Count: optionalCount,
-  TotalCount: optionalCount,
-  AppInstanceGroupModels: z
-    .array(
-      z.object({
-        AppInstanceGroupId: z.string().min(1),
-        RegionId: optionalText,
-        Status: optionalText,
-      }),
-    )
-    .nullish()
-    .transform((value) => value ?? []),
-});
+export const listAppInstanceGroupResponseSchema = listAnswer(
+  'AppInstanceGroupModels',
+  ['Count', 'TotalCount'],
+  z.object({
+    ...envelope,
+    Count: optionalCount,
+    TotalCount: optionalCount,
+    AppInstanceGroupModels: z
+      .array(
+        z.object({
+          AppInstanceGroupId: z.string().min(1),
+          RegionId: optionalText,
+          Status: optionalText,
+        }),
+      )
+      .nullish()
+      .transform((value) => value ?? []),
+  }),
+);
 
-export const listWuyingServerResponseSchema = z.object({
-  ...envelope,
-  Count: optionalCount,
-  TotalCount: optionalCount,
-  WuyingServerList: z
-    .array(
-      z.object({
-        WuyingServerId: z.string().min(1),
-        BizRegionId: optionalText,
-        RegionId: optionalText,
-        Status: optionalText,
-      }),
-    )
-    .nullish()
-    .transform((value) => value ?? []),
-});
+export const listWuyingServerResponseSchema = listAnswer(
+  'WuyingServerList',
+  ['Count', 'TotalCount'],
+  z.object({
+    ...envelope,
+    Count: optionalCount,
+    TotalCount: optionalCount,
+    WuyingServerList: z
+      .array(
+        z.object({
+          WuyingServerId: z.string().min(1),
+          BizRegionId: optionalText,
+          RegionId: optionalText,
+          Status: optionalText,
+        }),
+      )
+      .nullish()
+      .transform((value) => value ?? []),
+  }),
+);
 
-export const describeDesktopGroupsResponseSchema = z.object({
-  ...envelope,
-  NextToken: optionalText,
-  DesktopGroups: z
-    .array(
-      z.object({
-        DesktopGroupId: z.string().min(1),
-        ImageId: optionalText,
-        Status: z.union([z.string(), z.number()]).nullish(),
-      }),
-    )
-    .nullish()
-    .transform((value) => value ?? []),
-});
+export const describeDesktopGroupsResponseSchema = listAnswer(
+  'DesktopGroups',
+  [],
+  z.object({
+    ...envelope,
+    NextToken: optionalText,
+    DesktopGroups: z
+      .array(
+        z.object({
+          DesktopGroupId: z.string().min(1),
+          ImageId: optionalText,
+          Status: z.union([z.string(), z.number()]).nullish(),
+        }),
+      )
+      .nullish()
+      .transform((value) => value ?? []),
+  }),
+);
 
 export function appInstanceGroupUsage(
   group: z.infer<typeof listAppInstanceGroupResponseSchema>['AppInstanceGroupModels'][number],
@@ -231,14 +269,18 @@ export const wireTemplateSchema = z.looseObject({
   ImageId: z.string().min(1),
 });
 
-export const describeTemplatesResponseSchema = z.object({
-  ...envelope,
-  TotalCount: optionalCount,
-  Data: z
-    .array(wireTemplateSchema)
-    .nullish()
-    .transform((value) => value ?? []),
-});
+export const describeTemplatesResponseSchema = listAnswer(
+  'Data',
+  ['TotalCount'],
+  z.object({
+    ...envelope,
+    TotalCount: optionalCount,
+    Data: z
+      .array(wireTemplateSchema)
+      .nullish()
+      .transform((value) => value ?? []),
+  }),
+);
 
 /** The doc's success answer is `Code: "success"` with `Success`; a 200 that says neither did not confirm the delete. */
 export const deleteTemplatesResponseSchema = z

@@ -283,4 +283,24 @@ describe('the adapter on answers of the wrong shape', () => {
     expect(await cloud.isImageGoneFromRegion('img-1', 'cn-hangzhou')).toBe(true);
     expect(await cloud.isImageGoneFromRegion('img-1', 'cn-shanghai')).toBe(false);
   });
+
+  it('never reads a list answer that has neither its list nor a count as "none": no region confirmed gone, no image found unused', async () => {
+    const cloud = adapter();
+    bodies['ListImage'] = { RequestId: 'r-bare' };
+    const unconfirmed = await cloudErrorOf(cloud.isImageGoneFromRegion('img-1', 'cn-hangzhou'));
+    expect([unconfirmed.code, unconfirmed.action, unconfirmed.requestId]).toEqual(['MalformedResponse', 'ListImage', 'r-bare']);
+    expect(unconfirmed.message).toContain('the answer has no Data or Count');
+    bodies['DescribeDesktopGroups'] = { RequestId: 'r-bare-dg' };
+    const unchecked = await cloudErrorOf(cloud.listImageUsages('img-1', { kind: 'DesktopGroup', regionId: 'cn-shanghai' }));
+    expect([unchecked.code, unchecked.action]).toEqual(['MalformedResponse', 'DescribeDesktopGroups']);
+    bodies['ListAppInstanceGroup'] = { RequestId: 'r-bare-aig' };
+    expect((await cloudErrorOf(cloud.listImageUsages('img-1', { kind: 'AppInstanceGroup' }))).code).toBe('MalformedResponse');
+    // A count of 0 says "none" without a list, and an empty list says it without a count.
+    bodies['ListImage'] = { RequestId: 'r-none', Count: 0 };
+    expect(await cloud.isImageGoneFromRegion('img-1', 'cn-hangzhou')).toBe(true);
+    bodies['DescribeDesktopGroups'] = { RequestId: 'r-none-dg', DesktopGroups: [] };
+    expect(await cloud.listImageUsages('img-1', { kind: 'DesktopGroup', regionId: 'cn-shanghai' })).toEqual([]);
+    delete bodies['DescribeDesktopGroups'];
+    delete bodies['ListAppInstanceGroup'];
+  });
 });
