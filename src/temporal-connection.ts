@@ -53,13 +53,23 @@ function tlsFromConfig(temporal: TemporalConnectionConfig): TLSConfig | undefine
   };
 }
 
+/**
+ * The profile alone supplies the connection (README: "instead of the variables above"): envconfig
+ * would otherwise read TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY and TEMPORAL_TLS*
+ * from the process itself, unchecked, over the profile. What the profile leaves out comes from
+ * the checked config (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and their defaults).
+ */
 function fromProfile(temporal: TemporalConnectionConfig, profile: string): TemporalTarget<NativeConnectionOptions> {
   try {
     const loaded = loadClientConnectConfig({
       profile,
+      disableEnv: true,
       ...(temporal.configFile ? { configSource: { path: temporal.configFile } } : {}),
     });
-    return { connectionOptions: loaded.connectionOptions, namespace: loaded.namespace ?? temporal.namespace };
+    return {
+      connectionOptions: { ...loaded.connectionOptions, address: loaded.connectionOptions.address ?? temporal.address },
+      namespace: loaded.namespace ?? temporal.namespace,
+    };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new ConfigError(`TEMPORAL_PROFILE=${profile}: cannot load the Temporal client profile (${reason})`);

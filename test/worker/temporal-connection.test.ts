@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { clientConnectionOptions, nativeConnectionOptions } from '../../src/temporal-connection.js';
 import { readinessTarget } from '../../src/dev/start.js';
@@ -83,6 +83,27 @@ describe('Temporal connection options', () => {
     expect(native.connectionOptions.address).toBe('prod.tmprl.cloud:7233');
     expect(native.connectionOptions.apiKey).toBe('profile-key-123');
     expect(clientConnectionOptions(config).connectionOptions).toMatchObject({ address: 'prod.tmprl.cloud:7233', apiKey: 'profile-key-123' });
+  });
+
+  it('takes the connection from the profile alone: unchecked process variables do not override it, and what it leaves out comes from the checked config', () => {
+    const configFile = file('partial.toml', ['[profile.prod]', 'address = "prod.example.com:7233"', 'namespace = "prod-ns"', '', '[profile.bare]', 'api_key = "bare-key-123"', ''].join('\n'));
+    // envconfig would read these from the process itself, blank ones included.
+    vi.stubEnv('TEMPORAL_ADDRESS', '');
+    vi.stubEnv('TEMPORAL_NAMESPACE', 'other-ns');
+    vi.stubEnv('TEMPORAL_API_KEY', 'stray-key');
+    try {
+      const prod = nativeConnectionOptions(loadConfig({ TEMPORAL_PROFILE: 'prod', TEMPORAL_CONFIG_FILE: configFile }));
+      expect(prod.namespace).toBe('prod-ns');
+      expect(prod.connectionOptions.address).toBe('prod.example.com:7233');
+      expect(prod.connectionOptions.apiKey).toBeUndefined();
+      const bare = loadConfig({ TEMPORAL_PROFILE: 'bare', TEMPORAL_CONFIG_FILE: configFile, TEMPORAL_ADDRESS: 'fallback.example.com:7233', TEMPORAL_NAMESPACE: 'fallback-ns' });
+      for (const target of [nativeConnectionOptions(bare), clientConnectionOptions(bare)]) {
+        expect(target.namespace).toBe('fallback-ns');
+        expect(target.connectionOptions).toMatchObject({ address: 'fallback.example.com:7233', apiKey: 'bare-key-123' });
+      }
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('explains an unknown profile', () => {
