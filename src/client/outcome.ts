@@ -246,6 +246,11 @@ export function outcomeFromFailure(facts: FailureFacts): DeletionOutcome {
   // (cancel, terminate, timeout) overrides whatever the last progress said.
   const status =
     facts.code in TemporalEndCode || !CLOSED_STATUSES.has(base.status) ? fallbackStatus : base.status;
+  // A cancelled deletion's own report says how the cancel ended (Cancelled, before or after the
+  // point of no return, or CompensationFailed with unrestoredTemplates): more than "cancelled".
+  if (facts.code === TemporalEndCode.Cancelled && base.status === 'cancelled' && base.error) {
+    return { ...base, status, phase: 'finished' };
+  }
   // The report's error is this failure's when their codes agree: keep its request id.
   const requestId = base.error?.code === facts.code ? base.error.requestId : undefined;
   return { ...base, status, phase: 'finished', error: { code: facts.code, message: facts.message, ...(requestId ? { requestId } : {}) } };

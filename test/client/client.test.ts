@@ -409,6 +409,11 @@ describe('cancel', () => {
     expect(outcome.status).toBe('cancelled');
     expect(outcome.templates.map((template) => template.status)).toEqual(['restored']);
     expect(outcome.regions.map((region) => region.status)).toEqual(['pending', 'pending', 'pending']);
+    // The deletion's own account of the cancel, not a bare "cancelled".
+    expect(outcome.error).toEqual({
+      code: 'Cancelled',
+      message: `The deletion of ${imageId} was cancelled before any region was deleted; the image and its templates are as they were.`,
+    });
     const handle = stack.client.workflow.getHandle(started.workflowId);
     const events = (await handle.fetchHistory()).events ?? [];
     const cancelRequested = events.findIndex((event) => event.activityTaskCancelRequestedEventAttributes);

@@ -67,6 +67,21 @@ describe('outcomeFromFailure', () => {
     expect(statusOf('Terminated')).toBe('failed');
   });
 
+  it("keeps a cancelled deletion's own account of how the cancel ended, not a bare 'cancelled'", () => {
+    const ownMessage = 'The deletion of img-a1b2c3 was cancelled after the point of no return. Deleted in: cn-shanghai.';
+    const cancelled: DeletionProgress = { ...report, status: 'cancelled', phase: 'finished', error: { code: 'Cancelled', message: ownMessage } };
+    expect(outcomeFromFailure({ ...base, code: 'Cancelled', message: 'The deletion was cancelled.', report: cancelled }).error).toEqual({
+      code: 'Cancelled',
+      message: ownMessage,
+    });
+    const unrestored: DeletionProgress = {
+      ...cancelled,
+      error: { code: 'CompensationFailed', message: 'Re-creating 1 template(s) failed after the cancellation: tpl.' },
+    };
+    const outcome = outcomeFromFailure({ ...base, code: 'Cancelled', message: 'The deletion was cancelled.', report: unrestored });
+    expect([outcome.status, outcome.error?.code]).toEqual(['cancelled', 'CompensationFailed']);
+  });
+
   it('lets a Temporal-level ending win over a stale running report', () => {
     const stale: DeletionProgress = { ...report, status: 'running', phase: 'deleting-regions' };
     const outcome = outcomeFromFailure({ ...base, code: 'Cancelled', message: 'cancelled', report: stale });
