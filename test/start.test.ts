@@ -254,6 +254,20 @@ describe('npm start', () => {
     expect(workerLog.lastIndexOf('shutdown complete')).toBeLessThan(workerLog.lastIndexOf('shutting down gracefully'));
   });
 
+  it('stops the rest and exits 1 when the worker dies, saying so (not as if asked to stop)', async () => {
+    const dir = freshDataDir();
+    const run = await spawnStart(await freeArgs(dir), cleanEnv());
+    expect(run.ready, run.stderr()).toBe(true);
+    const serverPid = serverPidOf(run.stderr());
+    process.kill(-workerPidOf(run.stdout()), 'SIGKILL');
+    expect(await run.exited, run.stderr()).toEqual({ code: 1, signal: null });
+    expect(run.stderr()).toContain('the worker stopped unexpectedly (SIGKILL)');
+    expect(run.stderr()).toContain('stopping the emulator and the Temporal server');
+    expect(run.stderr()).not.toContain('SIGTERM: stopping');
+    expect(() => process.kill(-serverPid, 0)).toThrow();
+    expect(existsSync(join(dir, 'npm-start.pid'))).toBe(false);
+  });
+
   it('says LOUDLY that it talks to the real cloud when real credentials are configured, and starts no emulator', async () => {
     const env = {
       ...cleanEnv(),

@@ -233,6 +233,22 @@ async function run(options: StartOptions): Promise<void> {
     await Promise.all(logs.map((stream) => new Promise<void>((done) => stream.end(() => done()))));
   };
 
+  /** Stops the stack and exits: 0 when asked to stop, 1 when a part of it failed. */
+  const shutDown = (announcement: string, exitCode: number): void => {
+    stopping = true;
+    note(announcement);
+    stopAll().then(
+      () => {
+        note('stopped.');
+        process.exit(exitCode);
+      },
+      (error: unknown) => {
+        note(`stopping failed: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
       // A second Ctrl-C: the worker's own rule for a second signal, exit without waiting for running activities.
@@ -242,19 +258,9 @@ async function run(options: StartOptions): Promise<void> {
       }
       return;
     }
-    stopping = true;
-    note(
+    shutDown(
       `\n${signal}: stopping the worker (it lets running activities finish, at most ${config.worker.shutdownGraceTimeMs / 1000} s; Ctrl-C again to not wait), the emulator and the Temporal server…`,
-    );
-    stopAll().then(
-      () => {
-        note('stopped.');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        note(`stopping failed: ${error instanceof Error ? error.message : String(error)}`);
-        process.exit(1);
-      },
+      0,
     );
   };
   process.on('SIGINT', onSignal);
@@ -324,7 +330,7 @@ async function run(options: StartOptions): Promise<void> {
     runningWorker.once('exit', (code, signal) => {
       if (stopping) return;
       note(`the worker stopped unexpectedly (${signal ?? `code ${String(code)}`}); last output:\n${tail.text()}`);
-      onSignal('SIGTERM');
+      shutDown('stopping the emulator and the Temporal server…', 1);
     });
 
     const exports = exportsFor(server, uiUrl, config.taskQueue);
