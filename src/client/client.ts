@@ -506,7 +506,19 @@ export class ImgdelClient {
       if (status === 'COMPLETED') {
         const progress = parseProgress(await handle.result());
         if (progress) return { outcome: outcomeFromProgress(workflowId, progress), progress };
-        return { outcome: { workflowId, imageId, status: 'deleted', phase: 'finished', regions: [], templates: [] } };
+        // A report this imgdel cannot read (a newer worker's): the run completed, which a dry run
+        // does by planning, never by deleting.
+        return {
+          outcome: {
+            workflowId,
+            imageId,
+            status: target.dryRun === true ? 'planned' : 'deleted',
+            phase: 'finished',
+            regions: [],
+            templates: [],
+            details: 'The workflow completed, but this imgdel cannot read its report (written by a newer worker?); open it in the Temporal UI.',
+          },
+        };
       }
       const facts = await this.failureFacts(client, handle, workflowId, imageId, status === 'CANCELLED');
       const outcome = outcomeFromFailure(facts);

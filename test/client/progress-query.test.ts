@@ -24,9 +24,9 @@ let worker: Worker;
 let workerRun: Promise<void>;
 const started: string[] = [];
 
-async function startImpostor(reason: string): Promise<string> {
+async function startImpostor(reason: string, dryRun = false): Promise<string> {
   const imageId = uniqueImageId();
-  const options = deletionStartOptions({ imageId, reason, requestedBy: 'progress-query test' }, taskQueue, randomUUID());
+  const options = deletionStartOptions({ imageId, reason, requestedBy: 'progress-query test', dryRun }, taskQueue, randomUUID());
   await client.workflow.start(WORKFLOW_TYPE, options);
   started.push(options.workflowId);
   return imageId;
@@ -75,6 +75,19 @@ describe('a worker answers the progress query, but not with a readable report', 
     expect(printed).toMatchObject({ error: { code: 'ProgressQueryFailed' } });
     expect(JSON.stringify(printed)).toContain('impostor: this worker cannot answer');
     expect(Date.now() - before).toBeLessThan(20_000);
+  });
+
+  it('a completed run whose report cannot be read: a dry run shows as planned, never as deleted, and both say why', async () => {
+    for (const [dryRun, status] of [
+      [true, 'planned'],
+      [false, 'deleted'],
+    ] as const) {
+      const imageId = await startImpostor('completes-unreadable', dryRun);
+      await client.workflow.getHandle(`delete-image-${imageId}${dryRun ? '-dry-run' : ''}`).result();
+      const run = await imgdel(['status', imageId, '--json', ...(dryRun ? ['--dry-run'] : [])], env);
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ status, details: expect.stringContaining('cannot read its report') });
+    }
   });
 
   it('imgdel status says the progress cannot be shown, and why', async () => {

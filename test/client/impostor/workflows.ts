@@ -1,13 +1,15 @@
 /**
  * A `deleteImage` that is not imgdel's, for the progress-query tests: its progress query fails
  * (input reason "failing-query", as a workflow whose task fails would answer), or answers with a
- * phase imgdel does not know (reason "newer-worker", as a newer worker might). It then waits.
+ * phase imgdel does not know (reason "newer-worker", as a newer worker might). It then waits;
+ * with reason "completes-unreadable" it completes at once with a report imgdel cannot read.
  */
 import { condition, defineQuery, setHandler } from '@temporalio/workflow';
 
 const progressQuery = defineQuery<unknown>('progress');
 
-export async function deleteImage(input: { imageId: string; reason?: string }): Promise<void> {
+export async function deleteImage(input: { imageId: string; reason?: string }): Promise<unknown> {
+  if (input.reason === 'completes-unreadable') return { imageId: input.imageId, status: 'vanished', phase: 'beyond' };
   setHandler(progressQuery, () => {
     if (input.reason === 'failing-query') throw new Error('impostor: this worker cannot answer');
     return {
