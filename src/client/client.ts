@@ -23,12 +23,14 @@ import type { ConnectionOptions, WorkflowExecutionDescription, WorkflowExecution
 import { abortableSleep, unlessAborted } from '../abort.js';
 import { StepCode } from '../cloud/errors.js';
 import { loadClientConfig } from '../config.js';
-import { DEFAULTS, checkInput, describeInputProblems, workflowIdFor } from '../workflows/input.js';
+import { z } from 'zod';
+import { DEFAULTS, checkInput, describeInputProblems, inputProblemsOf, workflowIdFor } from '../workflows/input.js';
 import type { DeleteImageInput } from '../workflows/input.js';
 import {
   ABANDON_REASON_MAX_LENGTH,
   abandonUpdate,
   CANCEL_STOPS_DELETE_RETRIES_MEMO_KEY,
+  DELETION_STATUSES,
   deletionStatusKey,
   FailureType,
   imageIdKey,
@@ -160,6 +162,29 @@ export const DEFAULT_WORKER_TIMEOUT_MS = 60_000;
 
 /** How many deletions list() returns when not told. */
 export const DEFAULT_LIST_LIMIT = 100;
+
+/** The longest wait a timer or a gRPC deadline takes (2^31 - 1 ms, about 24.8 days). */
+const MAX_DURATION_MS = 2 ** 31 - 1;
+const durationMsSchema = z.number().finite().positive().max(MAX_DURATION_MS).optional();
+/** The timing options a caller can give the client or one of its calls. */
+const timingOptionsSchema = z.object({
+  connectTimeoutMs: durationMsSchema,
+  queryTimeoutMs: durationMsSchema,
+  workerTimeoutMs: durationMsSchema,
+  pollMs: durationMsSchema,
+});
+const listOptionsSchema = z.object({
+  status: z.enum(DELETION_STATUSES).optional(),
+  limit: z.number().int().positive().optional(),
+});
+
+/** A caller's options, checked like the deletion input: InvalidDeletionInputError names each bad field. */
+function checkedOptions<Schema extends z.ZodType>(schema: Schema, options: unknown, consequence: string): z.output<Schema> {
+  const parsed = schema.safeParse(options);
+  if (parsed.success) return parsed.data;
+  const issues = inputProblemsOf(parsed.error);
+  throw new InvalidDeletionInputError(describeInputProblems(issues), consequence, issues, 'invalid client options');
+}
 const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
 /** How long the server may take to answer, after an Update's deadline, before it counts as unreachable. */
 const SERVER_PROBE_TIMEOUT_MS = 3_000;
@@ -189,6 +214,7 @@ export class ImgdelClient {
   private closed = false;
 
   constructor(options: ImgdelClientOptions = {}) {
+    checkedOptions(timingOptionsSchema, options, 'no client was made');
     this.options = options;
     const config = loadClientConfig(environmentFor(options));
     const target = resolveConnectionTarget(config, {
@@ -259,6 +285,7 @@ export class ImgdelClient {
    * Throws NoWorkerAnsweredError when a running deletion's worker stays silent for workerTimeoutMs.
    */
   async waitForOutcome(imageId: string, options: WaitOptions = {}): Promise<DeletionOutcome> {
+    checkedOptions(timingOptionsSchema, options, 'nothing was waited for');
     const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
     const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
     const target = { dryRun: options.dryRun === true };
@@ -287,6 +314,7 @@ export class ImgdelClient {
    */
   async retry(imageId: string, options: UpdateOptions = {}): Promise<DeletionOutcome> {
     const workflowId = checkedWorkflowId(imageId);
+    checkedOptions(timingOptionsSchema, options, 'nothing was retried');
     const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
     return this.call(async (client) => {
       const description = await this.describeExisting(client, imageId, workflowId);
@@ -320,6 +348,7 @@ export class ImgdelClient {
       const tooLong = { field: 'reason', message: `must be at most ${ABANDON_REASON_MAX_LENGTH} characters` };
       throw new InvalidDeletionInputError(describeInputProblems([tooLong]), 'nothing was abandoned', [tooLong]);
     }
+    checkedOptions(timingOptionsSchema, options, 'nothing was abandoned');
     const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
     await this.call(async (client) => {
       const description = await this.describeExisting(client, imageId, workflowId);
@@ -376,8 +405,9 @@ export class ImgdelClient {
 
   /** Deletions found through the ImageId / DeletionStatus search attributes, newest first. */
   async list(options: ListOptions = {}): Promise<DeletionListItem[]> {
-    const limit = options.limit ?? DEFAULT_LIST_LIMIT;
-    const query = listQuery(options.status);
+    const checked = checkedOptions(listOptionsSchema, options, 'nothing was listed');
+    const limit = checked.limit ?? DEFAULT_LIST_LIMIT;
+    const query = listQuery(checked.status);
     return this.call(async (client) => {
       const items: DeletionListItem[] = [];
       for await (const info of client.workflow.list({ query, pageSize: Math.min(limit, 1000) })) {
