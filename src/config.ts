@@ -245,6 +245,12 @@ function temporalFromEnv(e: z.output<typeof clientEnvSchema>): TemporalConnectio
       `invalid configuration in the environment: TEMPORAL_TLS: false, but ${tlsSettings.join(', ')} ${tlsSettings.length === 1 ? 'asks' : 'ask'} for TLS; unset one or the other`,
     );
   }
+  if (e.TEMPORAL_TLS === 'false' && e.TEMPORAL_API_KEY) {
+    // The SDK sends an API key only over TLS and turns TLS on for it: "false" would be silently ignored.
+    throw new ConfigError(
+      'invalid configuration in the environment: TEMPORAL_TLS: false, but TEMPORAL_API_KEY is sent only over TLS; unset one or the other',
+    );
+  }
   const wantsTls = e.TEMPORAL_TLS === 'true' || tlsSettings.length > 0;
   return {
     address: e.TEMPORAL_ADDRESS,

@@ -51,6 +51,10 @@ describe('loadConfig', () => {
       expect(() => load(env)).toThrow(ConfigError);
       expect(() => load(env)).toThrow('TEMPORAL_TLS: false, but TEMPORAL_TLS_SERVER_NAME asks for TLS');
     }
+    // An API key goes only over TLS: "false" beside it would be ignored, so it is refused too.
+    for (const load of [loadConfig, loadClientConfig]) {
+      expect(() => load({ TEMPORAL_TLS: 'false', TEMPORAL_API_KEY: 'key-123456' })).toThrow('TEMPORAL_TLS: false, but TEMPORAL_API_KEY is sent only over TLS');
+    }
     expect(loadClientConfig({ TEMPORAL_TLS: 'false' }).temporal.tls).toBeUndefined();
     expect(loadClientConfig({ TEMPORAL_TLS_SERVER_NAME: 'temporal.example' }).temporal.tls?.serverName).toBe('temporal.example');
   });
