@@ -147,7 +147,8 @@ export function classify(code: string, step: SagaStep, httpStatus?: number): Err
   if (code === 'InvalidTemplate.NotFound') {
     // From DeleteImage the table says "same class as from the template calls", but there only the
     // template part is done: the template DeleteImage wanted to remove is gone, the region's copy is
-    // not, so DeleteImage must be sent again.
+    // not, so DeleteImage must be sent again. Read as done, a first attempt would also count as
+    // "gone before us", which does not pass the pivot, though this very call may have removed it.
     return step === 'regionDelete' ? 'transient' : 'done';
   }
   if (code === 'Image.NotExist') {
