@@ -41,11 +41,9 @@ afterAll(async () => {
 describe('no worker on the task queue', () => {
   it('retry gives up after --worker-timeout with exit 5, naming the task queue', async () => {
     const imageId = await startUnattended();
-    const before = Date.now();
     const run = await imgdel(['retry', imageId, '--worker-timeout', '1.5'], env);
     expect(run.code).toBe(5);
     expect(run.stderr).toContain(`no worker answered on task queue ${taskQueue} within 1.5 s`);
-    expect(Date.now() - before).toBeLessThan(15_000);
   });
 
   it('abandon --json gives up with exit 5 and error code NoWorkerAnswered', async () => {

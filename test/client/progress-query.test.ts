@@ -1,7 +1,8 @@
 /**
  * --wait when a worker does answer the progress query, but not with a report imgdel can show:
  * that is not "no worker answered" (exit 5 after the worker timeout), it is said at once for what
- * it is (exit 6: the query failed on the worker, or the report is from a newer worker).
+ * it is (exit 6: the query failed on the worker, or the report is from a newer worker). The
+ * worker timeout given (600 s) is longer than a test may run, so waiting it out would fail the test.
  * Real test server; the worker runs an impostor deleteImage (test/client/impostor/workflows.ts).
  */
 import { randomUUID } from 'node:crypto';
@@ -57,24 +58,20 @@ afterAll(async () => {
 describe('a worker answers the progress query, but not with a readable report', () => {
   it('a report from a newer worker (unknown phase): exit 6 at once, not exit 5 after the worker timeout', async () => {
     const imageId = await startImpostor('newer-worker');
-    const before = Date.now();
-    const run = await imgdel(['delete', imageId, '--wait', '--worker-timeout', '30'], env);
+    const run = await imgdel(['delete', imageId, '--wait', '--worker-timeout', '600'], env);
     expect(run.code, run.stderr).toBe(6);
     expect(run.stderr).toContain('cannot read');
     expect(run.stderr).toContain('phase');
     expect(run.stderr).not.toContain('no worker answered');
-    expect(Date.now() - before).toBeLessThan(15_000);
   });
 
   it('a query that fails on the worker: exit 6 with the worker\'s error, well before the worker timeout', async () => {
     const imageId = await startImpostor('failing-query');
-    const before = Date.now();
-    const run = await imgdel(['delete', imageId, '--wait', '--json', '--worker-timeout', '30'], env);
+    const run = await imgdel(['delete', imageId, '--wait', '--json', '--worker-timeout', '600'], env);
     expect(run.code, run.stderr).toBe(6);
     const printed: unknown = JSON.parse(run.stdout);
     expect(printed).toMatchObject({ error: { code: 'ProgressQueryFailed' } });
     expect(JSON.stringify(printed)).toContain('impostor: this worker cannot answer');
-    expect(Date.now() - before).toBeLessThan(20_000);
   });
 
   it('a completed run whose report cannot be read: a dry run shows as planned, never as deleted, and both say why', async () => {

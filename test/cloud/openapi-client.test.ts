@@ -272,11 +272,9 @@ describe('OpenApiRpcCaller', () => {
   it('abandons an answer whose body never ends once the read timeout has passed', async () => {
     answer = { status: 200, body: '', stallBody: true };
     const caller = new OpenApiRpcCaller(cloudConfig({ IMGDEL_CLOUD_READ_TIMEOUT_MS: '300' }));
-    const startedAt = Date.now();
     const error = await failure(caller);
     expect(error.code).toBe('RequestTimeout');
     expect(error.message).toContain('300 ms');
-    expect(Date.now() - startedAt).toBeLessThan(2_000);
     caller.close();
   });
 
