@@ -23,10 +23,15 @@ const optionalText = z
 /** A count the cloud may send as a number or a numeric string. */
 const optionalCount = z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]).nullish();
 
-const stringList = z
-  .array(z.string())
-  .nullish()
-  .transform((value) => value ?? []);
+/** A list the cloud may omit or send as null: both become empty (listAnswer says when that is not allowed). */
+function listOf<Item extends z.ZodType>(item: Item) {
+  return z
+    .array(item)
+    .nullish()
+    .transform((value) => value ?? []);
+}
+
+const stringList = listOf(z.string());
 
 /**
  * Wire fields sent as bare JSON numbers that can exceed 2^53 (account ids are 16+
@@ -82,10 +87,7 @@ export const wireImageSchema = z.object({
   ProductType: productTypeSchema,
   ParentImageId: optionalText,
   ImageRegionList: stringList,
-  ImageRegionDistributeList: z
-    .array(imageRegionDistributionSchema)
-    .nullish()
-    .transform((value) => value ?? []),
+  ImageRegionDistributeList: listOf(imageRegionDistributionSchema),
 });
 export type WireImage = z.infer<typeof wireImageSchema>;
 
@@ -95,10 +97,7 @@ export const listImageResponseSchema = listAnswer(
   z.object({
     ...envelope,
     Count: optionalCount,
-    Data: z
-      .array(wireImageSchema)
-      .nullish()
-      .transform((value) => value ?? []),
+    Data: listOf(wireImageSchema),
   }),
 );
 
@@ -113,10 +112,7 @@ export const listImageParentsResponseSchema = listAnswer(
   z.object({
     ...envelope,
     Count: optionalCount,
-    Data: z
-      .array(z.object({ ImageId: z.string().min(1), ParentImageId: optionalText, ImageType: optionalText }))
-      .nullish()
-      .transform((value) => value ?? []),
+    Data: listOf(z.object({ ImageId: z.string().min(1), ParentImageId: optionalText, ImageType: optionalText })),
   }),
 );
 
@@ -171,16 +167,13 @@ export const listAppInstanceGroupResponseSchema = listAnswer(
     ...envelope,
     Count: optionalCount,
     TotalCount: optionalCount,
-    AppInstanceGroupModels: z
-      .array(
-        z.object({
-          AppInstanceGroupId: z.string().min(1),
-          RegionId: optionalText,
-          Status: optionalText,
-        }),
-      )
-      .nullish()
-      .transform((value) => value ?? []),
+    AppInstanceGroupModels: listOf(
+      z.object({
+        AppInstanceGroupId: z.string().min(1),
+        RegionId: optionalText,
+        Status: optionalText,
+      }),
+    ),
   }),
 );
 
@@ -191,17 +184,14 @@ export const listWuyingServerResponseSchema = listAnswer(
     ...envelope,
     Count: optionalCount,
     TotalCount: optionalCount,
-    WuyingServerList: z
-      .array(
-        z.object({
-          WuyingServerId: z.string().min(1),
-          BizRegionId: optionalText,
-          RegionId: optionalText,
-          Status: optionalText,
-        }),
-      )
-      .nullish()
-      .transform((value) => value ?? []),
+    WuyingServerList: listOf(
+      z.object({
+        WuyingServerId: z.string().min(1),
+        BizRegionId: optionalText,
+        RegionId: optionalText,
+        Status: optionalText,
+      }),
+    ),
   }),
 );
 
@@ -211,16 +201,13 @@ export const describeDesktopGroupsResponseSchema = listAnswer(
   z.object({
     ...envelope,
     NextToken: optionalText,
-    DesktopGroups: z
-      .array(
-        z.object({
-          DesktopGroupId: z.string().min(1),
-          ImageId: optionalText,
-          Status: z.union([z.string(), z.number()]).nullish(),
-        }),
-      )
-      .nullish()
-      .transform((value) => value ?? []),
+    DesktopGroups: listOf(
+      z.object({
+        DesktopGroupId: z.string().min(1),
+        ImageId: optionalText,
+        Status: z.union([z.string(), z.number()]).nullish(),
+      }),
+    ),
   }),
 );
 
@@ -275,10 +262,7 @@ export const describeTemplatesResponseSchema = listAnswer(
   z.object({
     ...envelope,
     TotalCount: optionalCount,
-    Data: z
-      .array(wireTemplateSchema)
-      .nullish()
-      .transform((value) => value ?? []),
+    Data: listOf(wireTemplateSchema),
   }),
 );
 
