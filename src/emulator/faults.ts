@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { defaultHttpStatus } from './api-errors.js';
+import { findAction } from './operations.js';
 import { listParam, optionalString } from './params.js';
 import type { FlatParams } from './params.js';
 
@@ -23,12 +24,23 @@ export function isHostileCode(code: string): code is HostileCode {
   return code === 'malformed' || code === 'empty' || code === 'http500-html';
 }
 
+/** An action the emulator answers, or `*` for every action: a misspelt one would never match. */
+const actionSchema = z
+  .string()
+  .min(1)
+  .refine((action) => action === '*' || findAction(action) !== undefined, {
+    message: 'must be an action the emulator answers (ListImage, DeleteImage, …) or *',
+  });
+
+// Strict: an unknown key (a misspelt regionId, say) is refused, not dropped, so a fault never
+// fires wider than it was written.
 export const faultInputSchema = z
-  .object({
+  .strictObject({
     /** An action name, or `*` for every action. */
-    action: z.string().min(1),
+    action: actionSchema,
     code: z.string().min(1).optional(),
-    httpStatus: z.number().int().min(100).max(599).optional(),
+    // A cloud error's status; the 1xx range would end the call without an answer.
+    httpStatus: z.number().int().min(200).max(599).optional(),
     /** How many matching calls it fires for; -1 = always. */
     times: z
       .number()
@@ -106,15 +118,17 @@ export class FaultRegistry {
 
   /**
    * Rolls every matching fault in the order they were added: delays add up, and the
-   * first one with a code decides the failure. A fault whose dice say no is not consumed.
+   * first one with a code decides the failure (later ones with a code are not rolled, so
+   * not consumed). A fault whose dice say no is not consumed.
    */
   evaluate(action: string, params: FlatParams, random: () => number = Math.random): FaultEffect {
     const effect: FaultEffect = { latencyMs: 0 };
-    for (const fault of this.faults) {
+    for (const fault of [...this.faults]) {
       if (fault.action !== '*' && fault.action !== action) continue;
       if (fault.regionId !== undefined && !matchesRegion(params, fault.regionId)) continue;
       if (fault.imageId !== undefined && !matchesImage(params, fault.imageId)) continue;
       if (fault.templateId !== undefined && !matchesTemplate(params, fault.templateId)) continue;
+      if (fault.code !== undefined && effect.failure !== undefined) continue;
       if (fault.probability < 1 && !(random() < fault.probability)) continue;
       fault.fired += 1;
       effect.latencyMs += fault.latencyMs ?? 0;
@@ -126,15 +140,14 @@ export class FaultRegistry {
         };
       }
       if (fault.times !== -1 && fault.fired >= fault.times) this.remove(fault.id);
-      if (effect.failure !== undefined) break;
     }
     return effect;
   }
 }
 
-export const limitInputSchema = z.object({
+export const limitInputSchema = z.strictObject({
   /** An action name, or `*` for one bucket shared by every action. */
-  action: z.string().min(1),
+  action: actionSchema,
   perSecond: z.number().positive().max(1_000_000),
 });
 export type LimitInput = z.infer<typeof limitInputSchema>;
@@ -175,9 +188,11 @@ export class RateLimiter {
       bucket.tokens = Math.min(bucket.capacity, bucket.tokens + ((now - bucket.refilledAt) / 1000) * bucket.perSecond);
       bucket.refilledAt = now;
     }
-    const empty = buckets.find((bucket) => bucket.tokens < 1);
-    if (empty !== undefined) {
-      return { allowed: false, retryAfterMs: Math.ceil(((1 - empty.tokens) / empty.perSecond) * 1000) };
+    const empty = buckets.filter((bucket) => bucket.tokens < 1);
+    if (empty.length > 0) {
+      // Until every bucket has a token again: the soonest would only throttle the retry once more.
+      const waitMs = Math.max(...empty.map((bucket) => ((1 - bucket.tokens) / bucket.perSecond) * 1000));
+      return { allowed: false, retryAfterMs: Math.ceil(waitMs) };
     }
     for (const bucket of buckets) bucket.tokens -= 1;
     return { allowed: true };

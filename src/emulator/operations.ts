@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { ApiError } from './api-errors.js';
 import { COMMON_PARAMS, CREDENTIAL_PARAMS, intParam, listParam, optionalString, paginate, unflatten } from './params.js';
 import type { FlatParams } from './params.js';
-import { newTemplateId } from './state.js';
+import { newTemplateId, upperFirst } from './state.js';
 import type { EmulatorState, ImageRecord, InstanceRecord, TemplateRecord } from './state.js';
 
 export const PRODUCTS = {
@@ -274,19 +274,23 @@ const NOT_TEMPLATE_FIELDS: ReadonlySet<string> = new Set(['TemplateId', 'Templat
 function createTemplate(params: FlatParams, { state }: OperationContext): OperationResult {
   const templateName = optionalString(params, 'TemplateName');
   if (templateName === undefined) throw new ApiError('MissingTemplateName');
+  const imageId = optionalString(params, 'ImageId');
+  if (imageId === undefined) throw new ApiError('MissingImageId');
   const fieldParams: FlatParams = {};
   for (const [key, value] of Object.entries(params)) {
-    const topLevel = key.split('.')[0] ?? key;
-    if (!CREDENTIAL_PARAMS.has(topLevel) && !COMMON_PARAMS.has(topLevel) && !NOT_TEMPLATE_FIELDS.has(topLevel)) {
-      fieldParams[key] = value;
-    }
+    const [topLevel = key, ...nested] = key.split('.');
+    if (CREDENTIAL_PARAMS.has(topLevel) || COMMON_PARAMS.has(topLevel)) continue;
+    // Fields are kept in their wire form (as a seed's are), so `description` and `Description`
+    // are one field, and no spelling of an identity key becomes a field of its own.
+    const wireKey = upperFirst(topLevel);
+    if (!NOT_TEMPLATE_FIELDS.has(wireKey)) fieldParams[[wireKey, ...nested].join('.')] = value;
   }
   const templateId = newTemplateId();
   const record: TemplateRecord = {
+    ...unflatten(fieldParams),
     TemplateId: templateId,
     TemplateName: templateName,
-    ImageId: optionalString(params, 'ImageId') ?? '',
-    ...unflatten(fieldParams),
+    ImageId: imageId,
   };
   // What DescribeTemplates always shows, when the request did not say.
   for (const [key, value] of Object.entries(TEMPLATE_DEFAULTS)) {

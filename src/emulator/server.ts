@@ -105,9 +105,18 @@ function sendJson(response: ServerResponse, status: number, body: unknown, heade
   response.end(text);
 }
 
-const emptyObjectSchema = z.object({}).optional();
+/** A path segment as written; undefined when its percent-encoding is broken. */
+function decodedPathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+const emptyObjectSchema = z.strictObject({}).optional();
 /** POST /_emulator/paging: `maxPageSize` caps every list page quietly; null lifts the cap. */
-const pagingBodySchema = z.object({ maxPageSize: z.number().int().min(1).max(100).nullable() });
+const pagingBodySchema = z.strictObject({ maxPageSize: z.number().int().min(1).max(100).nullable() });
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const host = options.host ?? EMULATOR_DEFAULTS.host;
@@ -321,10 +330,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
           faults.clear();
           sendJson(response, 200, { ok: true });
           return;
-        case 'DELETE faults/:id':
-          if (id === undefined || !faults.remove(decodeURIComponent(id))) throw new AdminError(404, `no fault ${id ?? ''}`);
+        case 'DELETE faults/:id': {
+          const faultId = id === undefined ? undefined : decodedPathSegment(id);
+          if (id !== undefined && faultId === undefined) throw new AdminError(400, `${id} is not a fault id (broken percent-encoding)`);
+          if (faultId === undefined || !faults.remove(faultId)) throw new AdminError(404, `no fault ${id ?? ''}`);
           sendJson(response, 200, { ok: true });
           return;
+        }
         case 'POST limits': {
           const limit = await adminBody(request, limitInputSchema);
           limiter.set(limit);

@@ -41,7 +41,7 @@ const accountIdSchema = z.union([
   z.number().int().nonnegative().transform((value) => String(value)),
 ]);
 
-export const seedImageSchema = z.object({
+export const seedImageSchema = z.strictObject({
   imageId: z.string().min(1),
   imageName: z.string().optional(),
   imageType: imageTypeSchema.default('User'),
@@ -66,7 +66,7 @@ export const seedTemplateSchema = z
   })
   .catchall(z.unknown());
 
-export const seedInstanceSchema = z.object({
+export const seedInstanceSchema = z.strictObject({
   kind: usageKindSchema,
   id: z.string().min(1),
   imageId: z.string().min(1),
@@ -74,7 +74,8 @@ export const seedInstanceSchema = z.object({
   status: z.string().min(1).default('RUNNING'),
 });
 
-export const seedBodySchema = z.object({
+// Strict, like every admin body: a misspelt key (imagetype) is refused, not dropped for a default.
+export const seedBodySchema = z.strictObject({
   images: z.array(seedImageSchema).default([]),
   templates: z.array(seedTemplateSchema).default([]),
   instances: z.array(seedInstanceSchema).default([]),
@@ -87,7 +88,7 @@ export interface StateView {
   instances: InstanceRecord[];
 }
 
-function upperFirst(key: string): string {
+export function upperFirst(key: string): string {
   return key.length === 0 ? key : key.charAt(0).toUpperCase() + key.slice(1);
 }
 
@@ -150,7 +151,8 @@ export class EmulatorState {
       images: [...this.images.values()].map((image) => ({ ...image, regions: [...image.regions] })),
       templates: [...this.templates.values()].map((template) => {
         const { TemplateId, TemplateName, ImageId, ...rest } = template;
-        return { templateId: TemplateId, templateName: TemplateName, imageId: ImageId, ...structuredClone(rest) };
+        // The identity last: no other field can stand in for it.
+        return { ...structuredClone(rest), templateId: TemplateId, templateName: TemplateName, imageId: ImageId };
       }),
       instances: this.instances.map((instance) => ({ ...instance })),
     };

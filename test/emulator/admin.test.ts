@@ -97,6 +97,13 @@ describe('emulator admin API', () => {
       ['limits', { action: 'ListImage', perSecond: 0 }],
       ['limits', { action: 'ListImage' }],
       ['faults', '{not json'],
+      // A misspelt key is refused, not dropped: the fault would fire wider than written.
+      ['faults', { action: 'DeleteImage', code: 'InternalError', region: 'cn-shanghai' }],
+      ['faults', { action: 'DeleteImages', code: 'InternalError' }],
+      ['faults', { action: 'ListImage', code: 'InternalError', httpStatus: 102 }],
+      ['limits', { action: 'deleteimage', perSecond: 1 }],
+      ['seed', { images: [{ imageId: 'img-x', imagetype: 'Shared', regions: ['cn-shanghai'] }] }],
+      ['seed', { image: [] }],
     ];
     for (const [path, body] of cases) {
       const answer = await admin(emulator.url, 'POST', path, body);
@@ -106,6 +113,12 @@ describe('emulator admin API', () => {
     // Nothing was half-applied, and the server still answers.
     expect((await admin(emulator.url, 'GET', 'state')).json).toEqual({ images: [], templates: [], instances: [] });
     expect((await admin(emulator.url, 'GET', 'faults')).json).toEqual([]);
+  });
+
+  it('refuses a fault id with broken percent-encoding with 400, not a server error', async () => {
+    const answer = await admin(emulator.url, 'DELETE', 'faults/%E0');
+    expect(answer.status).toBe(400);
+    expect((answer.json as { error: string }).error).toContain('broken percent-encoding');
   });
 
   it('refuses a body over 1 MiB with 413, and still answers afterwards', async () => {

@@ -118,6 +118,28 @@ describe('emulator rate limits', () => {
   });
 });
 
+describe('emulator faults and limits together', () => {
+  it('adds the delay of a latency fault to a call another fault fails, and uses both up', async () => {
+    expect((await admin(emulator.url, 'POST', 'faults', { action: 'ListImage', code: 'InternalError' })).status).toBe(200);
+    expect((await admin(emulator.url, 'POST', 'faults', { action: '*', latencyMs: 1 })).status).toBe(200);
+    const failed = await callApi(emulator.url, 'ListImage');
+    expect(failed.json?.['Code']).toBe('InternalError');
+    // Both fired on that call: none is left for the next.
+    expect((await admin(emulator.url, 'GET', 'faults')).json).toEqual([]);
+    expect((await callApi(emulator.url, 'ListImage')).status).toBe(200);
+  });
+
+  it('asks a throttled caller to wait until every bucket it needs has a token', async () => {
+    // ListImage's own bucket is back in 1 s, the shared one only in 100 s.
+    expect((await admin(emulator.url, 'POST', 'limits', { action: 'ListImage', perSecond: 1 })).status).toBe(200);
+    expect((await admin(emulator.url, 'POST', 'limits', { action: '*', perSecond: 0.01 })).status).toBe(200);
+    expect((await callApi(emulator.url, 'ListImage')).status).toBe(200);
+    const throttled = await callApi(emulator.url, 'ListImage');
+    expect(throttled.json?.['Code']).toBe('Throttling.User');
+    expect(Number(throttled.headers.get('x-acs-retry-after'))).toBeGreaterThan(90_000);
+  });
+});
+
 describe('emulator latency option', () => {
   it('adds latencyMs to every API call but not to admin calls', async () => {
     const slow = await startEmulator({ port: 0, latencyMs: 150 });
@@ -129,6 +151,13 @@ describe('emulator latency option', () => {
       expect(answer.status).toBe(200);
     } finally {
       await slow.close();
+    }
+    // Ten minutes a call: an admin call that waited too would outlast the test.
+    const glacial = await startEmulator({ port: 0, latencyMs: 600_000 });
+    try {
+      expect((await admin(glacial.url, 'GET', 'state')).status).toBe(200);
+    } finally {
+      await glacial.close();
     }
   });
 });

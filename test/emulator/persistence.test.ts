@@ -51,6 +51,37 @@ describe('emulator --state persistence', () => {
     }
   });
 
+  it('keeps a created template loadable and itself across a restart: an image is required, and no field stands in for its id', async () => {
+    const statePath = join(directory, 'state.json');
+    const first = await startEmulator({ port: 0, statePath, seed: 'demo' });
+    let created: string;
+    try {
+      const imageless = await callApi(first.url, 'CreateTemplate', { TemplateName: 'no-image' });
+      expect([imageless.status, imageless.json?.['Code']]).toEqual([400, 'MissingImageId']);
+      const answer = await callApi(first.url, 'CreateTemplate', {
+        TemplateName: 'odd-fields',
+        ImageId: 'img-demo0002',
+        templateId: 'b-other',
+        description: 'lower',
+        Description: 'upper',
+      });
+      expect(answer.status).toBe(200);
+      created = String(answer.json?.['Data']);
+    } finally {
+      await first.close();
+    }
+    const second = await startEmulator({ port: 0, statePath });
+    try {
+      const templates = (await stateOf(second.url)).templates.filter((template) => template.templateName === 'odd-fields');
+      expect(templates).toHaveLength(1);
+      expect(templates[0]).toMatchObject({ templateId: created, imageId: 'img-demo0002' });
+      // One wire field for both spellings, as a seed would store it.
+      expect(Object.keys(templates[0] ?? {}).filter((key) => key.toLowerCase() === 'description')).toEqual(['Description']);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('has every answered concurrent mutation on disk', async () => {
     const statePath = join(directory, 'state.json');
     const emulator = await startEmulator({ port: 0, statePath, seed: 'demo' });
