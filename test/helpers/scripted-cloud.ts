@@ -11,12 +11,30 @@ import { usageSourceKey, type CloudImage, type CloudPort, type ImageUsage, type 
 export const ACCOUNT = '1234567890123456';
 
 /** What a scripted call does: succeed, fail with a cloud code, or hang until cancelled. */
-export type Answer = 'ok' | 'hang' | { code: string } | SlowAnswer;
+export type Answer = 'ok' | 'hang' | { code: string } | SlowAnswer | HeldAnswer | CancelHeardAnswer;
+
+type Outcome = 'ok' | { code: string };
 
 /** Answers after `delayMs`, like a request already on the wire: cancelling the activity does not stop it. */
 export interface SlowAnswer {
   delayMs: number;
-  then: 'ok' | { code: string };
+  then: Outcome;
+}
+
+/** Answers once `heldUntil` settles (the test decides when), like a request on the wire. */
+export interface HeldAnswer {
+  heldUntil: Promise<unknown>;
+  then: Outcome;
+}
+
+/**
+ * Answers once its activity has heard that it is cancelled: a request still on the wire when the
+ * cancellation comes, whatever the machine's speed. It heartbeats meanwhile, which is how an
+ * activity hears of a cancellation.
+ */
+export interface CancelHeardAnswer {
+  untilCancelHeard: true;
+  then: Outcome;
 }
 
 export interface CloudScript {
@@ -62,11 +80,25 @@ async function hangUntilCancelled(): Promise<never> {
   }
 }
 
+async function untilCancelHeard(): Promise<void> {
+  const context = Context.current();
+  while (!context.cancellationSignal.aborted) {
+    context.heartbeat();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 async function answer(value: Answer, action: string): Promise<void> {
   if (value === 'ok') return;
   if (value === 'hang') await hangUntilCancelled();
   else if ('delayMs' in value) {
     await new Promise((resolve) => setTimeout(resolve, value.delayMs));
+    await answer(value.then, action);
+  } else if ('heldUntil' in value) {
+    await value.heldUntil;
+    await answer(value.then, action);
+  } else if ('untilCancelHeard' in value) {
+    await untilCancelHeard();
     await answer(value.then, action);
   } else throw cloudError(value.code, action);
 }

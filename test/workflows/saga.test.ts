@@ -355,16 +355,24 @@ describe('deleteImage: compensated (before the pivot)', () => {
   });
 
   it('finishes compensating when cancelled during it, and still ends Compensated', async () => {
+    // Re-creating b-1 answers only once the cancel is recorded (its non-cancellable scope never hears of it).
+    let cancelSent: () => void = () => undefined;
+    const cancelled = new Promise<void>((resolve) => (cancelSent = resolve));
     await withScenario(
       (imageId) => ({
         ...twoTemplates(imageId),
         deleteTemplate: (templateId) => (templateId === 'b-2' ? { code: 'DeleteTemplate.Failed' } : 'ok'),
-        recreateTemplate: () => ({ delayMs: 1000, then: 'ok' }),
+        recreateTemplate: (templateName) => (templateName === 'tpl-b-1' ? { heldUntil: cancelled, then: 'ok' } : 'ok'),
       }),
       async (scenario) => {
         const handle = await start(scenario, { regionConcurrency: 1 });
-        await waitForCall(scenario, 'recreateTemplate tpl-b-1');
-        await handle.cancel();
+        try {
+          await waitForCall(scenario, 'recreateTemplate tpl-b-1');
+          await handle.cancel();
+        } finally {
+          // Also when the test fails: a held activity would keep its worker from stopping.
+          cancelSent();
+        }
         const failure = await failureOf(handle);
         expect((failure as ApplicationFailure).type).toBe('Compensated');
         const report = reportOf(failure);
@@ -796,7 +804,7 @@ describe('deleteImage: cancelled', () => {
   it('before the pivot: compensates and leaves the image as it was', async () => {
     await withScenario(
       // Region deletes in flight are let finish (here the cloud refuses them), so none ends up deleted.
-      (imageId) => ({ ...twoTemplates(imageId), deleteRegion: () => ({ delayMs: 500, then: { code: 'ImageNotAllowDelete' } }) }),
+      (imageId) => ({ ...twoTemplates(imageId), deleteRegion: () => ({ untilCancelHeard: true, then: { code: 'ImageNotAllowDelete' } }) }),
       async (scenario) => {
         const handle = await start(scenario);
         await waitForPhase(handle, 'deleting-regions');
@@ -816,7 +824,7 @@ describe('deleteImage: cancelled', () => {
     await withScenario(
       (imageId) => ({
         ...twoTemplates(imageId),
-        deleteRegion: (regionId) => (regionId === 'cn-shanghai' ? { delayMs: 2000, then: { code: 'ImageNotAllowDelete' } } : 'ok'),
+        deleteRegion: (regionId) => (regionId === 'cn-shanghai' ? { untilCancelHeard: true, then: { code: 'ImageNotAllowDelete' } } : 'ok'),
       }),
       async (scenario) => {
         const handle = await start(scenario);
@@ -863,7 +871,7 @@ async function cancelOnceCalled(
 describe('deleteImage: cancelled while a delete is on the wire', () => {
   it('waits for a region delete in flight: one that lands passes the pivot, so nothing is re-created', async () => {
     await withScenario(
-      (imageId) => ({ ...twoTemplates(imageId), deleteRegion: () => ({ delayMs: 1500, then: 'ok' }) }),
+      (imageId) => ({ ...twoTemplates(imageId), deleteRegion: () => ({ untilCancelHeard: true, then: 'ok' }) }),
       async (scenario) => {
         const { handle, progress } = await cancelOnceCalled(scenario, 'deleteImageInRegion ap-southeast-1');
         expect(progress.status).toBe('cancelled');
@@ -890,7 +898,7 @@ describe('deleteImage: cancelled while a delete is on the wire', () => {
   it('does not retry a region delete that fails after the cancel: before the pivot the templates come back', async () => {
     await withScenario(
       // The first attempt fails transiently once the cancel has arrived; a retry would succeed.
-      (imageId) => ({ ...twoTemplates(imageId), deleteRegion: (_region, call) => (call === 1 ? { delayMs: 1000, then: { code: 'InternalError' } } : 'ok') }),
+      (imageId) => ({ ...twoTemplates(imageId), deleteRegion: (_region, call) => (call === 1 ? { untilCancelHeard: true, then: { code: 'InternalError' } } : 'ok') }),
       async (scenario) => {
         const { handle, progress } = await cancelOnceCalled(scenario, 'deleteImageInRegion ap-southeast-1');
         expect(scenario.cloud.calls.filter((c) => c.startsWith('deleteImageInRegion'))).toEqual(['deleteImageInRegion ap-southeast-1']);
@@ -951,7 +959,7 @@ describe('deleteImage: cancelled while a delete is on the wire', () => {
 
   it('waits for a template delete in flight before re-creating the templates', async () => {
     await withScenario(
-      (imageId) => ({ ...twoTemplates(imageId), deleteTemplate: () => ({ delayMs: 1500, then: 'ok' }) }),
+      (imageId) => ({ ...twoTemplates(imageId), deleteTemplate: () => ({ untilCancelHeard: true, then: 'ok' }) }),
       async (scenario) => {
         const { progress } = await cancelOnceCalled(scenario, 'deleteTemplate b-1');
         expect(progress.templates.map((t) => [t.templateId, t.status])).toEqual([
@@ -966,7 +974,7 @@ describe('deleteImage: cancelled while a delete is on the wire', () => {
 
   it('still re-creates the templates and ends cancelled when the regions cannot be read after the cancellation', async () => {
     await withScenario(
-      (imageId) => ({ ...twoTemplates(imageId), deleteRegion: () => ({ delayMs: 500, then: { code: 'ImageNotAllowDelete' } }) }),
+      (imageId) => ({ ...twoTemplates(imageId), deleteRegion: () => ({ untilCancelHeard: true, then: { code: 'ImageNotAllowDelete' } }) }),
       async (scenario) => {
         const { handle, progress } = await cancelOnceCalled(scenario, 'deleteImageInRegion ap-southeast-1', {}, () => {
           scenario.cloud.script.image = { code: 'ServiceUnavailable' };
