@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { createImgdelClient, DEFAULT_LIST_LIMIT, DEFAULT_WORKER_TIMEOUT_MS } from '../client/client.js';
 import type { ImgdelClient } from '../client/client.js';
 import type { DeletionOutcome } from '../client/outcome.js';
+import { ignoreClosedOutput } from '../closed-output.js';
 import { emulatorCommand } from '../emulator/cli.js';
 import { DEFAULTS, wholeNumberSchema, type DeleteImageInput } from '../workflows/input.js';
 import { SEARCH_STATUS } from '../workflows/model.js';
@@ -448,6 +449,9 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
 
 /** The process entry point (bin/imgdel.mjs, `npm run imgdel`). */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  // A reader that stops early (`imgdel list | head -1`) is not an error of imgdel's.
+  ignoreClosedOutput(process.stdout);
+  ignoreClosedOutput(process.stderr);
   const code = await runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env });
   // The emulator keeps serving until a signal; every other command ends here, once what it
   // printed has reached the pipe (process.exit would cut a JSON object a slow reader has not taken).

@@ -2,8 +2,11 @@
  * `npm run emulator`: runs the emulator command line. Other commands reuse it via
  * `emulatorCommand()` from cli.ts (importing this file would start the emulator).
  */
+import { ignoreClosedOutput } from '../closed-output.js';
 import { emulatorCommand } from './cli.js';
 
+ignoreClosedOutput(process.stdout);
+ignoreClosedOutput(process.stderr);
 emulatorCommand()
   .parseAsync(process.argv)
   .catch((error: unknown) => {

@@ -3,8 +3,12 @@
  * --json a JSON error object on stdout. No server is needed (the address is unreachable on purpose:
  * reaching for it would exit 4).
  */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { imgdel } from '../client/fixtures.js';
+
+const BIN = fileURLToPath(new URL('../../bin/imgdel.mjs', import.meta.url));
 
 const UNREACHABLE = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
 
@@ -91,5 +95,18 @@ describe('help and version', () => {
       expect(run.stdout).toContain(name);
     }
     expect(run.stdout).toContain('5  no worker answered');
+  });
+});
+
+describe('a reader that stops early', () => {
+  it('is no error: `imgdel --help | head -1` exits 0 without a stack trace', async () => {
+    const child = spawn(process.execPath, [BIN, '--help'], { env: { ...process.env, ...UNREACHABLE }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Closed before imgdel writes a line: its writes meet a pipe nobody reads (EPIPE).
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(stderr).not.toContain('EPIPE');
+    expect(code).toBe(0);
   });
 });
