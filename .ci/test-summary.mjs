@@ -22,9 +22,18 @@ export function summarize(report, testExitCode) {
   const filesFailedWithoutFailedTest = files.filter(
     (file) => file?.status === 'failed' && !assertionsOf(file).some((assertion) => assertion?.status === 'failed'),
   );
+  // A file whose test process died (a native crash, the OOM killer) is reported "passed" with its
+  // tests "pending": they never ran, which is a failure of the file, not a skip.
+  const filesThatNeverFinished = files.filter(
+    (file) =>
+      !filesFailedWithoutFailedTest.includes(file) &&
+      !assertionsOf(file).some((assertion) => assertion?.status === 'failed') &&
+      assertionsOf(file).some((assertion) => assertion?.status === 'pending'),
+  );
   // A test skipped for want of a tool (chromium, docker-compose, hadolint) counts in neither
   // number: name it, so a green line never hides a check that did not run.
   for (const file of files) {
+    if (filesThatNeverFinished.includes(file)) continue;
     for (const assertion of assertionsOf(file)) {
       if (assertion?.status === 'passed' || assertion?.status === 'failed') continue;
       const title = typeof assertion?.fullName === 'string' && assertion.fullName !== '' ? assertion.fullName : String(assertion?.title ?? 'a test');
@@ -35,7 +44,11 @@ export function summarize(report, testExitCode) {
     const why = typeof file.message === 'string' && file.message !== '' ? file.message.split('\n')[0] : 'a hook or the file itself failed';
     notes.push(`${file.name}: ${why}`);
   }
-  let failed = failedTests + filesFailedWithoutFailedTest.length;
+  for (const file of filesThatNeverFinished) {
+    const notRun = assertionsOf(file).filter((assertion) => assertion?.status === 'pending').length;
+    notes.push(`${file.name}: ${notRun} test(s) never finished (its test process ended early: crashed or killed)`);
+  }
+  let failed = failedTests + filesFailedWithoutFailedTest.length + filesThatNeverFinished.length;
   // An unhandled error or a failed type check fails the run with every test green.
   if (failed === 0 && (testExitCode !== 0 || report.success === false)) {
     notes.push(`npm test exited with ${testExitCode} although no test failed (type check, unhandled error or a setup failure)`);

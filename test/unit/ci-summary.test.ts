@@ -79,6 +79,20 @@ describe('.ci/test-summary.mjs', () => {
     expect(summarize(report, 1)).toMatchObject({ passed: 1, failed: 1 });
   });
 
+  it('counts a file whose test process died as a failure, not its tests as skipped', () => {
+    // What vitest reports for a file whose fork was killed mid-run: "passed", every test "pending".
+    const crashed = {
+      name: 'crashed.test.ts',
+      status: 'passed',
+      message: '',
+      assertionResults: [{ status: 'pending', fullName: 'ran first' }, { status: 'pending', fullName: 'killed the process' }],
+    };
+    const run = summarize({ numPassedTests: 1, numFailedTests: 0, success: false, testResults: [passingFile, crashed] }, 1);
+    expect([run.passed, run.failed]).toEqual([1, 1]);
+    expect(run.stderr).toContain('crashed.test.ts: 2 test(s) never finished');
+    expect(run.stderr).not.toContain('skipped:');
+  });
+
   it('never says 0 failed when npm test failed', () => {
     const report = { numPassedTests: 5, numFailedTests: 0, success: true, testResults: [passingFile] };
     expect(summarize(report, 1)).toMatchObject({ passed: 5, failed: 1 });
