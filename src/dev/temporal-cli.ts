@@ -10,14 +10,14 @@
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { findOnPath, isExecutableFile, OutputTail, runCommand, sleep } from './process.js';
-import { processIsAlive } from './stack-pidfile.js';
+import { processIsAlive, processStartTime } from './stack-pidfile.js';
 
 /** Built in this order: the first one that builds wins. Every one is at least MINIMUM_VERSION. */
 export const TEMPORAL_CLI_BUILD_VERSIONS = ['v1.5.1', 'v1.4.1'] as const;
@@ -313,7 +313,19 @@ function goInstall(go: string, target: string, env: NodeJS.ProcessEnv, onProgres
   });
 }
 
-const lockOwnerSchema = z.object({ pid: z.number().int().positive(), startedAt: z.string() });
+const lockOwnerSchema = z.object({
+  pid: z.number().int().positive(),
+  startedAt: z.string(),
+  /** The owner's process start time (Linux), which tells it from a later process given its pid. */
+  processStart: z.string().optional(),
+});
+type LockOwner = z.infer<typeof lockOwnerSchema>;
+
+/** Whether the process that wrote the lock still runs: the pid alive and, where known, the same process. */
+function ownerRuns(owner: LockOwner): boolean {
+  if (!processIsAlive(owner.pid)) return false;
+  return owner.processStart === undefined || processStartTime(owner.pid) === owner.processStart;
+}
 
 /**
  * An exclusive lock file holding the owner's pid, so two processes never build at once.
@@ -325,7 +337,10 @@ async function acquireBuildLock(lockPath: string, log: Log): Promise<() => Promi
   for (;;) {
     try {
       const handle = await open(lockPath, 'wx');
-      await handle.writeFile(JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }));
+      const processStart = processStartTime(process.pid);
+      await handle.writeFile(
+        JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), ...(processStart === undefined ? {} : { processStart }) }),
+      );
       await handle.close();
       return async () => {
         await rm(lockPath, { force: true });
@@ -339,10 +354,10 @@ async function acquireBuildLock(lockPath: string, log: Log): Promise<() => Promi
     if (owner === 'unreadable') {
       // The owner may be between creating the file and writing its pid; only an old unreadable lock is stale.
       const ageMs = await fileAgeMs(lockPath);
-      if (ageMs !== undefined && ageMs > 10_000) await rm(lockPath, { force: true });
-    } else if (!processIsAlive(owner.pid)) {
+      if (ageMs !== undefined && ageMs > 10_000) await removeStaleLock(lockPath, 'unreadable');
+    } else if (!ownerRuns(owner)) {
       log(`removing a stale build lock left by pid ${owner.pid}`);
-      await rm(lockPath, { force: true });
+      await removeStaleLock(lockPath, owner);
       continue;
     } else if (!announcedWait) {
       log(`another process (pid ${owner.pid}) is building the temporal CLI; waiting for it (lock ${lockPath})`);
@@ -355,7 +370,32 @@ async function acquireBuildLock(lockPath: string, log: Log): Promise<() => Promi
   }
 }
 
-async function readLockOwner(lockPath: string): Promise<z.infer<typeof lockOwnerSchema> | 'gone' | 'unreadable'> {
+/**
+ * Removes the lock judged stale, and only that one: two waiters can judge the same stale lock,
+ * and the slower must not remove the lock the faster has created since. The lock is moved aside
+ * first (one mover wins); a lock that turns out not to be the one judged is put back.
+ */
+async function removeStaleLock(lockPath: string, judged: LockOwner | 'unreadable'): Promise<void> {
+  const aside = `${lockPath}.stale-${process.pid}-${Date.now()}`;
+  try {
+    await rename(lockPath, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  const moved = await readLockOwner(aside);
+  const isJudged =
+    judged === 'unreadable'
+      ? moved === 'unreadable'
+      : typeof moved === 'object' && moved.pid === judged.pid && moved.startedAt === judged.startedAt;
+  if (!isJudged) {
+    // Another waiter's fresh lock: back where it was (unless a third has locked since, which then holds it).
+    await link(aside, lockPath).catch(() => undefined);
+  }
+  await rm(aside, { force: true });
+}
+
+async function readLockOwner(lockPath: string): Promise<LockOwner | 'gone' | 'unreadable'> {
   let text: string;
   try {
     text = await readFile(lockPath, 'utf8');

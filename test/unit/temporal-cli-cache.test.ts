@@ -121,6 +121,57 @@ describe('a build cut short', () => {
   }, 30_000);
 });
 
+describe('the build lock', () => {
+  /** A go on PATH that logs each run, waits a little, and "builds" a fake 1.5.1 into GOBIN. */
+  function fakeGo(env: NodeJS.ProcessEnv): { runs: () => number } {
+    const dir = freshDir('imgdel-fake-go-');
+    const built = join(dir, 'temporal-built');
+    fakeGoBinary(built, 'v1.5.1');
+    const runLog = join(dir, 'runs.log');
+    writeFileSync(join(env.PATH ?? '', 'go'), `#!/bin/sh\necho run >> '${runLog}'\n/bin/sleep 1\n/bin/cp '${built}' "$GOBIN/temporal"\n`);
+    chmodSync(join(env.PATH ?? '', 'go'), 0o755);
+    return { runs: () => (existsSync(runLog) ? readFileSync(runLog, 'utf8').trim().split('\n').length : 0) };
+  }
+
+  function staleLock(env: NodeJS.ProcessEnv, owner: Record<string, unknown>): void {
+    const cacheDir = join(env.XDG_CACHE_HOME ?? '', 'imgdel');
+    mkdirSync(cacheDir, { recursive: true });
+    writeFileSync(join(cacheDir, 'temporal-build.lock'), JSON.stringify({ startedAt: '2026-01-01T00:00:00.000Z', ...owner }));
+  }
+
+  it('takes over a lock whose pid now belongs to another process (a lock restored from a cache), instead of waiting for it', async () => {
+    const env = isolatedEnv();
+    const go = fakeGo(env);
+    // pid 1 runs, but it is not the process that wrote the lock.
+    staleLock(env, { pid: 1, processStart: 'not-the-same-process' });
+    const said: string[] = [];
+    expect(await ensureTemporalCli((line) => said.push(line), env)).toBe(cachedTemporalCliPath(env));
+    expect(said.join('\n')).toContain('removing a stale build lock left by pid 1');
+    expect(go.runs()).toBe(1);
+  }, 30_000);
+
+  it('lets one of several processes that find the same stale lock build, and the others wait for it', async () => {
+    const env = isolatedEnv();
+    const go = fakeGo(env);
+    staleLock(env, { pid: 999_999 });
+    const module = fileURLToPath(new URL('../../src/dev/temporal-cli.ts', import.meta.url));
+    const script = `import { ensureTemporalCli } from ${JSON.stringify(module)};
+      await ensureTemporalCli(() => undefined, process.env);`;
+    const exits = await Promise.all(
+      Array.from({ length: 4 }, () => {
+        const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+          cwd: fileURLToPath(new URL('../..', import.meta.url)),
+          env,
+          stdio: 'ignore',
+        });
+        return new Promise((resolveExit) => child.once('exit', resolveExit));
+      }),
+    );
+    expect(exits).toEqual([0, 0, 0, 0]);
+    expect(go.runs()).toBe(1);
+  }, 60_000);
+});
+
 describe('go install environment', () => {
   it('builds into GOBIN, and keeps Go\'s caches under imgdel\'s cache directory when HOME is unset', () => {
     expect(goInstallEnv({ PATH: '/usr/bin' }, '/cache/imgdel/bin/.build-1', '/cache/imgdel')).toEqual({
