@@ -29,6 +29,8 @@ import { ignoreClosedOutput } from './closed-output.js';
 
 /** Exit status for configuration errors (sysexits EX_CONFIG), so supervisors can tell them apart. */
 export const CONFIG_ERROR_EXIT_CODE = 78;
+/** How long /healthz waits for the Temporal server to answer before calling it unreachable. */
+const SERVER_PROBE_TIMEOUT_MS = 2_000;
 
 /** The account whose images this worker deletes; the worker refuses to start without it. */
 export function requireAccountId(config: Config): string {
@@ -180,6 +182,12 @@ async function runWithLogger(config: Config, logger: Logger): Promise<void> {
       port: config.worker.healthPort,
       host: config.worker.observabilityHost,
       state: () => imgdel?.worker.getState() ?? 'STARTING',
+      reachesServer: async () => {
+        const connection = imgdel?.connection;
+        if (connection === undefined) return false;
+        await connection.withDeadline(Date.now() + SERVER_PROBE_TIMEOUT_MS, () => connection.workflowService.getSystemInfo({}));
+        return true;
+      },
     });
     logger.info('health endpoint listening', { health: health.url });
   }

@@ -28,4 +28,38 @@ describe('/healthz', () => {
     const elsewhere = await fetch(server.url.replace('/healthz', '/other'));
     expect(elsewhere.status).toBe(404);
   });
+
+  it('answers 503 while the worker runs but cannot reach the Temporal server, and asks the server at most every few seconds', async () => {
+    let state: HealthState = 'STARTING';
+    let reachable = false;
+    let probes = 0;
+    server = await startHealthServer({
+      port: 0,
+      host: '127.0.0.1',
+      state: () => state,
+      reachesServer: async () => {
+        probes += 1;
+        if (reachable) return true;
+        throw new Error('connect ECONNREFUSED');
+      },
+    });
+    // Not running yet: unhealthy whatever the server says, and the server is not asked.
+    expect((await fetch(server.url)).status).toBe(503);
+    expect(probes).toBe(0);
+    state = 'RUNNING';
+    const unreachable = await fetch(server.url);
+    expect(unreachable.status).toBe(503);
+    expect(await unreachable.json()).toEqual({ status: 'unavailable', state: 'RUNNING', temporal: 'unreachable' });
+    // The next checks within a few seconds reuse that answer.
+    reachable = true;
+    for (let check = 0; check < 3; check += 1) expect((await fetch(server.url)).status).toBe(503);
+    expect(probes).toBe(1);
+  });
+
+  it('answers 200 with the server reached once it answers', async () => {
+    server = await startHealthServer({ port: 0, host: '127.0.0.1', state: () => 'RUNNING', reachesServer: async () => true });
+    const healthy = await fetch(server.url);
+    expect(healthy.status).toBe(200);
+    expect(await healthy.json()).toEqual({ status: 'ok', state: 'RUNNING', temporal: 'reachable' });
+  });
 });

@@ -81,10 +81,11 @@ describe('worker observability', () => {
     expect(worker.logs.some((line) => line['sdkComponent'] === 'worker')).toBe(true);
   });
 
-  it('answers /healthz with 200 and the worker state', async () => {
+  it('answers /healthz with 200, the worker state and the server reached', async () => {
     const response = await fetch(`http://127.0.0.1:${healthPort}/healthz`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', state: 'RUNNING' });
+    // The worker asked the Temporal server, which answered.
+    expect(await response.json()).toEqual({ status: 'ok', state: 'RUNNING', temporal: 'reachable' });
   });
 
   it('exposes the Temporal worker metrics on the Prometheus endpoint', async () => {
