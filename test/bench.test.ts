@@ -3,7 +3,7 @@
  * test server and checks that it wrote a result for every scenario, with numeric
  * figures. It asserts nothing about speed: the figures are the benchmark's business.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,12 +45,22 @@ interface BenchRun {
   stderr: string;
 }
 
+/** Benchmarks still running: a run cut short by its hook's timeout is stopped when the file ends. */
+const running = new Set<ChildProcess>();
+
+afterAll(() => {
+  // The benchmark stops its dev server, emulator and workers on SIGTERM.
+  for (const child of running) child.kill('SIGTERM');
+});
+
 function runBench(args: readonly string[]): Promise<BenchRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -212,10 +212,12 @@ describe('npm start', () => {
 
     // Ctrl-C while an activity runs: the worker drains it (every cloud call takes 4 s) against a
     // server that is still up, and only then is the server stopped.
-    await new EmulatorAdmin(`http://127.0.0.1:${emulatorPort}`).addFault({ action: '*', latencyMs: 4_000, times: -1 });
+    const emulatorAdmin = new EmulatorAdmin(`http://127.0.0.1:${emulatorPort}`);
+    await emulatorAdmin.addFault({ action: '*', latencyMs: 4_000, times: -1 });
     const inFlight = await runBin(['delete', 'img-demo0002'], userEnv);
     expect(inFlight.code, inFlight.stderr).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Once a cloud call has reached the emulator (and waits there), an activity is running.
+    while (!(await emulatorAdmin.faults()).some((fault) => fault.fired > 0)) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await interrupt(second)).toEqual({ code: 0, signal: null });
     const secondStopLog = second.stderr();
     expect(secondStopLog).not.toContain('had already stopped');
@@ -236,13 +238,11 @@ describe('npm start', () => {
     const [, temporalPort, , , , emulatorPort] = args;
     const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
     // Every cloud call takes a minute, longer than the worker's grace time (10 s).
-    await new EmulatorAdmin(emulatorUrl).addFault({ action: '*', latencyMs: 60_000, times: -1 });
+    const emulatorAdmin = new EmulatorAdmin(emulatorUrl);
+    await emulatorAdmin.addFault({ action: '*', latencyMs: 60_000, times: -1 });
     const started = await runBin(['delete', 'img-demo0002'], { ...cleanEnv(), TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}` });
     expect(started.code, started.stderr).toBe(0);
-    const callOnTheWire = async () => {
-      const faults = (await (await fetch(`${emulatorUrl}/_emulator/faults`)).json()) as Array<{ fired: number }>;
-      return faults.some((fault) => fault.fired > 0);
-    };
+    const callOnTheWire = async () => (await emulatorAdmin.faults()).some((fault) => fault.fired > 0);
     while (!(await callOnTheWire())) await new Promise((resolve) => setTimeout(resolve, 100));
     process.kill(-run.pid, 'SIGINT');
     expect(await waitUntil(() => run.stderr().includes('Ctrl-C again to not wait'), 10_000), run.stderr()).toBe(true);

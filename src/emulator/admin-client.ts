@@ -85,6 +85,11 @@ export class EmulatorAdmin {
     return this.call('POST', 'faults', fault);
   }
 
+  /** The faults still armed, each with how many calls it fired for so far. */
+  faults(): Promise<Array<Fault & { id: string; fired: number }>> {
+    return this.call('GET', 'faults');
+  }
+
   clearFaults(): Promise<void> {
     return this.call('DELETE', 'faults');
   }

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { explain } from '../../src/cloud/errors.js';
 import { startTestStack, workflowExists } from '../helpers/stack.js';
 import type { TestStack } from '../helpers/stack.js';
@@ -19,6 +19,11 @@ let env: Record<string, string>;
 beforeAll(async () => {
   stack = await startTestStack();
   env = stackEnv(stack);
+});
+
+// A fault a test adds (slow or failing calls for every image) never outlives it, failed or not.
+afterEach(async () => {
+  await stack?.admin.clearFaults();
 });
 
 afterAll(async () => {

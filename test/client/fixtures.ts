@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { EmulatorAdmin } from '../../src/emulator/admin-client.js';
 import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
 import { runCli } from '../../src/cli/main.js';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { createImgdelClient, type ImgdelClient } from '../../src/client/index.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { testNamespace, testTemporalAddress } from '../helpers/temporal.js';
@@ -147,6 +147,10 @@ export function useClientStack(use: (stack: TestStack, imgdel: ImgdelClient) => 
     stack = await startTestStack();
     imgdel = createImgdelClient({ env: stackEnv(stack) });
     use(stack, imgdel);
+  });
+  // A fault a test adds (slow or failing calls for every image) never outlives it, failed or not.
+  afterEach(async () => {
+    await stack?.admin.clearFaults();
   });
   afterAll(async () => {
     await imgdel?.close();

@@ -124,12 +124,8 @@ describe('the production worker', () => {
 
   it('shuts down gracefully on SIGTERM: exit status 0 and a shutdown log', async () => {
     worker.child.kill('SIGTERM');
-    // A bound on the wait so a hang fails the test instead of the run; not a speed assertion.
-    const exitCode = await Promise.race([
-      worker.exited,
-      new Promise<string>((resolveLate) => setTimeout(() => resolveLate('still running after the grace time'), GRACE_MS + 15_000)),
-    ]);
-    expect(exitCode).toBe(0);
+    // A worker that never exits fails at the test's timeout.
+    expect(await worker.exited).toBe(0);
     expect(worker.logs.some((line) => line.message === 'received SIGTERM: shutting down gracefully')).toBe(true);
     expect(worker.logs.some((line) => line.message === 'imgdel worker stopped: shutdown complete')).toBe(true);
   });

@@ -132,11 +132,8 @@ describe('worker observability', () => {
 
   it('exits 0 on SIGTERM after a graceful shutdown', async () => {
     worker.child.kill('SIGTERM');
-    const exitCode = await Promise.race([
-      worker.exited,
-      new Promise<string>((resolveLate) => setTimeout(() => resolveLate('still running after the grace time'), 20_000)),
-    ]);
-    expect(exitCode).toBe(0);
+    // A worker that never exits fails at the test's timeout.
+    expect(await worker.exited).toBe(0);
     expect(worker.logs.some((line) => line.message === 'received SIGTERM: shutting down gracefully')).toBe(true);
     expect(worker.logs.some((line) => line.message === 'Worker state changed' && line['state'] === 'STOPPED')).toBe(true);
     expect(worker.logs.at(-1)?.message).toBe('imgdel worker stopped: shutdown complete');
