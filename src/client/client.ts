@@ -20,10 +20,10 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import type { ConnectionOptions, WorkflowExecutionDescription, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
+import { z } from 'zod';
 import { abortableSleep, unlessAborted } from '../abort.js';
 import { StepCode } from '../cloud/errors.js';
 import { loadClientConfig } from '../config.js';
-import { z } from 'zod';
 import { DEFAULTS, checkInput, describeInputProblems, inputProblemsOf, workflowIdFor } from '../workflows/input.js';
 import type { DeleteImageInput } from '../workflows/input.js';
 import {
@@ -162,6 +162,18 @@ export const DEFAULT_WORKER_TIMEOUT_MS = 60_000;
 
 /** How many deletions list() returns when not told. */
 export const DEFAULT_LIST_LIMIT = 100;
+const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
+/** How long the server may take to answer, after an Update's deadline, before it counts as unreachable. */
+const SERVER_PROBE_TIMEOUT_MS = 3_000;
+/**
+ * How long a progress query may keep failing on the worker before waitForOutcome gives up with
+ * ProgressUnreadableError: long enough to ride out a worker restart, short next to the worker timeout.
+ */
+const QUERY_FAILURE_GRACE_MS = 5_000;
+const GRPC_CANCELLED = 1;
+const GRPC_FAILED_PRECONDITION = 9;
+const GRPC_UNAVAILABLE = 14;
+const GRPC_DEADLINE_EXCEEDED = 4;
 
 /** The longest wait a timer or a gRPC deadline takes (2^31 - 1 ms, about 24.8 days). */
 const MAX_DURATION_MS = 2 ** 31 - 1;
@@ -185,18 +197,6 @@ function checkedOptions<Schema extends z.ZodType>(schema: Schema, options: unkno
   const issues = inputProblemsOf(parsed.error);
   throw new InvalidDeletionInputError(describeInputProblems(issues), consequence, issues, 'invalid client options');
 }
-const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
-/** How long the server may take to answer, after an Update's deadline, before it counts as unreachable. */
-const SERVER_PROBE_TIMEOUT_MS = 3_000;
-/**
- * How long a progress query may keep failing on the worker before waitForOutcome gives up with
- * ProgressUnreadableError: long enough to ride out a worker restart, short next to the worker timeout.
- */
-const QUERY_FAILURE_GRACE_MS = 5_000;
-const GRPC_CANCELLED = 1;
-const GRPC_FAILED_PRECONDITION = 9;
-const GRPC_UNAVAILABLE = 14;
-const GRPC_DEADLINE_EXCEEDED = 4;
 
 export function createImgdelClient(options: ImgdelClientOptions = {}): ImgdelClient {
   return new ImgdelClient(options);

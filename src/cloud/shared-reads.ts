@@ -177,6 +177,15 @@ export class CoalescedReads<Value> {
   }
 }
 
+/** The keys one batched call will ask for, and how many callers still wait for each. */
+interface OpenBatch<Value> {
+  keys: string[];
+  callers: Map<string, number>;
+  /** Once true the keys are on the wire: a caller leaving no longer changes them. */
+  sent: boolean;
+  read: SharedRead<ReadonlyMap<string, Value>>;
+}
+
 /**
  * Reads of many keys that one call can answer together (a list filtered by several ids):
  * callers of one group (a region) that ask within `windowMs` of the first share one call for
@@ -187,15 +196,6 @@ export class CoalescedReads<Value> {
  * service), which every caller then gets, since asking again at once per key would only add load.
  * With `maxKeys` 1 every read is sent at once, alone.
  */
-/** The keys one batched call will ask for, and how many callers still wait for each. */
-interface OpenBatch<Value> {
-  keys: string[];
-  callers: Map<string, number>;
-  /** Once true the keys are on the wire: a caller leaving no longer changes them. */
-  sent: boolean;
-  read: SharedRead<ReadonlyMap<string, Value>>;
-}
-
 export class BatchedReads<Value> {
   private readonly open = new Map<string, OpenBatch<Value>>();
 
