@@ -96,7 +96,7 @@ describe('the production worker', () => {
   it('answers /healthz while running', async () => {
     const response = await fetch(`http://127.0.0.1:${healthPort}/healthz`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', state: 'RUNNING' });
+    expect(await response.json()).toEqual({ status: 'ok', state: 'RUNNING', temporal: 'reachable' });
   });
 
   it('serves a deletion', async () => {
