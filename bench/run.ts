@@ -119,7 +119,7 @@ function log(line: string): void {
 
 /** The command line, described once: parseArgs reads it and --help prints it. */
 const OPTIONS = {
-  quick: { type: 'boolean', help: `small sizes, under a minute (P1 ${SIZES.quick.p1Runs} run, P2 ${SIZES.quick.p2Deletions} deletions, P3 ${SIZES.quick.p3RegionDeletes} region deletes)` },
+  quick: { type: 'boolean', help: `small sizes, under two minutes (P1 ${SIZES.quick.p1Runs} run, P2 ${SIZES.quick.p2Deletions} deletions, P3 ${SIZES.quick.p3RegionDeletes} region deletes)` },
   'temporal-address': { type: 'string', value: 'host:port', help: 'use this Temporal server instead of starting a dev server' },
   namespace: { type: 'string', value: 'name', help: "the given Temporal server's namespace (default: TEMPORAL_NAMESPACE or default)" },
   'emulator-url': { type: 'string', value: 'url', help: 'use this emulator (started with its default keys) instead of starting one' },
