@@ -114,6 +114,21 @@ export const ANSWER_UPDATES_ON_CANCEL_PATCH = 'answer-updates-on-cancel';
 export const PIVOT_ONLY_WHEN_REMOVED_PATCH = 'pivot-only-when-removed';
 
 /**
+ * Patch, decided only when a region delete fails with RegionDeleteUnconfirmed: the cloud accepted
+ * a DeleteImage (which nothing undoes) but still listed the copy. That passes the pivot, as it does
+ * when a cancel cuts the confirmation short, so the saga parks the region instead of re-creating
+ * the templates of an image whose copy is going. Before it, the saga read the regions, found the
+ * copy still listed, and compensated.
+ */
+export const ACCEPTED_DELETE_PASSES_PIVOT_PATCH = 'accepted-delete-passes-pivot';
+/**
+ * Patch, decided only when a retry was accepted in the same workflow task as a cancel: no round
+ * starts (it would delete nothing), the cancellation ends the deletion, and the retry is answered
+ * RetryNotStarted. Before it, the round began (retries counted, failed regions set pending) and
+ * launched nothing.
+ */
+export const NO_RETRY_ROUND_ONCE_CANCELLED_PATCH = 'no-retry-round-once-cancelled';
+/**
  * Patch, decided only when an abandon update comes without an argument (or with null): it now
  * abandons, with no reason. Before it, such an update was accepted but stored as "no abandon
  * requested", so the deletion stayed parked and still took retries (and null failed the task).
@@ -543,6 +558,9 @@ class ImageDeletion {
       region.lastError = stepErrorFrom(error);
       region.attempts += attemptsOf(error, this.activityOptions.regionDelete.retry?.maximumAttempts);
       this.regionFailures.set(region.regionId, error);
+      if (region.lastError.code === StepCode.RegionDeleteUnconfirmed && patched(ACCEPTED_DELETE_PASSES_PIVOT_PATCH)) {
+        this.passPivotAt(region, true);
+      }
     } finally {
       this.deletesInFlight -= 1;
     }
@@ -704,6 +722,11 @@ class ImageDeletion {
           true,
         );
       }
+      if (this.workflowScope.consideredCancelled && patched(NO_RETRY_ROUND_ONCE_CANCELLED_PATCH)) {
+        // The retry came with a cancel: the cancellation ends the deletion, and settling answers
+        // the retry (RetryNotStarted).
+        throw new CancelledFailure('Workflow cancelled');
+      }
       this.retryRequested = false;
       this.state.retries += 1;
       for (const region of failed) region.status = 'pending';
@@ -731,6 +754,8 @@ class ImageDeletion {
       for (const region of this.state.regions) {
         if (region.status !== 'deleted' && !remaining.regions.includes(region.regionId)) {
           const sentDelete = deleteWasSent(region);
+          // A failed region found gone is deleted: its error is no longer what happened to it.
+          if (region.status === 'failed') delete region.lastError;
           region.status = 'deleted';
           this.passPivotAt(region, sentDelete);
         } else if (region.status === 'deleting') {

@@ -559,6 +559,30 @@ describe('deleteImage: a region delete that failed but was applied', () => {
   });
 });
 
+describe('deleteImage: a region delete the cloud accepted but never confirmed', () => {
+  it('passes the pivot and parks the region, re-creating nothing: an accepted delete is not undone', async () => {
+    await withScenario(
+      // The first region's copy stays listed however long the saga confirms, also when it asks what remains.
+      (imageId) => ({ ...twoTemplates(imageId), stillListed: (regionId) => regionId === 'ap-southeast-1', remainingRegions: () => REGIONS }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1 });
+        const parked = await waitForStatus(handle, 'awaiting-retry');
+        expect(parked.pivotRegion).toBe('ap-southeast-1');
+        expect(parked.regions.find((r) => r.regionId === 'ap-southeast-1')).toMatchObject({
+          status: 'failed',
+          lastError: { code: 'RegionDeleteUnconfirmed' },
+        });
+        // Forward only: the other regions went on, and no template came back.
+        expect(parked.regions.filter((r) => r.status === 'deleted').map((r) => r.regionId)).toEqual(['cn-hangzhou', 'cn-shanghai']);
+        expect(scenario.cloud.recreated).toEqual([]);
+        await handle.executeUpdate(abandonUpdate, { args: [{}] });
+      },
+      REGIONS,
+      { confirmTimeoutMs: 200 },
+    );
+  });
+});
+
 describe('deleteImage: parked after the pivot', () => {
   const failingRegion = (fixed: { value: boolean }) => (imageId: string): CloudScript => ({
     ...twoTemplates(imageId),
@@ -576,6 +600,21 @@ describe('deleteImage: parked after the pivot', () => {
     });
     return { scenario, handle };
   }
+
+  it('reports a parked region found gone at a cancel as deleted, without the error it no longer has', async () => {
+    await withScenario(failingRegion({ value: false }), async (scenario) => {
+      const handle = await start(scenario, { regionConcurrency: 1 });
+      await waitForStatus(handle, 'awaiting-retry');
+      // Its copy went meanwhile (someone deleted it in the console).
+      scenario.cloud.script.remainingRegions = () => [];
+      await handle.cancel();
+      expect(await failureOf(handle)).toBeInstanceOf(CancelledFailure);
+      const report = await handle.query(progressQuery);
+      const shanghai = report.regions.find((r) => r.regionId === 'cn-shanghai');
+      expect(shanghai?.status).toBe('deleted');
+      expect(shanghai?.lastError).toBeUndefined();
+    });
+  });
 
   it('parks a region whose budget is spent, then completes on retry', async () => {
     const fixed = { value: false };
@@ -729,6 +768,8 @@ describe('deleteImage: parked after the pivot', () => {
         // Accepted: the abandon ended the deletion, or the retry's round began before the cancel stopped it.
         expect(answered).toBe(update === 'abandon' ? 'abandoned' : 'running');
       }
+      // No round that deleted nothing: a region the saga gave up on is still reported failed.
+      expect(report.regions.filter((r) => r.status === 'pending' && r.lastError !== undefined)).toEqual([]);
       // The report's status and the way the workflow ended say the same.
       if (ending instanceof CancelledFailure) expect(report.status).toBe('cancelled');
       else expect([report.status, (ending as ApplicationFailure).type]).toEqual(['abandoned', 'Abandoned']);
