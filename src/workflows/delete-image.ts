@@ -671,15 +671,19 @@ class ImageDeletion {
     }
     for (const region of this.state.regions) {
       if (region.status === 'deleted' || remaining.regions.includes(region.regionId)) continue;
-      const sentDelete = deleteWasSent(region);
-      // The failed attempt's error is no longer what this region's state says.
-      if (region.status === 'failed') delete region.lastError;
-      else region.alreadyGone = true;
-      region.status = 'deleted';
-      this.passPivotAt(region, sentDelete);
+      if (region.status !== 'failed') region.alreadyGone = true;
+      this.markGone(region);
     }
     this.refreshDetails();
     return this.state.pivotRegion !== undefined;
+  }
+
+  /** A region the cloud no longer lists is deleted: a failed attempt's error no longer says what happened to it. */
+  private markGone(region: RegionProgress): void {
+    const sentDelete = deleteWasSent(region);
+    if (region.status === 'failed') delete region.lastError;
+    region.status = 'deleted';
+    this.passPivotAt(region, sentDelete);
   }
 
   /**
@@ -753,11 +757,7 @@ class ImageDeletion {
       }
       for (const region of this.state.regions) {
         if (region.status !== 'deleted' && !remaining.regions.includes(region.regionId)) {
-          const sentDelete = deleteWasSent(region);
-          // A failed region found gone is deleted: its error is no longer what happened to it.
-          if (region.status === 'failed') delete region.lastError;
-          region.status = 'deleted';
-          this.passPivotAt(region, sentDelete);
+          this.markGone(region);
         } else if (region.status === 'deleting') {
           region.status = 'pending';
         }
