@@ -30,6 +30,18 @@ function fakeGoBinary(path: string, version: string): void {
 
 const freshDir = useTempDirs();
 
+/** Runs `body` (which has ensureTemporalCli in scope) in a process of its own; resolves with its exit code. */
+function ensureInChild(env: NodeJS.ProcessEnv, body: string): Promise<number | null> {
+  const module = fileURLToPath(new URL('../../src/dev/temporal-cli.ts', import.meta.url));
+  const script = `import { ensureTemporalCli } from ${JSON.stringify(module)};\n${body}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    env,
+    stdio: 'ignore',
+  });
+  return new Promise((resolveExit) => child.once('exit', resolveExit));
+}
+
 /** A cache in a fresh directory, and a PATH with neither temporal nor go on it. */
 function isolatedEnv(): NodeJS.ProcessEnv {
   const root = freshDir('imgdel-cli-cache-');
@@ -92,16 +104,12 @@ describe('a build cut short', () => {
     // A go that only waits: the build is still running when the process exits.
     writeFileSync(join(bin, 'go'), `#!/bin/sh\necho $$ > '${goPidFile}'\nexec /bin/sleep 60\n`);
     chmodSync(join(bin, 'go'), 0o755);
-    const module = fileURLToPath(new URL('../../src/dev/temporal-cli.ts', import.meta.url));
     // As npm start's signal handler does: process.exit while the build runs.
-    const script = `import { ensureTemporalCli } from ${JSON.stringify(module)};
-      void ensureTemporalCli((line) => { if (line.startsWith('building')) setTimeout(() => process.exit(0), 500); }, process.env);`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    const exit = await ensureInChild(
       env,
-      stdio: 'ignore',
-    });
-    expect(await new Promise((resolveExit) => child.once('exit', resolveExit))).toBe(0);
+      "void ensureTemporalCli((line) => { if (line.startsWith('building')) setTimeout(() => process.exit(0), 500); }, process.env);",
+    );
+    expect(exit).toBe(0);
     const cacheDir = join(env.XDG_CACHE_HOME ?? '', 'imgdel');
     expect(existsSync(join(cacheDir, 'temporal-build.lock'))).toBe(false);
     expect(readdirSync(join(cacheDir, 'bin')).filter((name) => name.startsWith('.build-'))).toEqual([]);
@@ -154,18 +162,8 @@ describe('the build lock', () => {
     const env = isolatedEnv();
     const go = fakeGo(env);
     staleLock(env, { pid: 999_999 });
-    const module = fileURLToPath(new URL('../../src/dev/temporal-cli.ts', import.meta.url));
-    const script = `import { ensureTemporalCli } from ${JSON.stringify(module)};
-      await ensureTemporalCli(() => undefined, process.env);`;
     const exits = await Promise.all(
-      Array.from({ length: 4 }, () => {
-        const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-          cwd: fileURLToPath(new URL('../..', import.meta.url)),
-          env,
-          stdio: 'ignore',
-        });
-        return new Promise((resolveExit) => child.once('exit', resolveExit));
-      }),
+      Array.from({ length: 4 }, () => ensureInChild(env, 'await ensureTemporalCli(() => undefined, process.env);')),
     );
     expect(exits).toEqual([0, 0, 0, 0]);
     expect(go.runs()).toBe(1);
