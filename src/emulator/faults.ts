@@ -123,7 +123,8 @@ export class FaultRegistry {
    */
   evaluate(action: string, params: FlatParams, random: () => number = Math.random): FaultEffect {
     const effect: FaultEffect = { latencyMs: 0 };
-    for (const fault of [...this.faults]) {
+    // remove() replaces the array, so this loop goes on over the one it began with.
+    for (const fault of this.faults) {
       if (fault.action !== '*' && fault.action !== action) continue;
       if (fault.regionId !== undefined && !matchesRegion(params, fault.regionId)) continue;
       if (fault.imageId !== undefined && !matchesImage(params, fault.imageId)) continue;
