@@ -39,7 +39,7 @@ function perfectRun(): Evidence & { state: EmulatorState; calls: EmulatorCall[];
       finals.set(image.imageId, { execution: 'FAILED', status: 'rejected', failureType: outcome.code });
       state.templates.push(...image.templates);
     } else {
-      finals.set(image.imageId, { execution: 'FAILED', status: 'compensated', failureType: 'Compensated' });
+      finals.set(image.imageId, { execution: 'FAILED', status: 'compensated', failureType: 'Compensated', causeType: 'DeleteTemplate.Failed' });
       for (const template of image.templates) {
         calls.push(call('DeleteTemplates', { 'TemplateIds.1': template.templateId }, '2026-01-01T00:00:01Z'));
         calls.push(call('CreateTemplate', { TemplateName: template.templateName, ImageId: image.imageId }, '2026-01-01T00:00:03Z'));
@@ -78,6 +78,19 @@ describe('the chaos verdict', () => {
     const mismatches = verify(run).mismatches.join('\n');
     expect(mismatches).toContain('deletes after the compensation finished');
     expect(mismatches).toContain('DeleteImage was called before or during a compensation');
+  });
+
+  it('catches a compensation that fails with another type, or names another cause than the planned refusal', () => {
+    const compensated = firstOf('compensated');
+    const wrongType = perfectRun();
+    wrongType.finals.set(compensated.imageId, { execution: 'FAILED', status: 'compensated', failureType: 'DeleteTemplate.Failed' });
+    expect(verify(wrongType).mismatches.join('\n')).toContain(`${compensated.imageId} (compensated`);
+    const wrongCause = perfectRun();
+    wrongCause.finals.set(compensated.imageId, { execution: 'FAILED', status: 'compensated', failureType: 'Compensated', causeType: 'InternalError' });
+    expect(verify(wrongCause).mismatches.join('\n')).toContain('compensated, caused by InternalError');
+    const noCause = perfectRun();
+    noCause.finals.set(compensated.imageId, { execution: 'FAILED', status: 'compensated', failureType: 'Compensated' });
+    expect(verify(noCause).mismatches.join('\n')).toContain(`${compensated.imageId} (compensated`);
   });
 
   it('catches an image the workflow calls deleted that the emulator still has', () => {

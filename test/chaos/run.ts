@@ -479,10 +479,12 @@ async function finalOf(handle: WorkflowHandle, execution: string): Promise<Workf
     const cause = error.cause;
     if (!(cause instanceof ApplicationFailure)) return { execution, message: cause?.message ?? error.message };
     const report = reportSchema.safeParse(cause.details?.[0]);
+    const causeType = cause.cause instanceof ApplicationFailure ? cause.cause.type : cause.cause?.name;
     return {
       execution,
       message: cause.message,
       ...(cause.type ? { failureType: cause.type } : {}),
+      ...(causeType ? { causeType } : {}),
       ...(report.success ? { status: report.data.status } : {}),
       ...(report.success && report.data.retries !== undefined ? { retries: report.data.retries } : {}),
     };

@@ -15,6 +15,8 @@ export interface WorkflowFinal {
   status?: string;
   /** The failure's type: the cloud code, or Compensated, … */
   failureType?: string;
+  /** The type of the failure's cause: for Compensated, the error that started the compensation. */
+  causeType?: string;
   /** How many times an operator's retry ran. */
   retries?: number;
   message?: string;
@@ -44,7 +46,9 @@ export function observedOutcome(final: WorkflowFinal | undefined): string {
     return (final.retries ?? 0) > 0 ? 'deleted after retry' : 'deleted';
   }
   if (final.execution === 'FAILED' && final.status === 'rejected') return `rejected: ${final.failureType ?? '?'}`;
-  if (final.execution === 'FAILED' && final.status === 'compensated') return 'compensated';
+  if (final.execution === 'FAILED' && final.status === 'compensated' && final.failureType === 'Compensated') {
+    return final.causeType === 'DeleteTemplate.Failed' ? 'compensated' : `compensated, caused by ${final.causeType ?? '?'}`;
+  }
   return `unexpected: ${final.execution} ${final.status ?? ''} ${final.failureType ?? ''}`.trim();
 }
 
