@@ -100,6 +100,18 @@ describe('the chaos verdict', () => {
     expect(verify(run).mismatches.join('\n')).toContain(`${deleted.imageId} (deleted`);
   });
 
+  it('catches a compensated template re-created without the content it was seeded with', () => {
+    const run = perfectRun();
+    const compensated = firstOf('compensated');
+    const template = compensated.templates[0];
+    if (template === undefined) throw new Error('a compensated image has templates');
+    const restored = run.state.templates.find((candidate) => candidate.templateName === template.templateName);
+    if (restored === undefined) throw new Error('the perfect run restores every template');
+    restored['SystemDiskSize'] = 40;
+    restored['RegionConfigList'] = [];
+    expect(verify(run).mismatches.join('\n')).toContain(`template ${template.templateName} changed: SystemDiskSize, RegionConfigList`);
+  });
+
   it('catches a rejected image whose template was touched', () => {
     const run = perfectRun();
     const rejected = firstOf('rejected', true);

@@ -3,6 +3,7 @@
  * what the emulator holds now (state), and what the emulator was asked (call log) —
  * against the plan. Pure: the run gathers the evidence, this only judges it.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { EmulatorCall, EmulatorState } from '../../src/emulator/admin-client.js';
 import { listParam } from '../../src/emulator/params.js';
 import type { PlannedImage } from './plan.js';
@@ -127,7 +128,10 @@ export function verify(evidence: Evidence): Verdict {
       }
       for (const seeded of image.templates) {
         const now = templatesNow.find((template) => template.templateName === seeded.templateName);
-        if (now !== undefined && now['Description'] !== seeded['Description']) problem(`template ${seeded.templateName} lost its Description`);
+        if (now === undefined) continue;
+        // Every field it was seeded with, as seeded (a re-created template has a new id).
+        const changed = Object.keys(seeded).filter((field) => field !== 'templateId' && !isDeepStrictEqual(now[field], seeded[field]));
+        if (changed.length > 0) problem(`template ${seeded.templateName} changed: ${changed.join(', ')}`);
       }
     }
     if (image.outcome.kind === 'rejected') {
