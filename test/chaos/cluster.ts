@@ -111,7 +111,10 @@ export class EmulatorProcess {
     const deadline = Date.now() + 60_000;
     for (;;) {
       if (hasExited(child)) throw new Error(`the emulator exited at start:\n${this.output.text()}`);
-      if (Date.now() > deadline) throw new Error(`the emulator did not answer within 60 s:\n${this.output.text()}`);
+      if (Date.now() > deadline) {
+        await this.kill();
+        throw new Error(`the emulator did not answer within 60 s:\n${this.output.text()}`);
+      }
       try {
         const response = await fetch(`${this.url}/_emulator/health`);
         if (response.ok) return;

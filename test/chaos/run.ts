@@ -182,13 +182,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let passed = false;
   try {
     // Workers load a prebuilt bundle, as in production: a restarted worker polls again in seconds.
-    const [bundle, startedDevServer, startedEmulator] = await Promise.all([
+    // All three settle before anything is judged, so that when one fails, the servers that did
+    // start are stopped below instead of being left running.
+    const [builtBundle, startedDevServer, startedEmulator] = await Promise.allSettled([
       buildWorkflowBundle({ outputPath: join(workDir, 'workflow-bundle.js'), logger: silentBundlerLogger }),
       RestartableDevServer.start(join(workDir, 'temporal.db'), log),
       EmulatorProcess.start(join(workDir, 'emulator-state.json')),
     ]);
-    devServer = startedDevServer;
-    emulator = startedEmulator;
+    if (startedDevServer.status === 'fulfilled') devServer = startedDevServer.value;
+    if (startedEmulator.status === 'fulfilled') emulator = startedEmulator.value;
+    if (builtBundle.status === 'rejected') throw builtBundle.reason;
+    if (startedDevServer.status === 'rejected') throw startedDevServer.reason;
+    if (startedEmulator.status === 'rejected') throw startedEmulator.reason;
+    const bundle = builtBundle.value;
+    devServer = startedDevServer.value;
+    emulator = startedEmulator.value;
     const emulatorNow = emulator;
     const admin = () => new EmulatorAdmin(emulatorNow.url);
     const faults = new FaultBook(() => emulatorNow.url);

@@ -1,0 +1,57 @@
+/**
+ * A chaos run that cannot start leaves nothing running: here its dev server cannot start (a
+ * TEMPORAL_CLI that is no binary), while its emulator does, and must be stopped. Under vitest
+ * no exit hook runs when a test process ends, so a process the run does not stop outlives it.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FULL_RUN, runChaos } from './chaos/run.js';
+
+/** Command lines of the processes with an argument under `dir` (Linux /proc). */
+function processesUnder(dir: string): string[] {
+  const entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  return entries.flatMap((entry) => {
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      return args.some((arg) => arg.startsWith(`${dir}/`)) ? [args.join(' ')] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+const workDirs: string[] = [];
+const temporalCli = process.env.TEMPORAL_CLI;
+
+afterEach(async () => {
+  if (temporalCli === undefined) delete process.env.TEMPORAL_CLI;
+  else process.env.TEMPORAL_CLI = temporalCli;
+  for (const dir of workDirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+describe('chaos run cleanup', () => {
+  it.skipIf(!existsSync('/proc/self/cmdline'))('stops the emulator it started when the dev server cannot start', async () => {
+    process.env.TEMPORAL_CLI = join(process.cwd(), 'no-such-temporal-binary');
+    let workDir: string | undefined;
+    const run = runChaos({
+      ...FULL_RUN,
+      images: 6,
+      seed: 1,
+      log: (line) => {
+        const named = /work dir (\S+)$/.exec(line);
+        if (named?.[1] !== undefined) {
+          workDir = named[1];
+          workDirs.push(named[1]);
+        }
+      },
+    });
+    await expect(run).rejects.toThrow('TEMPORAL_CLI');
+    if (workDir === undefined) throw new Error('the run did not name its work directory');
+    // A process the run left behind has been spawned by now, and stays.
+    await sleep(2_000);
+    expect(processesUnder(workDir)).toEqual([]);
+  });
+});
