@@ -2,13 +2,14 @@
  * A chaos run that cannot start leaves nothing running: here its dev server cannot start (a
  * TEMPORAL_CLI that is no binary), while its emulator does, and must be stopped. Under vitest
  * no exit hook runs when a test process ends, so a process the run does not stop outlives it.
+ * An aborted run (Ctrl-C) stops at once, even while it retries a call to a server that is gone.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FULL_RUN, runChaos } from './chaos/run.js';
+import { FULL_RUN, persistently, runChaos } from './chaos/run.js';
 
 /** Command lines of the processes with an argument under `dir` (Linux /proc). */
 function processesUnder(dir: string): string[] {
@@ -53,5 +54,25 @@ describe('chaos run cleanup', () => {
     // A process the run left behind has been spawned by now, and stays.
     await sleep(2_000);
     expect(processesUnder(workDir)).toEqual([]);
+  });
+
+  it('stops retrying a Temporal call once the run is aborted', async () => {
+    // A Ctrl-C in a terminal reaches the dev server too: the call would fail until the deadline.
+    const aborting = new AbortController();
+    let calls = 0;
+    const call = persistently(
+      'a call to a stopped server',
+      Date.now() + 5_000,
+      () => undefined,
+      () => {
+        calls += 1;
+        if (calls === 2) aborting.abort();
+        return Promise.reject(new Error('14 UNAVAILABLE: No connection established'));
+      },
+      undefined,
+      aborting.signal,
+    );
+    await expect(call).rejects.toMatchObject({ name: 'AbortError' });
+    expect(calls).toBe(2);
   });
 });

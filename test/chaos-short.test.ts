@@ -11,7 +11,7 @@ import { formatReport } from './chaos/report.js';
 import { runChaos } from './chaos/run.js';
 
 describe('chaos, short', () => {
-  it('ends every deletion as planned through a worker kill and emulator and dev-server restarts', async () => {
+  it('ends every deletion as planned through a worker kill and emulator and dev-server restarts', async ({ signal }) => {
     const seed = randomSeed();
     const report = await runChaos({
       images: 12,
@@ -24,6 +24,8 @@ describe('chaos, short', () => {
       eventGapMs: [300, 1_500],
       quietKills: true,
       log: (line) => process.stderr.write(`[chaos] ${line}\n`),
+      // A timed-out or cancelled test stops the processes of its run.
+      signal,
     });
     process.stderr.write(`${formatReport(report)}\n`);
     expect(report.mismatches, `seed ${seed}: replay with npm run chaos -- --images 12 --workers 1 --kills 1 --seed ${seed}`).toEqual([]);

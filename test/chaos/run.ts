@@ -151,15 +151,26 @@ class FaultBook {
   }
 }
 
-/** Temporal calls survive a dev-server restart: retried until they answer (or the deadline). */
-async function persistently<T>(what: string, deadline: number, log: Log, body: () => Promise<T>, isFinal: (error: unknown) => boolean = () => false): Promise<T> {
+/**
+ * Temporal calls survive a dev-server restart: retried until they answer (or the deadline, or
+ * the run is aborted: a Ctrl-C in a terminal stops the dev server too, so it would never answer).
+ */
+export async function persistently<T>(
+  what: string,
+  deadline: number,
+  log: Log,
+  body: () => Promise<T>,
+  isFinal: (error: unknown) => boolean = () => false,
+  signal?: AbortSignal,
+): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await body();
     } catch (error) {
+      signal?.throwIfAborted();
       if (isFinal(error) || Date.now() > deadline) throw error;
       if (attempt === 3) log(`${what}: still failing (${error instanceof Error ? error.message : String(error)}), retrying`);
-      await sleep(Math.min(2_000, 100 * attempt));
+      await sleep(Math.min(2_000, 100 * attempt), undefined, { signal });
     }
   }
 }
@@ -209,7 +220,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     connection = await Connection.connect({ address: devServer.address });
     const client = new Client({ connection });
 
-    await startAll(client, plan.images, taskQueue, deadline, log);
+    await startAll(client, plan.images, taskQueue, deadline, log, options.signal);
     log(`started ${plan.images.length} deletions`);
 
     const follower = new Watcher(client, plan.images, deadline, log);
@@ -229,7 +240,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       await sleep(random.int(options.eventGapMs[0], options.eventGapMs[1]), undefined, { signal: options.signal });
       if (event === 'kill-worker') {
         const index = random.int(0, workers.size - 1);
-        if (options.quietKills) await follower.untilOnlyRegionDeletesPending(30_000);
+        if (options.quietKills) await follower.untilOnlyRegionDeletesPending(30_000, options.signal);
         log(`SIGKILL worker ${index} (${follower.summary()})`);
         await workers.killAndRestart(index, random.int(200, 2_000));
       } else if (event === 'restart-dev-server') {
@@ -240,7 +251,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         // Recoverable bursts are left to run out first: added back in full, a burst could
         // spend a template budget that a half-finished one has already used.
         const burstsDone = Date.now() + 30_000;
-        while (Date.now() < burstsDone && (await faults.list()).some((fault) => faults.roleOf(fault.id) === 'burst')) await sleep(250);
+        while (Date.now() < burstsDone && (await faults.list()).some((fault) => faults.roleOf(fault.id) === 'burst')) {
+          await sleep(250, undefined, { signal: options.signal });
+        }
         const before = await faults.list();
         archivedCalls.push(...(await admin().calls()));
         log(`SIGKILL the emulator and start it again (${follower.summary()})`);
@@ -265,7 +278,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const round = (retriesPerImage.get(imageId) ?? 0) + 1;
         retriesPerImage.set(imageId, round);
         retriesSent += 1;
-        await retry(client, imageId, round, deadline, log);
+        await retry(client, imageId, round, deadline, log, options.signal);
         follower.markRetried(imageId);
       }
       await sleep(500, undefined, { signal: options.signal });
@@ -279,7 +292,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const calls = [...archivedCalls, ...(await admin().calls())];
     const state = await admin().state();
     const verdict = verify({ images: plan.images, finals: follower.finals(), parked: follower.everParked, state, calls });
-    const stuck = await runningCount(client, taskQueue, deadline, log);
+    const stuck = await runningCount(client, taskQueue, deadline, log, options.signal);
     if (stuck > 0) verdict.mismatches.push(`${stuck} workflow(s) on ${taskQueue} are still running at the end of the run`);
     verdict.mismatches.push(...workers.unexpectedExits);
 
@@ -330,25 +343,31 @@ async function seed(admin: EmulatorAdmin, plan: ChaosPlan): Promise<void> {
   }
 }
 
-async function startAll(client: Client, images: readonly PlannedImage[], taskQueue: string, deadline: number, log: Log): Promise<void> {
+async function startAll(client: Client, images: readonly PlannedImage[], taskQueue: string, deadline: number, log: Log, signal?: AbortSignal): Promise<void> {
   for (let index = 0; index < images.length; index += 20) {
     await Promise.all(
       images.slice(index, index + 20).map((image) =>
-        persistently(`start ${image.imageId}`, deadline, log, () =>
-          client.workflow.start(WORKFLOW_TYPE, {
-            taskQueue,
-            workflowId: workflowIdFor(image.imageId),
-            args: [image.input],
-            // A start retried after a lost answer attaches to the one that did start.
-            workflowIdConflictPolicy: 'USE_EXISTING',
-          }),
+        persistently(
+          `start ${image.imageId}`,
+          deadline,
+          log,
+          () =>
+            client.workflow.start(WORKFLOW_TYPE, {
+              taskQueue,
+              workflowId: workflowIdFor(image.imageId),
+              args: [image.input],
+              // A start retried after a lost answer attaches to the one that did start.
+              workflowIdConflictPolicy: 'USE_EXISTING',
+            }),
+          undefined,
+          signal,
         ),
       ),
     );
   }
 }
 
-async function retry(client: Client, imageId: string, round: number, deadline: number, log: Log): Promise<void> {
+async function retry(client: Client, imageId: string, round: number, deadline: number, log: Log, signal?: AbortSignal): Promise<void> {
   const handle = client.workflow.getHandle(workflowIdFor(imageId));
   try {
     // One update id per round: a call repeated after a lost answer is the same retry.
@@ -358,8 +377,10 @@ async function retry(client: Client, imageId: string, round: number, deadline: n
       log,
       () => handle.executeUpdate(retryUpdate, { updateId: `chaos-retry-${imageId}-${round}` }),
       (error) => error instanceof WorkflowUpdateFailedError,
+      signal,
     );
   } catch (error) {
+    if (signal?.aborted) throw error;
     log(`retry of ${imageId} refused or failed: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
@@ -425,7 +446,7 @@ class Watcher {
   }
 
   /** Waits (at most `limitMs`) until region deletes, and nothing else, are pending. */
-  async untilOnlyRegionDeletesPending(limitMs: number): Promise<void> {
+  async untilOnlyRegionDeletesPending(limitMs: number, signal?: AbortSignal): Promise<void> {
     const until = Math.min(Date.now() + limitMs, this.deadline);
     while (Date.now() < until) {
       const open = this.images.filter((image) => !this.results.has(image.imageId));
@@ -441,7 +462,7 @@ class Watcher {
       );
       const types = pending.flat();
       if (types.length > 0 && types.every((type) => type === 'deleteImageInRegion')) return;
-      await sleep(100);
+      await sleep(100, undefined, { signal });
     }
   }
 
@@ -500,12 +521,12 @@ async function finalOf(handle: WorkflowHandle, execution: string): Promise<Workf
 }
 
 /** Workflows of this run still running, per visibility (retried briefly: visibility lags a little). */
-async function runningCount(client: Client, taskQueue: string, deadline: number, log: Log): Promise<number> {
+async function runningCount(client: Client, taskQueue: string, deadline: number, log: Log, signal?: AbortSignal): Promise<number> {
   const query = `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'`;
   let count = Number.POSITIVE_INFINITY;
   for (let attempt = 0; attempt < 20 && count > 0; attempt += 1) {
-    count = (await persistently('count running workflows', deadline + 60_000, log, () => client.workflow.count(query))).count;
-    if (count > 0) await sleep(500);
+    count = (await persistently('count running workflows', deadline + 60_000, log, () => client.workflow.count(query), undefined, signal)).count;
+    if (count > 0) await sleep(500, undefined, { signal });
   }
   return count;
 }
