@@ -107,8 +107,8 @@ const MAX_RETRIES_PER_IMAGE = 3;
 const reportSchema = z.object({ status: z.string(), retries: z.number().optional() }).loose();
 
 /** The faults the run added, with the id each has in the emulator process running now. */
-class FaultBook {
-  private readonly entries: Array<{ role: FaultRole; imageId?: string; id: string }> = [];
+export class FaultBook {
+  private entries: Array<{ role: FaultRole; imageId?: string; id: string }> = [];
   /** Calls slowed down by a latency fault, in emulator processes that are gone. */
   latencyFiredBefore = 0;
 
@@ -128,17 +128,24 @@ class FaultBook {
     return this.entries.find((entry) => entry.id === id)?.role;
   }
 
-  /** After an emulator restart: adds back what was left of every fault, in the same order. */
+  /**
+   * After an emulator restart: adds back what was left of every fault, in the same order. The
+   * faults that ran out are forgotten: the new process numbers its faults from the start again,
+   * so their old ids are now other faults' ids.
+   */
   async restore(before: readonly ListedFault[]): Promise<void> {
+    const byOldId = new Map(this.entries.map((entry) => [entry.id, entry]));
+    const restored: typeof this.entries = [];
     for (const listed of before) {
       const remaining = listed.times === -1 ? -1 : listed.times - listed.fired;
-      const entry = this.entries.find((candidate) => candidate.id === listed.id);
+      const entry = byOldId.get(listed.id);
       if (entry === undefined || remaining === 0) continue;
       if (entry.role === 'latency') this.latencyFiredBefore += listed.fired;
       const { id: _oldId, fired: _fired, ...fault } = listed;
       const { id } = await new EmulatorAdmin(this.url()).addFault({ ...fault, times: remaining });
-      entry.id = id;
+      restored.push({ ...entry, id });
     }
+    this.entries = restored;
   }
 
   async remove(role: FaultRole): Promise<number> {
