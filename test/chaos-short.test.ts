@@ -28,7 +28,7 @@ describe('chaos, short', () => {
       signal,
     });
     process.stderr.write(`${formatReport(report)}\n`);
-    expect(report.mismatches, `seed ${seed}: replay with npm run chaos -- --images 12 --workers 1 --kills 1 --seed ${seed}`).toEqual([]);
+    expect(report.mismatches, `seed ${seed}: replay with npm run chaos -- --images 12 --workers 1 --kills 1 --quiet-kills --seed ${seed}`).toEqual([]);
     expect(report.workerKills).toBe(1);
     expect(report.emulatorRestarts).toBe(1);
     expect(report.devServerRestarts).toBe(1);
