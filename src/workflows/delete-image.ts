@@ -23,7 +23,7 @@ import {
 } from '@temporalio/workflow';
 import type { ImagePlan, ImgdelActivities, RemainingRegions, StepReceipt } from '../activities/index.js';
 import type { RecreatedTemplate, TemplateSnapshot } from '../cloud/port.js';
-import { StepCode } from '../cloud/errors.js';
+import { StepCode, SyntheticCode } from '../cloud/errors.js';
 import { runBounded } from './bounded.js';
 import { attemptsOf, causeFailureOf, cloudDetailsOf, stepErrorFrom } from './failure-causes.js';
 import { checkInput, resolveInput, type ResolvedInput } from './input.js';
@@ -135,6 +135,18 @@ export const NO_RETRY_ROUND_ONCE_CANCELLED_PATCH = 'no-retry-round-once-cancelle
  */
 export const ABANDON_WITHOUT_ARGUMENT_PATCH = 'abandon-without-argument';
 
+/**
+ * Patch, decided only when a region whose last delete got no answer (RequestTimeout, NetworkError:
+ * the request may have been sent and applied, its answer lost) is still listed when the saga reads
+ * the regions before re-creating templates (after a cancel, or a failure before the pivot): it
+ * waits up to the input's unansweredDeleteWaitSeconds, reading again every few seconds, for that
+ * delete to show. Before it, the saga read once, re-created the templates, and could report the
+ * image "as it was" just before a late delete removed its copy.
+ */
+export const WAIT_FOR_UNANSWERED_DELETES_PATCH = 'wait-for-unanswered-deletes';
+const UNANSWERED_DELETE_POLL_SECONDS = 5;
+const UNANSWERED_CODES: ReadonlySet<string> = new Set([SyntheticCode.RequestTimeout, SyntheticCode.NetworkError]);
+
 type ImgdelActivityProxies = ReturnType<typeof proxyActivities<ImgdelActivities>>;
 
 interface DeleteProxies {
@@ -188,6 +200,8 @@ class ImageDeletion {
   private snapshots: TemplateSnapshot[] = [];
   /** Each failed region's error, the cause reported with that region's code if the saga recovers backward. */
   private readonly regionFailures = new Map<string, unknown>();
+  /** Regions whose delete got no answer and which the cloud still listed after the wait for it (readSettledRegions). */
+  private unansweredStillListed: RegionProgress[] = [];
   /** The status the search attributes hold: moveTo writes only a change (each write is a server action). */
   private indexedStatus: DeletionStatus | undefined;
   /** The workflow's own scope: its cancellation is the workflow's. */
@@ -664,7 +678,7 @@ class ImageDeletion {
   private async foundDeletedRegions(): Promise<boolean> {
     let remaining: RemainingRegions;
     try {
-      remaining = await this.readRemainingRegions();
+      remaining = await this.readSettledRegions();
     } catch (error) {
       if (isCancellation(error)) throw error;
       return false;
@@ -748,7 +762,7 @@ class ImageDeletion {
       // A region delete may have landed without an answer: ask the cloud.
       let remaining: RemainingRegions;
       try {
-        remaining = await this.readRemainingRegions();
+        remaining = await this.readSettledRegions();
       } catch (error) {
         if (!patched(CANCEL_WITHOUT_REGION_READ_PATCH)) throw error;
         // Go on with what the saga knows: compensate if no region is known deleted, and settle.
@@ -776,16 +790,56 @@ class ImageDeletion {
     const unreadNote = unread
       ? ` imgdel could not read which regions still hold the image after the cancellation (${unread.code}: ${unread.message}); check the image's regions in the console.`
       : '';
+    const unanswered = this.unansweredStillListed.filter((region) => region.status !== 'deleted');
+    const unansweredNote =
+      unanswered.length > 0
+        ? ` The delete in ${unanswered.map((region) => `${region.regionId} (${region.lastError?.code ?? 'no answer'})`).join(', ')} got no answer, and the cloud still listed the image there ${this.input.unansweredDeleteWaitSeconds} s later; if it was applied after all, the image is gone there: check the image's regions in the console.`
+        : '';
     this.state.error ??= {
       code: 'Cancelled',
       message:
         (this.state.pivotRegion === undefined
-          ? unread
+          ? unread || unanswered.length > 0
             ? `The deletion of ${this.input.imageId} was cancelled before any region was known to be deleted; the templates deleted so far were re-created.`
             : `The deletion of ${this.input.imageId} was cancelled before any region was deleted; the image and its templates are as they were.`
-          : `The deletion of ${this.input.imageId} was cancelled after the point of no return. ${this.regionSummary()}`) + unreadNote,
+          : `The deletion of ${this.input.imageId} was cancelled after the point of no return. ${this.regionSummary()}`) +
+        unansweredNote +
+        unreadNote,
     };
     await this.settle('cancelled');
+  }
+
+  /**
+   * What the cloud lists, once a region delete that got no answer has had its chance to show
+   * (WAIT_FOR_UNANSWERED_DELETES_PATCH); regions still listed after the wait are kept in
+   * unansweredStillListed for the report. A read failing during the wait ends it with what the
+   * last read said.
+   */
+  private async readSettledRegions(): Promise<RemainingRegions> {
+    let remaining = await this.readRemainingRegions();
+    const unansweredListed = () =>
+      this.state.regions.filter(
+        (region) => region.status === 'failed' && UNANSWERED_CODES.has(region.lastError?.code ?? '') && remaining.regions.includes(region.regionId),
+      );
+    // Past the pivot nothing is re-created, so nothing waits on the answer.
+    if (this.state.pivotRegion !== undefined || unansweredListed().length === 0 || !patched(WAIT_FOR_UNANSWERED_DELETES_PATCH)) return remaining;
+    const limitSeconds = this.input.unansweredDeleteWaitSeconds;
+    for (let waited = 0; waited < limitSeconds && unansweredListed().length > 0; ) {
+      const step = Math.min(UNANSWERED_DELETE_POLL_SECONDS, limitSeconds - waited);
+      const regions = unansweredListed().map((region) => region.regionId).join(', ');
+      setCurrentDetails(`${this.state.details}\n\nWaiting up to ${limitSeconds - waited} s for the delete in ${regions}, which got no answer, to show before deciding what to undo.`);
+      await sleep(step * 1000);
+      waited += step;
+      try {
+        remaining = await this.readRemainingRegions();
+      } catch (error) {
+        if (isCancellation(error)) throw error;
+        break;
+      }
+    }
+    this.unansweredStillListed = unansweredListed();
+    this.refreshDetails();
+    return remaining;
   }
 
   private readRemainingRegions(): Promise<RemainingRegions> {

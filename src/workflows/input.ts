@@ -49,6 +49,8 @@ export const DEFAULTS = {
   parkTimeoutSeconds: 7 * 24 * 3600,
   retryInitialIntervalMs: 1_000,
   cancelDrainSeconds: 120,
+  /** A region delete that got no answer may still be applied: how long the saga waits for it to show. */
+  unansweredDeleteWaitSeconds: 30,
   /**
    * Retry rounds one deletion takes at most. Each adds about 20 history events and two Updates: at
    * this many the history stays well under Temporal's 10 240-event warning and the server's limit
@@ -88,6 +90,12 @@ const buildDeleteImageInputSchema = () =>
          * before cancelling them. Kept so that their inputs stay valid.
          */
         cancelDrainSeconds: seconds(1, 3600).optional(),
+        /**
+         * Before re-creating templates (a cancel or a failure before the point of no return): how
+         * long to wait for a region delete that got no answer (a timeout after the request was
+         * sent), which the cloud may still apply, to show in the region list; 0 does not wait.
+         */
+        unansweredDeleteWaitSeconds: seconds(0, 3600).optional(),
         /** Retry rounds this deletion takes at most (default 100); then it must be abandoned and started again. */
         maxRetryRounds: wholeNumberSchema(1, DEFAULTS.maxRetryRounds).optional(),
       },
@@ -122,6 +130,7 @@ export interface ResolvedInput {
   parkTimeoutSeconds: number;
   retryInitialIntervalMs: number;
   cancelDrainSeconds: number;
+  unansweredDeleteWaitSeconds: number;
   maxRetryRounds: number;
 }
 
@@ -138,6 +147,7 @@ export function resolveInput(input: DeleteImageInput): ResolvedInput {
     parkTimeoutSeconds: input.parkTimeoutSeconds ?? DEFAULTS.parkTimeoutSeconds,
     retryInitialIntervalMs: input.retryInitialIntervalMs ?? DEFAULTS.retryInitialIntervalMs,
     cancelDrainSeconds: input.cancelDrainSeconds ?? DEFAULTS.cancelDrainSeconds,
+    unansweredDeleteWaitSeconds: input.unansweredDeleteWaitSeconds ?? DEFAULTS.unansweredDeleteWaitSeconds,
     maxRetryRounds: input.maxRetryRounds ?? DEFAULTS.maxRetryRounds,
   };
 }

@@ -27,6 +27,14 @@ describe('workflow input', () => {
     expect(resolveInput(shorter.input).cancelDrainSeconds).toBe(5);
   });
 
+  it('waits 30 s for a region delete that got no answer unless the input says otherwise (0: not at all)', () => {
+    const defaults = checkInput({ imageId: 'img-0123abcd' });
+    const none = checkInput({ imageId: 'img-0123abcd', unansweredDeleteWaitSeconds: 0 });
+    if (!defaults.ok || !none.ok) throw new Error('expected valid inputs');
+    expect(resolveInput(defaults.input).unansweredDeleteWaitSeconds).toBe(30);
+    expect(resolveInput(none.input).unansweredDeleteWaitSeconds).toBe(0);
+  });
+
   it.each([
     ['missing', {}, 'imageId: '],
     ['null', null, 'input: '],
@@ -39,6 +47,8 @@ describe('workflow input', () => {
     ['park timeout of a year', { imageId: 'img-0123abcd', parkTimeoutSeconds: 365 * 86400 }, 'parkTimeoutSeconds: '],
     ['no drain on cancel', { imageId: 'img-0123abcd', cancelDrainSeconds: 0 }, 'cancelDrainSeconds: '],
     ['a drain of two hours', { imageId: 'img-0123abcd', cancelDrainSeconds: 7200 }, 'cancelDrainSeconds: '],
+    ['a negative wait for an unanswered delete', { imageId: 'img-0123abcd', unansweredDeleteWaitSeconds: -1 }, 'unansweredDeleteWaitSeconds: '],
+    ['a wait of two hours for an unanswered delete', { imageId: 'img-0123abcd', unansweredDeleteWaitSeconds: 7200 }, 'unansweredDeleteWaitSeconds: '],
   ])('rejects %s with a message that begins with the field', (_label, input, prefix) => {
     const check = checkInput(input);
     expect(check.ok).toBe(false);

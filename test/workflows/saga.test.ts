@@ -559,6 +559,32 @@ describe('deleteImage: a region delete that failed but was applied', () => {
   });
 });
 
+describe('deleteImage: a region delete that got no answer, before the pivot', () => {
+  it('waits for it to show before compensating: a delete the cloud applied late passes the pivot, and the deletion goes on', async () => {
+    let reads = 0;
+    await withScenario(
+      // Every attempt times out; the first was applied all the same, which the list shows only later.
+      (imageId) => ({
+        ...twoTemplates(imageId),
+        deleteRegion: (regionId) => (regionId === 'ap-southeast-1' ? { code: 'RequestTimeout' } : 'ok'),
+        remainingRegions: () => {
+          reads += 1;
+          return reads === 1 ? REGIONS : REGIONS.filter((regionId) => regionId !== 'ap-southeast-1');
+        },
+      }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1, unansweredDeleteWaitSeconds: 2 });
+        const report: DeletionProgress = await handle.result();
+        expect(report.status).toBe('deleted');
+        expect(report.pivotRegion).toBe('ap-southeast-1');
+        expect(report.regions.map((r) => r.status)).toEqual(['deleted', 'deleted', 'deleted']);
+        expect(scenario.cloud.recreated).toEqual([]);
+        expect(reads).toBe(2);
+      },
+    );
+  });
+});
+
 describe('deleteImage: a region delete the cloud accepted but never confirmed', () => {
   it('passes the pivot and parks the region, re-creating nothing: an accepted delete is not undone', async () => {
     await withScenario(
@@ -949,6 +975,51 @@ describe('deleteImage: cancelled while a delete is on the wire', () => {
         expect(progress.error?.message).toContain('before any region was deleted');
         expect(scenario.cloud.recreated.sort()).toEqual(['tpl-b-1', 'tpl-b-2']);
         await recordHistoryIfAsked('cancelled-a-region-delete-not-retried', handle);
+      },
+    );
+  });
+
+  it('waits for a region delete that got no answer before re-creating anything: one that lands late passes the pivot', async () => {
+    let reads = 0;
+    await withScenario(
+      // The delete times out once the cancel has arrived; the cloud applies it all the same, and lists that only later.
+      (imageId) => ({
+        ...twoTemplates(imageId),
+        deleteRegion: () => ({ untilCancelHeard: true, then: { code: 'RequestTimeout' } }),
+        remainingRegions: () => {
+          reads += 1;
+          return reads === 1 ? REGIONS : REGIONS.filter((regionId) => regionId !== 'ap-southeast-1');
+        },
+      }),
+      async (scenario) => {
+        const { handle, progress } = await cancelOnceCalled(scenario, 'deleteImageInRegion ap-southeast-1', { unansweredDeleteWaitSeconds: 2 });
+        expect(progress.status).toBe('cancelled');
+        expect(progress.pivotRegion).toBe('ap-southeast-1');
+        expect(progress.regions.map((r) => [r.regionId, r.status])).toEqual([
+          ['ap-southeast-1', 'deleted'],
+          ['cn-hangzhou', 'pending'],
+          ['cn-shanghai', 'pending'],
+        ]);
+        expect(progress.error?.message).toContain('after the point of no return');
+        expect(scenario.cloud.recreated).toEqual([]);
+        expect(reads).toBe(2);
+        const events = (await handle.fetchHistory()).events ?? [];
+        expect(events.filter((event) => event.timerStartedEventAttributes)).toHaveLength(1);
+      },
+    );
+  });
+
+  it('re-creates the templates when a delete that got no answer still has not shown after the wait, and says it may land', async () => {
+    await withScenario(
+      (imageId) => ({ ...twoTemplates(imageId), deleteRegion: () => ({ untilCancelHeard: true, then: { code: 'RequestTimeout' } }), remainingRegions: () => REGIONS }),
+      async (scenario) => {
+        const { progress } = await cancelOnceCalled(scenario, 'deleteImageInRegion ap-southeast-1', { unansweredDeleteWaitSeconds: 1 });
+        expect(progress.status).toBe('cancelled');
+        expect(progress.pivotRegion).toBeUndefined();
+        expect(scenario.cloud.recreated.sort()).toEqual(['tpl-b-1', 'tpl-b-2']);
+        expect(progress.error?.message).toContain('before any region was known to be deleted');
+        expect(progress.error?.message).toContain('The delete in ap-southeast-1 (RequestTimeout) got no answer');
+        expect(progress.error?.message).not.toContain('as they were');
       },
     );
   });
