@@ -1005,6 +1005,7 @@ describe('deleteImage: cancelled while a delete is on the wire', () => {
         expect(reads).toBe(2);
         const events = (await handle.fetchHistory()).events ?? [];
         expect(events.filter((event) => event.timerStartedEventAttributes)).toHaveLength(1);
+        await recordHistoryIfAsked('cancelled-an-unanswered-delete-landed-late', handle);
       },
     );
   });
