@@ -61,9 +61,13 @@ export function failureFromCloudError(error: unknown, context: FailureContext): 
   });
 }
 
-/** The cloud's message as a sentence (capitalised, one full stop), or nothing. */
+/**
+ * The cloud's message as a sentence (one full stop, or nothing), capitalised when it begins with
+ * a plain word: an id such as img-… stays as written, since a capital would make it another id.
+ */
 function sentence(text: string): string {
   const trimmed = text.trim().replace(/[.\s]+$/, '');
   if (trimmed === '') return '';
-  return `${trimmed.charAt(0).toUpperCase()}${trimmed.slice(1)}.`;
+  const startsWithWord = /^[a-z]+(?:\s|[,;:]|$)/.test(trimmed);
+  return `${startsWithWord ? trimmed.charAt(0).toUpperCase() : trimmed.charAt(0)}${trimmed.slice(1)}.`;
 }

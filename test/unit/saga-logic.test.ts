@@ -146,6 +146,15 @@ describe('failureFromCloudError', () => {
     expect(refused.message).toMatch(/Cloud says no\. .*then retry/);
   });
 
+  it('keeps an id that begins the cloud message as the cloud wrote it (a capital would make it another, invalid id)', () => {
+    const shared = failureFromCloudError(
+      new CloudError({ code: 'ImageDeleteFailed.NotAllowSharedImage', message: 'img-demo0004 is a shared image', httpStatus: 400 }),
+      context,
+    ) as ApplicationFailure;
+    expect(shared.message).toContain(': img-demo0004 is a shared image. ');
+    expect(failure('ImageNotAllowDelete', 1).message).toContain(': Cloud says no. ');
+  });
+
   it('retries an HTTP 429 with a code it does not know as transient, past the bounded budget', () => {
     const throttled = failureFromCloudError(
       new CloudError({ code: 'Quota.Exceeded.Rate', message: 'slow down', httpStatus: 429 }),
