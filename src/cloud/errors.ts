@@ -165,6 +165,8 @@ export function classify(code: string, step: SagaStep, httpStatus?: number): Err
 
 /** How to go on once the cause is fixed: a parked deletion is retried, an ended one started again. */
 const THEN_RETRY = 'then retry the deletion (imgdel retry when it is parked, otherwise start it again).';
+/** The same for a refusal only validation meets: the deletion has ended, nothing was changed. */
+const THEN_START_AGAIN = 'then start the deletion again.';
 
 const EXPLANATIONS: Readonly<Record<string, string>> = {
   'Image.NotExist':
@@ -174,13 +176,13 @@ const EXPLANATIONS: Readonly<Record<string, string>> = {
   'ImageDeleteFailed.NotAllowSharedImage':
     'This is a shared image; it can only be removed by its owner. Delete the source image in the owning account instead.',
   'ImageDeleteFailed.NotAllowCommunityParent':
-    `A community image was published from this image. Withdraw the community image first, ${THEN_RETRY}`,
+    `A community image was published from this image. Withdraw the community image first, ${THEN_START_AGAIN}`,
   'ImageDeleteFailed.HasSharedImage':
-    `This image has been shared to other accounts. Stop sharing it first, ${THEN_RETRY}`,
+    `This image has been shared to other accounts. Stop sharing it first, ${THEN_START_AGAIN}`,
   ImageNotAllowDelete:
     `Instances (app instance groups, workstations or desktop groups) still use this image. Move or delete them, ${THEN_RETRY}`,
   'InvalidImageOperation.ImageIsCreating':
-    'The image is still being created. Wait until it is AVAILABLE, or start the deletion with waitForCreation.',
+    'The image is still being created. Wait until it is AVAILABLE, or start the deletion again with a wait for it (imgdel delete --wait-for-creation <seconds>; input field waitForCreationSeconds).',
   'DeleteTemplate.Failed':
     `The cloud refused to delete a template that references the image. Check the template in the console, ${THEN_RETRY}`,
   'QueryTemplate.Failed': 'The cloud could not list the templates right now; this is usually temporary.',

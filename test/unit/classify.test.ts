@@ -130,6 +130,16 @@ describe('explain', () => {
     });
   }
 
+  it('sends a refusal only validation meets to a new start, never to retry (that deletion has ended), and names the CLI option for an image being created', () => {
+    for (const code of ['ImageDeleteFailed.NotAllowCommunityParent', 'ImageDeleteFailed.HasSharedImage']) {
+      expect(explain(code)).toContain('start the deletion again');
+      expect(explain(code)).not.toContain('imgdel retry');
+    }
+    // A deletion can park on these (a region delete refused after the point of no return).
+    expect(explain('ImageNotAllowDelete')).toContain('imgdel retry when it is parked');
+    expect(explain('InvalidImageOperation.ImageIsCreating')).toContain('--wait-for-creation');
+  });
+
   it('names an unknown code in its sentence', () => {
     expect(explain('Weird.Code')).toContain('Weird.Code');
     expect(explain('Weird.Code')).toContain('does not know');
