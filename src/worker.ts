@@ -167,6 +167,23 @@ export async function runWorker(config: Config = loadConfig()): Promise<void> {
   }
 }
 
+/** A health port another process holds (or one this process may not bind) is a configuration error naming IMGDEL_HEALTH_PORT. */
+async function startHealthServerOrExplain(options: Parameters<typeof startHealthServer>[0]): Promise<RunningHealthServer> {
+  try {
+    return await startHealthServer(options);
+  } catch (error) {
+    const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+    const address = `${options.host}:${options.port}`;
+    if (code === 'EADDRINUSE') {
+      throw new ConfigError(`IMGDEL_HEALTH_PORT: ${address} is already in use by another process; choose a free port, or unset IMGDEL_HEALTH_PORT to serve no health endpoint`);
+    }
+    if (code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new ConfigError(`IMGDEL_HEALTH_PORT: cannot listen on ${address} (${code}); choose a port above 1023, or an IMGDEL_OBSERVABILITY_HOST of this machine`);
+    }
+    throw error;
+  }
+}
+
 async function runWithLogger(config: Config, logger: Logger): Promise<void> {
   requireAccountId(config);
   resolveWorkflowSource(config.worker);
@@ -178,7 +195,7 @@ async function runWithLogger(config: Config, logger: Logger): Promise<void> {
   let imgdel: ImgdelWorker | undefined;
   let health: RunningHealthServer | undefined;
   if (config.worker.healthPort !== undefined) {
-    health = await startHealthServer({
+    health = await startHealthServerOrExplain({
       port: config.worker.healthPort,
       host: config.worker.observabilityHost,
       state: () => imgdel?.worker.getState() ?? 'STARTING',

@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { CONFIG_ERROR_EXIT_CODE, createImgdelWorker } from '../../src/worker.js';
@@ -45,5 +46,21 @@ describe('worker configuration errors', () => {
     const worker = startWorkerProcess({ IMGDEL_ACCOUNT_ID: '1234567890123456', IMGDEL_WORKFLOW_BUNDLE: 'does/not/exist.js' });
     expect(await worker.exited).toBe(CONFIG_ERROR_EXIT_CODE);
     expect(worker.output()).toMatch(/IMGDEL_WORKFLOW_BUNDLE: the prebuilt workflow bundle .*exist\.js does not exist; run npm run build:bundle/);
+  });
+
+  it.each(['IMGDEL_METRICS_PORT', 'IMGDEL_HEALTH_PORT'])('names %s, in one line, when another process holds its port', async (variable) => {
+    const holder: Server = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const address = holder.address();
+    if (address === null || typeof address === 'string') throw new Error('expected a TCP address');
+    try {
+      const worker = startWorkerProcess({ IMGDEL_ACCOUNT_ID: '1234567890123456', TEMPORAL_ADDRESS: '127.0.0.1:1', [variable]: String(address.port) });
+      expect(await worker.exited, worker.output()).toBe(CONFIG_ERROR_EXIT_CODE);
+      expect(worker.output()).toContain(`configuration error: ${variable}: 127.0.0.1:${address.port} is already in use`);
+      // One line, no stack trace.
+      expect(worker.output()).not.toMatch(/\n\s+at /);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 });
