@@ -64,7 +64,7 @@ const flagsSchema = z.object({
   workerTimeout: z.number().optional(),
 });
 const abandonOptionsSchema = z.object({ json: z.boolean().optional(), reason: z.string().optional(), workerTimeout: z.number().optional() });
-const cancelOptionsSchema = z.object({ json: z.boolean().optional() });
+const cancelOptionsSchema = z.object({ json: z.boolean().optional(), dryRun: z.boolean().optional() });
 const LIST_LIMIT_MAX = 10_000;
 const listOptionsSchema = z.object({
   json: z.boolean().optional(),
@@ -283,12 +283,18 @@ class Cli {
   }
 
   async cancel(imageId: string, rawOptions: unknown): Promise<void> {
-    const json = cancelOptionsSchema.parse(rawOptions).json === true;
+    const options = cancelOptionsSchema.parse(rawOptions);
+    const json = options.json === true;
+    const dryRun = options.dryRun === true;
     await this.run(json, async () => {
-      const result = await this.client().cancel(imageId);
+      const result = await this.client().cancel(imageId, { dryRun });
       this.exitCode = result.requested ? ExitCode.Ok : ExitCode.Failed;
       if (json) {
         this.json(result);
+        return;
+      }
+      if (result.requested && dryRun) {
+        this.out([`The dry run of ${imageId} was ended (workflow ${result.workflowId}); a dry run changes nothing.`]);
         return;
       }
       if (result.requested) {
@@ -299,7 +305,7 @@ class Cli {
         ]);
         return;
       }
-      this.err([`imgdel: nothing to cancel: the deletion of ${imageId} already ended.`]);
+      this.err([`imgdel: nothing to cancel: the ${dryRun ? 'dry run' : 'deletion'} of ${imageId} already ended.`]);
       if (result.outcome) this.out(renderOutcome(result.outcome));
     });
   }
@@ -390,6 +396,7 @@ function buildProgram(context: CliContext, cli: Cli): Command {
     .command('cancel')
     .description('cancel a running deletion (before the pivot it restores the templates)')
     .argument('<imageId>', IMAGE_ID_HELP)
+    .option('--dry-run', 'end the dry run instead, at once (one stuck waiting for a worker, say)')
     .option('--json', 'print one JSON object on stdout: { workflowId, requested, outcome? }')
     .action((imageId: string, options: unknown) => cli.cancel(imageId, options));
 

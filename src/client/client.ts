@@ -391,16 +391,24 @@ export class ImgdelClient {
   }
 
   /** Asks the deletion to stop: before the pivot it compensates; after, it reports what is left. */
-  async cancel(imageId: string): Promise<CancelResult> {
-    const workflowId = checkedWorkflowId(imageId);
+  /**
+   * Cancels the running deletion of an image. With `{ dryRun: true }` it ends its dry run instead,
+   * at once and without a worker (terminated: a dry run changes nothing, so nothing needs undoing),
+   * e.g. one started on a task queue no worker polls, which would otherwise hold every later dry run.
+   */
+  async cancel(imageId: string, target: TargetOptions = {}): Promise<CancelResult> {
+    const dryRun = target.dryRun === true;
+    const workflowId = checkedWorkflowId(imageId, dryRun);
     const ended = await this.call(async (client) => {
       const description = await this.describeExisting(client, imageId, workflowId);
       if (description.status.name !== 'RUNNING') return true;
-      await client.workflow.getHandle(workflowId, description.runId).cancel();
+      const handle = client.workflow.getHandle(workflowId, description.runId);
+      if (dryRun) await handle.terminate('dry run cancelled (imgdel cancel --dry-run); a dry run changes nothing');
+      else await handle.cancel();
       return false;
     });
     if (!ended) return { workflowId, requested: true };
-    return { workflowId, requested: false, outcome: await this.outcome(imageId) };
+    return { workflowId, requested: false, outcome: await this.outcome(imageId, target) };
   }
 
   /** Deletions found through the ImageId / DeletionStatus search attributes, newest first. */

@@ -311,6 +311,23 @@ describe('cancel', () => {
   });
 });
 
+describe('cancel --dry-run', () => {
+  it('ends a dry run no worker ever answered, which then no longer holds a new dry run; there is no deletion to cancel', async () => {
+    const imageId = await seedImage(stack.admin);
+    const nobody = { ...env, IMGDEL_TASK_QUEUE: `nobody-polls-${imageId}` };
+    expect((await imgdel(['delete', imageId, '--dry-run', '--worker-timeout', '1'], nobody)).code).toBe(5);
+    const cancel = await imgdel(['cancel', imageId, '--dry-run', '--json'], nobody);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(JSON.parse(cancel.stdout)).toEqual({ workflowId: `delete-image-${imageId}-dry-run`, requested: true });
+    // Ended at once, with no worker: a new dry run starts and is answered.
+    const planned = await imgdel(['delete', imageId, '--dry-run', '--json'], env);
+    expect(planned.code, planned.stderr).toBe(0);
+    expect(parseOutcomeJson(planned.stdout).status).toBe('planned');
+    const noDeletion = await imgdel(['cancel', imageId], env);
+    expect(noDeletion.code).not.toBe(0);
+  });
+});
+
 describe('the imgdel executable', () => {
   it('exits 2 for invalid input, 4 without Temporal, 0 for a deletion', async () => {
     const invalid = await runBin(['delete', 'img-dеmo0001'], env);
