@@ -74,11 +74,14 @@ function retryingLine(step: RetryingStep): string {
   return `${step.activity} (${attemptText(step)})${errorText(step.lastError)}`;
 }
 
-/** The error ending: what happened, then the cloud code and what to do about it. */
+/**
+ * The error ending: what happened, then the cloud code and what to do about it. The advice is said
+ * once, on its own line: a failure's message that already ends with it (the activities add it) loses it there.
+ */
 export function renderErrorEnding(message: string, cloudCode: string | undefined): string[] {
-  const lines = [`Error: ${message}`];
-  if (cloudCode !== undefined) lines.push(`${cloudCode}: ${explain(cloudCode)}`);
-  return lines;
+  if (cloudCode === undefined) return [`Error: ${message}`];
+  const advice = explain(cloudCode);
+  return [`Error: ${message.replace(` ${advice}`, '')}`, `${cloudCode}: ${advice}`];
 }
 
 /** Templates compensation could not re-create: name them and say where their snapshots are. */

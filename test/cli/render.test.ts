@@ -87,6 +87,15 @@ describe('renderOutcome', () => {
     expect(lines.at(-1)).toBe(`ImageDeleteFailed.HasSharedImage: ${explain('ImageDeleteFailed.HasSharedImage')}`);
   });
 
+  it('gives the advice once: a message that already carries it (as the activities write it) loses it on the Error line', () => {
+    const advice = explain('Image.NotExist');
+    const rejected = rejectedWith({ code: 'Image.NotExist', message: `validate image img-fixture01 failed with Image.NotExist: Image img-fixture01 does not exist. ${advice}` });
+    const lines = renderOutcome(rejected);
+    expect(lines).toContain('Error: Image.NotExist: validate image img-fixture01 failed with Image.NotExist: Image img-fixture01 does not exist.');
+    expect(lines.at(-1)).toBe(`Image.NotExist: ${advice}`);
+    expect(lines.join('\n').split(advice)).toHaveLength(2);
+  });
+
   it('explains a compensated deletion by the cloud code of the step that failed, not by "Compensated"', () => {
     const compensated: DeletionOutcome = {
       ...running,
