@@ -100,6 +100,7 @@ export function renderOutcome(outcome: DeletionOutcome, options: { uiLink?: stri
   const lines = [`Image ${outcome.imageId}: ${STATUS_HEADLINE[outcome.status]}`];
   const facts = [`phase ${outcome.phase}`, `workflow ${outcome.workflowId}`];
   if (outcome.pivotRegion !== undefined) facts.push(`pivot ${outcome.pivotRegion}`);
+  if (outcome.cancelRequested === true) facts.push('cancel requested');
   lines.push(`  ${facts.join(' · ')}`);
   if (options.uiLink !== undefined) lines.push(`  Temporal UI: ${options.uiLink}`);
   const nameWidth = Math.max(0, ...outcome.templates.map((t) => `${t.templateId} (${t.templateName})`.length));

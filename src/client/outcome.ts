@@ -54,6 +54,8 @@ export interface DeletionOutcome {
   status: DeletionStatus;
   phase: Phase;
   pivotRegion?: string;
+  /** A cancel was requested and the deletion is winding down (status still running or awaiting-retry). */
+  cancelRequested?: boolean;
   regions: OutcomeRegion[];
   templates: OutcomeTemplate[];
   error?: OutcomeError;
@@ -103,6 +105,7 @@ export const deletionProgressSchema = z.looseObject({
   status: deletionStatusSchema,
   phase: phaseSchema,
   pivotRegion: z.string().optional(),
+  cancelRequested: z.boolean().optional(),
   templates: z.array(
     z.looseObject({
       templateId: z.string(),
@@ -173,6 +176,7 @@ export function outcomeFromProgress(workflowId: string, progress: DeletionProgre
     status: progress.status,
     phase: progress.phase,
     ...(progress.pivotRegion === undefined ? {} : { pivotRegion: progress.pivotRegion }),
+    ...(progress.cancelRequested === true ? { cancelRequested: true } : {}),
     regions: progress.regions.map((region) => {
       const lastError = plainError(region.lastError);
       return {

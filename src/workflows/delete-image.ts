@@ -323,6 +323,12 @@ class ImageDeletion {
 
   async run(): Promise<DeletionProgress> {
     this.moveTo('running', 'validating');
+    // Only the progress says so (no command): the steps in flight may take a while to answer.
+    this.workflowScope.cancelRequested.catch(() => {
+      if (this.state.phase === 'finished') return;
+      this.state.cancelRequested = true;
+      this.refreshDetails();
+    });
     try {
       const plan = await this.validate();
       if (this.input.dryRun) return await this.settle('planned');
@@ -881,6 +887,7 @@ class ImageDeletion {
 
   /** Marks the final status and lets running update handlers answer first (usually there are none). */
   private async settle(status: DeletionStatus): Promise<DeletionProgress> {
+    delete this.state.cancelRequested;
     this.moveTo(status, 'finished');
     if (!allHandlersFinished()) {
       if (this.retriesWaiting > 0 && patched(ANSWER_RETRY_AT_END_PATCH)) this.noMoreRetryRounds = true;

@@ -99,6 +99,8 @@ export interface DeletionProgress {
   unrestoredTemplates?: TemplateSnapshot[];
   /** One paragraph in plain words: what is happening and what, if anything, a person should do. */
   details: string;
+  /** Set while a requested cancel winds the deletion down (absent from the final report). */
+  cancelRequested?: boolean;
   reason?: string;
   requestedBy?: string;
 }

@@ -17,6 +17,12 @@ function humanDuration(seconds: number): string {
 }
 
 export function narrate(progress: DeletionProgress, parkTimeoutSeconds: number): string {
+  const now = phaseSentence(progress, parkTimeoutSeconds);
+  if (progress.cancelRequested !== true || progress.phase === 'finished' || progress.phase === 'compensating') return now;
+  return `Cancel requested: no new step starts, and the steps in flight are answering (a delete already sent may still land). Then, before the point of no return, the templates deleted so far are re-created; after it, the deletion stops and reports what is left. ${now}`;
+}
+
+function phaseSentence(progress: DeletionProgress, parkTimeoutSeconds: number): string {
   const image = progress.imageId;
   const regions = progress.regions;
   const total = regions.length;

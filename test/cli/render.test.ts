@@ -80,6 +80,11 @@ describe('renderOutcome', () => {
     expect(renderOutcome(parked).some((text) => text.includes('Parked until'))).toBe(false);
   });
 
+  it('says a cancel was requested among the facts while the deletion winds down', () => {
+    expect(renderOutcome({ ...running, cancelRequested: true })[1]).toContain(' · cancel requested');
+    expect(renderOutcome(running)[1]).not.toContain('cancel requested');
+  });
+
   it('ends a rejected deletion with the code and explain()', () => {
     const rejected = rejectedWith({ code: 'ImageDeleteFailed.HasSharedImage', message: 'shared to 2 accounts' });
     const lines = renderOutcome(rejected);

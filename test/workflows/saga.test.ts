@@ -1070,6 +1070,31 @@ describe('deleteImage: cancelled while a delete is on the wire', () => {
     );
   });
 
+  it('says in its progress that a cancel was requested while a delete in flight holds it, and not in the final report', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await withScenario(
+      (imageId) => ({ ...twoTemplates(imageId), deleteTemplate: () => ({ heldUntil: held, then: 'ok' }) }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1 });
+        await waitForCall(scenario, 'deleteTemplate b-1');
+        expect((await handle.query(progressQuery)).cancelRequested).toBeUndefined();
+        await handle.cancel();
+        const winding = await handle.query(progressQuery);
+        expect(winding.status).toBe('running');
+        expect(winding.cancelRequested).toBe(true);
+        expect(winding.details).toMatch(/^Cancel requested: /);
+        release();
+        expect(await failureOf(handle)).toBeInstanceOf(CancelledFailure);
+        const report = await handle.query(progressQuery);
+        expect(report.status).toBe('cancelled');
+        expect(report.cancelRequested).toBeUndefined();
+      },
+    );
+  });
+
   it('waits for a template delete in flight before re-creating the templates', async () => {
     await withScenario(
       (imageId) => ({ ...twoTemplates(imageId), deleteTemplate: () => ({ untilCancelHeard: true, then: 'ok' }) }),
