@@ -172,6 +172,8 @@ describe('npm start', () => {
     expect(stdout).toContain(`export TEMPORAL_ADDRESS=127.0.0.1:${temporalPort}`);
     expect(stdout).toContain('npx imgdel delete img-demo0001 --wait');
     expect(stdout).not.toContain('REAL ALIBABA CLOUD');
+    // The data dir is not the default one: starting over must name it.
+    expect(stdout).toMatch(/start over with fresh demo data: stop, rm -r \S+, npm start -- --data-dir \S+\)/);
     const workerPid = workerPidOf(stdout);
     expect(isAlive(workerPid)).toBe(true);
 

@@ -354,7 +354,8 @@ async function run(options: StartOptions): Promise<void> {
       say('  npx imgdel delete <imageId> --dry-run      # validate and print the plan, change nothing');
     }
     say('  npx imgdel list                            # every deletion, by status');
-    if (emulator !== undefined) say(`(start over with fresh demo data: stop, rm -r ${shownDataDir}, npm start)`);
+    const startAgain = dataDir === resolve(REPO_ROOT, '.data') ? 'npm start' : `npm start -- --data-dir ${shownDataDir}`;
+    if (emulator !== undefined) say(`(start over with fresh demo data: stop, rm -r ${shownDataDir}, ${startAgain})`);
     say();
     say('imgdel is ready. Ctrl-C stops everything.');
   } catch (error) {
