@@ -13,12 +13,22 @@ const optionalString = z
   .transform((value) => (value === '' ? undefined : value))
   .optional();
 
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+/** A whole number from min to max, refused in the words given (zod's own say "expected number, received NaN"). */
+const wholeNumberIn = (min: number, max: number, words: string) =>
+  z.coerce.number({ error: words }).int({ error: words }).min(min, { error: words }).max(max, { error: words });
+
+/** Numbers in words a person reads, as wholeNumberIn. */
+const positiveInt = (fallback: number) =>
+  z.coerce
+    .number({ error: `must be a whole number, e.g. ${fallback}` })
+    .int({ error: `must be a whole number, e.g. ${fallback}` })
+    .positive({ error: 'must be greater than 0' })
+    .default(fallback);
 
 /** A port to listen on, where an empty variable means "not set"; 0 (any free port) would be logged as :0. */
 const optionalPort = z.preprocess(
   (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
-  z.coerce.number().int().min(1).max(65535).optional(),
+  wholeNumberIn(1, 65535, 'must be a port number from 1 to 65535').optional(),
 );
 
 const hostPort = z
@@ -73,14 +83,17 @@ export const envSchema = z.object({
   IMGDEL_CLOUD_CONNECT_TIMEOUT_MS: positiveInt(5_000),
   IMGDEL_CLOUD_READ_TIMEOUT_MS: positiveInt(15_000),
   /** Default per-action request rate of one worker process (requests per second). */
-  IMGDEL_CLOUD_RATE: z.coerce.number().positive().default(18),
+  IMGDEL_CLOUD_RATE: z.coerce
+    .number({ error: 'must be a number of requests per second, e.g. 18' })
+    .positive({ error: 'must be greater than 0 (requests per second)' })
+    .default(18),
   /** Per-action overrides, e.g. "DeleteImage=19,ListImage=40". */
   IMGDEL_CLOUD_RATE_LIMITS: rateLimitList,
   /**
    * How many images' desktop-group checks may share one DescribeDesktopGroups call (ImageId.N);
    * 1 turns the sharing off (each image asked alone, with no wait).
    */
-  IMGDEL_USAGE_CHECK_BATCH: z.coerce.number().int().min(1).max(50).default(10),
+  IMGDEL_USAGE_CHECK_BATCH: wholeNumberIn(1, 50, 'must be a whole number from 1 to 50').default(10),
 
   IMGDEL_MAX_CONCURRENT_ACTIVITIES: positiveInt(100),
   IMGDEL_MAX_CONCURRENT_WORKFLOW_TASKS: positiveInt(40),

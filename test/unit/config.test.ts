@@ -121,6 +121,16 @@ describe('loadConfig', () => {
     expect(message).toContain('IMGDEL_LOG_LEVEL');
     expect(message).toContain('IMGDEL_CLOUD_RATE');
   });
+
+  it.each([
+    ['IMGDEL_CLOUD_RATE', 'fast', 'IMGDEL_CLOUD_RATE: must be a number of requests per second, e.g. 18'],
+    ['IMGDEL_MAX_CONCURRENT_ACTIVITIES', '1.5', 'IMGDEL_MAX_CONCURRENT_ACTIVITIES: must be a whole number, e.g. 100'],
+    ['IMGDEL_MAX_CACHED_WORKFLOWS', '0', 'IMGDEL_MAX_CACHED_WORKFLOWS: must be greater than 0'],
+    ['IMGDEL_METRICS_PORT', '99999', 'IMGDEL_METRICS_PORT: must be a port number from 1 to 65535'],
+    ['IMGDEL_USAGE_CHECK_BATCH', 'ten', 'IMGDEL_USAGE_CHECK_BATCH: must be a whole number from 1 to 50'],
+  ])('says in plain words what %s=%s should be', (name, value, expected) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(expected);
+  });
 });
 
 describe('loadClientConfig', () => {
