@@ -18,7 +18,7 @@ import { createAlibabaCloudAdapter } from './cloud/alibaba-adapter.js';
 import type { CloudPort } from './cloud/port.js';
 import { ConfigError, envSchema, loadConfig, type Config } from './config.js';
 import { cloudCallMetrics } from './observability/cloud-metrics.js';
-import { startHealthServer, type RunningHealthServer } from './observability/health.js';
+import { SERVER_PROBE_TIMEOUT_MS, startHealthServer, type RunningHealthServer } from './observability/health.js';
 import { imageIdLogAttributes } from './observability/log-attributes.js';
 import { createLogger } from './observability/logger.js';
 import { installRuntime, metricsBindAddress } from './observability/metrics.js';
@@ -29,8 +29,6 @@ import { ignoreClosedOutput } from './closed-output.js';
 
 /** Exit status for configuration errors (sysexits EX_CONFIG), so supervisors can tell them apart. */
 export const CONFIG_ERROR_EXIT_CODE = 78;
-/** How long /healthz waits for the Temporal server to answer before calling it unreachable. */
-const SERVER_PROBE_TIMEOUT_MS = 2_000;
 
 /** The account whose images this worker deletes; the worker refuses to start without it. */
 export function requireAccountId(config: Config): string {

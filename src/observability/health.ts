@@ -23,6 +23,8 @@ export type ServerReach = 'reachable' | 'unreachable';
 
 /** A probe's answer serves the health checks of the next few seconds (probes come every few seconds). */
 const PROBE_REUSE_MS = 5_000;
+/** How long /healthz waits for the Temporal server to answer before calling it unreachable. */
+export const SERVER_PROBE_TIMEOUT_MS = 2_000;
 
 export interface RunningHealthServer {
   /** The bound port (useful with port 0). */
@@ -42,13 +44,30 @@ export function healthResponse(
   };
 }
 
+/**
+ * The probe's answer, or false once `timeoutMs` has passed. A deadline on the call itself is not
+ * enough: the SDK retries a call to a server it cannot connect to, each attempt with that deadline,
+ * for about ten seconds, longer than a health check waits.
+ */
+function answerWithin(probe: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    // Like the server itself, a probe under way must not keep the process alive.
+    timer = setTimeout(() => resolve(false), timeoutMs).unref();
+  });
+  return Promise.race([probe(), late]).finally(() => clearTimeout(timer));
+}
+
 /** Asks `probe` at most once per PROBE_REUSE_MS; callers meanwhile share the answer (or the probe under way). */
 function reusedProbe(probe: () => Promise<boolean>): () => Promise<ServerReach> {
   let last: { at: number; answer: Promise<ServerReach> } | undefined;
   return () => {
     const now = Date.now();
     if (last === undefined || now - last.at >= PROBE_REUSE_MS) {
-      last = { at: now, answer: probe().then((reached) => (reached ? 'reachable' : 'unreachable'), () => 'unreachable') };
+      last = {
+        at: now,
+        answer: answerWithin(probe, SERVER_PROBE_TIMEOUT_MS).then((reached) => (reached ? 'reachable' : 'unreachable'), () => 'unreachable'),
+      };
     }
     return last.answer;
   };

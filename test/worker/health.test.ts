@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { healthResponse, startHealthServer, type HealthState, type RunningHealthServer } from '../../src/observability/health.js';
+import {
+  SERVER_PROBE_TIMEOUT_MS,
+  healthResponse,
+  startHealthServer,
+  type HealthState,
+  type RunningHealthServer,
+} from '../../src/observability/health.js';
 
 let server: RunningHealthServer | undefined;
 afterEach(async () => {
@@ -61,5 +67,19 @@ describe('/healthz', () => {
     const healthy = await fetch(server.url);
     expect(healthy.status).toBe(200);
     expect(await healthy.json()).toEqual({ status: 'ok', state: 'RUNNING', temporal: 'reachable' });
+  });
+
+  it('answers 503 within the probe timeout when the server never answers (the SDK retries a refused connection for longer)', async () => {
+    server = await startHealthServer({
+      port: 0,
+      host: '127.0.0.1',
+      state: () => 'RUNNING',
+      reachesServer: () => new Promise<boolean>(() => undefined),
+    });
+    const startedAt = Date.now();
+    const response = await fetch(server.url, { signal: AbortSignal.timeout(SERVER_PROBE_TIMEOUT_MS + 3_000) });
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ status: 'unavailable', state: 'RUNNING', temporal: 'unreachable' });
+    expect(Date.now() - startedAt).toBeLessThan(SERVER_PROBE_TIMEOUT_MS + 1_000);
   });
 });
