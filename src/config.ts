@@ -291,9 +291,25 @@ export function loadClientConfig(env: Environment = process.env): ClientConfig {
   return { temporal: temporalFromEnv(e), taskQueue: e.IMGDEL_TASK_QUEUE };
 }
 
+/** WorkerTuning.shutdownForceTimeMs: the grace time, one cloud call's timeouts and the margin. */
+function shutdownForceTimeMs(e: Env): number {
+  return e.IMGDEL_SHUTDOWN_GRACE_MS + e.IMGDEL_CLOUD_CONNECT_TIMEOUT_MS + e.IMGDEL_CLOUD_READ_TIMEOUT_MS + SHUTDOWN_FORCE_MARGIN_MS;
+}
+
+/** The longest a Node.js timer waits (2^31 - 1 ms, about 24.8 days); a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 /** What no single variable shows: settings that contradict one another. */
 function conflictingSettings(e: Env): string[] {
   const problems: string[] = [];
+  // The SDK's force timer waits this long after a SIGTERM (and the cloud calls' timers wait parts
+  // of it): past what a timer can wait, it would fire at once and end the worker with exit 1.
+  const forceTimeMs = shutdownForceTimeMs(e);
+  if (forceTimeMs > MAX_TIMER_MS) {
+    problems.push(
+      `IMGDEL_SHUTDOWN_GRACE_MS: with IMGDEL_CLOUD_CONNECT_TIMEOUT_MS, IMGDEL_CLOUD_READ_TIMEOUT_MS and ${SHUTDOWN_FORCE_MARGIN_MS} ms more, a shutdown may wait ${forceTimeMs} ms, more than a timer can wait (${MAX_TIMER_MS} ms, about 24 days); lower one of them`,
+    );
+  }
   if (e.IMGDEL_METRICS_PORT !== undefined && e.IMGDEL_METRICS_PORT === e.IMGDEL_HEALTH_PORT) {
     problems.push(`IMGDEL_HEALTH_PORT: must differ from IMGDEL_METRICS_PORT (both ${e.IMGDEL_METRICS_PORT}); each endpoint needs a port of its own`);
   }
@@ -335,8 +351,7 @@ export function loadConfig(env: Environment = process.env): Config {
       maxConcurrentWorkflowTaskExecutions: e.IMGDEL_MAX_CONCURRENT_WORKFLOW_TASKS,
       maxCachedWorkflows: e.IMGDEL_MAX_CACHED_WORKFLOWS,
       shutdownGraceTimeMs: e.IMGDEL_SHUTDOWN_GRACE_MS,
-      shutdownForceTimeMs:
-        e.IMGDEL_SHUTDOWN_GRACE_MS + e.IMGDEL_CLOUD_CONNECT_TIMEOUT_MS + e.IMGDEL_CLOUD_READ_TIMEOUT_MS + SHUTDOWN_FORCE_MARGIN_MS,
+      shutdownForceTimeMs: shutdownForceTimeMs(e),
       ...(e.IMGDEL_METRICS_PORT === undefined ? {} : { metricsPort: e.IMGDEL_METRICS_PORT }),
       ...(e.IMGDEL_HEALTH_PORT === undefined ? {} : { healthPort: e.IMGDEL_HEALTH_PORT }),
       observabilityHost: e.IMGDEL_OBSERVABILITY_HOST,

@@ -40,6 +40,9 @@ describe('loadConfig', () => {
     [{ ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAI5tExample' }, 'ALIBABA_CLOUD_ACCESS_KEY_SECRET: missing'],
     [{ ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'secret-value' }, 'ALIBABA_CLOUD_ACCESS_KEY_ID: missing'],
     [{ ALIBABA_CLOUD_SECURITY_TOKEN: 'CAIS-token' }, 'ALIBABA_CLOUD_SECURITY_TOKEN: an STS token is used only with the access key'],
+    // Past 2^31 - 1 ms the SDK's force timer would fire at once: a SIGTERM would end the worker with exit 1.
+    [{ IMGDEL_SHUTDOWN_GRACE_MS: '2147483000' }, 'IMGDEL_SHUTDOWN_GRACE_MS: with IMGDEL_CLOUD_CONNECT_TIMEOUT_MS, IMGDEL_CLOUD_READ_TIMEOUT_MS and 5000 ms more, a shutdown may wait 2147508000 ms'],
+    [{ IMGDEL_CLOUD_READ_TIMEOUT_MS: '3000000000' }, 'more than a timer can wait (2147483647 ms'],
   ])('refuses settings that contradict one another: %j', (env, problem) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(problem);
@@ -57,6 +60,11 @@ describe('loadConfig', () => {
     }
     expect(loadClientConfig({ TEMPORAL_TLS: 'false' }).temporal.tls).toBeUndefined();
     expect(loadClientConfig({ TEMPORAL_TLS_SERVER_NAME: 'temporal.example' }).temporal.tls?.serverName).toBe('temporal.example');
+  });
+
+  it('takes a shutdown that waits as long as a timer can', () => {
+    const config = loadConfig({ IMGDEL_SHUTDOWN_GRACE_MS: String(2_147_483_647 - 5_000 - 15_000 - 5_000) });
+    expect(config.worker.shutdownForceTimeMs).toBe(2_147_483_647);
   });
 
   it('takes a full key, with or without its STS token, and distinct ports', () => {
