@@ -145,6 +145,19 @@ export async function createImgdelWorker(options: ImgdelWorkerOptions): Promise<
   };
 }
 
+/**
+ * What a first SIGINT/SIGTERM does to a running worker: `announce()`, then a graceful shutdown.
+ * False when the worker is no longer RUNNING: the SDK shuts a worker down by itself after an
+ * unexpected error (a workflow thread that died), and worker.shutdown() would then throw, which in
+ * a signal handler ends the process at once, without the drain it is in the middle of.
+ */
+export function beginGracefulShutdown(worker: Worker, announce: () => void = () => undefined): boolean {
+  if (worker.getState() !== 'RUNNING') return false;
+  announce();
+  worker.shutdown();
+  return true;
+}
+
 function exitCodeForSignal(signal: NodeJS.Signals): number {
   return 128 + (osConstants.signals[signal] ?? 1);
 }
@@ -220,9 +233,17 @@ async function runWithLogger(config: Config, logger: Logger): Promise<void> {
       logger.warn(`received ${signal} again: exiting now without waiting for running activities`, { signal });
       process.exit(exitCodeForSignal(signal));
     }
-    logger.info(`received ${signal}: shutting down gracefully`, { signal, shutdownGraceTimeMs: config.worker.shutdownGraceTimeMs });
-    shutdownRequestedAt = Date.now();
-    imgdel.worker.shutdown();
+    const began = beginGracefulShutdown(imgdel.worker, () => {
+      logger.info(`received ${signal}: shutting down gracefully`, { signal, shutdownGraceTimeMs: config.worker.shutdownGraceTimeMs });
+      shutdownRequestedAt = Date.now();
+    });
+    if (!began) {
+      const state = imgdel.worker.getState();
+      logger.warn(`received ${signal} while the worker is already shutting down (${state}): waiting for it; a second signal exits at once`, {
+        signal,
+        state,
+      });
+    }
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -6,7 +6,7 @@ import type { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHUTDOWN_FORCE_MARGIN_MS, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { createImgdelWorker } from '../../src/worker.js';
+import { beginGracefulShutdown, createImgdelWorker } from '../../src/worker.js';
 import { workflowIdFor } from '../../src/workflows/input.js';
 import { WORKFLOW_TYPE, type DeletionProgress } from '../../src/workflows/model.js';
 import { ACCOUNT, scriptedCloud } from '../helpers/scripted-cloud.js';
@@ -108,6 +108,34 @@ describe('createImgdelWorker', () => {
       // Its id is fixed: left running (the test failed), it would refuse the next run's start.
       await client.workflow.getHandle(workflowIdFor(imageId)).terminate('test cleanup').catch(() => undefined);
       await clientConnection.close();
+      await imgdel.close();
+    }
+  });
+
+  it('lets a shutdown signal leave a worker that is already shutting down to finish', async () => {
+    const imgdel = await createImgdelWorker({
+      config: config(),
+      connection,
+      cloud: scriptedCloud('img-signal0001', ['cn-shanghai']),
+      taskQueue: uniqueTaskQueue('imgdel-signal'),
+      logger: createLogger({ level: 'WARN', format: 'json', write: () => undefined }),
+    });
+    const running = imgdel.run();
+    let announced = 0;
+    const announce = () => {
+      announced += 1;
+    };
+    try {
+      // The first signal: announced, then the graceful shutdown.
+      expect(beginGracefulShutdown(imgdel.worker, announce)).toBe(true);
+      // The worker now drains, as it does when the SDK shuts it down by itself after an unexpected
+      // error: worker.shutdown() throws, which in a signal handler would end the process at once.
+      expect(() => imgdel.worker.shutdown()).toThrow(/Not running/);
+      expect(beginGracefulShutdown(imgdel.worker, announce)).toBe(false);
+      await running;
+      expect(beginGracefulShutdown(imgdel.worker, announce)).toBe(false);
+      expect(announced).toBe(1);
+    } finally {
       await imgdel.close();
     }
   });
