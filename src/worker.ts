@@ -21,6 +21,7 @@ import { cloudCallMetrics } from './observability/cloud-metrics.js';
 import { SERVER_PROBE_TIMEOUT_MS, startHealthServer, type RunningHealthServer } from './observability/health.js';
 import { imageIdLogAttributes } from './observability/log-attributes.js';
 import { createLogger } from './observability/logger.js';
+import { shutdownAbandonLog } from './observability/shutdown-log.js';
 import { installRuntime, metricsBindAddress } from './observability/metrics.js';
 import { configSecrets, redactedConfig } from './observability/redact.js';
 import { nativeConnectionOptions } from './temporal-connection.js';
@@ -98,7 +99,7 @@ export async function createImgdelWorker(options: ImgdelWorkerOptions): Promise<
       namespace: target.namespace,
       taskQueue,
       activities: createActivities(cloud, { accountId }),
-      interceptors: { activity: [imageIdLogAttributes] },
+      interceptors: { activity: [imageIdLogAttributes, shutdownAbandonLog] },
       ...workflowOptions,
       maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivityTaskExecutions,
       maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTaskExecutions,

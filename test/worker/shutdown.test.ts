@@ -10,6 +10,7 @@ import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMULATOR_DEFAULTS, emulatorCloudEnv } from '../../src/emulator/defaults.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.js';
+import { ABANDONED_AT_SHUTDOWN_MESSAGE } from '../../src/observability/shutdown-log.js';
 import { workflowIdFor } from '../../src/workflows/input.js';
 import { WORKFLOW_TYPE } from '../../src/workflows/model.js';
 import { connectTestClient, testNamespace, testTemporalAddress, uniqueTaskQueue } from '../helpers/temporal.js';
@@ -89,6 +90,10 @@ describe('worker shutdown with an activity in flight', () => {
     expect(await worker.exited).toBe(0);
     expect(worker.logs.some((line) => line.message === 'imgdel worker stopped: shutdown complete')).toBe(true);
     expect(worker.logs.some((line) => line.level === 'ERROR')).toBe(false);
+    // Visible at the default level: the SDK itself says so only at DEBUG.
+    const abandoned = worker.logs.filter((line) => line.message === ABANDONED_AT_SHUTDOWN_MESSAGE);
+    expect(abandoned).toHaveLength(1);
+    expect(abandoned[0]).toMatchObject({ level: 'WARN', imageId: 'img-shutdown0002', workflowId: workflowIdFor('img-shutdown0002') });
     // The attempt ended as failed, not timed out: the server retries it at once on another worker.
     const pending = (await handle.describe()).raw.pendingActivities ?? [];
     expect(pending).toHaveLength(1);
