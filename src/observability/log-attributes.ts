@@ -2,6 +2,8 @@
  * Adds `imageId` to every log line an activity writes (SDK lines included), so one image's
  * deletion can be followed across workers with a single filter. The id comes from the
  * activity's input when it carries one, otherwise from the workflow id (delete-image-<imageId>).
+ * A region delete's lines also carry its `regionId`, taken from its input: all but "Activity
+ * started", which the SDK writes before the input reaches this interceptor.
  */
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { workflowIdFor } from '../workflows/input.js';
@@ -15,22 +17,30 @@ function imageIdFromArgs(args: readonly unknown[]): string | undefined {
   return undefined;
 }
 
+function regionIdFromArgs(args: readonly unknown[]): string | undefined {
+  const first = args[0];
+  if (typeof first === 'object' && first !== null && 'regionId' in first && typeof first.regionId === 'string') return first.regionId;
+  return undefined;
+}
+
 export function imageIdFromWorkflowId(workflowId: string | undefined): string | undefined {
   return workflowId?.startsWith(WORKFLOW_ID_PREFIX) ? workflowId.slice(WORKFLOW_ID_PREFIX.length) || undefined : undefined;
 }
 
 export const imageIdLogAttributes: ActivityInterceptorsFactory = (context) => {
   let imageId = imageIdFromWorkflowId(context.info.workflowExecution?.workflowId);
+  let regionId: string | undefined;
   return {
     inbound: {
       execute(input, next) {
         imageId = imageIdFromArgs(input.args) ?? imageId;
+        regionId = regionIdFromArgs(input.args);
         return next(input);
       },
     },
     outbound: {
       getLogAttributes(input, next) {
-        return next(imageId === undefined ? input : { ...input, imageId });
+        return next({ ...input, ...(imageId === undefined ? {} : { imageId }), ...(regionId === undefined ? {} : { regionId }) });
       },
     },
   };

@@ -128,6 +128,9 @@ describe('worker observability', () => {
     expect(activityLines.length).toBeGreaterThan(0);
     expect(activityLines.every((line) => line['workflowId'] === workflowIdFor(IMAGE_ID))).toBe(true);
     expect(activityLines.every((line) => line['imageId'] === IMAGE_ID)).toBe(true);
+    // A region delete's lines name their region (all but "Activity started", written before its input is read).
+    const regionLines = activityLines.filter((line) => line['activityType'] === 'deleteImageInRegion' && line.message !== 'Activity started');
+    expect(new Set(regionLines.map((line) => line['regionId']))).toEqual(new Set(seedImage(IMAGE_ID, EMULATOR_DEFAULTS.accountId).regions));
   });
 
   it('exits 0 on SIGTERM after a graceful shutdown', async () => {
