@@ -2,6 +2,9 @@
 # imgdel worker (and, with another command, the emulator).
 #   docker build -t imgdel .
 #   docker run --rm -e TEMPORAL_ADDRESS=... -e IMGDEL_ACCOUNT_ID=... imgdel
+#   docker stop -t 40 <container>   # longer than the grace time + one cloud call's timeouts + 5 s
+#   (docker stop's default 10 s equals the default grace: activities still running are then killed
+#   and retried only after their 30 s heartbeat timeout)
 # Debian (glibc) rather than Alpine: the Temporal Core SDK ships glibc binaries.
 ARG NODE_IMAGE=node:20.19-bookworm-slim
 
