@@ -43,12 +43,31 @@ type ScenarioId = (typeof SCENARIO_IDS)[number];
 
 const hostPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:7233');
 const count = (max: number) => z.coerce.number().int().min(1).max(max).optional();
+/**
+ * The emulator's base URL. The workers reach it as IMGDEL_CLOUD_ENDPOINT (host:port, over
+ * HTTP), so it must be http:// with a host and nothing after the origin: a URL without a
+ * scheme gave the workers an empty endpoint, which sends them to the real cloud's endpoints.
+ */
+const emulatorUrlSchema = z
+  .url({ protocol: /^http$/, hostname: /^[A-Za-z0-9.-]+$/, error: "expected the emulator's http:// URL, e.g. http://127.0.0.1:8787" })
+  .refine((url) => {
+    // zod runs this check also after the URL check failed: a string that is no URL is that check's to report.
+    if (!URL.canParse(url)) return true;
+    const parsed = new URL(url);
+    return parsed.pathname === '/' && parsed.search === '' && parsed.hash === '' && parsed.username === '' && parsed.password === '';
+  }, "expected the emulator's base URL, http://host:port with no path, e.g. http://127.0.0.1:8787");
+
+/** host:port of an emulator URL (port 80 when it names none), as IMGDEL_CLOUD_ENDPOINT wants it. */
+function endpointOf(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port === '' ? '80' : parsed.port}`;
+}
 
 const argsSchema = z.object({
   quick: z.boolean().default(false),
   'temporal-address': hostPort.optional(),
   namespace: z.string().min(1).optional(),
-  'emulator-url': z.url().optional(),
+  'emulator-url': emulatorUrlSchema.optional(),
   out: z.string().min(1).optional(),
   'p1-runs': count(50),
   'p2-deletions': count(5_000),
@@ -122,7 +141,7 @@ const OPTIONS = {
   quick: { type: 'boolean', help: `small sizes, under two minutes (P1 ${SIZES.quick.p1Runs} run, P2 ${SIZES.quick.p2Deletions} deletions, P3 ${SIZES.quick.p3RegionDeletes} region deletes)` },
   'temporal-address': { type: 'string', value: 'host:port', help: 'use this Temporal server instead of starting a dev server' },
   namespace: { type: 'string', value: 'name', help: "the given Temporal server's namespace (default: TEMPORAL_NAMESPACE or default)" },
-  'emulator-url': { type: 'string', value: 'url', help: 'use this emulator (started with its default keys) instead of starting one' },
+  'emulator-url': { type: 'string', value: 'http://host:port', help: 'use this emulator (started with its default keys) instead of starting one' },
   out: { type: 'string', value: 'dir', help: 'where latest.json, throughput.png and the bundles go (default bench/results)' },
   'p1-runs': { type: 'string', value: 'n', help: `P1 runs (full ${SIZES.full.p1Runs}, quick ${SIZES.quick.p1Runs})` },
   'p2-deletions': { type: 'string', value: 'n', help: `P2 deletions per batch (full ${SIZES.full.p2Deletions}, quick ${SIZES.quick.p2Deletions})` },
@@ -251,7 +270,7 @@ async function main(): Promise<void> {
       cleanups.push(() => emulator.close());
       emulatorUrl = emulator.url;
     }
-    const cloudEndpoint = new URL(emulatorUrl).host;
+    const cloudEndpoint = endpointOf(emulatorUrl);
     log(`emulator: ${emulatorUrl} (${args['emulator-url'] === undefined ? 'started' : 'given'})`);
 
     // ── workers: as the production image runs them (compiled JavaScript, its CMD, its node

@@ -92,6 +92,20 @@ describe('npm run bench command line', () => {
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('--emulator-url must be the http:// origin the workers can be pointed at', async () => {
+    // Without a scheme the URL parsed with an empty host: the workers got no emulator endpoint,
+    // which sends them to the real cloud's.
+    for (const url of ['localhost:9', 'https://127.0.0.1:9', 'ftp://127.0.0.1:9']) {
+      const run = await runBench(['--emulator-url', url]);
+      expect(run.exitCode, url).toBe(2);
+      expect(run.stderr, url).toContain("expected the emulator's http:// URL");
+    }
+    // The workers are given host:port only, so a path would reach the admin calls but not the workers.
+    const withPath = await runBench(['--emulator-url', 'http://127.0.0.1:9/emulator']);
+    expect(withPath.exitCode).toBe(2);
+    expect(withPath.stderr).toContain('with no path');
+  });
+
   it('--server-dynamic-config takes key=JSON scalar, and only for the dev server the benchmark starts', async () => {
     const notJson = await runBench(['--server-dynamic-config', 'system.forceSearchAttributesCacheRefreshOnRead=yes']);
     expect(notJson.exitCode).toBe(2);
