@@ -87,9 +87,13 @@ const argsSchema = z.object({
         ),
     )
     .default([]),
-}).refine((args) => args['temporal-address'] === undefined || args['server-dynamic-config'].length === 0, {
-  message: '--server-dynamic-config configures the dev server the benchmark starts; it cannot change a --temporal-address server',
-});
+})
+  .refine((args) => args['temporal-address'] === undefined || args['server-dynamic-config'].length === 0, {
+    message: '--server-dynamic-config configures the dev server the benchmark starts; it cannot change a --temporal-address server',
+  })
+  .refine((args) => args.namespace === undefined || args['temporal-address'] !== undefined, {
+    message: "--namespace names a namespace of the --temporal-address server; the dev server the benchmark starts has only 'default'",
+  });
 
 type Args = z.infer<typeof argsSchema>;
 

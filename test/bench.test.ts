@@ -106,6 +106,12 @@ describe('npm run bench command line', () => {
     expect(withPath.stderr).toContain('with no path');
   });
 
+  it('--namespace goes with --temporal-address: the dev server the benchmark starts has only the default namespace', async () => {
+    const run = await runBench(['--namespace', 'bench-elsewhere']);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toContain('--namespace names a namespace of the --temporal-address server');
+  });
+
   it('--server-dynamic-config takes key=JSON scalar, and only for the dev server the benchmark starts', async () => {
     const notJson = await runBench(['--server-dynamic-config', 'system.forceSearchAttributesCacheRefreshOnRead=yes']);
     expect(notJson.exitCode).toBe(2);
