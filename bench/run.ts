@@ -63,6 +63,15 @@ function endpointOf(url: string): string {
   return `${parsed.hostname}:${parsed.port === '' ? '80' : parsed.port}`;
 }
 
+/**
+ * Worker settings the runner owns: which server, namespace and task queue a worker serves, which
+ * emulator and keys it calls, which bundle it loads, and the JSON log lines at INFO that tell the
+ * runner it is ready and count its warnings. Given with --worker-env they would not change an
+ * experiment but break the run: a worker polling another task queue leaves every deletion waiting
+ * for one, for ever.
+ */
+const RUNNER_OWNED_WORKER_ENV = /^(TEMPORAL_[A-Z0-9_]*|ALIBABA_CLOUD_[A-Z0-9_]*|IMGDEL_(TASK_QUEUE|CLOUD_ENDPOINT|CLOUD_PROTOCOL|ACCOUNT_ID|WORKFLOW_BUNDLE|LOG_LEVEL|LOG_FORMAT))=/;
+
 const argsSchema = z.object({
   quick: z.boolean().default(false),
   'temporal-address': hostPort.optional(),
@@ -75,7 +84,18 @@ const argsSchema = z.object({
   'region-concurrency': count(32),
   'noop-status-writes': z.boolean().default(false),
   'worker-env': z
-    .array(z.string().regex(/^[A-Z][A-Z0-9_]*=.*$/, 'expected NAME=value, e.g. IMGDEL_MAX_CACHED_WORKFLOWS=200'))
+    .array(
+      z
+        .string()
+        .regex(/^[A-Z][A-Z0-9_]*=.*$/, 'expected NAME=value, e.g. IMGDEL_MAX_CACHED_WORKFLOWS=200')
+        .refine(
+          (entry) => !RUNNER_OWNED_WORKER_ENV.test(entry),
+          {
+            error: (issue) =>
+              `${String(issue.input).split('=')[0] ?? ''} is set by the benchmark for each worker (server, task queue, emulator, keys, bundle, log level and format) and cannot be overridden`,
+          },
+        ),
+    )
     .default([]),
   'server-dynamic-config': z
     .array(

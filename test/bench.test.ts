@@ -112,6 +112,15 @@ describe('npm run bench command line', () => {
     expect(run.stderr).toContain('--namespace names a namespace of the --temporal-address server');
   });
 
+  it('--worker-env cannot override what the runner sets for each worker', async () => {
+    // Another task queue left every deletion without a worker, and the run waiting for ever.
+    for (const entry of ['IMGDEL_TASK_QUEUE=mine', 'TEMPORAL_ADDRESS=127.0.0.1:9', 'IMGDEL_LOG_LEVEL=WARN']) {
+      const run = await runBench(['--worker-env', entry]);
+      expect(run.exitCode, entry).toBe(2);
+      expect(run.stderr, entry).toContain(`${entry.slice(0, entry.indexOf('='))} is set by the benchmark`);
+    }
+  });
+
   it('--server-dynamic-config takes key=JSON scalar, and only for the dev server the benchmark starts', async () => {
     const notJson = await runBench(['--server-dynamic-config', 'system.forceSearchAttributesCacheRefreshOnRead=yes']);
     expect(notJson.exitCode).toBe(2);
