@@ -280,7 +280,14 @@ async function main(): Promise<void> {
         output: () => '',
       };
     } else {
-      server = await startDevServer({ headless: true, dynamicConfig: serverDynamicConfig, log: (line) => log(`dev server: ${line}`) });
+      // Only --temporal-address names a server to use: TEMPORAL_ADDRESS is imgdel's own setting (it may
+      // name a production cluster), and a server taken from it would not run with serverDynamicConfig.
+      server = await startDevServer({
+        headless: true,
+        ignoreTemporalAddress: true,
+        dynamicConfig: serverDynamicConfig,
+        log: (line) => log(`dev server: ${line}`),
+      });
       cleanups.push(() => server.stop());
     }
     const namespace = args.namespace ?? server.namespace;

@@ -53,21 +53,61 @@ afterAll(() => {
   for (const child of running) child.kill('SIGTERM');
 });
 
-function runBench(args: readonly string[]): Promise<BenchRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    running.add(child);
-    child.once('exit', () => running.delete(child));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+interface StartedBench {
+  child: ChildProcess;
+  finished: Promise<BenchRun>;
+  /** Resolves with the first line of stderr (so far or later) that matches `pattern`. */
+  stderrLine(pattern: RegExp): Promise<RegExpExecArray>;
+}
+
+function startBench(args: readonly string[], env: NodeJS.ProcessEnv = process.env): StartedBench {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  let stdout = '';
+  let stderr = '';
+  const waiting: Array<() => void> = [];
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+    for (const check of [...waiting]) check();
+  });
+  const finished = new Promise<BenchRun>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (exitCode) => resolve({ exitCode, stdout, stderr }));
   });
+  const stderrLine = (pattern: RegExp): Promise<RegExpExecArray> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        const match = stderr.split('\n').map((line) => pattern.exec(line)).find((found) => found !== null);
+        if (match) {
+          waiting.splice(waiting.indexOf(check), 1);
+          resolve(match);
+        }
+      };
+      waiting.push(check);
+      check();
+      void finished.then((run) => reject(new Error(`the benchmark exited (${String(run.exitCode)}) before printing ${pattern}:\n${run.stderr}`)));
+    });
+  return { child, finished, stderrLine };
+}
+
+function runBench(args: readonly string[]): Promise<BenchRun> {
+  return startBench(args).finished;
+}
+
+/** Whether a process with this pid is still running. */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function runQuickBench(outDir: string): Promise<BenchRun> {
@@ -128,6 +168,27 @@ describe('npm run bench command line', () => {
     const givenServer = await runBench(['--temporal-address', testTemporalAddress(), '--server-dynamic-config', 'limit.maxIDLength=64']);
     expect(givenServer.exitCode).toBe(2);
     expect(givenServer.stderr).toContain('cannot change a --temporal-address server');
+  });
+});
+
+describe('npm run bench servers', () => {
+  it('starts its own dev server even when TEMPORAL_ADDRESS is set, and stops it on SIGTERM', async () => {
+    // Only --temporal-address names a server to use: TEMPORAL_ADDRESS (imgdel's own setting, which
+    // may name a production cluster) used to be taken silently, without the dev server's settings.
+    const outDir = await mkdtemp(join(tmpdir(), 'imgdel-bench-'));
+    try {
+      const bench = startBench(['--quick', '--out', outDir], { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:9', TEMPORAL_NAMESPACE: 'elsewhere' });
+      const [serverLine] = await bench.stderrLine(/\[bench\] temporal: .*$/);
+      expect(serverLine).toMatch(/\(started\), namespace default$/);
+      expect(serverLine).not.toContain('127.0.0.1:9');
+      const [, pid] = await bench.stderrLine(/\[bench\] dev server: .*\(pid (\d+)\)/);
+      bench.child.kill('SIGTERM');
+      const run = await bench.finished;
+      expect(run.exitCode, run.stderr).toBe(130);
+      expect(isRunning(Number(pid)), `dev server ${String(pid)}`).toBe(false);
+    } finally {
+      await rm(outDir, { recursive: true, force: true });
+    }
   });
 });
 
