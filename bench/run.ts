@@ -22,6 +22,7 @@ import { buildWorkflowBundle, silentBundlerLogger } from '../src/dev/build-bundl
 import { EmulatorAdmin } from '../src/emulator/admin-client.js';
 import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
 import { renderCompletionChart } from './lib/chart.js';
+import { Cleanups } from './lib/cleanups.js';
 import {
   CRITICAL_PATH_CALLS,
   CRITICAL_PATH_MS,
@@ -257,10 +258,9 @@ async function main(): Promise<void> {
   const extraWorkerEnv = envPairs(args['worker-env']);
   const serverDynamicConfig = { ...SERVER_DYNAMIC_CONFIG, ...jsonPairs(args['server-dynamic-config']) };
 
-  const cleanups: Array<() => Promise<void>> = [];
-  const cleanUp = async (): Promise<void> => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => log(`cleanup failed: ${String(error)}`));
-  };
+  // A signal and the end of the run may both ask for this at once: the steps run once, in reverse order.
+  const cleanups = new Cleanups(log);
+  const cleanUp = (): Promise<void> => cleanups.run();
   const onSignal = (signal: NodeJS.Signals): void => {
     log(`${signal}: stopping`);
     void cleanUp().finally(() => process.exit(130));
@@ -288,7 +288,7 @@ async function main(): Promise<void> {
         dynamicConfig: serverDynamicConfig,
         log: (line) => log(`dev server: ${line}`),
       });
-      cleanups.push(() => server.stop());
+      cleanups.add(() => server.stop());
     }
     const namespace = args.namespace ?? server.namespace;
     log(`temporal: ${server.address} (${server.external ? 'given' : 'started'}), namespace ${namespace}`);
@@ -298,7 +298,7 @@ async function main(): Promise<void> {
       emulatorUrl = args['emulator-url'].replace(/\/$/, '');
     } else {
       const emulator: RunningEmulator = await startEmulator({ port: 0 });
-      cleanups.push(() => emulator.close());
+      cleanups.add(() => emulator.close());
       emulatorUrl = emulator.url;
     }
     const cloudEndpoint = endpointOf(emulatorUrl);
@@ -309,7 +309,7 @@ async function main(): Promise<void> {
     const bundleDir = join(outDir, 'bundles');
     // Inside the repository (whatever --out is), so the compiled modules resolve node_modules; one per run.
     const buildDir = join(REPO_ROOT, 'node_modules/.cache/imgdel-bench', `build-${process.pid}`);
-    cleanups.push(() => rm(buildDir, { recursive: true, force: true }));
+    cleanups.add(() => rm(buildDir, { recursive: true, force: true }));
     const production = await readProductionRuntime(REPO_ROOT);
     const [, imgdelBundle, noopBundle] = await Promise.all([
       compileWorkers(REPO_ROOT, buildDir, (line) => log(`build: ${line}`)),
@@ -337,7 +337,7 @@ async function main(): Promise<void> {
       },
     };
     const started: WorkerProcess[] = [];
-    cleanups.push(async () => {
+    cleanups.add(async () => {
       await Promise.all(started.map((worker) => worker.stop()));
     });
     const imgdelNodeArgs = nodeArgsFor(production, buildDir, 'src/worker.js');
@@ -371,7 +371,7 @@ async function main(): Promise<void> {
     log(`worker runtime: ${runtimeSummary}`);
 
     const connection = await Connection.connect({ address: server.address });
-    cleanups.push(() => connection.close());
+    cleanups.add(() => connection.close());
     const context: BenchContext = {
       client: new Client({ connection, namespace }),
       admin: new EmulatorAdmin(emulatorUrl),
