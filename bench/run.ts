@@ -310,9 +310,17 @@ async function main(): Promise<void> {
     // Inside the repository (whatever --out is), so the compiled modules resolve node_modules; one per run.
     const buildDir = join(REPO_ROOT, 'node_modules/.cache/imgdel-bench', `build-${process.pid}`);
     cleanups.add(() => rm(buildDir, { recursive: true, force: true }));
+    // A run that ends mid-build (a signal, a failed bundle) stops tsc before its directory is removed.
+    const building = new AbortController();
+    let compiling: Promise<void> | undefined;
+    cleanups.add(async () => {
+      building.abort();
+      await compiling?.catch(() => undefined);
+    });
     const production = await readProductionRuntime(REPO_ROOT);
+    compiling = compileWorkers(REPO_ROOT, buildDir, (line) => log(`build: ${line}`), building.signal);
     const [, imgdelBundle, noopBundle] = await Promise.all([
-      compileWorkers(REPO_ROOT, buildDir, (line) => log(`build: ${line}`)),
+      compiling,
       buildWorkflowBundle({ outputPath: join(bundleDir, 'imgdel-workflows.js'), logger: silentBundlerLogger }),
       buildWorkflowBundle({
         outputPath: join(bundleDir, 'noop-workflows.js'),

@@ -4,6 +4,7 @@
  * figures. It asserts nothing about speed: the figures are the benchmark's business.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,6 +101,21 @@ function runBench(args: readonly string[]): Promise<BenchRun> {
   return startBench(args).finished;
 }
 
+/** Processes whose command line contains `text` (Linux /proc, which the benchmark needs anyway). */
+function processesMentioning(text: string): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const commandLine = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
+      if (commandLine.includes(text)) found.push(`${entry}: ${commandLine}`);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found;
+}
+
 /** Whether a process with this pid is still running. */
 function isRunning(pid: number): boolean {
   try {
@@ -172,6 +188,26 @@ describe('npm run bench command line', () => {
 });
 
 describe('npm run bench servers', () => {
+  it('stops tsc when SIGTERM ends the run mid-build, and leaves no build directory', async () => {
+    // tsc used to go on after the benchmark had exited, writing the build directory it had removed.
+    const outDir = await mkdtemp(join(tmpdir(), 'imgdel-bench-'));
+    try {
+      const bench = startBench(['--quick', '--temporal-address', testTemporalAddress(), '--out', outDir]);
+      const buildDir = join(REPO_ROOT, 'node_modules/.cache/imgdel-bench', `build-${String(bench.child.pid)}`);
+      await bench.stderrLine(/\[bench\] emulator: .*\(started\)$/);
+      // The build (tsc and two bundles) takes many seconds; by now tsc is running.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(processesMentioning(buildDir), 'tsc of this run').not.toEqual([]);
+      bench.child.kill('SIGTERM');
+      const run = await bench.finished;
+      expect(run.exitCode, run.stderr).toBe(130);
+      expect(processesMentioning(buildDir)).toEqual([]);
+      expect(existsSync(buildDir)).toBe(false);
+    } finally {
+      await rm(outDir, { recursive: true, force: true });
+    }
+  });
+
   it('starts its own dev server even when TEMPORAL_ADDRESS is set, and stops it on SIGTERM', async () => {
     // Only --temporal-address names a server to use: TEMPORAL_ADDRESS (imgdel's own setting, which
     // may name a production cluster) used to be taken silently, without the dev server's settings.

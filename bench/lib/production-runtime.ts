@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { hasExited } from '../../src/dev/process.js';
 
 /** The runtime settings of the image the benchmark copies; the image's other ENV (ports, hosts) stays out. */
 const RUNTIME_VARIABLES = ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'] as const;
@@ -82,17 +83,35 @@ const TSC_EMITTED_WITH_ERRORS = 2;
  * Compiles src/ and the no-op worker with tsc (bench/tsconfig.build.json) into `buildDir`.
  * Type errors (someone's edit in progress) are reported, not fatal: the JavaScript is
  * still written, and type checking is `npm run typecheck`'s job, not the benchmark's.
+ * tsc is stopped when `signal` aborts (the answer then waits for it to have exited, so
+ * nothing writes into `buildDir` once it rejects) and when this process exits: a run that
+ * ends mid-build must not leave tsc writing into a directory it removes.
  */
-export async function compileWorkers(repoRoot: string, buildDir: string, warn: (line: string) => void): Promise<void> {
+export async function compileWorkers(repoRoot: string, buildDir: string, warn: (line: string) => void, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted();
   const tsc = createRequire(join(repoRoot, 'package.json')).resolve('typescript/bin/tsc');
   const args = [tsc, '-p', join(repoRoot, 'bench/tsconfig.build.json'), '--outDir', buildDir];
   await new Promise<void>((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stop = (): void => {
+      if (!hasExited(child)) child.kill('SIGKILL');
+    };
+    signal?.addEventListener('abort', stop, { once: true });
+    process.once('exit', stop);
+    const forget = (): void => {
+      signal?.removeEventListener('abort', stop);
+      process.removeListener('exit', stop);
+    };
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.once('error', reject);
+    child.once('error', (error) => {
+      forget();
+      reject(error);
+    });
     child.once('exit', (code) => {
+      forget();
+      if (signal?.aborted === true) return reject(new Error('tsc stopped: the run ended before the build'));
       if (code === 0) return resolve();
       if (code === TSC_EMITTED_WITH_ERRORS) {
         warn(`tsc reported type errors (JavaScript written anyway):\n${output.trim().split('\n').slice(0, 10).join('\n')}`);
