@@ -378,8 +378,13 @@ async function main(): Promise<void> {
     ].join(', ');
     log(`worker runtime: ${runtimeSummary}`);
 
+    // Closed once the scenarios are done, not as a clean-up step: a run cut short by a signal or a
+    // failure still has calls in flight (each deletion's result), and once the dev server goes they
+    // fail and the client retries them from a timer, which throws out of the timer ("Channel has
+    // been shut down") if the connection is closed by then, ending the run with that stack trace and
+    // exit code 1, before the clean-up finished and before the run's own error or signal was told.
+    // Left open, those retries fail until the process exits.
     const connection = await Connection.connect({ address: server.address });
-    cleanups.add(() => connection.close());
     const context: BenchContext = {
       client: new Client({ connection, namespace }),
       admin: new EmulatorAdmin(emulatorUrl),
@@ -419,6 +424,7 @@ async function main(): Promise<void> {
     // ── P3 ──
     log(`P3: ${sizes.p3RegionDeletes} region deletes against a DeleteImage quota of ${P3_QUOTA_PER_SECOND}/s`);
     const quota = await runQuotaScenario(context, quotaWorker, { regionDeletes: sizes.p3RegionDeletes });
+    await connection.close();
 
     const results: ScenarioResult[] = [
       {

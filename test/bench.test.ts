@@ -61,11 +61,16 @@ interface StartedBench {
   stderrLine(pattern: RegExp): Promise<RegExpExecArray>;
 }
 
-function startBench(args: readonly string[], env: NodeJS.ProcessEnv = process.env): StartedBench {
+function startBench(
+  args: readonly string[],
+  { env = process.env, ownProcessGroup = false }: { env?: NodeJS.ProcessEnv; ownProcessGroup?: boolean } = {},
+): StartedBench {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // As a terminal runs it, so that a Ctrl-C can be sent to it and everything it started.
+    detached: ownProcessGroup,
   });
   running.add(child);
   child.once('exit', () => running.delete(child));
@@ -116,11 +121,11 @@ function processesMentioning(text: string): string[] {
   return found;
 }
 
-/** Whether a process with this pid is still running. */
+/** Whether a process with this pid is still running (an exited one not yet reaped is not). */
 function isRunning(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
@@ -208,12 +213,41 @@ describe('npm run bench servers', () => {
     }
   });
 
+  it('Ctrl-C while deletions are in flight stops everything and exits 130, without a stack trace', async () => {
+    // The clean-up closed the client's connection first; the dev server, stopped by the same Ctrl-C,
+    // failed the deletions' pending result calls, and the client's retry of one threw "Channel has
+    // been shut down" out of a timer: exit code 1 and a gRPC stack trace.
+    const outDir = await mkdtemp(join(tmpdir(), 'imgdel-bench-'));
+    try {
+      const bench = startBench(['--quick', '--out', outDir], { ownProcessGroup: true });
+      const [, serverPid] = await bench.stderrLine(/\[bench\] dev server: .*\(pid (\d+)\)/);
+      const [, workerList] = await bench.stderrLine(/\[bench\] workers running \(pids (.*)\)$/);
+      const pids = [Number(serverPid), ...[...String(workerList).matchAll(/\d+/g)].map(([pid]) => Number(pid))];
+      await bench.stderrLine(/\[bench\] P2: /);
+      // Into the batches: hundreds of result calls are in flight.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      process.kill(-Number(bench.child.pid), 'SIGINT');
+      const run = await bench.finished;
+      expect(run.stderr).toContain('SIGINT: stopping');
+      expect(run.stderr).not.toContain('Channel has been shut down');
+      expect(run.exitCode, run.stderr.slice(-3000)).toBe(130);
+      for (let waited = 0; waited < 10_000 && pids.some(isRunning); waited += 200) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(pids.filter(isRunning)).toEqual([]);
+    } finally {
+      await rm(outDir, { recursive: true, force: true });
+    }
+  }, 300_000);
+
   it('starts its own dev server even when TEMPORAL_ADDRESS is set, and stops it on SIGTERM', async () => {
     // Only --temporal-address names a server to use: TEMPORAL_ADDRESS (imgdel's own setting, which
     // may name a production cluster) used to be taken silently, without the dev server's settings.
     const outDir = await mkdtemp(join(tmpdir(), 'imgdel-bench-'));
     try {
-      const bench = startBench(['--quick', '--out', outDir], { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:9', TEMPORAL_NAMESPACE: 'elsewhere' });
+      const bench = startBench(['--quick', '--out', outDir], {
+        env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:9', TEMPORAL_NAMESPACE: 'elsewhere' },
+      });
       const [serverLine] = await bench.stderrLine(/\[bench\] temporal: .*$/);
       expect(serverLine).toMatch(/\(started\), namespace default$/);
       expect(serverLine).not.toContain('127.0.0.1:9');
