@@ -262,6 +262,7 @@ async function main(): Promise<void> {
   const cleanups = new Cleanups(log);
   const cleanUp = (): Promise<void> => cleanups.run();
   const onSignal = (signal: NodeJS.Signals): void => {
+    stoppedBy = signal;
     log(`${signal}: stopping`);
     void cleanUp().finally(() => process.exit(130));
   };
@@ -363,6 +364,8 @@ async function main(): Promise<void> {
       launch('quota', imgdelNodeArgs, workerSettings.quota),
     ]);
     log(`workers running (pids ${started.map((worker) => `${worker.label} ${worker.pid}`).join(', ')})`);
+    // A worker that dies (a crash, an out-of-memory kill) leaves its workflows waiting for ever: fail the run instead.
+    const unlessAWorkerDies = <T>(scenario: Promise<T>): Promise<T> => Promise.race([scenario, ...started.map((worker) => worker.unexpectedExit)]);
     // What P5 measured: the image's command line and memory settings, and the worker's cache size.
     const throughputRuntime = {
       command: `node ${production.command.slice(1).join(' ')}`,
@@ -400,17 +403,19 @@ async function main(): Promise<void> {
       runs: sizes.p1Runs,
       ...(args['region-concurrency'] === undefined ? {} : { regionConcurrency: args['region-concurrency'] }),
     };
-    const latency = await runLatencyScenario(context, latencyWorker, { ...latencyOptions, label: 'a' });
+    const latency = await unlessAWorkerDies(runLatencyScenario(context, latencyWorker, { ...latencyOptions, label: 'a' }));
     // The same run on a worker with every setting at its default, the client-side limit of 18 calls/s per action included.
-    const latencyAtDefaults = await runLatencyScenario(context, defaultsWorker, { ...latencyOptions, label: 'd' });
+    const latencyAtDefaults = await unlessAWorkerDies(runLatencyScenario(context, defaultsWorker, { ...latencyOptions, label: 'd' }));
     const eventBudget = 10 + 8 * (latency.regions + latency.templates);
 
     // ── P2 + P5 ──
     log(`P2: ${sizes.p2Deletions} deletions (3 regions, 1 template) at once, and as many no-op workflows`);
-    const throughput = await runThroughputScenario(context, { imgdel: throughputWorker, noop: noopWorker }, {
-      deletions: sizes.p2Deletions,
-      noopStatusWrites: args['noop-status-writes'],
-    });
+    const throughput = await unlessAWorkerDies(
+      runThroughputScenario(context, { imgdel: throughputWorker, noop: noopWorker }, {
+        deletions: sizes.p2Deletions,
+        noopStatusWrites: args['noop-status-writes'],
+      }),
+    );
     const cpuLine = (cpu: (typeof throughput.cpuMsPerWorkflow)['imgdel']) =>
       `worker ${cpu.worker}${cpu.server === undefined ? '' : `, server ${cpu.server}`}, bench process ${cpu.benchProcess}`;
     log(`P2 CPU ms per workflow: imgdel ${cpuLine(throughput.cpuMsPerWorkflow.imgdel)}; no-op ${cpuLine(throughput.cpuMsPerWorkflow.noop)}`);
@@ -423,7 +428,7 @@ async function main(): Promise<void> {
 
     // ── P3 ──
     log(`P3: ${sizes.p3RegionDeletes} region deletes against a DeleteImage quota of ${P3_QUOTA_PER_SECOND}/s`);
-    const quota = await runQuotaScenario(context, quotaWorker, { regionDeletes: sizes.p3RegionDeletes });
+    const quota = await unlessAWorkerDies(runQuotaScenario(context, quotaWorker, { regionDeletes: sizes.p3RegionDeletes }));
     await connection.close();
 
     const results: ScenarioResult[] = [
@@ -546,7 +551,12 @@ async function main(): Promise<void> {
   }
 }
 
+/** The signal that stopped the run: its handler exits 130 once everything is stopped, whatever failed meanwhile. */
+let stoppedBy: NodeJS.Signals | undefined;
+
 main().catch((error: unknown) => {
+  // A Ctrl-C also stops the workers and the dev server, which fails the scenario under way: not the run's failure.
+  if (stoppedBy !== undefined) return;
   process.stderr.write(`bench: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

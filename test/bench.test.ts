@@ -240,6 +240,21 @@ describe('npm run bench servers', () => {
     }
   }, 300_000);
 
+  it('fails (exit 1) when a worker dies during the run, instead of waiting for ever', async () => {
+    // Nothing watched the workers: P2's deletions waited for the dead throughput worker with no end.
+    const outDir = await mkdtemp(join(tmpdir(), 'imgdel-bench-'));
+    try {
+      const bench = startBench(['--quick', '--temporal-address', testTemporalAddress(), '--out', outDir]);
+      const [, throughputPid] = await bench.stderrLine(/\[bench\] workers running \(pids .*\bthroughput (\d+)/);
+      process.kill(Number(throughputPid), 'SIGKILL');
+      const run = await bench.finished;
+      expect(run.exitCode, run.stderr.slice(-3000)).toBe(1);
+      expect(run.stderr).toContain('throughput worker exited during the run (SIGKILL)');
+    } finally {
+      await rm(outDir, { recursive: true, force: true });
+    }
+  }, 300_000);
+
   it('starts its own dev server even when TEMPORAL_ADDRESS is set, and stops it on SIGTERM', async () => {
     // Only --temporal-address names a server to use: TEMPORAL_ADDRESS (imgdel's own setting, which
     // may name a production cluster) used to be taken silently, without the dev server's settings.

@@ -41,6 +41,12 @@ export interface WorkerProcess {
   warnings(): number;
   /** The last few of those lines, shortened. */
   recentWarnings(): string[];
+  /**
+   * Rejects when the worker exits after it was running without stop() having been called (a
+   * crash, an out-of-memory kill): its workflows would then wait for ever, so the runner races
+   * its scenarios against this. Never settles otherwise.
+   */
+  unexpectedExit: Promise<never>;
   stop(): Promise<void>;
 }
 
@@ -93,7 +99,9 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     if (!hasExited(child)) child.kill('SIGKILL');
   };
   process.once('exit', killOnExit);
+  let stopping = false;
   const stop = async (): Promise<void> => {
+    stopping = true;
     process.removeListener('exit', killOnExit);
     await stopChild(child, STOP_GRACE_MS);
   };
@@ -132,6 +140,15 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     await stop();
     throw error;
   }
+  const unexpectedExit = new Promise<never>((_resolve, reject) => {
+    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+      if (!stopping) reject(new Error(`${options.label} worker exited during the run (${String(code ?? signal)}):\n${tail.text()}`));
+    };
+    if (hasExited(child)) onExit(child.exitCode, child.signalCode);
+    else child.once('exit', onExit);
+  });
+  // Observed by whoever races against it; a rejection nobody awaits is no crash of the runner.
+  unexpectedExit.catch(() => undefined);
   return {
     label: options.label,
     pid,
@@ -141,6 +158,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     output: () => tail.text(),
     warnings: () => warnings,
     recentWarnings: () => recentWarnings,
+    unexpectedExit,
     stop,
   };
 }
