@@ -26,6 +26,7 @@ import { Cleanups } from './lib/cleanups.js';
 import {
   CRITICAL_PATH_CALLS,
   CRITICAL_PATH_MS,
+  ISSUE_CRITICAL_PATH_MS,
   P1_CALL_LATENCY_MS,
   P2_BATCHES_PER_KIND,
   P3_QUOTA_PER_SECOND,
@@ -439,6 +440,7 @@ async function main(): Promise<void> {
           'wall ÷ critical path': round(latency.ratio),
           'wall ms': Math.round(latency.wallMs),
           'critical path ms': CRITICAL_PATH_MS,
+          "wall ÷ the issue's 4 calls (800 ms)": round(latency.wallMs / ISSUE_CRITICAL_PATH_MS),
           'ratio at default rate limit': round(latencyAtDefaults.ratio),
         },
         headline: 'wall ÷ critical path',
@@ -486,7 +488,12 @@ async function main(): Promise<void> {
       {
         id: 'P3',
         scenario: `${quota.regionDeletes} region deletes, DeleteImage limited to ${quota.quotaPerSecond}/s`,
-        figures: { 'achieved ÷ quota': round(quota.ratio), 'deletes/s': round(quota.achievedPerSecond), throttled: quota.throttled },
+        figures: {
+          'achieved ÷ quota': round(quota.ratio),
+          'deletes/s': round(quota.achievedPerSecond),
+          throttled: quota.throttled,
+          'after the first second ÷ quota': round(quota.sustainedRatio),
+        },
         headline: 'achieved ÷ quota',
         goal: '≥ 0.9, 0 throttled',
         pass: quota.ratio >= 0.9 && quota.throttled === 0,

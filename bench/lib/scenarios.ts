@@ -68,6 +68,12 @@ export const CRITICAL_PATH_CALLS = [
 ] as const;
 
 export const CRITICAL_PATH_MS = CRITICAL_PATH_CALLS.length * P1_CALL_LATENCY_MS;
+/**
+ * The issue's own count, validation taken as one call (validation + template + one region delete
+ * + confirm): 800 ms. Reported beside the figure, which divides by the five calls that must follow
+ * one another here (the usage check needs the regions the image look-up returns).
+ */
+export const ISSUE_CRITICAL_PATH_MS = 4 * P1_CALL_LATENCY_MS;
 
 /** Seed bodies are capped at 1 MiB by the emulator: send large seeds in slices. */
 const SEED_SLICE = 200;
@@ -623,6 +629,12 @@ export interface QuotaResult {
   quotaPerSecond: number;
   achievedPerSecond: number;
   ratio: number;
+  /**
+   * The rate once the client's rate limiter has spent its opening burst (one second of calls at
+   * once): the accepted deletes from one second after the first, ÷ the quota.
+   */
+  sustainedPerSecond: number;
+  sustainedRatio: number;
   throttled: number;
   throttledCodes: Record<string, number>;
 }
@@ -649,9 +661,9 @@ export async function runQuotaScenario(
   const deletes = calls.filter((call) => call.action === 'DeleteImage' && call.code === null && ours.has(call.params['ImageId'] ?? ''));
   const times = deletes.map((call) => Date.parse(call.at)).sort((a, b) => a - b);
   const first = times[0];
-  const last = times[times.length - 1];
   // The rate between the first and the last accepted delete: n − 1 intervals.
-  const achievedPerSecond = first !== undefined && last !== undefined && last > first ? ((times.length - 1) * 1000) / (last - first) : 0;
+  const achievedPerSecond = ratePerSecond(times);
+  const sustainedPerSecond = first === undefined ? 0 : ratePerSecond(times.filter((time) => time >= first + 1_000));
   const throttledCalls = calls.filter((call: EmulatorCall) => call.code?.startsWith('Throttling') === true);
   const throttledCodes: Record<string, number> = {};
   for (const call of throttledCalls) {
@@ -663,9 +675,18 @@ export async function runQuotaScenario(
     quotaPerSecond: P3_QUOTA_PER_SECOND,
     achievedPerSecond,
     ratio: achievedPerSecond / P3_QUOTA_PER_SECOND,
+    sustainedPerSecond,
+    sustainedRatio: sustainedPerSecond / P3_QUOTA_PER_SECOND,
     throttled: throttledCalls.length,
     throttledCodes,
   };
+}
+
+/** Events per second between the first and the last of sorted times: n − 1 intervals (0 for fewer than two). */
+export function ratePerSecond(sortedTimes: readonly number[]): number {
+  const first = sortedTimes[0];
+  const last = sortedTimes[sortedTimes.length - 1];
+  return first !== undefined && last !== undefined && last > first ? ((sortedTimes.length - 1) * 1000) / (last - first) : 0;
 }
 
 async function clearLimits(context: BenchContext): Promise<void> {
