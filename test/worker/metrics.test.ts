@@ -123,14 +123,19 @@ describe('worker observability', () => {
     expect(Number(latencyCounts[0]?.split(' ').at(-1))).toBe(Number(deletes[0]?.split(' ').at(-1)));
   });
 
-  it('logs activity lines with the workflow and activity in their fields', () => {
+  it('logs activity lines with the workflow and activity in their fields', async () => {
+    const regions = new Set(seedImage(IMAGE_ID, EMULATOR_DEFAULTS.accountId).regions);
+    // A region delete's lines name their region (all but "Activity started", written before its input is read).
+    const regionLines = () => worker.logs.filter((line) => line['activityType'] === 'deleteImageInRegion' && line.message !== 'Activity started');
+    // The worker's output arrives through a pipe: its last lines may still be on the way.
+    for (let waited = 0; waited < 10_000 && new Set(regionLines().map((line) => line['regionId'])).size < regions.size; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     const activityLines = worker.logs.filter((line) => line['activityType'] !== undefined);
     expect(activityLines.length).toBeGreaterThan(0);
     expect(activityLines.every((line) => line['workflowId'] === workflowIdFor(IMAGE_ID))).toBe(true);
     expect(activityLines.every((line) => line['imageId'] === IMAGE_ID)).toBe(true);
-    // A region delete's lines name their region (all but "Activity started", written before its input is read).
-    const regionLines = activityLines.filter((line) => line['activityType'] === 'deleteImageInRegion' && line.message !== 'Activity started');
-    expect(new Set(regionLines.map((line) => line['regionId']))).toEqual(new Set(seedImage(IMAGE_ID, EMULATOR_DEFAULTS.accountId).regions));
+    expect(new Set(regionLines().map((line) => line['regionId']))).toEqual(regions);
   });
 
   it('exits 0 on SIGTERM after a graceful shutdown', async () => {
