@@ -827,12 +827,13 @@ class ImageDeletion {
       this.state.regions.filter(
         (region) => region.status === 'failed' && UNANSWERED_CODES.has(region.lastError?.code ?? '') && remaining.regions.includes(region.regionId),
       );
+    let waitingFor = unansweredListed();
     // Past the pivot nothing is re-created, so nothing waits on the answer.
-    if (this.state.pivotRegion !== undefined || unansweredListed().length === 0 || !patched(WAIT_FOR_UNANSWERED_DELETES_PATCH)) return remaining;
+    if (this.state.pivotRegion !== undefined || waitingFor.length === 0 || !patched(WAIT_FOR_UNANSWERED_DELETES_PATCH)) return remaining;
     const limitSeconds = this.input.unansweredDeleteWaitSeconds;
-    for (let waited = 0; waited < limitSeconds && unansweredListed().length > 0; ) {
+    for (let waited = 0; waited < limitSeconds && waitingFor.length > 0; ) {
       const step = Math.min(UNANSWERED_DELETE_POLL_SECONDS, limitSeconds - waited);
-      const regions = unansweredListed().map((region) => region.regionId).join(', ');
+      const regions = waitingFor.map((region) => region.regionId).join(', ');
       setCurrentDetails(`${this.state.details}\n\nWaiting up to ${limitSeconds - waited} s for the delete in ${regions}, which got no answer, to show before deciding what to undo.`);
       await sleep(step * 1000);
       waited += step;
@@ -842,8 +843,9 @@ class ImageDeletion {
         if (isCancellation(error)) throw error;
         break;
       }
+      waitingFor = unansweredListed();
     }
-    this.unansweredStillListed = unansweredListed();
+    this.unansweredStillListed = waitingFor;
     this.refreshDetails();
     return remaining;
   }
