@@ -390,9 +390,9 @@ export class ImgdelClient {
     return this.outcome(imageId);
   }
 
-  /** Asks the deletion to stop: before the pivot it compensates; after, it reports what is left. */
   /**
-   * Cancels the running deletion of an image. With `{ dryRun: true }` it ends its dry run instead,
+   * Asks the running deletion of an image to stop: before the pivot it compensates; after, it
+   * reports what is left. With `{ dryRun: true }` it ends its dry run instead,
    * at once and without a worker (terminated: a dry run changes nothing, so nothing needs undoing),
    * e.g. one started on a task queue no worker polls, which would otherwise hold every later dry run.
    */
