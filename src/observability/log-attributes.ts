@@ -10,17 +10,18 @@ import { workflowIdFor } from '../workflows/input.js';
 
 const WORKFLOW_ID_PREFIX = workflowIdFor('');
 
+/** A text field of the activity's input object (its first argument), if it has one. */
+function inputField(args: readonly unknown[], field: 'imageId' | 'regionId'): string | undefined {
+  const first = args[0];
+  if (typeof first !== 'object' || first === null) return undefined;
+  const value: unknown = Reflect.get(first, field);
+  return typeof value === 'string' ? value : undefined;
+}
+
 function imageIdFromArgs(args: readonly unknown[]): string | undefined {
   const first = args[0];
   if (typeof first === 'string' && /^imgc?-/.test(first)) return first;
-  if (typeof first === 'object' && first !== null && 'imageId' in first && typeof first.imageId === 'string') return first.imageId;
-  return undefined;
-}
-
-function regionIdFromArgs(args: readonly unknown[]): string | undefined {
-  const first = args[0];
-  if (typeof first === 'object' && first !== null && 'regionId' in first && typeof first.regionId === 'string') return first.regionId;
-  return undefined;
+  return inputField(args, 'imageId');
 }
 
 export function imageIdFromWorkflowId(workflowId: string | undefined): string | undefined {
@@ -34,7 +35,7 @@ export const imageIdLogAttributes: ActivityInterceptorsFactory = (context) => {
     inbound: {
       execute(input, next) {
         imageId = imageIdFromArgs(input.args) ?? imageId;
-        regionId = regionIdFromArgs(input.args);
+        regionId = inputField(input.args, 'regionId');
         return next(input);
       },
     },
