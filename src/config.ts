@@ -18,12 +18,10 @@ const wholeNumberIn = (min: number, max: number, words: string) =>
   z.coerce.number({ error: words }).int({ error: words }).min(min, { error: words }).max(max, { error: words });
 
 /** Numbers in words a person reads, as wholeNumberIn. */
-const positiveInt = (fallback: number) =>
-  z.coerce
-    .number({ error: `must be a whole number, e.g. ${fallback}` })
-    .int({ error: `must be a whole number, e.g. ${fallback}` })
-    .positive({ error: 'must be greater than 0' })
-    .default(fallback);
+const positiveInt = (fallback: number) => {
+  const notWhole = `must be a whole number, e.g. ${fallback}`;
+  return z.coerce.number({ error: notWhole }).int({ error: notWhole }).positive({ error: 'must be greater than 0' }).default(fallback);
+};
 
 /** A port to listen on, where an empty variable means "not set"; 0 (any free port) would be logged as :0. */
 const optionalPort = z.preprocess(
