@@ -4,13 +4,15 @@
  * figures. It asserts nothing about speed: the figures are the benchmark's business.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { processIsAlive } from '../src/dev/stack-pidfile.js';
+import { processesMentioning } from './helpers/processes.js';
 import { testTemporalAddress } from './helpers/temporal.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -104,31 +106,6 @@ function startBench(
 
 function runBench(args: readonly string[]): Promise<BenchRun> {
   return startBench(args).finished;
-}
-
-/** Processes whose command line contains `text` (Linux /proc, which the benchmark needs anyway). */
-function processesMentioning(text: string): string[] {
-  const found: string[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const commandLine = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
-      if (commandLine.includes(text)) found.push(`${entry}: ${commandLine}`);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return found;
-}
-
-/** Whether a process with this pid is still running (an exited one not yet reaped is not). */
-function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 function runQuickBench(outDir: string): Promise<BenchRun> {
@@ -231,10 +208,10 @@ describe('npm run bench servers', () => {
       expect(run.stderr).toContain('SIGINT: stopping');
       expect(run.stderr).not.toContain('Channel has been shut down');
       expect(run.exitCode, run.stderr.slice(-3000)).toBe(130);
-      for (let waited = 0; waited < 10_000 && pids.some(isRunning); waited += 200) {
+      for (let waited = 0; waited < 10_000 && pids.some(processIsAlive); waited += 200) {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
-      expect(pids.filter(isRunning)).toEqual([]);
+      expect(pids.filter(processIsAlive)).toEqual([]);
     } finally {
       await rm(outDir, { recursive: true, force: true });
     }
@@ -270,7 +247,7 @@ describe('npm run bench servers', () => {
       bench.child.kill('SIGTERM');
       const run = await bench.finished;
       expect(run.exitCode, run.stderr).toBe(130);
-      expect(isRunning(Number(pid)), `dev server ${String(pid)}`).toBe(false);
+      expect(processIsAlive(Number(pid)), `dev server ${String(pid)}`).toBe(false);
     } finally {
       await rm(outDir, { recursive: true, force: true });
     }

@@ -4,24 +4,19 @@
  * no exit hook runs when a test process ends, so a process the run does not stop outlives it.
  * An aborted run (Ctrl-C) stops at once, even while it retries a call to a server that is gone.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FULL_RUN, persistently, runChaos } from './chaos/run.js';
+import { processCommandLines } from './helpers/processes.js';
 
 /** Command lines of the processes with an argument under `dir` (Linux /proc). */
 function processesUnder(dir: string): string[] {
-  const entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
-  return entries.flatMap((entry) => {
-    try {
-      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      return args.some((arg) => arg.startsWith(`${dir}/`)) ? [args.join(' ')] : [];
-    } catch {
-      return [];
-    }
-  });
+  return processCommandLines()
+    .filter(({ args }) => args.some((arg) => arg.startsWith(`${dir}/`)))
+    .map(({ args }) => args.join(' '));
 }
 
 const workDirs: string[] = [];

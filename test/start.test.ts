@@ -4,13 +4,14 @@
  * cleanly on Ctrl-C (SIGINT to its process group), leaving no process behind.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findFreePort } from '../src/dev/process.js';
 import { EmulatorAdmin } from '../src/emulator/admin-client.js';
+import { processCommandLines, type ProcessCommandLine } from './helpers/processes.js';
 import { testTemporalAddress, uniqueTaskQueue } from './helpers/temporal.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -73,21 +74,13 @@ function freshDataDir(): string {
 
 /** Processes whose command line names `text` (Linux /proc; undefined elsewhere). */
 function processesNaming(text: string): number[] | undefined {
-  let entries: string[];
+  let processes: ProcessCommandLine[];
   try {
-    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+    processes = processCommandLines();
   } catch {
     return undefined;
   }
-  return entries
-    .filter((entry) => {
-      try {
-        return readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(text);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
+  return processes.filter(({ args }) => args.includes(text)).map(({ pid }) => pid);
 }
 
 async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {

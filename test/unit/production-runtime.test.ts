@@ -3,13 +3,14 @@
  * parse must find the image's compiled entry and its memory settings, and the workflow
  * bundle path must resolve the same from src/ (tsx) and from dist/src/ (compiled).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileWorkers, nodeArgsFor, parseRuntimeStage } from '../../bench/lib/production-runtime.js';
 import { DEFAULT_WORKFLOW_BUNDLE_PATH, WORKFLOWS_SOURCE_PATH } from '../../src/workflow-source.js';
+import { processesMentioning } from '../helpers/processes.js';
 import { PROJECT_ROOT } from '../worker/worker-process.js';
 
 const dockerfile = readFileSync(resolve(PROJECT_ROOT, 'Dockerfile'), 'utf8');
@@ -54,19 +55,6 @@ describe('workflow paths', () => {
   });
 });
 
-/** Whether a running process has `text` in its command line (Linux /proc). */
-function anyProcessMentions(text: string): boolean {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .some((entry) => {
-      try {
-        return readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text);
-      } catch {
-        return false;
-      }
-    });
-}
-
 describe("the benchmark's build of the workers", () => {
   it('stops tsc when the run is stopped, and answers only once it has exited', async () => {
     const parent = await mkdtemp(join(tmpdir(), 'imgdel-bench-build-'));
@@ -75,10 +63,10 @@ describe("the benchmark's build of the workers", () => {
       const stopping = new AbortController();
       const compiling = compileWorkers(PROJECT_ROOT, buildDir, () => undefined, stopping.signal);
       await new Promise((done) => setTimeout(done, 1_000));
-      expect(anyProcessMentions(buildDir), 'tsc running').toBe(true);
+      expect(processesMentioning(buildDir), 'tsc running').not.toEqual([]);
       stopping.abort();
       await expect(compiling).rejects.toThrow(/tsc stopped/);
-      expect(anyProcessMentions(buildDir), 'tsc still running').toBe(false);
+      expect(processesMentioning(buildDir), 'tsc still running').toEqual([]);
       expect(existsSync(buildDir)).toBe(false);
     } finally {
       await rm(parent, { recursive: true, force: true });
@@ -88,6 +76,6 @@ describe("the benchmark's build of the workers", () => {
   it('starts no tsc once the run has been stopped', async () => {
     const buildDir = join(tmpdir(), `imgdel-bench-never-built-${process.pid}`);
     await expect(compileWorkers(PROJECT_ROOT, buildDir, () => undefined, AbortSignal.abort())).rejects.toThrow(/aborted/);
-    expect(anyProcessMentions(buildDir)).toBe(false);
+    expect(processesMentioning(buildDir)).toEqual([]);
   });
 });
