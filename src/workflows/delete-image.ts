@@ -13,6 +13,7 @@ import {
   allHandlersFinished,
   condition,
   isCancellation,
+  log,
   patched,
   proxyActivities,
   setCurrentDetails,
@@ -50,6 +51,7 @@ import {
 import { narrate } from './narrative.js';
 import { activityOptionsFor, type ActivityOptionSet } from './retry-policies.js';
 import { Saga } from './saga.js';
+import { transitionLogLevel } from './transition-log.js';
 
 /**
  * Patch: the default region concurrency went from 4 to DEFAULTS.regionConcurrency.
@@ -860,6 +862,7 @@ class ImageDeletion {
   // ── state, search attributes, outcome ─────────────────────────────────────
 
   private moveTo(status: DeletionStatus, phase: Phase): void {
+    const previousPhase = this.state.phase;
     this.state.status = status;
     this.state.phase = phase;
     if (status !== this.indexedStatus) {
@@ -870,6 +873,21 @@ class ImageDeletion {
       this.indexedStatus = status;
     }
     this.refreshDetails();
+    this.logTransition(previousPhase);
+  }
+
+  /** One line for the phase changes transitionLogLevel picks; the SDK's logger skips it on replay. */
+  private logTransition(previousPhase: Phase): void {
+    const level = transitionLogLevel(previousPhase, this.state);
+    if (level === undefined) return;
+    const { imageId, status, phase, pivotRegion, error } = this.state;
+    log[level](this.state.details, {
+      imageId,
+      status,
+      phase,
+      ...(pivotRegion === undefined ? {} : { pivotRegion }),
+      ...(error === undefined ? {} : { errorCode: error.code }),
+    });
   }
 
   private refreshDetails(): void {

@@ -1,0 +1,116 @@
+/**
+ * The saga's own log lines, on the real dev server: one INFO line when a clean deletion ends,
+ * a WARN line when one parks or compensates, and an INFO line when a retry moves it on. The
+ * lines reach the worker's Runtime logger (installed here to capture them) with the image id
+ * and the workflow id, and none is written again when the workflow is replayed.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../src/activities/index.js';
+import { WORKFLOW_TYPE, progressQuery, retryUpdate, type DeletionProgress } from '../../src/workflows/model.js';
+import { ACCOUNT, scriptedCloud, template, type CloudScript } from '../helpers/scripted-cloud.js';
+import { workflowBundle } from '../helpers/stack.js';
+import { connectTestClient, createTestNativeConnection, uniqueTaskQueue } from '../helpers/temporal.js';
+
+const REGIONS = ['ap-southeast-1', 'cn-hangzhou', 'cn-shanghai'];
+const captured: LogEntry[] = [];
+
+let bundle: WorkflowBundleWithSourceMap;
+let client: Client;
+let connection: Connection;
+let nativeConnection: NativeConnection;
+
+beforeAll(async () => {
+  // Before any connection: the first use of the Runtime would install the default one.
+  Runtime.install({ logger: new DefaultLogger('INFO', (entry) => captured.push(entry)) });
+  bundle = await workflowBundle();
+  ({ client, connection } = await connectTestClient());
+  nativeConnection = await createTestNativeConnection();
+});
+
+afterAll(async () => {
+  await nativeConnection?.close();
+  await connection?.close();
+});
+
+/** The lines the saga wrote for one image (the SDK's own workflow lines carry no imageId). */
+function sagaLines(imageId: string): LogEntry[] {
+  return captured.filter((entry) => entry.meta?.['imageId'] === imageId && entry.meta?.['sdkComponent'] === 'workflow');
+}
+
+async function runScenario(script: CloudScript, body: (handle: WorkflowHandle, imageId: string) => Promise<void>): Promise<string> {
+  const imageId = `img-${randomBytes(6).toString('hex')}`;
+  const taskQueue = uniqueTaskQueue('saga-logs');
+  const cloud = scriptedCloud(imageId, REGIONS, { templates: [template('b-1', imageId)], ...script });
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    taskQueue,
+    workflowBundle: bundle,
+    activities: createActivities(cloud, { accountId: ACCOUNT, confirmPollMs: 10 }),
+    // No cached workflows: every workflow task replays the history so far, so a line written
+    // again on replay would show up twice.
+    maxCachedWorkflows: 0,
+  });
+  await worker.runUntil(async () => {
+    const handle = await client.workflow.start(WORKFLOW_TYPE, {
+      taskQueue,
+      workflowId: `delete-image-${imageId}`,
+      args: [{ imageId, retryInitialIntervalMs: 10, transientAttempts: 2, templateAttempts: 2, regionConcurrency: 1 }],
+    });
+    await body(handle, imageId);
+  });
+  return imageId;
+}
+
+async function waitForStatus(handle: WorkflowHandle, status: DeletionProgress['status']): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if ((await handle.query(progressQuery)).status === status) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`workflow never reached status ${status}`);
+}
+
+describe('the saga log', () => {
+  it('writes one INFO line for a clean deletion, when it ends, with the image and workflow ids', async () => {
+    const imageId = await runScenario({}, async (handle) => {
+      await handle.result();
+    });
+    const lines = sagaLines(imageId);
+    expect(lines.map((line) => [line.level, line.meta?.['status'], line.meta?.['phase']])).toEqual([['INFO', 'deleted', 'finished']]);
+    expect(lines[0]?.message).toContain(`Image ${imageId}`);
+    expect(lines[0]?.meta?.['workflowId']).toBe(`delete-image-${imageId}`);
+  });
+
+  it('writes a WARN line naming the retry command when it parks, INFO when a retry moves it on, and INFO at the end', async () => {
+    const fixed = { value: false };
+    const script: CloudScript = { deleteRegion: (regionId) => (regionId === 'cn-shanghai' && !fixed.value ? { code: 'Mystery.Error' } : 'ok') };
+    const imageId = await runScenario(script, async (handle) => {
+      await waitForStatus(handle, 'awaiting-retry');
+      fixed.value = true;
+      await handle.executeUpdate(retryUpdate);
+      await handle.result();
+    });
+    const lines = sagaLines(imageId);
+    expect(lines.map((line) => [line.level, line.meta?.['status'], line.meta?.['phase']])).toEqual([
+      ['WARN', 'awaiting-retry', 'awaiting-retry'],
+      ['INFO', 'running', 'deleting-regions'],
+      ['INFO', 'deleted', 'finished'],
+    ]);
+    expect(lines[0]?.message).toContain(`imgdel retry ${imageId}`);
+    expect(lines[0]?.meta?.['pivotRegion']).toBe('ap-southeast-1');
+  });
+
+  it('writes WARN lines when it compensates and when it ends compensated, with the error code', async () => {
+    const imageId = await runScenario({ deleteTemplate: () => ({ code: 'DeleteTemplate.Failed' }) }, async (handle) => {
+      await handle.result().catch(() => undefined);
+    });
+    const lines = sagaLines(imageId);
+    expect(lines.map((line) => [line.level, line.meta?.['status'], line.meta?.['phase']])).toEqual([
+      ['WARN', 'running', 'compensating'],
+      ['WARN', 'compensated', 'finished'],
+    ]);
+    expect(lines[1]?.meta?.['errorCode']).toBe('Compensated');
+  });
+});
