@@ -1,9 +1,12 @@
 /**
  * The chaos run's book of faults (test/chaos/run.ts) across an emulator restart: every fault
- * that was left is added back, and each keeps its role under the id the new process gave it.
+ * that was left is in force in the new process from its first answer, and each keeps its role
+ * under the id the new process gave it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { FaultInput } from '../src/emulator/faults.js';
 import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
+import { admin } from './emulator/helpers.js';
 import { FaultBook } from './chaos/run.js';
 
 const emulators: RunningEmulator[] = [];
@@ -12,8 +15,8 @@ afterEach(async () => {
   for (const emulator of emulators.splice(0)) await emulator.close();
 });
 
-async function emulator(): Promise<RunningEmulator> {
-  const started = await startEmulator({ port: 0 });
+async function emulator(faults: readonly FaultInput[] = []): Promise<RunningEmulator> {
+  const started = await startEmulator({ port: 0, faults });
   emulators.push(started);
   return started;
 }
@@ -31,8 +34,13 @@ describe('the chaos run fault book', () => {
     expect((await fetch(`${running.url}/_emulator/faults/${burst.id}`, { method: 'DELETE' })).ok).toBe(true);
     const before = await book.list();
 
-    running = await emulator();
-    await book.restore(before);
+    let givenAtStart: unknown;
+    await book.restartWith(before, async (left) => {
+      running = await emulator(left);
+      givenAtStart = (await admin(running.url, 'GET', 'faults')).json;
+    });
+    // In force before the restart returned, not added once the new process already answered.
+    expect(givenAtStart).toEqual(await book.list());
     const after = await book.list();
     expect(after.map((fault) => [fault.action, book.roleOf(fault.id)])).toEqual([
       ['DeleteImage', 'park'],

@@ -2,15 +2,18 @@
  * The emulator's command line, shared by `npm run emulator` (main.ts) and the
  * `imgdel emulator` subcommand.
  */
+import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { EMULATOR_DEFAULTS } from './defaults.js';
+import { faultInputSchema, type FaultInput } from './faults.js';
 import { startEmulator } from './server.js';
 
 const cliOptionsSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535),
   host: z.string().min(1),
   state: z.string().min(1).optional(),
+  faults: z.string().min(1).optional(),
   seed: z.literal('demo').optional(),
   accessKeyId: z.string().min(1),
   accessKeySecret: z.string().min(1),
@@ -24,6 +27,7 @@ export function emulatorCommand(): Command {
     .option('--port <port>', 'port to listen on (0 = any free port)', String(EMULATOR_DEFAULTS.port))
     .option('--host <host>', 'address to bind', EMULATOR_DEFAULTS.host)
     .option('--state <file>', 'keep the state in this JSON file (loaded at start, saved after each change)')
+    .option('--faults <file>', 'start with these faults in force: a JSON array of what POST /_emulator/faults takes')
     .addOption(new Option('--seed <name>', 'seed an empty state with demo data').choices(['demo']))
     .option('--access-key-id <id>', 'the access key id requests must be signed with', EMULATOR_DEFAULTS.accessKeyId)
     .option('--access-key-secret <secret>', 'the access key secret requests must be signed with', EMULATOR_DEFAULTS.accessKeySecret)
@@ -37,6 +41,11 @@ export function emulatorCommand(): Command {
         return;
       }
       const options = parsed.data;
+      const faults = options.faults === undefined ? [] : await readFaultsFile(options.faults);
+      if (faults === undefined) {
+        process.exitCode = 2;
+        return;
+      }
       const emulator = await startEmulator({
         port: options.port,
         host: options.host,
@@ -44,6 +53,7 @@ export function emulatorCommand(): Command {
         accessKeySecret: options.accessKeySecret,
         accountId: options.accountId,
         latencyMs: options.latencyMs,
+        faults,
         ...(options.state === undefined ? {} : { statePath: options.state }),
         ...(options.seed === undefined ? {} : { seed: options.seed }),
         log: (line) => process.stderr.write(`${line}\n`),
@@ -62,4 +72,28 @@ export function emulatorCommand(): Command {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
+}
+
+/** The faults of a --faults file, or undefined after saying on stderr why they cannot be read. */
+async function readFaultsFile(path: string): Promise<FaultInput[] | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    process.stderr.write(`emulator: cannot read the faults file ${path}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return undefined;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    process.stderr.write(`emulator: the faults file ${path} is not JSON\n`);
+    return undefined;
+  }
+  const parsed = z.array(faultInputSchema).safeParse(json);
+  if (!parsed.success) {
+    process.stderr.write(`emulator: the faults file ${path} is not a list of faults\n${z.prettifyError(parsed.error)}\n`);
+    return undefined;
+  }
+  return parsed.data;
 }

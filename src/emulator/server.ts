@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { ApiError, errorBody } from './api-errors.js';
 import { EMULATOR_DEFAULTS } from './defaults.js';
-import { FaultRegistry, HOSTILE_CODES, RateLimiter, faultInputSchema, isHostileCode, limitInputSchema } from './faults.js';
+import { FaultRegistry, HOSTILE_CODES, RateLimiter, faultInputSchema, isHostileCode, limitInputSchema, type FaultInput } from './faults.js';
 import { findAction, serializeResponse } from './operations.js';
 import type { OperationContext } from './operations.js';
 import { loggableParams, parseUrlEncoded } from './params.js';
@@ -38,6 +38,11 @@ export interface EmulatorOptions {
   latencyMs?: number;
   /** List pages hold at most this many items, whatever PageSize/MaxResults asks (a quiet cap). */
   maxPageSize?: number;
+  /**
+   * Faults in force from the first call on, as POST /_emulator/faults adds them (ids fault-1, …
+   * in this order): an emulator started again keeps the faults the one before still had.
+   */
+  faults?: readonly FaultInput[];
   log?: (line: string) => void;
 }
 
@@ -137,6 +142,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   };
   setMaxPageSize(options.maxPageSize);
   const faults = new FaultRegistry();
+  for (const fault of options.faults ?? []) faults.add(fault);
   const limiter = new RateLimiter();
   const nonces = new RecentNonces();
   let calls: CallRecord[] = [];

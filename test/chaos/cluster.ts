@@ -5,11 +5,13 @@
  * processes (SIGKILLed and started again), exactly as they run in production.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startDevServer, type RunningDevServer } from '../../src/dev/dev-server.js';
 import { findFreePort, hasExited, OutputTail, waitForExit } from '../../src/dev/process.js';
 import { emulatorCloudEnv } from '../../src/emulator/defaults.js';
+import type { FaultInput } from '../../src/emulator/faults.js';
 import { PROJECT_ROOT, startWorkerProcess, workerEnvironment, type WorkerProcess } from '../worker/worker-process.js';
 
 const HOST = '127.0.0.1';
@@ -97,8 +99,9 @@ export class EmulatorProcess {
     return `${HOST}:${this.port}`;
   }
 
-  private async startProcess(): Promise<void> {
+  private async startProcess(faultsPath?: string): Promise<void> {
     const args = ['--import', 'tsx', EMULATOR_ENTRY, '--host', HOST, '--port', String(this.port), '--state', this.statePath];
+    if (faultsPath !== undefined) args.push('--faults', faultsPath);
     const child = spawn(process.execPath, args, {
       cwd: PROJECT_ROOT,
       env: workerEnvironment({}),
@@ -125,10 +128,15 @@ export class EmulatorProcess {
     }
   }
 
-  /** SIGKILL (no chance to flush anything), then the same command again. */
-  async killAndRestart(): Promise<void> {
+  /**
+   * SIGKILL (no chance to flush anything), then the same command again, with `faults` in force
+   * from its first answer on (none answers before they are).
+   */
+  async killAndRestart(faults: readonly FaultInput[] = []): Promise<void> {
     await this.kill();
-    await this.startProcess();
+    const faultsPath = `${this.statePath}.faults.json`;
+    await writeFile(faultsPath, JSON.stringify(faults));
+    await this.startProcess(faultsPath);
   }
 
   async kill(): Promise<void> {

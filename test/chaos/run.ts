@@ -21,6 +21,7 @@ import {
 import { z } from 'zod';
 import { buildWorkflowBundle, silentBundlerLogger } from '../../src/dev/build-bundle.js';
 import { EmulatorAdmin, type EmulatorCall, type Fault } from '../../src/emulator/admin-client.js';
+import { faultInputSchema, type FaultInput } from '../../src/emulator/faults.js';
 import { workflowIdFor } from '../../src/workflows/input.js';
 import { deletionStatusKey, retryUpdate, SEARCH_STATUS, WORKFLOW_TYPE } from '../../src/workflows/model.js';
 import { EmulatorProcess, RestartableDevServer, WorkerPool, type Log } from './cluster.js';
@@ -129,23 +130,28 @@ export class FaultBook {
   }
 
   /**
-   * After an emulator restart: adds back what was left of every fault, in the same order. The
-   * faults that ran out are forgotten: the new process numbers its faults from the start again,
-   * so their old ids are now other faults' ids.
+   * Restarts the emulator (`restart`) with what was left of every fault in force from its first
+   * answer, in the same order, and learns the id each got there. The faults that ran out are
+   * forgotten: the new process numbers its faults from the start again, so their old ids are now
+   * other faults' ids.
    */
-  async restore(before: readonly ListedFault[]): Promise<void> {
+  async restartWith(before: readonly ListedFault[], restart: (faults: FaultInput[]) => Promise<void>): Promise<void> {
     const byOldId = new Map(this.entries.map((entry) => [entry.id, entry]));
-    const restored: typeof this.entries = [];
+    const kept: typeof this.entries = [];
+    const faults: FaultInput[] = [];
     for (const listed of before) {
       const remaining = listed.times === -1 ? -1 : listed.times - listed.fired;
       const entry = byOldId.get(listed.id);
       if (entry === undefined || remaining === 0) continue;
       if (entry.role === 'latency') this.latencyFiredBefore += listed.fired;
       const { id: _oldId, fired: _fired, ...fault } = listed;
-      const { id } = await new EmulatorAdmin(this.url()).addFault({ ...fault, times: remaining });
-      restored.push({ ...entry, id });
+      faults.push(faultInputSchema.parse({ ...fault, times: remaining }));
+      kept.push(entry);
     }
-    this.entries = restored;
+    await restart(faults);
+    const now = await this.list();
+    if (now.length !== kept.length) throw new Error(`the restarted emulator has ${now.length} faults, not the ${kept.length} it was given`);
+    this.entries = kept.map((entry, index) => ({ ...entry, id: now[index]?.id ?? entry.id }));
   }
 
   async remove(role: FaultRole): Promise<number> {
@@ -264,8 +270,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const before = await faults.list();
         archivedCalls.push(...(await admin().calls()));
         log(`SIGKILL the emulator and start it again (${follower.summary()})`);
-        await emulatorNow.killAndRestart();
-        await faults.restore(before);
+        await faults.restartWith(before, (left) => emulatorNow.killAndRestart(left));
         emulatorRestarts += 1;
       }
     }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -137,6 +137,52 @@ describe('emulator command line', () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
+  });
+});
+
+/** Runs the emulator command with `args`; resolves with its URL once it prints its start line, or its exit code and stderr. */
+async function runEmulatorCommand(args: string[]): Promise<{ url: string; stop(): void } | { exitCode: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts', '--port', '0', ...args], {
+    cwd: process.cwd(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const lines = createInterface({ input: child.stdout });
+  return new Promise((resolve) => {
+    lines.once('line', (line) => resolve({ url: line.slice('emulator listening on '.length), stop: () => child.kill('SIGKILL') }));
+    child.once('exit', (exitCode) => resolve({ exitCode, stderr }));
+  });
+}
+
+describe('emulator --faults', () => {
+  it('answers its first call with a fault the file lists, as a restarted emulator must', async () => {
+    const file = join(directory, 'faults.json');
+    await writeFile(file, JSON.stringify([{ action: 'ListImage', code: 'ServiceUnavailable', times: 1 }, { action: '*', latencyMs: 1, times: -1 }]));
+    const started = await runEmulatorCommand(['--seed', 'demo', '--faults', file]);
+    if (!('url' in started)) throw new Error(`the emulator did not start: ${started.stderr}`);
+    try {
+      const first = await callApi(started.url, 'ListImage', { ImageId: 'img-demo0001' });
+      expect([first.status, first.json?.['Code']]).toEqual([500, 'ServiceUnavailable']);
+      expect((await callApi(started.url, 'ListImage', { ImageId: 'img-demo0001' })).json?.['Count']).toBe(1);
+      const left = (await admin(started.url, 'GET', 'faults')).json as Array<{ id: string; action: string }>;
+      expect(left.map((fault) => [fault.id, fault.action])).toEqual([['fault-2', '*']]);
+    } finally {
+      started.stop();
+    }
+  });
+
+  it('refuses a file that is not a list of faults, naming it, with exit code 2', async () => {
+    const file = join(directory, 'faults.json');
+    await writeFile(file, JSON.stringify([{ action: 'ListImage', code: 'InternalError', regoinId: 'cn-hangzhou' }]));
+    const refused = await runEmulatorCommand(['--faults', file]);
+    if ('url' in refused) {
+      refused.stop();
+      throw new Error('the emulator started with a misspelt fault');
+    }
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain(`the faults file ${file} is not a list of faults`);
+    expect(refused.stderr).toContain('regoinId');
   });
 });
 
