@@ -4,9 +4,9 @@
  * so each test states what the cloud answers and checks what the workflow did.
  */
 import { randomBytes } from 'node:crypto';
-import { ApplicationFailure, CancelledFailure, WorkflowFailedError, WorkflowUpdateFailedError, type Client, type Connection, type WorkflowHandle } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApplicationFailure, CancelledFailure, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
 import type { DeleteImageInput } from '../../src/workflows/input.js';
 import {
@@ -20,26 +20,12 @@ import {
 } from '../../src/workflows/model.js';
 import { ACCOUNT, scriptedCloud, template, type CloudScript, type ScriptedCloud } from '../helpers/scripted-cloud.js';
 import { recordHistoryIfAsked } from '../helpers/histories.js';
-import { workflowBundle } from '../helpers/stack.js';
-import { connectTestClient, createTestNativeConnection, uniqueTaskQueue } from '../helpers/temporal.js';
+import { uniqueTaskQueue } from '../helpers/temporal.js';
+import { useWorkflowRig } from '../helpers/workflow-rig.js';
 
 const REGIONS = ['ap-southeast-1', 'cn-hangzhou', 'cn-shanghai'];
 
-let bundle: WorkflowBundleWithSourceMap;
-let client: Client;
-let connection: Connection;
-let nativeConnection: NativeConnection;
-
-beforeAll(async () => {
-  bundle = await workflowBundle();
-  ({ client, connection } = await connectTestClient());
-  nativeConnection = await createTestNativeConnection();
-});
-
-afterAll(async () => {
-  await nativeConnection?.close();
-  await connection?.close();
-});
+const rig = useWorkflowRig();
 
 function newImageId(): string {
   return `img-${randomBytes(6).toString('hex')}`;
@@ -68,9 +54,9 @@ async function withScenario<T>(
 /** A worker for the scenario's task queue (a test may stop one and start another). */
 function scenarioWorker(scenario: Scenario, activityOptions: { confirmTimeoutMs?: number } = {}): Promise<Worker> {
   return Worker.create({
-    connection: nativeConnection,
+    connection: rig.nativeConnection,
     taskQueue: scenario.taskQueue,
-    workflowBundle: bundle,
+    workflowBundle: rig.bundle,
     activities: createActivities(scenario.cloud, { accountId: ACCOUNT, confirmPollMs: 10, ...activityOptions }),
     // A cancelled activity hears of it in the answer to a heartbeat it sends; at the SDK's default
     // throttle (0.8 × the 30 s heartbeat timeout) a hung delete would take 24 s to stop here.
@@ -101,7 +87,7 @@ async function within<T>(ms: number, promise: Promise<T>): Promise<T | 'timed ou
 }
 
 function start(scenario: Scenario, input: Partial<DeleteImageInput> = {}): Promise<WorkflowHandle> {
-  return client.workflow.start(WORKFLOW_TYPE, {
+  return rig.client.workflow.start(WORKFLOW_TYPE, {
     taskQueue: scenario.taskQueue,
     workflowId: `delete-image-${scenario.imageId}`,
     args: [{ imageId: scenario.imageId, retryInitialIntervalMs: 10, transientAttempts: 3, templateAttempts: 3, ...input }],
@@ -300,7 +286,7 @@ describe('deleteImage: rejected', () => {
     await withScenario(
       () => ({}),
       async (scenario) => {
-        const handle = await client.workflow.start(WORKFLOW_TYPE, {
+        const handle = await rig.client.workflow.start(WORKFLOW_TYPE, {
           taskQueue: scenario.taskQueue,
           workflowId: `delete-image-invalid-${scenario.imageId}`,
           args: [{ imageId: 'IMG-not valid', extra: true }],

@@ -5,35 +5,22 @@
  * and the workflow id, and none is written again when the workflow is replayed.
  */
 import { randomBytes } from 'node:crypto';
-import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WorkflowHandle } from '@temporalio/client';
+import { DefaultLogger, Runtime, Worker, type LogEntry } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
 import { WORKFLOW_TYPE, progressQuery, retryUpdate, type DeletionProgress } from '../../src/workflows/model.js';
 import { ACCOUNT, scriptedCloud, template, type CloudScript } from '../helpers/scripted-cloud.js';
-import { workflowBundle } from '../helpers/stack.js';
-import { connectTestClient, createTestNativeConnection, uniqueTaskQueue } from '../helpers/temporal.js';
+import { uniqueTaskQueue } from '../helpers/temporal.js';
+import { useWorkflowRig } from '../helpers/workflow-rig.js';
 
 const REGIONS = ['ap-southeast-1', 'cn-hangzhou', 'cn-shanghai'];
 const captured: LogEntry[] = [];
 
-let bundle: WorkflowBundleWithSourceMap;
-let client: Client;
-let connection: Connection;
-let nativeConnection: NativeConnection;
-
-beforeAll(async () => {
-  // Before any connection: the first use of the Runtime would install the default one.
-  Runtime.install({ logger: new DefaultLogger('INFO', (entry) => captured.push(entry)) });
-  bundle = await workflowBundle();
-  ({ client, connection } = await connectTestClient());
-  nativeConnection = await createTestNativeConnection();
-});
-
-afterAll(async () => {
-  await nativeConnection?.close();
-  await connection?.close();
-});
+// The Runtime is installed before any connection: the first use of the Runtime would install the default one.
+const rig = useWorkflowRig(() =>
+  Runtime.install({ logger: new DefaultLogger('INFO', (entry) => captured.push(entry)) }),
+);
 
 /** The lines the saga wrote for one image (the SDK's own workflow lines carry no imageId). */
 function sagaLines(imageId: string): LogEntry[] {
@@ -45,16 +32,16 @@ async function runScenario(script: CloudScript, body: (handle: WorkflowHandle, i
   const taskQueue = uniqueTaskQueue('saga-logs');
   const cloud = scriptedCloud(imageId, REGIONS, { templates: [template('b-1', imageId)], ...script });
   const worker = await Worker.create({
-    connection: nativeConnection,
+    connection: rig.nativeConnection,
     taskQueue,
-    workflowBundle: bundle,
+    workflowBundle: rig.bundle,
     activities: createActivities(cloud, { accountId: ACCOUNT, confirmPollMs: 10 }),
     // No cached workflows: every workflow task replays the history so far, so a line written
     // again on replay would show up twice.
     maxCachedWorkflows: 0,
   });
   await worker.runUntil(async () => {
-    const handle = await client.workflow.start(WORKFLOW_TYPE, {
+    const handle = await rig.client.workflow.start(WORKFLOW_TYPE, {
       taskQueue,
       workflowId: `delete-image-${imageId}`,
       args: [{ imageId, retryInitialIntervalMs: 10, transientAttempts: 2, templateAttempts: 2, regionConcurrency: 1 }],
