@@ -29,10 +29,15 @@ const optionalPort = z.preprocess(
   wholeNumberIn(1, 65535, 'must be a port number from 1 to 65535').optional(),
 );
 
+/** `host:port`, the port one a connection can use (1–65535): 99999 would pass the pattern, then fail every call. */
 const hostPort = z
   .string()
   .trim()
-  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:7233');
+  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, { error: 'expected host:port, e.g. 127.0.0.1:7233', abort: true })
+  .refine((value) => {
+    const port = Number(value.slice(value.lastIndexOf(':') + 1));
+    return port >= 1 && port <= 65535;
+  }, 'expected host:port with a port from 1 to 65535, e.g. 127.0.0.1:7233');
 
 /** "DeleteImage=19,ListImage=40" → { DeleteImage: 19, ListImage: 40 } */
 const rateLimitList = z

@@ -88,6 +88,9 @@ describe('loadConfig', () => {
 
   it.each([
     ['TEMPORAL_ADDRESS', 'no port here'],
+    ['TEMPORAL_ADDRESS', 'localhost:99999'],
+    ['IMGDEL_CLOUD_ENDPOINT', '127.0.0.1:0'],
+    ['IMGDEL_CLOUD_ENDPOINT', '127.0.0.1:65536'],
     ['IMGDEL_ACCOUNT_ID', 'abc'],
     ['IMGDEL_CLOUD_RATE_LIMITS', 'DeleteImage:19'],
     ['IMGDEL_CLOUD_RATE_LIMITS', 'DeleteImages=5'],
