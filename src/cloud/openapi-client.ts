@@ -398,14 +398,17 @@ export class OpenApiRpcCaller {
     } catch {
       fields = undefined;
     }
-    const code = presentString(fields?.Code) ?? presentString(fields?.code) ?? codeForHttpStatus(statusCode);
+    const cloudCode = presentString(fields?.Code) ?? presentString(fields?.code);
+    const code = cloudCode ?? codeForHttpStatus(statusCode);
     const cloudMessage = presentString(fields?.Message) ?? presentString(fields?.message);
     const requestId = presentString(fields?.RequestId) ?? presentString(fields?.requestId);
     const message = cloudMessage
       ? redactSecrets(cloudMessage, this.secrets)
       : fields === undefined
         ? this.notJson(action, statusCode, text)
-        : `${action} answered HTTP ${statusCode} without an error code`;
+        : cloudCode === undefined
+          ? `${action} answered HTTP ${statusCode} without an error code`
+          : `${action} answered HTTP ${statusCode} with ${cloudCode} and no message`;
     return new CloudError({
       code,
       message,

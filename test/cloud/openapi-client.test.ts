@@ -176,6 +176,13 @@ describe('OpenApiRpcCaller', () => {
     expect(seen).toHaveLength(1);
   });
 
+  it('keeps the code of an error body without a message, and does not say it had none', async () => {
+    answer = { status: 400, body: JSON.stringify({ RequestId: 'req-8', Code: 'ImageNotAllowDelete' }) };
+    const error = await failure(new OpenApiRpcCaller(cloudConfig()), 'DeleteImage');
+    expect([error.code, error.requestId]).toEqual(['ImageNotAllowDelete', 'req-8']);
+    expect(error.message).toBe('DeleteImage answered HTTP 400 with ImageNotAllowDelete and no message');
+  });
+
   it('keeps a throttling code and its status', async () => {
     answer = { status: 429, body: JSON.stringify({ RequestId: 'req-t', Code: 'Throttling.User', Message: 'slow down' }) };
     const error = await failure(new OpenApiRpcCaller(cloudConfig()));
