@@ -27,9 +27,8 @@ import type { RecreatedTemplate, TemplateSnapshot } from '../cloud/port.js';
 import { StepCode, SyntheticCode } from '../cloud/errors.js';
 import { runBounded } from './bounded.js';
 import { attemptsOf, causeFailureOf, cloudDetailsOf, stepErrorFrom } from './failure-causes.js';
-import { checkInput, resolveInput, type ResolvedInput } from './input.js';
+import { abandonRequestProblems, checkInput, describeInputProblems, resolveInput, type ResolvedInput } from './input.js';
 import {
-  ABANDON_REASON_MAX_LENGTH,
   CREATION_POLL_SECONDS,
   CANCEL_STOPS_DELETE_RETRIES_MEMO_KEY,
   FailureType,
@@ -299,15 +298,9 @@ class ImageDeletion {
           if (this.workflowScope.consideredCancelled) {
             throw new Error(`The deletion of ${input.imageId} is being cancelled; it can no longer be abandoned.`);
           }
-          // Whatever a client sends: nothing, null, or an object with an optional reason.
-          const given: unknown = request;
-          if (given !== undefined && given !== null && (typeof given !== 'object' || Array.isArray(given))) {
-            throw new Error('The abandon request must be an object such as {"reason": "retired by hand"}, or nothing.');
-          }
-          const reason: unknown = (given as { reason?: unknown } | null | undefined)?.reason;
-          if (reason !== undefined && (typeof reason !== 'string' || reason.length > ABANDON_REASON_MAX_LENGTH)) {
-            throw new Error(`The abandon reason must be a text of at most ${ABANDON_REASON_MAX_LENGTH} characters.`);
-          }
+          // Whatever a client sends: nothing, null, or an object with an optional reason and nothing else.
+          const problems = abandonRequestProblems(request);
+          if (problems.length > 0) throw new Error(`The abandon request is invalid: ${describeInputProblems(problems)}.`);
           if (this.state.phase !== 'awaiting-retry') {
             throw new Error(
               `Only a deletion awaiting retry can be abandoned; ${input.imageId} is ${this.state.status} (phase ${this.state.phase}). Use cancel to stop a running one.`,

@@ -176,6 +176,42 @@ export function checkInput(raw: unknown): InputCheck {
   return { ok: false, problems: describeInputProblems(issues), issues };
 }
 
+/** The longest reason an abandon takes (the abandon Update's validator refuses longer ones). */
+export const ABANDON_REASON_MAX_LENGTH = 500;
+
+/**
+ * The abandon Update's argument: nothing, null, or `{ reason? }`. Strict like the deletion input: a
+ * misspelt key (`Reason`) is refused, not accepted with its reason dropped.
+ */
+const buildAbandonRequestSchema = () =>
+  z
+    .object(
+      { reason: text(ABANDON_REASON_MAX_LENGTH).optional() },
+      {
+        error: (issue) =>
+          issue.code === 'unrecognized_keys'
+            ? `has an unknown field ${issue.keys.map((key) => JSON.stringify(key)).join(', ')}; the only field is "reason"`
+            : 'must be an object such as {"reason": "retired by hand"}, or nothing',
+      },
+    )
+    .strict()
+    .nullish();
+
+let builtAbandonRequestSchema: ReturnType<typeof buildAbandonRequestSchema> | undefined;
+
+/** The abandon request's schema, built on its first use (see the module's comment). */
+export function abandonRequestSchema(): ReturnType<typeof buildAbandonRequestSchema> {
+  builtAbandonRequestSchema ??= buildAbandonRequestSchema();
+  return builtAbandonRequestSchema;
+}
+
+/** The problems of an abandon request, the request as a whole named `request`; none when it is valid. */
+export function abandonRequestProblems(raw: unknown): InputProblem[] {
+  const parsed = abandonRequestSchema().safeParse(raw);
+  if (parsed.success) return [];
+  return inputProblemsOf(parsed.error).map((problem) => (problem.field === 'input' ? { ...problem, field: 'request' } : problem));
+}
+
 /** One saga per image: `delete-image-<imageId>`; a dry run has its own id, so it never blocks a real deletion. */
 export function workflowIdFor(imageId: string, dryRun = false): string {
   return dryRun ? `delete-image-${imageId}-dry-run` : `delete-image-${imageId}`;

@@ -116,7 +116,7 @@ export interface AbandonRequest {
   reason?: string;
 }
 
-export const ABANDON_REASON_MAX_LENGTH = 500;
+export { ABANDON_REASON_MAX_LENGTH } from './input.js';
 
 /** Failure types the workflow ends with, besides cloud error codes. */
 export const FailureType = {

@@ -683,6 +683,24 @@ describe('deleteImage: parked after the pivot', () => {
     });
   });
 
+  it('refuses an abandon request with a field it does not know, instead of abandoning without the reason', async () => {
+    await withScenario(failingRegion({ value: false }), async (scenario) => {
+      const handle = await start(scenario, { regionConcurrency: 1 });
+      await waitForStatus(handle, 'awaiting-retry');
+      // As another SDK could send it: the reason under a misspelt key.
+      const refusal = await handle
+        .executeUpdate<DeletionProgress, [Record<string, string>]>('abandon', { args: [{ Reason: 'region retired' }] })
+        .then(() => 'accepted', (error: unknown) => error);
+      expect(refusal).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect((refusal as WorkflowUpdateFailedError).cause?.message).toBe(
+        'The abandon request is invalid: request: has an unknown field "Reason"; the only field is "reason".',
+      );
+      expect((await handle.query(progressQuery)).status).toBe('awaiting-retry');
+      await handle.executeUpdate(abandonUpdate, { args: [{ reason: 'region retired' }] });
+      expect((await failureOf(handle)).message).toContain('(region retired)');
+    });
+  });
+
   it.each([
     ['no argument', (handle: WorkflowHandle) => handle.executeUpdate<DeletionProgress, []>('abandon')],
     ['null', (handle: WorkflowHandle) => handle.executeUpdate<DeletionProgress, [null]>('abandon', { args: [null] })],
