@@ -24,10 +24,9 @@ import { z } from 'zod';
 import { abortableSleep, unlessAborted } from '../abort.js';
 import { StepCode } from '../cloud/errors.js';
 import { loadClientConfig } from '../config.js';
-import { DEFAULTS, checkInput, describeInputProblems, inputProblemsOf, workflowIdFor } from '../workflows/input.js';
+import { DEFAULTS, abandonRequestProblems, checkInput, describeInputProblems, inputProblemsOf, workflowIdFor } from '../workflows/input.js';
 import type { DeleteImageInput } from '../workflows/input.js';
 import {
-  ABANDON_REASON_MAX_LENGTH,
   abandonUpdate,
   CANCEL_STOPS_DELETE_RETRIES_MEMO_KEY,
   DELETION_STATUSES,
@@ -344,10 +343,9 @@ export class ImgdelClient {
    */
   async abandon(imageId: string, reason?: string, options: UpdateOptions = {}): Promise<DeletionOutcome> {
     const workflowId = checkedWorkflowId(imageId);
-    if (reason !== undefined && reason.length > ABANDON_REASON_MAX_LENGTH) {
-      const tooLong = { field: 'reason', message: `must be at most ${ABANDON_REASON_MAX_LENGTH} characters` };
-      throw new InvalidDeletionInputError(describeInputProblems([tooLong]), 'nothing was abandoned', [tooLong]);
-    }
+    // The workflow's own check of the request: a reason that is not text is refused here too, not sent.
+    const problems = abandonRequestProblems(reason === undefined ? {} : { reason });
+    if (problems.length > 0) throw new InvalidDeletionInputError(describeInputProblems(problems), 'nothing was abandoned', problems);
     checkedOptions(timingOptionsSchema, options, 'nothing was abandoned');
     const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
     await this.call(async (client) => {

@@ -38,6 +38,20 @@ describe('client options', () => {
     }
   });
 
+  it('refuses an abandon reason that is not text, as a JavaScript caller could pass it, before asking Temporal', async () => {
+    const imgdel = createImgdelClient(unreachable);
+    try {
+      const notText = await refusal(imgdel.abandon('img-a1b2c3d4', 42 as never));
+      expect(notText.issues).toEqual([{ field: 'reason', message: 'must be text' }]);
+      expect(notText.message).toContain('nothing was abandoned');
+      expect((await refusal(imgdel.abandon('img-a1b2c3d4', 'x'.repeat(501)))).issues).toEqual([
+        { field: 'reason', message: 'must be at most 500 characters' },
+      ]);
+    } finally {
+      await imgdel.close();
+    }
+  });
+
   it('refuses a wait, retry or abandon whose timeouts are not positive durations', async () => {
     const imgdel = createImgdelClient(unreachable);
     try {
