@@ -184,6 +184,11 @@ const timingOptionsSchema = z.object({
   workerTimeoutMs: durationMsSchema,
   pollMs: durationMsSchema,
 });
+/**
+ * Which deletion of an image a call addresses. Checked, not coerced: a JavaScript caller's
+ * `dryRun: 'true'` would otherwise address (and `cancel` would cancel) the real deletion.
+ */
+const targetOptionsSchema = z.object({ dryRun: z.boolean({ error: 'must be true or false' }).optional() });
 const listOptionsSchema = z.object({
   status: z.enum(DELETION_STATUSES).optional(),
   limit: z.number().int().positive().optional(),
@@ -270,12 +275,14 @@ export class ImgdelClient {
 
   /** The progress of the running or last deletion of an image. */
   async getProgress(imageId: string, target: TargetOptions = {}): Promise<DeletionProgress> {
+    checkedOptions(targetOptionsSchema, target, 'nothing was sent to Temporal');
     const snapshot = await this.snapshot(imageId, target);
     return snapshot.progress ?? outcomeAsProgress(snapshot.outcome);
   }
 
   /** The running or last deletion of an image, as the CLI's JSON shape. */
   async outcome(imageId: string, target: TargetOptions = {}): Promise<DeletionOutcome> {
+    checkedOptions(targetOptionsSchema, target, 'nothing was sent to Temporal');
     return (await this.snapshot(imageId, target)).outcome;
   }
 
@@ -285,6 +292,7 @@ export class ImgdelClient {
    */
   async waitForOutcome(imageId: string, options: WaitOptions = {}): Promise<DeletionOutcome> {
     checkedOptions(timingOptionsSchema, options, 'nothing was waited for');
+    checkedOptions(targetOptionsSchema, options, 'nothing was waited for');
     const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
     const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
     const target = { dryRun: options.dryRun === true };
@@ -395,6 +403,7 @@ export class ImgdelClient {
    * e.g. one started on a task queue no worker polls, which would otherwise hold every later dry run.
    */
   async cancel(imageId: string, target: TargetOptions = {}): Promise<CancelResult> {
+    checkedOptions(targetOptionsSchema, target, 'nothing was cancelled');
     const dryRun = target.dryRun === true;
     const workflowId = checkedWorkflowId(imageId, dryRun);
     const ended = await this.call(async (client) => {

@@ -52,6 +52,21 @@ describe('client options', () => {
     }
   });
 
+  it('refuses a dryRun that is not true or false, instead of addressing (and cancelling) the real deletion', async () => {
+    const imgdel = createImgdelClient(unreachable);
+    try {
+      // As a JavaScript caller could pass it, e.g. from a query string.
+      const notBoolean = { dryRun: 'true' as never };
+      const cancelled = await refusal(imgdel.cancel('img-a1b2c3d4', notBoolean));
+      expect(cancelled.message).toBe('invalid client options (nothing was cancelled): dryRun: must be true or false');
+      for (const call of [imgdel.outcome('img-a1b2c3d4', notBoolean), imgdel.getProgress('img-a1b2c3d4', notBoolean), imgdel.waitForOutcome('img-a1b2c3d4', notBoolean)]) {
+        expect((await refusal(call)).issues).toEqual([{ field: 'dryRun', message: 'must be true or false' }]);
+      }
+    } finally {
+      await imgdel.close();
+    }
+  });
+
   it('refuses a wait, retry or abandon whose timeouts are not positive durations', async () => {
     const imgdel = createImgdelClient(unreachable);
     try {
