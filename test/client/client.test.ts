@@ -187,18 +187,34 @@ describe('waiting for a deletion', () => {
 
   it('stops a wait at once on its signal, even while a progress query waits for a worker', async () => {
     const imageId = await seedImage(stack.admin);
+    const stop = new AbortController();
+    const reason = new Error('the caller gave up');
+    // The wait is stopped once its progress query has been sent, not after a guessed delay: a
+    // slow machine would otherwise stop it before the query, and the test would pass without it.
+    let stopOnQuery = false;
+    let queries = 0;
+    const stopping = connectionWrapping('queryWorkflow', (call) => (request) => {
+      queries += 1;
+      const answer = call(request);
+      if (stopOnQuery) setImmediate(() => stop.abort(reason));
+      return answer;
+    });
     // No worker polls this task queue: the progress query would wait its whole (long) timeout.
-    const unattended = createImgdelClient({ env: stackEnv({ taskQueue: `${stack.taskQueue}-unattended` }), queryTimeoutMs: 100_000 });
+    const unattended = createImgdelClient({
+      connection: stopping,
+      env: stackEnv({ taskQueue: `${stack.taskQueue}-unattended` }),
+      queryTimeoutMs: 100_000,
+    });
     try {
       const { workflowId } = await unattended.startDeletion({ imageId });
-      const stop = new AbortController();
-      const reason = new Error('the caller gave up');
-      setTimeout(() => stop.abort(reason), 300);
+      stopOnQuery = true;
+      const queriesBefore = queries;
       let progressShown = 0;
       const stopped = await unattended
         .waitForOutcome(imageId, { signal: stop.signal, workerTimeoutMs: 100_000, onProgress: () => (progressShown += 1) })
         .catch((caught: unknown) => caught);
       expect(stopped).toBe(reason);
+      expect(queries - queriesBefore).toBe(1);
       // Stopped during its first poll: a wait that finished the query first would have shown it.
       expect(progressShown).toBe(0);
       await stack.client.workflow.getHandle(workflowId).terminate('test cleanup');
