@@ -884,7 +884,7 @@ class ImageDeletion {
   }
 
   private refreshDetails(): void {
-    this.state.details = narrate(this.state, this.input.parkTimeoutSeconds);
+    this.state.details = narrate(this.state, this.input.parkTimeoutSeconds, this.input.maxRetryRounds);
     setCurrentDetails(this.state.details);
   }
 

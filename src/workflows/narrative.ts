@@ -16,13 +16,17 @@ function humanDuration(seconds: number): string {
   return `${seconds} s`;
 }
 
-export function narrate(progress: DeletionProgress, parkTimeoutSeconds: number): string {
-  const now = phaseSentence(progress, parkTimeoutSeconds);
+/**
+ * `maxRetryRounds`: the retry rounds the deletion takes at most (the input's); once that many have
+ * run, a parked deletion can only be abandoned, and its paragraph says so instead of "run imgdel retry".
+ */
+export function narrate(progress: DeletionProgress, parkTimeoutSeconds: number, maxRetryRounds = Number.POSITIVE_INFINITY): string {
+  const now = phaseSentence(progress, parkTimeoutSeconds, maxRetryRounds);
   if (progress.cancelRequested !== true || progress.phase === 'finished' || progress.phase === 'compensating') return now;
   return `Cancel requested: no new step starts, and the steps in flight are answering (a delete already sent may still land). Then, before the point of no return, the templates deleted so far are re-created; after it, the deletion stops and reports what is left. ${now}`;
 }
 
-function phaseSentence(progress: DeletionProgress, parkTimeoutSeconds: number): string {
+function phaseSentence(progress: DeletionProgress, parkTimeoutSeconds: number, maxRetryRounds: number): string {
   const image = progress.imageId;
   const regions = progress.regions;
   const total = regions.length;
@@ -47,7 +51,11 @@ function phaseSentence(progress: DeletionProgress, parkTimeoutSeconds: number): 
       return `The deletion of image ${image} stopped before any region was deleted (a step failed, or it was cancelled); re-creating its templates from their snapshots so that everything is left as it was.`;
     case 'awaiting-retry': {
       const why = failed.map((region) => `${region.regionId} (${region.lastError?.code ?? 'unknown error'})`).join(', ');
-      return `Image ${image} is deleted in ${deleted} of ${total} region(s); failed in ${why}. Fix the cause, then run "imgdel retry ${image}" (or "imgdel abandon ${image}"). It waits for an operator for at most ${humanDuration(parkTimeoutSeconds)}.`;
+      const wait = `It waits for an operator for at most ${humanDuration(parkTimeoutSeconds)}.`;
+      if (progress.retries >= maxRetryRounds) {
+        return `Image ${image} is deleted in ${deleted} of ${total} region(s); failed in ${why}. It has been retried ${progress.retries} time(s), as often as one deletion may be (maxRetryRounds), so a retry is refused: run "imgdel abandon ${image}", fix the cause, then start the deletion again. ${wait}`;
+      }
+      return `Image ${image} is deleted in ${deleted} of ${total} region(s); failed in ${why}. Fix the cause, then run "imgdel retry ${image}" (or "imgdel abandon ${image}"). ${wait}`;
     }
     case 'finished':
       return finishedSentence(progress, deleted, total);

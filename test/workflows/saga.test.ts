@@ -755,6 +755,22 @@ describe('deleteImage: parked after the pivot', () => {
     });
   });
 
+  it('once parked with no retry round left, its details say to abandon, not to run imgdel retry (which is refused)', async () => {
+    await withScenario(failingRegion({ value: false }), async (scenario) => {
+      const handle = await start(scenario, { regionConcurrency: 1, maxRetryRounds: 1 });
+      const firstPark = await waitForStatus(handle, 'awaiting-retry');
+      expect(firstPark.details).toContain(`imgdel retry ${scenario.imageId}`);
+      await handle.executeUpdate(retryUpdate);
+      const parkedAgain = await waitForStatus(handle, 'awaiting-retry');
+      expect(parkedAgain.retries).toBe(1);
+      expect(parkedAgain.details).not.toContain(`run "imgdel retry ${scenario.imageId}"`);
+      expect(parkedAgain.details).toContain(`imgdel abandon ${scenario.imageId}`);
+      expect(parkedAgain.details).toMatch(/maxRetryRounds/);
+      await handle.executeUpdate(abandonUpdate, { args: [{}] });
+      expect((await failureOf(handle)) as ApplicationFailure).toMatchObject({ type: 'Abandoned' });
+    });
+  });
+
   it('refuses a retry or an abandon once the deletion is being cancelled', async () => {
     await withScenario(failingRegion({ value: false }), async (scenario) => {
       // Reads retried 1 s then 2 s apart: the cancellation stays in its region read for about 3 s.
