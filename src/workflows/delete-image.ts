@@ -268,8 +268,27 @@ class ImageDeletion {
           if (this.workflowScope.consideredCancelled) {
             throw new Error(`The deletion of ${input.imageId} is being cancelled; it can no longer be retried.`);
           }
-          const failed = this.failedRegions().length;
-          if (this.state.phase !== 'awaiting-retry' || failed === 0) {
+          const failed = this.failedRegions();
+          if (this.state.phase === 'compensating') {
+            throw new Error(
+              `The deletion of ${input.imageId} cannot be retried: a step failed before the point of no return, and it is being rolled back (its templates re-created); it ends without parking. Start it again once the cause is fixed.`,
+            );
+          }
+          const failedSteps = [
+            ...this.state.templates.filter((template) => template.status === 'failed').map((template) => `template ${template.templateName}`),
+            ...failed.map((region) => region.regionId),
+          ];
+          if (this.state.phase !== 'awaiting-retry' && failedSteps.length > 0) {
+            // Failed, but not parked: other steps are still running. A failed template is always rolled back.
+            const next =
+              this.state.phase === 'deleting-templates'
+                ? 'a failed template delete is rolled back (its templates re-created) without parking, so it cannot be retried: start it again once the cause is fixed'
+                : 'retry it if it parks (status awaiting-retry)';
+            throw new Error(
+              `The deletion of ${input.imageId} cannot be retried now: ${failedSteps.join(', ')} failed, but it is not awaiting retry (status ${this.state.status}, phase ${this.state.phase}); ${next}.`,
+            );
+          }
+          if (this.state.phase !== 'awaiting-retry' || failed.length === 0) {
             throw new Error(
               `Nothing to retry: no step of the deletion of ${input.imageId} has failed (status ${this.state.status}, phase ${this.state.phase}).`,
             );

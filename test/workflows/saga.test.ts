@@ -771,6 +771,57 @@ describe('deleteImage: parked after the pivot', () => {
     });
   });
 
+  it('refuses a retry while a region has failed but others still run, without saying that nothing failed', async () => {
+    await withScenario(
+      // After the pivot (ap-southeast-1), cn-hangzhou fails for good while cn-shanghai is still being deleted.
+      () => ({ deleteRegion: (regionId) => (regionId === 'cn-hangzhou' ? { code: 'Mystery.Error' } : regionId === 'cn-shanghai' ? 'hang' : 'ok') }),
+      async (scenario) => {
+        const handle = await start(scenario);
+        for (;;) {
+          const progress = await handle.query(progressQuery);
+          if (progress.regions.some((r) => r.status === 'failed')) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        const refusal = await handle.executeUpdate(retryUpdate).then(() => 'accepted', (error: unknown) => error);
+        expect(refusal).toBeInstanceOf(WorkflowUpdateFailedError);
+        const message = (refusal as WorkflowUpdateFailedError).cause?.message ?? '';
+        expect(message).not.toMatch(/no step .* has failed/);
+        expect(message).toContain('cn-hangzhou');
+        expect(message).toContain('retry it if it parks');
+        await handle.terminate('test done');
+      },
+    );
+  });
+
+  it('refuses a retry while it compensates for a failed template, saying it cannot be retried rather than that nothing failed', async () => {
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await withScenario(
+      (imageId) => ({
+        ...twoTemplates(imageId),
+        deleteTemplate: (templateId) => (templateId === 'b-2' ? { code: 'DeleteTemplate.Failed' } : 'ok'),
+        recreateTemplate: (templateName) => (templateName === 'tpl-b-1' ? { heldUntil: released, then: 'ok' } : 'ok'),
+      }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1 });
+        let message = '';
+        try {
+          await waitForCall(scenario, 'recreateTemplate tpl-b-1');
+          const refusal = await handle.executeUpdate(retryUpdate).then(() => 'accepted', (error: unknown) => error);
+          expect(refusal).toBeInstanceOf(WorkflowUpdateFailedError);
+          message = (refusal as WorkflowUpdateFailedError).cause?.message ?? '';
+        } finally {
+          release();
+        }
+        expect(message).not.toMatch(/no step .* has failed/);
+        expect(message).toContain('cannot be retried');
+        expect(message).toContain('rolled back');
+        expect(message).not.toContain('if it parks');
+        expect((await failureOf(handle)) as ApplicationFailure).toMatchObject({ type: 'Compensated' });
+      },
+    );
+  });
+
   it('refuses a retry or an abandon once the deletion is being cancelled', async () => {
     await withScenario(failingRegion({ value: false }), async (scenario) => {
       // Reads retried 1 s then 2 s apart: the cancellation stays in its region read for about 3 s.
