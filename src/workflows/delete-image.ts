@@ -517,11 +517,14 @@ class ImageDeletion {
         original,
       );
     }
+    // A delete that got no answer and was still listed after the wait may land yet: "untouched" would not be sure.
+    const unanswered = this.unansweredNote();
+    const image = unanswered === '' ? 'the image is untouched' : 'the image is as it was, unless a delete that got no answer lands late';
     return this.fail(
       'compensated',
       {
         code: FailureType.Compensated,
-        message: `Image ${this.input.imageId} was not deleted: ${cause.code}. Its templates were re-created and the image is untouched. ${cause.message}`,
+        message: `Image ${this.input.imageId} was not deleted: ${cause.code}. Its templates were re-created and ${image}.${unanswered} ${cause.message}`,
       },
       true,
       original,
@@ -810,16 +813,12 @@ class ImageDeletion {
     const unreadNote = unread
       ? ` imgdel could not read which regions still hold the image after the cancellation (${unread.code}: ${unread.message}); check the image's regions in the console.`
       : '';
-    const unanswered = this.unansweredStillListed.filter((region) => region.status !== 'deleted');
-    const unansweredNote =
-      unanswered.length > 0
-        ? ` The delete in ${unanswered.map((region) => `${region.regionId} (${region.lastError?.code ?? 'no answer'})`).join(', ')} got no answer, and the cloud still listed the image there ${this.input.unansweredDeleteWaitSeconds} s later; if it was applied after all, the image is gone there: check the image's regions in the console.`
-        : '';
+    const unansweredNote = this.unansweredNote();
     this.state.error ??= {
       code: 'Cancelled',
       message:
         (this.state.pivotRegion === undefined
-          ? unread || unanswered.length > 0
+          ? unread || unansweredNote !== ''
             ? `The deletion of ${this.input.imageId} was cancelled before any region was known to be deleted; the templates deleted so far were re-created.`
             : `The deletion of ${this.input.imageId} was cancelled before any region was deleted; the image and its templates are as they were.`
           : `The deletion of ${this.input.imageId} was cancelled after the point of no return. ${this.regionSummary()}`) +
@@ -827,6 +826,16 @@ class ImageDeletion {
         unreadNote,
     };
     await this.settle('cancelled');
+  }
+
+  /**
+   * What a report adds about regions whose delete got no answer and that the cloud still listed
+   * after the wait for it (readSettledRegions): that delete may land yet. Empty when there are none.
+   */
+  private unansweredNote(): string {
+    const unanswered = this.unansweredStillListed.filter((region) => region.status !== 'deleted');
+    if (unanswered.length === 0) return '';
+    return ` The delete in ${unanswered.map((region) => `${region.regionId} (${region.lastError?.code ?? 'no answer'})`).join(', ')} got no answer, and the cloud still listed the image there ${this.input.unansweredDeleteWaitSeconds} s later; if it was applied after all, the image is gone there: check the image's regions in the console.`;
   }
 
   /**

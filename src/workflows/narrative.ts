@@ -75,7 +75,8 @@ function finishedSentence(progress: DeletionProgress, deleted: number, total: nu
     case 'rejected':
       return `Image ${image} cannot be deleted; nothing was changed.${error}`;
     case 'compensated':
-      return `Image ${image} was not deleted; its templates were re-created and the image is untouched.${error}`;
+      // The error says what was rolled back and in what state the image is left.
+      return `Image ${image} was not deleted; the deletion was rolled back.${error}`;
     case 'cancelled':
       return `The deletion of image ${image} was cancelled; it is deleted in ${deleted} of ${total} region(s).${error}`;
     default:

@@ -571,6 +571,26 @@ describe('deleteImage: a region delete that got no answer, before the pivot', ()
   });
 });
 
+describe('deleteImage: a region delete that got no answer and never showed, before the pivot', () => {
+  it('compensates, and its report says the delete may still land instead of that the image is untouched', async () => {
+    await withScenario(
+      // Every attempt in the first region times out and the list keeps naming it.
+      (imageId) => ({ ...twoTemplates(imageId), deleteRegion: (regionId) => (regionId === 'ap-southeast-1' ? { code: 'RequestTimeout' } : 'ok'), remainingRegions: () => REGIONS }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1, unansweredDeleteWaitSeconds: 1 });
+        const failure = await failureOf(handle);
+        expect((failure as ApplicationFailure).type).toBe('Compensated');
+        expect(scenario.cloud.recreated.sort()).toEqual(['tpl-b-1', 'tpl-b-2']);
+        expect(failure.message).toContain('The delete in ap-southeast-1 (RequestTimeout) got no answer');
+        expect(failure.message).not.toContain('untouched');
+        const report = reportOf(failure);
+        expect(report.details).toContain('got no answer');
+        expect(report.details).not.toContain('untouched');
+      },
+    );
+  });
+});
+
 describe('deleteImage: a region delete the cloud accepted but never confirmed', () => {
   it('passes the pivot and parks the region, re-creating nothing: an accepted delete is not undone', async () => {
     await withScenario(
