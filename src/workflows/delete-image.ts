@@ -501,6 +501,7 @@ class ImageDeletion {
 
   /** Before the pivot: undo the template deletes, then fail as Compensated with the original error. */
   private async recoverBackward(cause: StepError, original: unknown): Promise<ApplicationFailure> {
+    const deletedTemplates = this.state.templates.filter((template) => template.status === 'deleted').length;
     this.moveTo('running', 'compensating');
     const failures = await this.saga.compensate();
     if (failures.length > 0) {
@@ -524,11 +525,23 @@ class ImageDeletion {
       'compensated',
       {
         code: FailureType.Compensated,
-        message: `Image ${this.input.imageId} was not deleted: ${cause.code}. Its templates were re-created and ${image}.${unanswered} ${cause.message}`,
+        message: `Image ${this.input.imageId} was not deleted: ${cause.code}. ${this.templatesAfterCompensation(deletedTemplates)}, and ${image}.${unanswered} ${cause.message}`,
       },
       true,
       original,
     );
+  }
+
+  /**
+   * What a successful compensation did to the templates, as the start of a sentence: only what
+   * happened. `deleted`: how many templates this deletion had deleted when it began to compensate
+   * (a restore that finds its template in place may have re-created it at an earlier attempt).
+   */
+  private templatesAfterCompensation(deleted: number): string {
+    const total = this.state.templates.length;
+    if (total === 0) return 'The image has no templates';
+    if (deleted === 0) return `None of its ${total} template(s) had been deleted, so none was re-created`;
+    return `The ${deleted} template(s) it had deleted were re-created from their snapshots`;
   }
 
   // ── regions (the pivot, then forward only) ─────────────────────────────────

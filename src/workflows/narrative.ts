@@ -48,6 +48,9 @@ function phaseSentence(progress: DeletionProgress, parkTimeoutSeconds: number, m
     case 'deleting-regions':
       return `Deleting image ${image} in ${total} region(s): ${deleted} deleted, ${count(regions, 'deleting')} in progress, ${failed.length} failed, ${count(regions, 'pending')} waiting.${pivot}`;
     case 'compensating':
+      if (progress.templates.length === 0) {
+        return `The deletion of image ${image} stopped before any region was deleted (a step failed, or it was cancelled); it has no templates to re-create, so it is left as it was.`;
+      }
       return `The deletion of image ${image} stopped before any region was deleted (a step failed, or it was cancelled); re-creating its templates from their snapshots so that everything is left as it was.`;
     case 'awaiting-retry': {
       const why = failed.map((region) => `${region.regionId} (${region.lastError?.code ?? 'unknown error'})`).join(', ');

@@ -457,6 +457,40 @@ describe('deleteImage: compensated (before the pivot)', () => {
   }
 });
 
+describe('deleteImage: compensated with no template to re-create', () => {
+  it('does not say templates were re-created when the image had none', async () => {
+    await withScenario(
+      () => ({ deleteRegion: () => ({ code: 'ImageNotAllowDelete' }) }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1 });
+        const failure = await failureOf(handle);
+        expect((failure as ApplicationFailure).type).toBe('Compensated');
+        const report = reportOf(failure);
+        expect(report.templates).toEqual([]);
+        expect(failure.message).not.toMatch(/re-created/);
+        expect(report.details).not.toMatch(/re-created/);
+        expect(failure.message).toContain('untouched');
+      },
+    );
+  });
+
+  it('does not say templates were re-created when the only one was never deleted (its delete failed)', async () => {
+    await withScenario(
+      (imageId) => ({ templates: [template('b-1', imageId)], deleteTemplate: () => ({ code: 'DeleteTemplate.Failed' }) }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1 });
+        const failure = await failureOf(handle);
+        expect((failure as ApplicationFailure).type).toBe('Compensated');
+        const report = reportOf(failure);
+        expect(report.templates.map((t) => t.status)).toEqual(['kept']);
+        expect(scenario.cloud.recreated).toEqual([]);
+        expect(failure.message).not.toMatch(/templates were re-created/);
+        expect(report.details).not.toMatch(/templates were re-created/);
+      },
+    );
+  });
+});
+
 describe('deleteImage: the pivot is the first copy this deletion removed', () => {
   it('does not pass it on a copy gone before the first DeleteImage for it: a refusal after it still compensates', async () => {
     await withScenario(
