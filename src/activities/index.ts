@@ -219,13 +219,19 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
       if (progress.usages.length > 0) throw refuse('ImageNotAllowDelete', `in use by ${describeUsages(progress.usages)}`, what);
     },
 
-    /** Full snapshots of every template that references the image. */
+    /**
+     * Full snapshots of every template that references the image, each template once: a paged list
+     * can name one twice (a page boundary that moved between two reads), and the saga would then
+     * delete it twice and re-create it twice when it compensates.
+     */
     async listTemplates(imageId: string): Promise<TemplateSnapshot[]> {
-      return beating(() =>
+      const listed = await beating(() =>
         step('templateLookup', `list the templates of image ${imageId}`, unbounded, () =>
           cloud.listTemplates(imageId, readOptions(Context.current())),
         ),
       );
+      const seen = new Set<string>();
+      return listed.filter((template) => !seen.has(template.templateId) && seen.add(template.templateId));
     },
 
     async deleteTemplate(request: TemplateDeleteRequest): Promise<StepReceipt> {

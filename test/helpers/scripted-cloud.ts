@@ -43,6 +43,8 @@ export interface CloudScript {
   /** Called per usage look-up; `source` is usageSourceKey(source), `call` counts from 1 per source. */
   listUsages?: (source: string, call: number) => Answer;
   templates?: TemplateSnapshot[];
+  /** What DescribeTemplates lists, from the image's templates (default: each once), e.g. one twice as overlapping pages would. */
+  listedTemplates?: (templates: TemplateSnapshot[]) => TemplateSnapshot[];
   /** Called per DeleteTemplates call; `call` counts from 1 per template. */
   deleteTemplate?: (templateId: string, call: number) => Answer;
   /** Called per DeleteImage call; `call` counts from 1 per region. */
@@ -155,7 +157,8 @@ export function scriptedCloud(imageId: string, regions: string[], script: CloudS
     },
     async listTemplates(id) {
       calls.push(`listTemplates ${id}`);
-      return [...existingTemplates.values()].filter((t) => t.imageId === id);
+      const templates = [...existingTemplates.values()].filter((t) => t.imageId === id);
+      return cloud.script.listedTemplates?.(templates) ?? templates;
     },
     async deleteTemplate(templateId) {
       calls.push(`deleteTemplate ${templateId}`);

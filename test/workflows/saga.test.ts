@@ -222,6 +222,24 @@ describe('deleteImage: deleted', () => {
   });
 });
 
+describe('deleteImage: lists with duplicates', () => {
+  it('re-creates a template listed twice (overlapping pages) once when it compensates', async () => {
+    await withScenario(
+      (imageId) => ({
+        templates: [template('b-1', imageId)],
+        listedTemplates: (templates) => [...templates, ...templates],
+        deleteRegion: () => ({ code: 'ImageNotAllowDelete' }),
+      }),
+      async (scenario) => {
+        const failure = await failureOf(await start(scenario, { regionConcurrency: 1 }));
+        expect((failure as ApplicationFailure).type).toBe('Compensated');
+        expect(scenario.cloud.recreated).toEqual(['tpl-b-1']);
+        expect(reportOf(failure).templates.map((t) => [t.templateId, t.status])).toEqual([['b-1', 'restored']]);
+      },
+    );
+  });
+});
+
 describe('deleteImage: rejected', () => {
   const rejections: Array<[string, (imageId: string) => CloudScript]> = [
     ['Image.NotExist', () => ({ image: { code: 'Image.NotExist' } })],
