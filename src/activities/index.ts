@@ -180,7 +180,8 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
         imageId: image.imageId,
         imageName: image.imageName,
         productType: image.productType,
-        regions: [...image.regions].sort(),
+        // Each region once: a region listed twice would be deleted (and reported) twice.
+        regions: [...new Set(image.regions)].sort(),
         creating,
       };
     },

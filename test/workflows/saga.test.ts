@@ -223,6 +223,23 @@ describe('deleteImage: deleted', () => {
 });
 
 describe('deleteImage: lists with duplicates', () => {
+  it('deletes a region the image lists twice once, and reports it once', async () => {
+    await withScenario(
+      () => ({ image: { regions: ['cn-hangzhou', 'ap-southeast-1', 'cn-hangzhou'] } }),
+      async (scenario) => {
+        const report = (await (await start(scenario)).result()) as DeletionProgress;
+        expect(report.status).toBe('deleted');
+        expect(report.regions.map((r) => [r.regionId, r.status])).toEqual([
+          ['ap-southeast-1', 'deleted'],
+          ['cn-hangzhou', 'deleted'],
+        ]);
+        expect(report.details).toContain('all 2 region(s)');
+        expect(scenario.cloud.calls.filter((c) => c === 'deleteImageInRegion cn-hangzhou')).toHaveLength(1);
+      },
+      ['ap-southeast-1', 'cn-hangzhou'],
+    );
+  });
+
   it('re-creates a template listed twice (overlapping pages) once when it compensates', async () => {
     await withScenario(
       (imageId) => ({
