@@ -721,17 +721,20 @@ class ImageDeletion {
     }
     for (const region of this.state.regions) {
       if (region.status === 'deleted' || remaining.regions.includes(region.regionId)) continue;
-      if (region.status !== 'failed') region.alreadyGone = true;
       this.markGone(region);
     }
     this.refreshDetails();
     return this.state.pivotRegion !== undefined;
   }
 
-  /** A region the cloud no longer lists is deleted: a failed attempt's error no longer says what happened to it. */
+  /**
+   * A region the cloud no longer lists is deleted: a failed attempt's error no longer says what
+   * happened to it, and one this deletion never sent a delete to was already gone.
+   */
   private markGone(region: RegionProgress): void {
     const sentDelete = deleteWasSent(region);
     if (region.status === 'failed') delete region.lastError;
+    if (!sentDelete) region.alreadyGone = true;
     region.status = 'deleted';
     this.passPivotAt(region, sentDelete);
   }

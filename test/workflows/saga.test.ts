@@ -1170,6 +1170,23 @@ describe('deleteImage: cancelled while a delete is on the wire', () => {
     );
   });
 
+  it('reports a region it never sent a delete to, found gone at the cancel, as already gone', async () => {
+    await withScenario(
+      // One delete at a time: ap-southeast-1 is refused once the cancel is heard; cn-shanghai's copy went meanwhile (not by imgdel).
+      (imageId) => ({
+        ...twoTemplates(imageId),
+        deleteRegion: () => ({ untilCancelHeard: true, then: { code: 'ImageNotAllowDelete' } }),
+        remainingRegions: () => ['ap-southeast-1', 'cn-hangzhou'],
+      }),
+      async (scenario) => {
+        const { progress } = await cancelOnceCalled(scenario, 'deleteImageInRegion ap-southeast-1');
+        expect(progress.pivotRegion).toBeUndefined();
+        expect(scenario.cloud.calls).not.toContain('deleteImageInRegion cn-shanghai');
+        expect(progress.regions.find((r) => r.regionId === 'cn-shanghai')).toMatchObject({ status: 'deleted', alreadyGone: true });
+      },
+    );
+  });
+
   it('re-creates the templates when a delete that got no answer still has not shown after the wait, and says it may land', async () => {
     await withScenario(
       (imageId) => ({ ...twoTemplates(imageId), deleteRegion: () => ({ untilCancelHeard: true, then: { code: 'RequestTimeout' } }), remainingRegions: () => REGIONS }),
