@@ -28,6 +28,11 @@ export interface FailureContext {
   attempt: number;
   /** Attempts allowed for `bounded` codes. */
   attemptBudget: number;
+  /**
+   * Attempts allowed for `transient` codes, when the step's retry policy allows more (a delete's
+   * policy has room for the template budget too); absent: as many as the policy allows.
+   */
+  transientAttemptBudget?: number;
 }
 
 export function failureFromCloudError(error: unknown, context: FailureContext): Error {
@@ -36,10 +41,12 @@ export function failureFromCloudError(error: unknown, context: FailureContext): 
     return error instanceof Error ? error : new Error(String(error));
   }
   const errorClass = classify(error.code, context.step, error.httpStatus);
-  const budgetSpent = errorClass === 'bounded' && context.attempt >= context.attemptBudget;
+  const budgetSpent =
+    (errorClass === 'bounded' && context.attempt >= context.attemptBudget) ||
+    (errorClass === 'transient' && context.transientAttemptBudget !== undefined && context.attempt >= context.transientAttemptBudget);
   const nonRetryable = errorClass === 'rejected' || errorClass === 'blocked' || budgetSpent;
   // The cloud said when to come back (x-acs-retry-after): Temporal waits that long instead of the policy's backoff.
-  const waitAsked = errorClass === 'transient' ? error.retryAfterMs : undefined;
+  const waitAsked = errorClass === 'transient' && !budgetSpent ? error.retryAfterMs : undefined;
   const details: CloudFailureDetails = {
     code: error.code,
     errorClass,

@@ -131,11 +131,23 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
   const confirmTimeoutMs = options.confirmTimeoutMs ?? 60_000;
 
   /** Runs one cloud step, turning CloudErrors into the right ApplicationFailure. */
-  async function step<T>(stepName: SagaStep, what: string, attemptBudget: number, body: () => Promise<T>): Promise<T> {
+  async function step<T>(
+    stepName: SagaStep,
+    what: string,
+    attemptBudget: number,
+    body: () => Promise<T>,
+    transientAttemptBudget?: number,
+  ): Promise<T> {
     try {
       return await body();
     } catch (error) {
-      throw failureFromCloudError(error, { step: stepName, what, attempt: Context.current().info.attempt, attemptBudget });
+      throw failureFromCloudError(error, {
+        step: stepName,
+        what,
+        attempt: Context.current().info.attempt,
+        attemptBudget,
+        ...(transientAttemptBudget === undefined ? {} : { transientAttemptBudget }),
+      });
     }
   }
 
@@ -251,7 +263,15 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
           template: request.attemptBudget,
           transient: request.transientAttemptBudget ?? request.attemptBudget,
         });
-        throw failureFromCloudError(error, { step: 'templateDelete', what, attempt, attemptBudget });
+        // Transient codes too stop at the transient budget: the policy has room for the template budget.
+        const transientAttemptBudget = request.transientAttemptBudget;
+        throw failureFromCloudError(error, {
+          step: 'templateDelete',
+          what,
+          attempt,
+          attemptBudget,
+          ...(transientAttemptBudget === undefined ? {} : { transientAttemptBudget }),
+        });
       }
     },
 
@@ -287,7 +307,8 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
                 template: request.templateAttemptBudget ?? request.attemptBudget,
                 transient: request.attemptBudget,
               });
-              throw failureFromCloudError(error, { step: 'regionDelete', what, attempt, attemptBudget });
+              // Transient codes stop at the transient budget: the policy has room for the template budget.
+              throw failureFromCloudError(error, { step: 'regionDelete', what, attempt, attemptBudget, transientAttemptBudget: request.attemptBudget });
             }
             outcome = 'already-gone';
           }
@@ -295,8 +316,12 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
           const deadline = Date.now() + confirmTimeoutMs;
           for (;;) {
             try {
-              const gone = await step('regionConfirm', `confirm ${what}`, request.attemptBudget, () =>
-                cloud.isImageGoneFromRegion(request.imageId, request.regionId, readOptions(context)),
+              const gone = await step(
+                'regionConfirm',
+                `confirm ${what}`,
+                request.attemptBudget,
+                () => cloud.isImageGoneFromRegion(request.imageId, request.regionId, readOptions(context)),
+                request.attemptBudget,
               );
               if (gone) break;
               if (Date.now() >= deadline) {

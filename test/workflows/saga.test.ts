@@ -375,6 +375,19 @@ describe('deleteImage: compensated (before the pivot)', () => {
     );
   });
 
+  it('gives a transient error on a template delete the transient budget, also when the template budget is larger', async () => {
+    await withScenario(
+      (imageId) => ({ ...twoTemplates(imageId), deleteTemplate: (templateId) => (templateId === 'b-2' ? { code: 'ServiceUnavailable' } : 'ok') }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1, transientAttempts: 2, templateAttempts: 4 });
+        const failure = await failureOf(handle);
+        expect((failure.cause as ApplicationFailure | undefined)?.type).toBe('ServiceUnavailable');
+        expect(reportOf(failure).templates.find((t) => t.templateId === 'b-2')).toMatchObject({ status: 'kept', attempts: 2 });
+        expect(scenario.cloud.calls.filter((c) => c === 'deleteTemplate b-2')).toHaveLength(2);
+      },
+    );
+  });
+
   it('finishes compensating when cancelled during it, and still ends Compensated', async () => {
     // Re-creating b-1 answers only once the cancel is recorded (its non-cancellable scope never hears of it).
     let cancelSent: () => void = () => undefined;
@@ -1009,6 +1022,23 @@ describe('deleteImage: parked after the pivot', () => {
           status: 'failed',
           attempts: 2,
           lastError: { code: 'DeleteTemplate.Failed' },
+        });
+        expect(scenario.cloud.calls.filter((c) => c === 'deleteImageInRegion cn-shanghai')).toHaveLength(2);
+        await handle.executeUpdate(abandonUpdate, { args: [{}] });
+      },
+    );
+  });
+
+  it('gives a transient error on a region delete the transient budget, also when the template budget is larger', async () => {
+    await withScenario(
+      () => ({ deleteRegion: (regionId) => (regionId === 'cn-shanghai' ? { code: 'InternalError' } : 'ok') }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1, transientAttempts: 2, templateAttempts: 4 });
+        const parked = await waitForStatus(handle, 'awaiting-retry');
+        expect(parked.regions.find((r) => r.regionId === 'cn-shanghai')).toMatchObject({
+          status: 'failed',
+          attempts: 2,
+          lastError: { code: 'InternalError' },
         });
         expect(scenario.cloud.calls.filter((c) => c === 'deleteImageInRegion cn-shanghai')).toHaveLength(2);
         await handle.executeUpdate(abandonUpdate, { args: [{}] });
