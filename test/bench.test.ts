@@ -169,11 +169,20 @@ describe('npm run bench command line', () => {
   });
 });
 
+/** Runs `body` with a fresh directory for the run's results, removed afterwards whatever happens. */
+async function withOutDir(body: (outDir: string) => Promise<void>): Promise<void> {
+  const outDir = await mkdtemp(join(tmpdir(), 'imgdel-bench-'));
+  try {
+    await body(outDir);
+  } finally {
+    await rm(outDir, { recursive: true, force: true });
+  }
+}
+
 describe('npm run bench servers', () => {
   it('stops tsc when SIGTERM ends the run mid-build, and leaves no build directory', async () => {
     // tsc used to go on after the benchmark had exited, writing the build directory it had removed.
-    const outDir = await mkdtemp(join(tmpdir(), 'imgdel-bench-'));
-    try {
+    await withOutDir(async (outDir) => {
       const bench = startBench(['--quick', '--temporal-address', testTemporalAddress(), '--out', outDir]);
       const buildDir = join(REPO_ROOT, 'node_modules/.cache/imgdel-bench', `build-${String(bench.child.pid)}`);
       await bench.stderrLine(/\[bench\] emulator: .*\(started\)$/);
@@ -185,17 +194,14 @@ describe('npm run bench servers', () => {
       expect(run.exitCode, run.stderr).toBe(130);
       expect(processesMentioning(buildDir)).toEqual([]);
       expect(existsSync(buildDir)).toBe(false);
-    } finally {
-      await rm(outDir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('Ctrl-C while deletions are in flight stops everything and exits 130, without a stack trace', async () => {
     // The clean-up closed the client's connection first; the dev server, stopped by the same Ctrl-C,
     // failed the deletions' pending result calls, and the client's retry of one threw "Channel has
     // been shut down" out of a timer: exit code 1 and a gRPC stack trace.
-    const outDir = await mkdtemp(join(tmpdir(), 'imgdel-bench-'));
-    try {
+    await withOutDir(async (outDir) => {
       const bench = startBench(['--quick', '--out', outDir], { ownProcessGroup: true });
       const [, serverPid] = await bench.stderrLine(/\[bench\] dev server: .*\(pid (\d+)\)/);
       const [, workerList] = await bench.stderrLine(/\[bench\] workers running \(pids (.*)\)$/);
@@ -212,31 +218,25 @@ describe('npm run bench servers', () => {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       expect(pids.filter(processIsAlive)).toEqual([]);
-    } finally {
-      await rm(outDir, { recursive: true, force: true });
-    }
+    });
   }, 300_000);
 
   it('fails (exit 1) when a worker dies during the run, instead of waiting for ever', async () => {
     // Nothing watched the workers: P2's deletions waited for the dead throughput worker with no end.
-    const outDir = await mkdtemp(join(tmpdir(), 'imgdel-bench-'));
-    try {
+    await withOutDir(async (outDir) => {
       const bench = startBench(['--quick', '--temporal-address', testTemporalAddress(), '--out', outDir]);
       const [, throughputPid] = await bench.stderrLine(/\[bench\] workers running \(pids .*\bthroughput (\d+)/);
       process.kill(Number(throughputPid), 'SIGKILL');
       const run = await bench.finished;
       expect(run.exitCode, run.stderr.slice(-3000)).toBe(1);
       expect(run.stderr).toContain('throughput worker exited during the run (SIGKILL)');
-    } finally {
-      await rm(outDir, { recursive: true, force: true });
-    }
+    });
   }, 300_000);
 
   it('starts its own dev server even when TEMPORAL_ADDRESS is set, and stops it on SIGTERM', async () => {
     // Only --temporal-address names a server to use: TEMPORAL_ADDRESS (imgdel's own setting, which
     // may name a production cluster) used to be taken silently, without the dev server's settings.
-    const outDir = await mkdtemp(join(tmpdir(), 'imgdel-bench-'));
-    try {
+    await withOutDir(async (outDir) => {
       const bench = startBench(['--quick', '--out', outDir], {
         env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:9', TEMPORAL_NAMESPACE: 'elsewhere' },
       });
@@ -248,9 +248,7 @@ describe('npm run bench servers', () => {
       const run = await bench.finished;
       expect(run.exitCode, run.stderr).toBe(130);
       expect(processIsAlive(Number(pid)), `dev server ${String(pid)}`).toBe(false);
-    } finally {
-      await rm(outDir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
