@@ -20,7 +20,7 @@ function humanDuration(seconds: number): string {
  * `maxRetryRounds`: the retry rounds the deletion takes at most (the input's); once that many have
  * run, a parked deletion can only be abandoned, and its paragraph says so instead of "run imgdel retry".
  */
-export function narrate(progress: DeletionProgress, parkTimeoutSeconds: number, maxRetryRounds = Number.POSITIVE_INFINITY): string {
+export function narrate(progress: DeletionProgress, parkTimeoutSeconds: number, maxRetryRounds: number): string {
   const now = phaseSentence(progress, parkTimeoutSeconds, maxRetryRounds);
   if (progress.cancelRequested !== true || progress.phase === 'finished' || progress.phase === 'compensating') return now;
   return `Cancel requested: no new step starts, and the steps in flight are answering (a delete already sent may still land). Then, before the point of no return, the templates deleted so far are re-created; after it, the deletion stops and reports what is left. ${now}`;

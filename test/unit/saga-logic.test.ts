@@ -213,12 +213,12 @@ describe('narrative', () => {
   const phases: Phase[] = ['validating', 'waiting-for-creation', 'deleting-templates', 'deleting-regions', 'compensating', 'awaiting-retry', 'finished'];
 
   it.each(phases)('says something about the image in phase %s', (phase) => {
-    const text = narrate({ ...base, phase }, 3600);
+    const text = narrate({ ...base, phase }, 3600, DEFAULTS.maxRetryRounds);
     expect(text).toContain('img-story001');
   });
 
   it('tells the operator what to do when parked', () => {
-    const text = narrate({ ...base, phase: 'awaiting-retry', status: 'awaiting-retry' }, 7 * 86400);
+    const text = narrate({ ...base, phase: 'awaiting-retry', status: 'awaiting-retry' }, 7 * 86400, DEFAULTS.maxRetryRounds);
     expect(text).toContain('cn-shanghai (InternalError)');
     expect(text).toContain('imgdel retry img-story001');
     expect(text).toContain('7 day(s)');
