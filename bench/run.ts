@@ -38,12 +38,11 @@ import {
 } from './lib/scenarios.js';
 import { compileWorkers, nodeArgsFor, readProductionRuntime } from './lib/production-runtime.js';
 import { REPO_ROOT, startWorkerProcess, type WorkerProcess } from './lib/worker-process.js';
-import { loadConfig } from '../src/config.js';
+import { hostPort, loadConfig } from '../src/config.js';
 
 const SCENARIO_IDS = ['P1', 'P2', 'P3', 'P4', 'P5'] as const;
 type ScenarioId = (typeof SCENARIO_IDS)[number];
 
-const hostPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:7233');
 const count = (max: number) => z.coerce.number().int().min(1).max(max).optional();
 /**
  * The emulator's base URL. The workers reach it as IMGDEL_CLOUD_ENDPOINT (host:port, over

@@ -29,8 +29,11 @@ const optionalPort = z.preprocess(
   wholeNumberIn(1, 65535, 'must be a port number from 1 to 65535').optional(),
 );
 
-/** `host:port`, the port one a connection can use (1–65535): 99999 would pass the pattern, then fail every call. */
-const hostPort = z
+/**
+ * `host:port`, the port one a connection can use (1–65535): 99999 would pass the pattern, then fail
+ * every call. Also the benchmark's --temporal-address.
+ */
+export const hostPort = z
   .string()
   .trim()
   .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, { error: 'expected host:port, e.g. 127.0.0.1:7233', abort: true })
