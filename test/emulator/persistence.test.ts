@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,23 +113,40 @@ describe('emulator --state persistence', () => {
   });
 });
 
+/** The emulator command, started: its first line on stdout and the URL it names. */
+interface StartedEmulator {
+  firstLine: string;
+  url: string;
+  child: ChildProcess;
+}
+
+/**
+ * Runs the emulator command with `args` (as `node --import tsx`, which is what `npx tsx` runs, minus
+ * the wrapper processes that would stand between a signal and the emulator); resolves once it prints
+ * its start line, or with its exit code and stderr when it exits before.
+ */
+async function runEmulatorCommand(args: string[]): Promise<StartedEmulator | { exitCode: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts', '--port', '0', ...args], {
+    cwd: process.cwd(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const lines = createInterface({ input: child.stdout });
+  return new Promise((resolve) => {
+    lines.once('line', (firstLine) => resolve({ firstLine, url: firstLine.slice('emulator listening on '.length), child }));
+    child.once('exit', (exitCode) => resolve({ exitCode, stderr }));
+  });
+}
+
 describe('emulator command line', () => {
   it('prints the start line, serves, and exits cleanly on SIGTERM', async () => {
-    // node --import tsx is what `npx tsx` runs, minus the wrapper processes that would
-    // stand between the signal and the emulator.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts', '--port', '0', '--seed', 'demo'], {
-      cwd: process.cwd(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const started = await runEmulatorCommand(['--seed', 'demo']);
+    if (!('url' in started)) throw new Error(`emulator exited early with ${String(started.exitCode)}: ${started.stderr}`);
+    const { child } = started;
     try {
-      const lines = createInterface({ input: child.stdout });
-      const firstLine = await new Promise<string>((resolve, reject) => {
-        lines.once('line', resolve);
-        child.once('exit', (code) => reject(new Error(`emulator exited early with ${String(code)}`)));
-      });
-      expect(firstLine).toMatch(/^emulator listening on http:\/\/127\.0\.0\.1:\d+$/);
-      const url = firstLine.slice('emulator listening on '.length);
-      const answer = await callApi(url, 'ListImage', { ImageId: 'img-demo0001' });
+      expect(started.firstLine).toMatch(/^emulator listening on http:\/\/127\.0\.0\.1:\d+$/);
+      const answer = await callApi(started.url, 'ListImage', { ImageId: 'img-demo0001' });
       expect(answer.json?.['Count']).toBe(1);
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       child.kill('SIGTERM');
@@ -139,21 +156,6 @@ describe('emulator command line', () => {
     }
   });
 });
-
-/** Runs the emulator command with `args`; resolves with its URL once it prints its start line, or its exit code and stderr. */
-async function runEmulatorCommand(args: string[]): Promise<{ url: string; stop(): void } | { exitCode: number | null; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts', '--port', '0', ...args], {
-    cwd: process.cwd(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const lines = createInterface({ input: child.stdout });
-  return new Promise((resolve) => {
-    lines.once('line', (line) => resolve({ url: line.slice('emulator listening on '.length), stop: () => child.kill('SIGKILL') }));
-    child.once('exit', (exitCode) => resolve({ exitCode, stderr }));
-  });
-}
 
 describe('emulator --faults', () => {
   it('answers its first call with a fault the file lists, as a restarted emulator must', async () => {
@@ -168,7 +170,7 @@ describe('emulator --faults', () => {
       const left = (await admin(started.url, 'GET', 'faults')).json as Array<{ id: string; action: string }>;
       expect(left.map((fault) => [fault.id, fault.action])).toEqual([['fault-2', '*']]);
     } finally {
-      started.stop();
+      started.child.kill('SIGKILL');
     }
   });
 
@@ -177,7 +179,7 @@ describe('emulator --faults', () => {
     await writeFile(file, JSON.stringify([{ action: 'ListImage', code: 'InternalError', regoinId: 'cn-hangzhou' }]));
     const refused = await runEmulatorCommand(['--faults', file]);
     if ('url' in refused) {
-      refused.stop();
+      refused.child.kill('SIGKILL');
       throw new Error('the emulator started with a misspelt fault');
     }
     expect(refused.exitCode).toBe(2);
