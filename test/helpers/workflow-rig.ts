@@ -2,9 +2,11 @@
  * What a workflow test file needs from the shared dev server: the workflow bundle, a client and
  * a native connection for its workers, opened before the file's tests and closed after them.
  */
-import type { Client, Connection } from '@temporalio/client';
+import { randomBytes } from 'node:crypto';
+import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import type { NativeConnection, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
+import { progressQuery, type DeletionProgress } from '../../src/workflows/model.js';
 import { workflowBundle } from './stack.js';
 import { connectTestClient, createTestNativeConnection } from './temporal.js';
 
@@ -45,4 +47,19 @@ export function useWorkflowRig(beforeConnecting?: () => void): WorkflowRig {
       return ready().nativeConnection;
     },
   };
+}
+
+/** An image id no other test uses. */
+export function newImageId(): string {
+  return `img-${randomBytes(6).toString('hex')}`;
+}
+
+/** Polls the deletion's progress query until it reports `status`; its progress then. */
+export async function waitForStatus(handle: WorkflowHandle, status: DeletionProgress['status']): Promise<DeletionProgress> {
+  for (let i = 0; i < 600; i++) {
+    const progress = await handle.query(progressQuery);
+    if (progress.status === status) return progress;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`workflow never reached status ${status}`);
 }

@@ -3,7 +3,6 @@
  * The activities are the real ones over a scripted cloud port (test/helpers/scripted-cloud.ts),
  * so each test states what the cloud answers and checks what the workflow did.
  */
-import { randomBytes } from 'node:crypto';
 import { ApplicationFailure, CancelledFailure, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
@@ -21,15 +20,11 @@ import {
 import { ACCOUNT, scriptedCloud, template, type CloudScript, type ScriptedCloud } from '../helpers/scripted-cloud.js';
 import { recordHistoryIfAsked } from '../helpers/histories.js';
 import { uniqueTaskQueue } from '../helpers/temporal.js';
-import { useWorkflowRig } from '../helpers/workflow-rig.js';
+import { newImageId, useWorkflowRig, waitForStatus } from '../helpers/workflow-rig.js';
 
 const REGIONS = ['ap-southeast-1', 'cn-hangzhou', 'cn-shanghai'];
 
 const rig = useWorkflowRig();
-
-function newImageId(): string {
-  return `img-${randomBytes(6).toString('hex')}`;
-}
 
 interface Scenario {
   imageId: string;
@@ -112,15 +107,6 @@ function reportOf(failure: Error): DeletionProgress {
 
 async function searchStatus(handle: WorkflowHandle): Promise<string | undefined> {
   return (await handle.describe()).typedSearchAttributes.get(deletionStatusKey);
-}
-
-async function waitForStatus(handle: WorkflowHandle, status: DeletionProgress['status']): Promise<DeletionProgress> {
-  for (let i = 0; i < 600; i++) {
-    const progress = await handle.query(progressQuery);
-    if (progress.status === status) return progress;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`workflow never reached status ${status}`);
 }
 
 const twoTemplates = (imageId: string): CloudScript => ({

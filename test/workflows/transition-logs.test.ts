@@ -4,15 +4,14 @@
  * lines reach the worker's Runtime logger (installed here to capture them) with the image id
  * and the workflow id, and none is written again when the workflow is replayed.
  */
-import { randomBytes } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker, type LogEntry } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
-import { WORKFLOW_TYPE, progressQuery, retryUpdate, type DeletionProgress } from '../../src/workflows/model.js';
+import { WORKFLOW_TYPE, retryUpdate } from '../../src/workflows/model.js';
 import { ACCOUNT, scriptedCloud, template, type CloudScript } from '../helpers/scripted-cloud.js';
 import { uniqueTaskQueue } from '../helpers/temporal.js';
-import { useWorkflowRig } from '../helpers/workflow-rig.js';
+import { newImageId, useWorkflowRig, waitForStatus } from '../helpers/workflow-rig.js';
 
 const REGIONS = ['ap-southeast-1', 'cn-hangzhou', 'cn-shanghai'];
 const captured: LogEntry[] = [];
@@ -28,7 +27,7 @@ function sagaLines(imageId: string): LogEntry[] {
 }
 
 async function runScenario(script: CloudScript, body: (handle: WorkflowHandle, imageId: string) => Promise<void>): Promise<string> {
-  const imageId = `img-${randomBytes(6).toString('hex')}`;
+  const imageId = newImageId();
   const taskQueue = uniqueTaskQueue('saga-logs');
   const cloud = scriptedCloud(imageId, REGIONS, { templates: [template('b-1', imageId)], ...script });
   const worker = await Worker.create({
@@ -49,14 +48,6 @@ async function runScenario(script: CloudScript, body: (handle: WorkflowHandle, i
     await body(handle, imageId);
   });
   return imageId;
-}
-
-async function waitForStatus(handle: WorkflowHandle, status: DeletionProgress['status']): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if ((await handle.query(progressQuery)).status === status) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`workflow never reached status ${status}`);
 }
 
 describe('the saga log', () => {
