@@ -6,7 +6,7 @@
  * Markdown table. Always exits 0 once it has measured: a missed goal is a finding,
  * marked in the table, not a crash. See bench/README.md.
  *
- *   npm run bench                      # full run (a few minutes)
+ *   npm run bench                      # full run (9–12 minutes on 2 cores)
  *   npm run bench -- --quick           # small run, under two minutes
  *   npm run bench -- --temporal-address 127.0.0.1:7233 --emulator-url http://127.0.0.1:8787
  */
