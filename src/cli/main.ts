@@ -412,6 +412,7 @@ function buildProgram(context: CliContext, cli: Cli): Command {
   // each command's help ends with the exit codes a script checks.
   for (const command of program.commands) {
     command.showHelpAfterError(`(run imgdel ${command.name()} --help for usage)`).addHelpText('after', `\n${EXIT_CODES_HELP}`);
+    command.hook('preAction', refuseOptionTakenAsValue);
   }
 
   const emulator = emulatorCommand()
@@ -422,6 +423,27 @@ function buildProgram(context: CliContext, cli: Cli): Command {
     });
   program.addCommand(emulator);
   return program;
+}
+
+/**
+ * An option whose value is missing takes the next word as its value, even another option:
+ * `delete img-… --reason --dry-run` would start a real deletion with the reason "--dry-run".
+ * A value that is one of the command's own options is refused as a usage error instead.
+ */
+function refuseOptionTakenAsValue(_program: Command, command: Command): void {
+  const flags = new Set(command.options.flatMap((option) => [option.long, option.short]).filter((flag) => flag !== undefined));
+  flags.add('--help').add('-h');
+  for (const option of command.options) {
+    const value: unknown = command.getOptionValue(option.attributeName());
+    if (typeof value !== 'string') continue;
+    const flag = value.split('=')[0] ?? value;
+    if (flags.has(flag)) {
+      command.error(
+        `error: option '${option.flags}' took '${value}' as its value, which is an option of imgdel ${command.name()}: give ${option.long ?? option.flags} its value (nothing was done)`,
+        { exitCode: ExitCode.Usage, code: 'imgdel.optionTakenAsValue' },
+      );
+    }
+  }
 }
 
 /** Runs the CLI and resolves with the exit code (it never calls process.exit). */

@@ -74,6 +74,26 @@ describe('delete names the flag a bad value came from', () => {
   });
 });
 
+describe('an option that takes a value never swallows the next option', () => {
+  it.each([
+    ['delete', ['delete', 'img-a1b2c3d4', '--reason', '--dry-run'], "option '--reason <text>' took '--dry-run'"],
+    ['delete', ['delete', 'img-a1b2c3d4', '--requested-by', '--dry-run'], "option '--requested-by <name>' took '--dry-run'"],
+    ['abandon', ['abandon', 'img-a1b2c3d4', '--reason', '--json'], "option '--reason <text>' took '--json'"],
+    ['list', ['list', '--status', '--json'], "option '--status <status>' took '--json'"],
+  ])('%s %j exits 2 before contacting Temporal (a dry run is never started as a real deletion)', async (command, argv, problem) => {
+    const run = await imgdel(argv, UNREACHABLE);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`imgdel: ${problem}`);
+    expect(run.stderr).toContain(`(run imgdel ${command} --help for usage)`);
+  });
+
+  it('a value that only starts like an option is text', async () => {
+    // The reason is taken; the run goes on to Temporal, which is unreachable on purpose (exit 4).
+    const run = await imgdel(['delete', 'img-a1b2c3d4', '--reason', '--dry-run was not enough', '--dry-run'], UNREACHABLE);
+    expect(run.code).toBe(4);
+  });
+});
+
 describe('help and version', () => {
   it.each(['delete', 'status', 'retry', 'abandon', 'cancel', 'list'])('%s --help gives the image id format (where it takes one) and the exit codes', async (command) => {
     const run = await imgdel([command, '--help'], UNREACHABLE);
