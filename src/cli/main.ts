@@ -246,6 +246,8 @@ class Cli {
         : await client.outcome(imageId);
       this.exitCode = exitCodeForStatus(outcome.status);
       if (json) this.json(outcome);
+      // Attached to a deletion that is parked (or has just ended): say so, and what to do, as the exit code does.
+      else if (outcome.status !== 'running') this.out(renderOutcome(outcome));
       else this.out([`Follow it with: imgdel status ${imageId}   (or imgdel delete ${imageId} --wait)`]);
     });
   }

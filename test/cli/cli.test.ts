@@ -218,6 +218,13 @@ describe('parked: retry and abandon', () => {
     expect(parked.stdout.trimEnd().split('\n').at(-1)).toBe(`ImageNotAllowDelete: ${explain('ImageNotAllowDelete')}`);
     expect(parked.stdout).toMatch(/Parked until \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC: without a retry or abandon by then/);
 
+    // A second start attaches to the parked deletion: it says it is parked and what to do, as exit 3 does.
+    const attached = await imgdel(['delete', imageId], env);
+    expect(attached.code).toBe(3);
+    expect(attached.stdout).toContain('already running; attached');
+    expect(attached.stdout).toContain('PARKED, awaiting retry');
+    expect(attached.stdout).toContain(`imgdel retry ${imageId}`);
+
     const status = await imgdel(['status', imageId, '--json'], env);
     expect(status.code).toBe(3);
     const outcome = parseOutcomeJson(status.stdout);
