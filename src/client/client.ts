@@ -23,7 +23,7 @@ import type { ConnectionOptions, WorkflowExecutionDescription, WorkflowExecution
 import { z } from 'zod';
 import { abortableSleep, unlessAborted } from '../abort.js';
 import { StepCode } from '../cloud/errors.js';
-import { loadClientConfig } from '../config.js';
+import { hostPort, loadClientConfig } from '../config.js';
 import { DEFAULTS, abandonRequestProblems, checkInput, describeInputProblems, inputProblemsOf, workflowIdFor } from '../workflows/input.js';
 import type { DeleteImageInput } from '../workflows/input.js';
 import {
@@ -185,6 +185,17 @@ const timingOptionsSchema = z.object({
   pollMs: durationMsSchema,
 });
 /**
+ * Where a client connects, when its caller says: checked as the same settings are from the
+ * environment (TEMPORAL_ADDRESS, …), so an empty task queue or namespace is refused here rather
+ * than by the SDK or the server, and one with stray spaces does not start deletions no worker polls.
+ */
+const nameSchema = z.string({ error: 'must be text' }).trim().min(1, { error: 'must not be empty' });
+const targetSettingsSchema = z.object({
+  address: hostPort.optional(),
+  namespace: nameSchema.optional(),
+  taskQueue: nameSchema.optional(),
+});
+/**
  * Which deletion of an image a call addresses. Checked, not coerced: a JavaScript caller's
  * `dryRun: 'true'` would otherwise address (and `cancel` would cancel) the real deletion.
  */
@@ -219,6 +230,8 @@ export class ImgdelClient {
 
   constructor(options: ImgdelClientOptions = {}) {
     checkedOptions(timingOptionsSchema, options, 'no client was made');
+    const settings = checkedOptions(targetSettingsSchema, options, 'no client was made');
+    options = { ...options, ...settings };
     this.options = options;
     const config = loadClientConfig(environmentFor(options));
     const target = resolveConnectionTarget(config, {

@@ -26,6 +26,24 @@ describe('client options', () => {
     expect(() => createImgdelClient({ ...unreachable, workerTimeoutMs: Number.NaN })).toThrow(/invalid client options \(no client was made\): workerTimeoutMs/);
   });
 
+  it('refuses an empty task queue or namespace and an address that is not host:port, as it refuses them from the environment', () => {
+    for (const [bad, field] of [
+      [{ taskQueue: '' }, 'taskQueue'],
+      [{ taskQueue: '   ' }, 'taskQueue'],
+      [{ namespace: '' }, 'namespace'],
+      [{ address: 'temporal' }, 'address'],
+      [{ address: '127.0.0.1:99999' }, 'address'],
+    ] as const) {
+      expect(() => createImgdelClient({ ...unreachable, ...bad })).toThrow(new RegExp(`invalid client options \\(no client was made\\): ${field}:`));
+    }
+  });
+
+  it('takes a task queue or namespace with stray spaces as the environment does, not as a queue no worker polls', () => {
+    const imgdel = createImgdelClient({ ...unreachable, taskQueue: ' image-deletion ', namespace: ' default ' });
+    expect(imgdel.taskQueue).toBe('image-deletion');
+    expect(imgdel.namespace).toBe('default');
+  });
+
   it('refuses a list limit below 1 and an unknown status, instead of one item or an empty list', async () => {
     const imgdel = createImgdelClient(unreachable);
     try {
