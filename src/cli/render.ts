@@ -7,6 +7,7 @@ import { explain } from '../cloud/errors.js';
 import { cloudCodeOf } from '../client/outcome.js';
 import type { DeletionOutcome, OutcomeError, OutcomeRegion, OutcomeTemplate, RetryingStep } from '../client/outcome.js';
 import type { DeletionListItem, StartedDeletion } from '../client/client.js';
+import { workflowIdFor } from '../workflows/input.js';
 
 export interface TextSink {
   write(text: string): unknown;
@@ -215,8 +216,16 @@ export class LiveProgress {
 
 export function renderStarted(started: StartedDeletion): string[] {
   const lines: string[] = [];
+  // A dry run is never called a deletion: it changes nothing.
+  const dryRun = started.workflowId === workflowIdFor(started.imageId, true);
   if (started.alreadyDeleted === true) {
     lines.push(`Image ${started.imageId} was already deleted (workflow ${started.workflowId}); nothing was started.`);
+  } else if (dryRun) {
+    lines.push(
+      started.started
+        ? `Started a dry run of the deletion of ${started.imageId} (nothing will be changed).`
+        : `A dry run of ${started.imageId} is already running; attached to it (nothing will be changed).`,
+    );
   } else if (started.started) {
     lines.push(`Started the deletion of ${started.imageId}.`);
   } else {

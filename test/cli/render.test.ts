@@ -246,6 +246,12 @@ describe('renderStarted and renderList', () => {
     expect(renderStarted({ ...base, started: true })).toContain('  Temporal UI  http://ui/w');
   });
 
+  it('calls a dry run a dry run, never a deletion', () => {
+    const dryRun = { workflowId: 'delete-image-img-a1b2-dry-run', runId: 'r', imageId: 'img-a1b2' };
+    expect(renderStarted({ ...dryRun, started: true })[0]).toBe('Started a dry run of the deletion of img-a1b2 (nothing will be changed).');
+    expect(renderStarted({ ...dryRun, started: false })[0]).toBe('A dry run of img-a1b2 is already running; attached to it (nothing will be changed).');
+  });
+
   it('lists deletions as aligned columns', () => {
     const lines = renderList([
       { workflowId: 'delete-image-img-a1b2', runId: 'r', imageId: 'img-a1b2', status: 'awaiting-retry', dryRun: false, temporalStatus: 'RUNNING', startTime: '2026-01-02T03:04:05.678Z' },
