@@ -882,7 +882,8 @@ export function retryRefusal(imageId: string, error: WorkflowUpdateFailedError):
   if (cause instanceof ApplicationFailure && cause.type === FailureType.RetryNotStarted) {
     return new RetryNotStartedError(imageId, cause.message);
   }
-  return new NothingToRetryError(imageId, refusalReason(error));
+  // The validator's own "Nothing to retry: …" would say it twice after the error's opening.
+  return new NothingToRetryError(imageId, refusalReason(error).replace(/^nothing to retry: /i, ''));
 }
 
 async function describeOrUndefined(handle: WorkflowHandle): Promise<WorkflowExecutionDescription | undefined> {

@@ -26,6 +26,13 @@ describe('retryRefusal: why a retry Update failed', () => {
     const error = retryRefusal('img-a1b2', new WorkflowUpdateFailedError('Workflow Update failed', cause));
     expect(error).toBeInstanceOf(NothingToRetryError);
     expect(error).not.toBeInstanceOf(RetryNotStartedError);
-    expect(error.message).toBe('nothing to retry for image img-a1b2: Nothing to retry: no step of the deletion of img-a1b2 has failed');
+    // Said once, not "nothing to retry for image img-a1b2: Nothing to retry: …".
+    expect(error.message).toBe('nothing to retry for image img-a1b2: no step of the deletion of img-a1b2 has failed');
+  });
+
+  it('a validator refusal with another reason keeps it whole', () => {
+    const cause = ApplicationFailure.create({ message: 'The deletion of img-a1b2 is being abandoned; it can no longer be retried.' });
+    const error = retryRefusal('img-a1b2', new WorkflowUpdateFailedError('Workflow Update failed', cause));
+    expect(error.message).toBe('nothing to retry for image img-a1b2: The deletion of img-a1b2 is being abandoned; it can no longer be retried.');
   });
 });
