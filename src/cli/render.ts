@@ -118,7 +118,9 @@ export function renderOutcome(outcome: DeletionOutcome, options: { uiLink?: stri
   if (retrying.length > 0) lines.push(`  retrying (${retrying.length}):`, ...retrying.map((step) => `    ${retryingLine(step)}`));
   // The workflow's own paragraph, unless it only repeats the error printed below.
   if (outcome.details && !(outcome.error && outcome.details.includes(outcome.error.message))) lines.push(`  ${outcome.details}`);
-  if (outcome.status === 'awaiting-retry' && !outcome.details?.includes('imgdel retry')) {
+  // Unless the workflow's paragraph already says how to go on: a retry, or (its retry rounds spent) an abandon.
+  const saysHowToGoOn = outcome.details !== undefined && /imgdel (retry|abandon) /.test(outcome.details);
+  if (outcome.status === 'awaiting-retry' && !saysHowToGoOn) {
     lines.push(`  Fix the cause, then: imgdel retry ${outcome.imageId}   (or give up: imgdel abandon ${outcome.imageId})`);
   }
   if (outcome.status === 'awaiting-retry' && outcome.parkedUntil !== undefined) {

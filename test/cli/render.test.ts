@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DeletionOutcome } from '../../src/client/outcome.js';
 import { explain } from '../../src/cloud/errors.js';
+import { narrate } from '../../src/workflows/narrative.js';
 import { LiveProgress, renderChanges, renderList, renderOutcome, renderStarted, screenRows } from '../../src/cli/render.js';
 
 const running: DeletionOutcome = {
@@ -72,6 +73,19 @@ describe('renderOutcome', () => {
     const lines = renderOutcome(parked);
     expect(lines.join('\n')).toContain(`imgdel retry ${parked.imageId}`);
     expect(lines.at(-1)).toBe(`ImageNotAllowDelete: ${explain('ImageNotAllowDelete')}`);
+  });
+
+  it('does not tell to retry a parked deletion whose retry rounds are spent: its paragraph says to abandon it', () => {
+    const progress = { ...parked, retries: 2, details: '' };
+    const details = narrate(progress, 3600, 2);
+    expect(details).toContain(`imgdel abandon ${parked.imageId}`);
+    const text = renderOutcome({ ...progress, details }).join('\n');
+    expect(text).toContain(details);
+    expect(text).not.toContain('Fix the cause, then: imgdel retry');
+    // With rounds left, the paragraph says to retry, once.
+    const retryable = narrate({ ...parked, retries: 1, details: '' }, 3600, 2);
+    const withRoundsLeft = renderOutcome({ ...parked, details: retryable }).join('\n');
+    expect(withRoundsLeft.split(`imgdel retry ${parked.imageId}`)).toHaveLength(2);
   });
 
   it('says until when a parked deletion waits, when the client knows it', () => {
