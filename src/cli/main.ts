@@ -109,7 +109,13 @@ function packageVersion(): string {
   return manifest.success ? manifest.data.version : 'unknown';
 }
 
+/** A number option whose value is missing takes the next word, even another option: say so. */
+function refuseOptionAsNumber(value: string): void {
+  if (value.startsWith('--')) throw new InvalidArgumentError(`Expected a number, not the option ${value}: give the option its value`);
+}
+
 function numberArg(value: string): number {
+  refuseOptionAsNumber(value);
   // NaN is caught by the input schema, which names the field.
   return value.trim() === '' ? Number.NaN : Number(value);
 }
@@ -119,6 +125,7 @@ const MAX_WORKER_TIMEOUT_SECONDS = 86_400;
 
 /** --worker-timeout <seconds>: a positive number up to a day, else a usage error (commander exits 2). */
 function workerTimeoutArg(value: string): number {
+  refuseOptionAsNumber(value);
   const seconds = Number(value);
   if (value.trim() === '' || !Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_WORKER_TIMEOUT_SECONDS) {
     throw new InvalidArgumentError(`Expected a number of seconds greater than 0 and at most ${MAX_WORKER_TIMEOUT_SECONDS} (one day)`);

@@ -87,6 +87,16 @@ describe('an option that takes a value never swallows the next option', () => {
     expect(run.stderr).toContain(`(run imgdel ${command} --help for usage)`);
   });
 
+  it.each([
+    ['--region-concurrency', ['delete', 'img-a1b2c3d4', '--region-concurrency', '--dry-run']],
+    ['--worker-timeout', ['retry', 'img-a1b2c3d4', '--worker-timeout', '--json']],
+  ])('a number option %s followed by another option says it took that option, and exits 2', async (flag, argv) => {
+    const run = await imgdel(argv, UNREACHABLE);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`option '${flag}`);
+    expect(run.stderr).toContain(`Expected a number, not the option ${argv.at(-1) ?? ''}: give the option its value`);
+  });
+
   it('a value that only starts like an option is text', async () => {
     // The reason is taken; the run goes on to Temporal, which is unreachable on purpose (exit 4).
     const run = await imgdel(['delete', 'img-a1b2c3d4', '--reason', '--dry-run was not enough', '--dry-run'], UNREACHABLE);
