@@ -339,7 +339,10 @@ export class ImgdelClient {
     return this.call(async (client) => {
       const description = await this.describeExisting(client, imageId, workflowId);
       if (description.status.name !== 'RUNNING') {
-        throw new NothingToRetryError(imageId, `the deletion already ended (${describeEnd(description)}); see imgdel status ${imageId}`);
+        throw new NothingToRetryError(
+          imageId,
+          `the deletion already ended (${describeEnd(description)}); see imgdel status ${imageId}, and to try again start a new one: imgdel delete ${imageId}`,
+        );
       }
       const handle = client.workflow.getHandle(workflowId, description.runId);
       try {

@@ -99,6 +99,13 @@ describe('startDeletion', () => {
     expect(again).toMatchObject({ alreadyDeleted: true, started: false, runId: first.runId });
     const progress = await imgdel.getProgress(imageId);
     expect(progress.status).toBe('deleted');
+
+    // Ended: a retry is refused, saying where to look and how to try again.
+    const late = await imgdel.retry(imageId).catch((caught: unknown) => caught);
+    expect(late).toBeInstanceOf(NothingToRetryError);
+    expect((late as Error).message).toBe(
+      `nothing to retry for image ${imageId}: the deletion already ended (its workflow is completed); see imgdel status ${imageId}, and to try again start a new one: imgdel delete ${imageId}`,
+    );
   });
 
   it('writes only the final status of a deletion it started; a raw start without the memo writes them all', async () => {
