@@ -183,28 +183,49 @@ interface OpenBatch<Value> {
   callers: Map<string, number>;
   /** Once true the keys are on the wire: a caller leaving no longer changes them. */
   sent: boolean;
+  /** Ends the window at once (the call has no room for another key). */
+  closeWindow: () => void;
   read: SharedRead<ReadonlyMap<string, Value>>;
 }
 
 /**
+ * How long a batch stays open for more keys. A group whose last call went out more than
+ * `busyWithinMs` ago is quiet: the read is most likely one deletion's own, on its critical path,
+ * so it waits `quietMs`. Within that time other reads are arriving (a bulk deletion), and a
+ * longer `busyMs` lets more of them share a call; a batch with no room left goes at once.
+ */
+export interface BatchWindow {
+  quietMs: number;
+  busyMs: number;
+  busyWithinMs: number;
+}
+
+/**
  * Reads of many keys that one call can answer together (a list filtered by several ids):
- * callers of one group (a region) that ask within `windowMs` of the first share one call for
- * up to `maxKeys` keys, sent when that window closes, so every answer begins after its caller
- * asked. A call for several keys that fails is not held against all of them: each key is then
- * read on its own, so one key's error (or an answer that cannot be split) fails only its reads;
- * unless `sharedFailure` says the error is none of the keys' doing (a throttled or unavailable
+ * callers of one group (a region) that ask while a batch is open (see BatchWindow; a number is
+ * one window whatever the load) share one call for up to `maxKeys` keys, sent when the window
+ * closes or the call is full, so every answer begins after its caller asked. A call for
+ * several keys that fails is not held against all of them: each key is then read on its own,
+ * so one key's error (or an answer that cannot be split) fails only its reads; unless
+ * `sharedFailure` says the error is none of the keys' doing (a throttled or unavailable
  * service), which every caller then gets, since asking again at once per key would only add load.
  * With `maxKeys` 1 every read is sent at once, alone.
  */
 export class BatchedReads<Value> {
   private readonly open = new Map<string, OpenBatch<Value>>();
+  /** When each group's last call went out (one entry per group: a region). */
+  private readonly lastSentAt = new Map<string, number>();
+  private readonly window: BatchWindow;
 
   constructor(
-    private readonly windowMs: number,
+    window: number | BatchWindow,
     private readonly maxKeys: number,
     private readonly send: (group: string, keys: readonly string[], signal?: AbortSignal) => Promise<ReadonlyMap<string, Value>>,
     private readonly sharedFailure: (error: unknown) => boolean = () => false,
-  ) {}
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.window = typeof window === 'number' ? { quietMs: window, busyMs: window, busyWithinMs: 0 } : window;
+  }
 
   /**
    * `signal` ends this caller's wait (see SharedRead); the call itself stops once no caller
@@ -220,6 +241,7 @@ export class BatchedReads<Value> {
     if (!keys.includes(key)) keys.push(key);
     // A caller without a signal never leaves, so its key always stays.
     callers.set(key, (callers.get(key) ?? 0) + (signal === undefined ? Number.POSITIVE_INFINITY : 1));
+    if (keys.length >= this.maxKeys) batch.closeWindow();
     return read.join(signal).then(
       (values) => valueOf(values, key),
       (error: unknown) => {
@@ -251,17 +273,28 @@ export class BatchedReads<Value> {
   }
 
   private openBatch(group: string): OpenBatch<Value> {
+    const lastSent = this.lastSentAt.get(group);
+    const busy = lastSent !== undefined && this.now() - lastSent < this.window.busyWithinMs;
+    let timer: NodeJS.Timeout | undefined;
+    let closeWindow: () => void = () => undefined;
+    const windowClosed = new Promise<void>((resolve) => {
+      closeWindow = resolve;
+      timer = setTimeout(resolve, busy ? this.window.busyMs : this.window.quietMs);
+    });
     const batch: OpenBatch<Value> = {
       keys: [],
       callers: new Map(),
       sent: false,
+      closeWindow: () => closeWindow(),
       read: new SharedRead<ReadonlyMap<string, Value>>(async (signal) => {
         try {
-          await abortableSleep(this.windowMs, signal);
+          await unlessAborted(windowClosed, signal);
         } finally {
+          clearTimeout(timer);
           // From here on the call is on its way (or abandoned): later callers need one of their own.
           if (this.open.get(group) === batch) this.open.delete(group);
           batch.sent = true;
+          if (!signal.aborted) this.lastSentAt.set(group, this.now());
         }
         return this.send(group, batch.keys, signal);
       }),

@@ -254,6 +254,61 @@ describe('BatchedReads', () => {
     expect(sent).toEqual([['r', 'img-a', 'img-b'], ['r', 'img-c', 'img-d'], ['r', 'img-e']]);
   });
 
+  it('sends a call that has no room left at once, without waiting for its window', async () => {
+    vi.useFakeTimers();
+    const { reads, sent } = recordingBatches(50, 2);
+    const full = [reads.read('r', 'img-a'), reads.read('r', 'img-b')];
+    const next = reads.read('r', 'img-c');
+    // No timer is advanced: the full call is on its way, the next key waits for its own window.
+    expect(await Promise.all(full)).toEqual(['r:img-a', 'r:img-b']);
+    expect(sent).toEqual([['r', 'img-a', 'img-b']]);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(await next).toBe('r:img-c');
+    expect(sent).toEqual([['r', 'img-a', 'img-b'], ['r', 'img-c']]);
+  });
+
+  it('waits the quiet window for a lone read, and the busy one while its group had a call out recently', async () => {
+    vi.useFakeTimers();
+    const sent: Array<{ at: number; keys: string[] }> = [];
+    const start = Date.now();
+    const reads = new BatchedReads<string>(
+      { quietMs: 50, busyMs: 250, busyWithinMs: 1_000 },
+      10,
+      async (group, keys) => {
+        sent.push({ at: Date.now() - start, keys: [...keys] });
+        return new Map(keys.map((key) => [key, `${group}:${key}`]));
+      },
+      () => false,
+      () => Date.now(),
+    );
+    const lone = reads.read('r', 'img-a');
+    await vi.advanceTimersByTimeAsync(50);
+    expect(await lone).toBe('r:img-a');
+    // Another read 50 ms after that call went out: the group is busy, its batch stays open 250 ms.
+    await vi.advanceTimersByTimeAsync(50);
+    const busy = [reads.read('r', 'img-b')];
+    await vi.advanceTimersByTimeAsync(200);
+    busy.push(reads.read('r', 'img-c'));
+    expect(sent).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(await Promise.all(busy)).toEqual(['r:img-b', 'r:img-c']);
+    // Another group is quiet whatever this one does.
+    const other = reads.read('s', 'img-a');
+    await vi.advanceTimersByTimeAsync(50);
+    expect(await other).toBe('s:img-a');
+    // A second after the last call, the group is quiet again.
+    await vi.advanceTimersByTimeAsync(1_000);
+    const later = reads.read('r', 'img-d');
+    await vi.advanceTimersByTimeAsync(50);
+    expect(await later).toBe('r:img-d');
+    expect(sent).toEqual([
+      { at: 50, keys: ['img-a'] },
+      { at: 350, keys: ['img-b', 'img-c'] },
+      { at: 400, keys: ['img-a'] },
+      { at: 1_450, keys: ['img-d'] },
+    ]);
+  });
+
   it('sends a read at once, alone, when a call may carry one key only', async () => {
     vi.useFakeTimers();
     const { reads, sent } = recordingBatches(50, 1);
