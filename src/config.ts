@@ -64,9 +64,12 @@ const rateLimitList = z
     return limits;
   });
 
+/** Text that is not empty once trimmed (a namespace, a task queue, a region); also the client's options of the same name. */
+export const nonEmptyText = z.string({ error: 'must be text' }).trim().min(1, { error: 'must not be empty' });
+
 export const envSchema = z.object({
   TEMPORAL_ADDRESS: hostPort.default('localhost:7233'),
-  TEMPORAL_NAMESPACE: z.string().trim().min(1).default('default'),
+  TEMPORAL_NAMESPACE: nonEmptyText.default('default'),
   TEMPORAL_API_KEY: optionalString,
   TEMPORAL_TLS: z.enum(['true', 'false', '']).optional(),
   TEMPORAL_TLS_CLIENT_CERT_PATH: optionalString,
@@ -77,14 +80,14 @@ export const envSchema = z.object({
   TEMPORAL_PROFILE: optionalString,
   TEMPORAL_CONFIG_FILE: optionalString,
   TEMPORAL_UI_URL: optionalString,
-  IMGDEL_TASK_QUEUE: z.string().trim().min(1).default('image-deletion'),
+  IMGDEL_TASK_QUEUE: nonEmptyText.default('image-deletion'),
 
   ALIBABA_CLOUD_ACCESS_KEY_ID: optionalString,
   ALIBABA_CLOUD_ACCESS_KEY_SECRET: optionalString,
   ALIBABA_CLOUD_SECURITY_TOKEN: optionalString,
   IMGDEL_CLOUD_ENDPOINT: hostPort.optional(),
   IMGDEL_CLOUD_PROTOCOL: z.enum(['HTTP', 'HTTPS']).optional(),
-  IMGDEL_REGION: z.string().trim().min(1).default('cn-shanghai'),
+  IMGDEL_REGION: nonEmptyText.default('cn-shanghai'),
   IMGDEL_ACCOUNT_ID: optionalString.pipe(z.string().regex(/^\d+$/, 'expected the numeric account id').optional()),
   IMGDEL_CLOUD_CONNECT_TIMEOUT_MS: positiveInt(5_000),
   IMGDEL_CLOUD_READ_TIMEOUT_MS: positiveInt(15_000),

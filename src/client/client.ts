@@ -23,7 +23,7 @@ import type { ConnectionOptions, WorkflowExecutionDescription, WorkflowExecution
 import { z } from 'zod';
 import { abortableSleep, unlessAborted } from '../abort.js';
 import { StepCode } from '../cloud/errors.js';
-import { hostPort, loadClientConfig } from '../config.js';
+import { hostPort, loadClientConfig, nonEmptyText } from '../config.js';
 import { DEFAULTS, abandonRequestProblems, checkInput, describeInputProblems, inputProblemsOf, workflowIdFor } from '../workflows/input.js';
 import type { DeleteImageInput } from '../workflows/input.js';
 import {
@@ -189,11 +189,10 @@ const timingOptionsSchema = z.object({
  * environment (TEMPORAL_ADDRESS, …), so an empty task queue or namespace is refused here rather
  * than by the SDK or the server, and one with stray spaces does not start deletions no worker polls.
  */
-const nameSchema = z.string({ error: 'must be text' }).trim().min(1, { error: 'must not be empty' });
 const targetSettingsSchema = z.object({
   address: hostPort.optional(),
-  namespace: nameSchema.optional(),
-  taskQueue: nameSchema.optional(),
+  namespace: nonEmptyText.optional(),
+  taskQueue: nonEmptyText.optional(),
 });
 /**
  * Which deletion of an image a call addresses. Checked, not coerced: a JavaScript caller's
