@@ -32,7 +32,7 @@ export interface FailureContext {
    * Attempts allowed for `transient` codes, when the step's retry policy allows more (a delete's
    * policy has room for the template budget too); absent: as many as the policy allows.
    */
-  transientAttemptBudget?: number;
+  transientAttemptBudget?: number | undefined;
 }
 
 export function failureFromCloudError(error: unknown, context: FailureContext): Error {

@@ -141,13 +141,7 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
     try {
       return await body();
     } catch (error) {
-      throw failureFromCloudError(error, {
-        step: stepName,
-        what,
-        attempt: Context.current().info.attempt,
-        attemptBudget,
-        ...(transientAttemptBudget === undefined ? {} : { transientAttemptBudget }),
-      });
+      throw failureFromCloudError(error, { step: stepName, what, attempt: Context.current().info.attempt, attemptBudget, transientAttemptBudget });
     }
   }
 
@@ -265,13 +259,7 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
         });
         // Transient codes too stop at the transient budget: the policy has room for the template budget.
         const transientAttemptBudget = request.transientAttemptBudget;
-        throw failureFromCloudError(error, {
-          step: 'templateDelete',
-          what,
-          attempt,
-          attemptBudget,
-          ...(transientAttemptBudget === undefined ? {} : { transientAttemptBudget }),
-        });
+        throw failureFromCloudError(error, { step: 'templateDelete', what, attempt, attemptBudget, transientAttemptBudget });
       }
     },
 
