@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { BatchedReads, CoalescedReads, SharedReads, WritesUnderWay } from '../../src/cloud/shared-reads.js';
+import { BatchedReads, CoalescedReads, SharedReads, WritesUnderWay, type BatchWindow } from '../../src/cloud/shared-reads.js';
 
 /** A read the test finishes by hand. */
 function pendingRead<T>() {
@@ -205,16 +205,28 @@ describe('BatchedReads', () => {
     vi.useRealTimers();
   });
 
-  /** A batched read whose calls the test records: each key's value is `<group>:<key>`, unless it is in `failFor`. */
-  function recordingBatches(windowMs: number, maxKeys: number, failFor: ReadonlySet<string> = new Set()) {
+  /**
+   * A batched read whose calls the test records, with when each went out (ms after this was made,
+   * on the clock the fake timers drive): each key's value is `<group>:<key>`, unless it is in `failFor`.
+   */
+  function recordingBatches(window: number | BatchWindow, maxKeys: number, failFor: ReadonlySet<string> = new Set()) {
     const sent: string[][] = [];
-    const reads = new BatchedReads<string>(windowMs, maxKeys, async (group, keys) => {
-      sent.push([group, ...keys]);
-      const failing = keys.find((key) => failFor.has(key));
-      if (failing !== undefined) throw new Error(`refused because of ${failing}`);
-      return new Map(keys.map((key) => [key, `${group}:${key}`]));
-    });
-    return { reads, sent };
+    const sentAt: number[] = [];
+    const start = Date.now();
+    const reads = new BatchedReads<string>(
+      window,
+      maxKeys,
+      async (group, keys) => {
+        sent.push([group, ...keys]);
+        sentAt.push(Date.now() - start);
+        const failing = keys.find((key) => failFor.has(key));
+        if (failing !== undefined) throw new Error(`refused because of ${failing}`);
+        return new Map(keys.map((key) => [key, `${group}:${key}`]));
+      },
+      () => false,
+      () => Date.now(),
+    );
+    return { reads, sent, sentAt };
   }
 
   it('sends one call for the keys of a group asked within the window, once it has closed, and gives each caller its own value', async () => {
@@ -269,18 +281,7 @@ describe('BatchedReads', () => {
 
   it('waits the quiet window for a lone read, and the busy one while its group had a call out recently', async () => {
     vi.useFakeTimers();
-    const sent: Array<{ at: number; keys: string[] }> = [];
-    const start = Date.now();
-    const reads = new BatchedReads<string>(
-      { quietMs: 50, busyMs: 250, busyWithinMs: 1_000 },
-      10,
-      async (group, keys) => {
-        sent.push({ at: Date.now() - start, keys: [...keys] });
-        return new Map(keys.map((key) => [key, `${group}:${key}`]));
-      },
-      () => false,
-      () => Date.now(),
-    );
+    const { reads, sent, sentAt } = recordingBatches({ quietMs: 50, busyMs: 250, busyWithinMs: 1_000 }, 10);
     const lone = reads.read('r', 'img-a');
     await vi.advanceTimersByTimeAsync(50);
     expect(await lone).toBe('r:img-a');
@@ -301,12 +302,8 @@ describe('BatchedReads', () => {
     const later = reads.read('r', 'img-d');
     await vi.advanceTimersByTimeAsync(50);
     expect(await later).toBe('r:img-d');
-    expect(sent).toEqual([
-      { at: 50, keys: ['img-a'] },
-      { at: 350, keys: ['img-b', 'img-c'] },
-      { at: 400, keys: ['img-a'] },
-      { at: 1_450, keys: ['img-d'] },
-    ]);
+    expect(sent).toEqual([['r', 'img-a'], ['r', 'img-b', 'img-c'], ['s', 'img-a'], ['r', 'img-d']]);
+    expect(sentAt).toEqual([50, 350, 400, 1_450]);
   });
 
   it('sends a read at once, alone, when a call may carry one key only', async () => {
