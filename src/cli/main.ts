@@ -373,6 +373,7 @@ function buildProgram(context: CliContext, cli: Cli): Command {
       numberArg,
     )
     .option('--worker-timeout <seconds>', `with --wait or --dry-run (which always waits for its plan): ${WORKER_TIMEOUT_HELP}`, workerTimeoutArg)
+    .hook('preAction', refuseWorkerTimeoutWithoutWait)
     .action((imageId: string, options: unknown) => cli.delete(imageId, options));
 
   program
@@ -452,6 +453,20 @@ function refuseOptionTakenAsValue(_program: Command, command: Command): void {
         { exitCode: ExitCode.Usage, code: 'imgdel.optionTakenAsValue' },
       );
     }
+  }
+}
+
+/**
+ * `delete` without --wait or --dry-run returns once the deletion has started and waits for no
+ * worker, so a --worker-timeout there would be silently ignored: refuse it instead.
+ */
+function refuseWorkerTimeoutWithoutWait(command: Command): void {
+  const options = flagsSchema.parse(command.opts());
+  if (options.workerTimeout !== undefined && options.wait !== true && options.dryRun !== true) {
+    command.error(
+      "error: option '--worker-timeout <seconds>' needs --wait or --dry-run: without them delete returns once the deletion has started, and waits for no worker (nothing was done)",
+      { exitCode: ExitCode.Usage, code: 'imgdel.workerTimeoutWithoutWait' },
+    );
   }
 }
 

@@ -61,6 +61,13 @@ describe('delete names the flag a bad value came from', () => {
     expect(run.stderr).toBe(`imgdel: invalid deletion input (nothing was started): ${flag}: ${problem}\n`);
   });
 
+  it('--worker-timeout without --wait or --dry-run is refused: it would be ignored', async () => {
+    const run = await imgdel(['delete', 'img-a1b2c3d4', '--worker-timeout', '5', '--json'], UNREACHABLE);
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toMatchObject({ error: { code: 'Usage', message: expect.stringContaining("'--worker-timeout <seconds>' needs --wait or --dry-run") } });
+    expect(run.stderr).toContain('(run imgdel delete --help for usage)');
+  });
+
   it('list --limit out of range says its range', async () => {
     const run = await imgdel(['list', '--limit', '0', '--json'], UNREACHABLE);
     expect(run.code).toBe(2);
