@@ -44,9 +44,19 @@ function pad(text: string, width: number): string {
   return text.length >= width ? text : text + ' '.repeat(width - text.length);
 }
 
+/** A dry run, running or planned: its steps are never run, only listed. */
+function isDryRun(outcome: DeletionOutcome): boolean {
+  return outcome.status === 'planned' || outcome.workflowId === workflowIdFor(outcome.imageId, true);
+}
+
 /** A dry run's steps are all pending: say what would happen instead of counting attempts. */
 function stepState(status: string, attempts: number, planned: boolean): string {
   return planned ? 'would be deleted' : `${pad(status, 8)}  ${plural(attempts, 'attempt')}`;
+}
+
+/** The same, on a change line (no column padding). */
+function changedStepState(status: string, attempts: number, planned: boolean): string {
+  return planned ? 'would be deleted' : `${status}, ${plural(attempts, 'attempt')}`;
 }
 
 function templateLine(template: OutcomeTemplate, nameWidth: number, planned: boolean): string {
@@ -108,7 +118,7 @@ export function renderOutcome(outcome: DeletionOutcome, options: { uiLink?: stri
   const templatesKnown = outcome.phase !== 'validating' && outcome.phase !== 'waiting-for-creation';
   const noTemplates = templatesKnown ? '  templates: none' : '  templates: not listed yet';
   lines.push(outcome.templates.length === 0 ? noTemplates : `  templates (${outcome.templates.length}):`);
-  const planned = outcome.status === 'planned';
+  const planned = isDryRun(outcome);
   for (const template of outcome.templates) lines.push(templateLine(template, nameWidth, planned));
   const idWidth = Math.max(0, ...outcome.regions.map((r) => r.regionId.length));
   const noRegions = outcome.phase === 'finished' ? '  regions: none' : '  regions: none yet';
@@ -151,19 +161,20 @@ export function renderChanges(previous: DeletionOutcome | undefined, next: Delet
   // (a pipe would otherwise show one line, then nothing until the worker timeout).
   const noSteps = next.templates.length === 0 && next.regions.length === 0;
   if (noSteps && next.phase !== 'finished' && next.details && next.details !== previous?.details) lines.push(`  ${next.details}`);
+  const planned = isDryRun(next);
   const previousTemplates = new Map(previous?.templates.map((t) => [t.templateId, t]));
   for (const template of next.templates) {
     const before = previousTemplates.get(template.templateId);
     if (before?.status === template.status && before.attempts === template.attempts) continue;
     lines.push(
-      `template ${template.templateId} (${template.templateName}): ${template.status}, ${plural(template.attempts, 'attempt')}${errorText(template.lastError)}`,
+      `template ${template.templateId} (${template.templateName}): ${changedStepState(template.status, template.attempts, planned)}${errorText(template.lastError)}`,
     );
   }
   const previousRegions = new Map(previous?.regions.map((r) => [r.regionId, r]));
   for (const region of next.regions) {
     const before = previousRegions.get(region.regionId);
     if (before?.status === region.status && before.attempts === region.attempts) continue;
-    lines.push(`region ${region.regionId}: ${region.status}, ${plural(region.attempts, 'attempt')}${errorText(region.lastError)}`);
+    lines.push(`region ${region.regionId}: ${changedStepState(region.status, region.attempts, planned)}${errorText(region.lastError)}`);
   }
   const previousRetrying = new Map(previous?.retrying?.map((step) => [step.activityId, step]));
   for (const step of next.retrying ?? []) {

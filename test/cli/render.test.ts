@@ -194,6 +194,25 @@ describe('renderChanges', () => {
   });
 });
 
+describe('renderChanges of a dry run', () => {
+  it('says what would be deleted while the plan is made, never "pending, 0 attempts"', () => {
+    const planning: DeletionOutcome = {
+      ...running,
+      workflowId: 'delete-image-img-fixture01-dry-run',
+      phase: 'validating',
+      pivotRegion: undefined,
+      templates: [{ templateId: 'b-1', templateName: 'office', status: 'pending', attempts: 0 }],
+      regions: [{ regionId: 'cn-shanghai', status: 'pending', attempts: 0 }],
+    };
+    expect(renderChanges(undefined, planning)).toEqual([
+      'img-fixture01: running (validating)',
+      'template b-1 (office): would be deleted',
+      'region cn-shanghai: would be deleted',
+    ]);
+    expect(renderOutcome(planning).join('\n')).not.toContain('0 attempts');
+  });
+});
+
 describe('renderChanges before any step is known', () => {
   it('says that no worker answers, once, where a pipe would otherwise show nothing until the timeout', () => {
     const noAnswer: DeletionOutcome = {
