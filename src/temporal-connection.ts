@@ -71,9 +71,23 @@ function fromProfile(temporal: TemporalConnectionConfig, profile: string): Tempo
       namespace: loaded.namespace ?? temporal.namespace,
     };
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ConfigError(`TEMPORAL_PROFILE=${profile}: cannot load the Temporal client profile (${reason})`);
+    throw new ConfigError(`TEMPORAL_PROFILE=${profile}: cannot load the Temporal client profile (${profileErrorReason(error)})`);
   }
+}
+
+/**
+ * Why a profile could not be loaded, without quoting the file: a TOML syntax error's message ends
+ * with the lines around the error, which may hold the profile's api_key or an inline client key,
+ * and this reason is printed (stderr, the CLI's --json) where secrets must not appear. The line
+ * and column say where to look instead.
+ */
+export function profileErrorReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const firstLine = message.split('\n', 1)[0]?.trim() ?? '';
+  const line = typeof error === 'object' && error !== null && 'line' in error && typeof error.line === 'number' ? error.line : undefined;
+  const column = typeof error === 'object' && error !== null && 'column' in error && typeof error.column === 'number' ? error.column : undefined;
+  if (line === undefined) return firstLine;
+  return `${firstLine}, at line ${line}${column === undefined ? '' : `, column ${column}`}`;
 }
 
 /** Options for `NativeConnection.connect` (the worker). */

@@ -106,6 +106,23 @@ describe('Temporal connection options', () => {
     }
   });
 
+  it('explains a profile file that is not TOML without quoting its lines, which may hold the API key', () => {
+    // An unterminated string: the TOML parser's message quotes the lines around it.
+    const configFile = file('broken.toml', ['[profile.prod]', 'address = "prod.tmprl.cloud:7233"', 'api_key = "broken-secret-key-123', 'namespace = "prod-ns"', ''].join('\n'));
+    const config = loadConfig({ TEMPORAL_PROFILE: 'prod', TEMPORAL_CONFIG_FILE: configFile });
+    let message = '';
+    try {
+      nativeConnectionOptions(config);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = error instanceof Error ? error.message : String(error);
+    }
+    expect(message).toMatch(/^TEMPORAL_PROFILE=prod: cannot load the Temporal client profile \(Invalid TOML document: .+, at line 3, column \d+\)$/);
+    expect(message).not.toContain('broken-secret-key-123');
+    expect(message).not.toContain('\n');
+    expect(() => clientConnectionOptions(config)).toThrow(/at line 3/);
+  });
+
   it('explains an unknown profile', () => {
     const configFile = file('other.toml', '[profile.dev]\naddress = "localhost:7233"\n');
     expect(() => nativeConnectionOptions(loadConfig({ TEMPORAL_PROFILE: 'missing', TEMPORAL_CONFIG_FILE: configFile }))).toThrow(
