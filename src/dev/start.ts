@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, realpathSync } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
@@ -54,11 +54,6 @@ type CloudMode =
   | { kind: 'emulator' }
   | { kind: 'real'; accountId: string | undefined }
   | { kind: 'endpoint'; endpoint: string };
-
-// Unhandled, a write error after SIGHUP would end this process at once, and its exit hooks would
-// SIGKILL the worker and the server instead of stopping them in order.
-ignoreClosedOutput(process.stdout);
-ignoreClosedOutput(process.stderr);
 
 const say = (line = ''): void => {
   process.stdout.write(`${line}\n`);
@@ -382,10 +377,34 @@ export function startCommand(): Command {
     });
 }
 
-startCommand()
-  .parseAsync(process.argv)
-  .catch((error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
-    note(`npm start: ${message}`);
-    process.exit(error instanceof ConfigError ? 2 : 1);
-  });
+/** The real path of a file (through symbolic links), or the path itself when it cannot be read. */
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+/**
+ * Whether this file is the process's entry (`npm start`), not a module imported for
+ * readinessTarget or startCommand: importing it must not start a stack in the checkout's .data.
+ */
+function isMainModule(): boolean {
+  const entry = process.argv[1];
+  return entry !== undefined && START_ENTRIES.map(realPath).includes(realPath(entry));
+}
+
+if (isMainModule()) {
+  // Unhandled, a write error after SIGHUP would end this process at once, and its exit hooks would
+  // SIGKILL the worker and the server instead of stopping them in order.
+  ignoreClosedOutput(process.stdout);
+  ignoreClosedOutput(process.stderr);
+  startCommand()
+    .parseAsync(process.argv)
+    .catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      note(`npm start: ${message}`);
+      process.exit(error instanceof ConfigError ? 2 : 1);
+    });
+}
