@@ -6,7 +6,7 @@
  *   NODE_ENV=production npm run worker  # production: loads dist/workflow-bundle.js (npm run build:bundle)
  *
  * SIGINT/SIGTERM: graceful shutdown (running activities get IMGDEL_SHUTDOWN_GRACE_MS to finish);
- * a second signal exits at once.
+ * a second signal exits at once (one within SAME_SIGNAL_WINDOW_MS of the first is that one, relayed).
  */
 import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
@@ -27,6 +27,7 @@ import { configSecrets, redactedConfig } from './observability/redact.js';
 import { nativeConnectionOptions } from './temporal-connection.js';
 import { resolveWorkflowSource, WORKFLOW_BUNDLER_OPTIONS, type WorkflowSource } from './workflow-source.js';
 import { ignoreClosedOutput } from './closed-output.js';
+import { SAME_SIGNAL_WINDOW_MS, signalCounter } from './signal-counter.js';
 
 /** Exit status for configuration errors (sysexits EX_CONFIG), so supervisors can tell them apart. */
 export const CONFIG_ERROR_EXIT_CODE = 78;
@@ -221,16 +222,22 @@ async function runWithLogger(config: Config, logger: Logger): Promise<void> {
     logger.info('health endpoint listening', { health: health.url });
   }
 
-  let signalsReceived = 0;
+  const countSignal = signalCounter();
   let shutdownRequestedAt: number | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
-    signalsReceived += 1;
+    const received = countSignal();
     if (imgdel === undefined) {
       // Nothing runs yet: there is nothing to drain.
       logger.warn(`received ${signal} while starting: exiting now`, { signal });
       process.exit(exitCodeForSignal(signal));
     }
-    if (signalsReceived > 1) {
+    if (received === 'relayed') {
+      logger.info(`received ${signal} again within ${SAME_SIGNAL_WINDOW_MS} ms: the same Ctrl-C, relayed (npm and the terminal both send it); still shutting down gracefully`, {
+        signal,
+      });
+      return;
+    }
+    if (received === 'again') {
       logger.warn(`received ${signal} again: exiting now without waiting for running activities`, { signal });
       process.exit(exitCodeForSignal(signal));
     }
@@ -297,6 +304,7 @@ its default and an example are in the README, "Configuration reference":
 
 SIGINT/SIGTERM shut it down gracefully: running activities get IMGDEL_SHUTDOWN_GRACE_MS to finish, then
 they are cancelled and their cloud calls abandoned (Temporal retries them elsewhere). A second signal
+(${SAME_SIGNAL_WINDOW_MS} ms or more after the first; an earlier one is the first relayed, as npm does)
 exits at once, and so does the worker itself when activities still run once the grace time and one
 cloud call's timeouts (IMGDEL_CLOUD_CONNECT_TIMEOUT_MS + IMGDEL_CLOUD_READ_TIMEOUT_MS) and 5 s more
 have passed.

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findFreePort } from '../src/dev/process.js';
 import { EmulatorAdmin } from '../src/emulator/admin-client.js';
+import { SAME_SIGNAL_WINDOW_MS } from '../src/signal-counter.js';
 import { processCommandLines, type ProcessCommandLine } from './helpers/processes.js';
 import { testTemporalAddress, uniqueTaskQueue } from './helpers/temporal.js';
 
@@ -241,12 +242,32 @@ describe('npm start', () => {
     while (!(await callOnTheWire())) await new Promise((resolve) => setTimeout(resolve, 100));
     process.kill(-run.pid, 'SIGINT');
     expect(await waitUntil(() => run.stderr().includes('Ctrl-C again to not wait'), 10_000), run.stderr()).toBe(true);
+    // A second press, not the first one relayed: later than the window that tells them apart.
+    await new Promise((resolve) => setTimeout(resolve, 2 * SAME_SIGNAL_WINDOW_MS));
     process.kill(-run.pid, 'SIGINT');
     expect(await run.exited, run.stderr()).toEqual({ code: 0, signal: null });
     expect(run.stderr()).toContain('SIGINT again: stopping the worker without waiting for its running activities');
     const workerLog = readFileSync(join(dir, 'worker.log'), 'utf8');
     expect(workerLog).toContain('received SIGTERM again: exiting now');
     expect(workerLog.lastIndexOf('shutdown complete')).toBeLessThan(workerLog.lastIndexOf('shutting down gracefully'));
+  });
+
+  it('takes the Ctrl-C npm relays a moment after the terminal\'s for that one Ctrl-C: the worker drains', async () => {
+    const dir = freshDataDir();
+    const run = await spawnStart(await freeArgs(dir), cleanEnv());
+    expect(run.ready, run.stderr()).toBe(true);
+    // The terminal sends SIGINT to the whole foreground group; npm, which ran the script, sends
+    // its own child the same signal a moment later.
+    process.kill(-run.pid, 'SIGINT');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    process.kill(run.pid, 'SIGINT');
+    expect(await run.exited, run.stderr()).toEqual({ code: 0, signal: null });
+    expect(run.stderr()).not.toContain('SIGINT again');
+    const workerLog = readFileSync(join(dir, 'worker.log'), 'utf8');
+    expect(workerLog).not.toContain('received SIGTERM again: exiting now');
+    const lastStop = workerLog.lastIndexOf('shutting down gracefully');
+    expect(lastStop).toBeGreaterThanOrEqual(0);
+    expect(workerLog.indexOf('shutdown complete', lastStop)).toBeGreaterThan(lastStop);
   });
 
   it('stops the rest and exits 1 when the worker dies, saying so (not as if asked to stop)', async () => {

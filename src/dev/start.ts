@@ -25,6 +25,7 @@ import { findFreePort, hasExited, OutputTail, signalProcessGroup, sleep, waitFor
 import { claimStack, processGroupRecord, removeStackPidfile, STACK_PIDFILE_NAME, writeStackPidfile } from './stack-pidfile.js';
 import type { StackPidfile } from './stack-pidfile.js';
 import { ignoreClosedOutput } from '../closed-output.js';
+import { signalCounter } from '../signal-counter.js';
 
 const HOST = '127.0.0.1';
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -244,7 +245,10 @@ async function run(options: StartOptions): Promise<void> {
     );
   };
 
+  const countSignal = signalCounter();
   const onSignal = (signal: NodeJS.Signals): void => {
+    // The terminal's Ctrl-C that npm relays a moment later is that Ctrl-C, not a second one.
+    if (countSignal() === 'relayed') return;
     if (stopping) {
       // A second Ctrl-C: the worker's own rule for a second signal, exit without waiting for running activities.
       if (worker?.pid !== undefined && !hasExited(worker)) {

@@ -80,6 +80,21 @@ describe('worker shutdown with an activity in flight', () => {
     expect(worker.logs.some((line) => line.message?.startsWith('received SIGTERM again: exiting now') === true)).toBe(true);
   });
 
+  it('takes a signal relayed a moment after the first (npm relaying the terminal\'s Ctrl-C) for that one, and drains', async () => {
+    const { worker } = await slowDeletion('img-shutdown0003', {
+      IMGDEL_SHUTDOWN_GRACE_MS: '1000',
+      IMGDEL_CLOUD_READ_TIMEOUT_MS: '600000',
+    });
+    // The terminal's SIGINT, then npm's copy of it 20 ms later (two signals, not one merged by the kernel).
+    worker.child.kill('SIGINT');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    worker.child.kill('SIGINT');
+    expect(await worker.exited, worker.output()).toBe(0);
+    expect(worker.logs.some((line) => line.message === 'imgdel worker stopped: shutdown complete')).toBe(true);
+    expect(worker.logs.some((line) => line.message?.startsWith('received SIGINT again: exiting now') === true)).toBe(false);
+    expect(worker.logs.some((line) => line.message?.startsWith('received SIGINT again within') === true)).toBe(true);
+  });
+
   it('abandons the cloud call once the grace time has passed, fails the attempt and exits cleanly', async () => {
     const { worker, handle } = await slowDeletion('img-shutdown0002', {
       IMGDEL_SHUTDOWN_GRACE_MS: '1000',
