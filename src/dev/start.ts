@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { Command } from 'commander';
 import { z } from 'zod';
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import { ConfigError, loadConfig, SHUTDOWN_FORCE_MARGIN_MS, type Config, type WorkerTuning } from '../config.js';
 import { clientConnectionOptions, type TemporalTarget } from '../temporal-connection.js';
 import { EMULATOR_DEFAULTS, emulatorCloudEnv } from '../emulator/defaults.js';
 import { startEmulator } from '../emulator/server.js';
@@ -100,6 +100,15 @@ function realCloudBanner(accountId: string | undefined): string[] {
  * How npm start itself reaches Temporal to see the worker poll: the server it started, plainly, or
  * the one TEMPORAL_ADDRESS names, with the TLS, API key or profile the worker connects with too.
  */
+/**
+ * When npm start kills a worker that has not stopped: after the worker's own forced exit (grace
+ * time, one cloud call's timeouts and a margin) and a margin more, so the worker always gets to
+ * log which of its limits passed and exit by itself first.
+ */
+export function workerKillAfterMs(worker: Pick<WorkerTuning, 'shutdownForceTimeMs'>): number {
+  return worker.shutdownForceTimeMs + SHUTDOWN_FORCE_MARGIN_MS;
+}
+
 export function readinessTarget(server: Pick<RunningDevServer, 'address' | 'namespace' | 'external'>, config: Config): TemporalTarget<ConnectionOptions> {
   return server.external ? clientConnectionOptions(config) : { connectionOptions: { address: server.address }, namespace: server.namespace };
 }
@@ -209,7 +218,7 @@ async function run(options: StartOptions): Promise<void> {
       const group = worker.pid;
       const exited = waitForExit(worker);
       signalProcessGroup(group, 'SIGTERM');
-      const timer = setTimeout(() => signalProcessGroup(group, 'SIGKILL'), config.worker.shutdownGraceTimeMs + 5_000);
+      const timer = setTimeout(() => signalProcessGroup(group, 'SIGKILL'), workerKillAfterMs(config.worker));
       await exited;
       clearTimeout(timer);
       // Anything the worker left in its process group goes with it.
@@ -280,7 +289,7 @@ async function run(options: StartOptions): Promise<void> {
       { repoRoot: REPO_ROOT, startEntries: START_ENTRIES, workerEntry: WORKER_ENTRY, dbFilename },
       {
         log: note,
-        workerGraceMs: config.worker.shutdownGraceTimeMs + 5_000,
+        workerGraceMs: workerKillAfterMs(config.worker),
         serverGraceMs: LEFTOVER_SERVER_GRACE_MS,
         shownPath: join(shownDataDir, STACK_PIDFILE_NAME),
       },

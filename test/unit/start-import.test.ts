@@ -8,6 +8,8 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { workerKillAfterMs } from '../../src/dev/start.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -40,9 +42,19 @@ describe('src/dev/start.ts as a module', () => {
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
     expect(code, stderr).toBe(0);
-    expect(stdout).toBe('readinessTarget,startCommand\n');
+    expect(stdout).toBe('readinessTarget,startCommand,workerKillAfterMs\n');
     expect(stderr).toBe('');
     // No data directory claimed (npm-start.pid), no server database, no logs.
     expect(existsSync(dataDir) ? readdirSync(dataDir) : []).toEqual([]);
   }, 30_000);
+});
+
+describe("npm start's deadline for a worker that does not stop", () => {
+  it("comes after the worker's own forced exit, which waits out one cloud call's timeouts after the grace time", () => {
+    for (const env of [{}, { IMGDEL_SHUTDOWN_GRACE_MS: '1000', IMGDEL_CLOUD_READ_TIMEOUT_MS: '120000' }]) {
+      const { worker } = loadConfig(env);
+      expect(worker.shutdownForceTimeMs).toBeGreaterThan(worker.shutdownGraceTimeMs);
+      expect(workerKillAfterMs(worker)).toBeGreaterThan(worker.shutdownForceTimeMs);
+    }
+  });
 });
