@@ -105,6 +105,12 @@ interface RunningStart {
 
 /** Spawns the start script in its own process group (like a terminal job) and waits for `imgdel is ready`. */
 async function spawnStart(args: string[], env: NodeJS.ProcessEnv): Promise<RunningStart> {
+  const launched = launchStart(args, env);
+  return { ...launched, ready: await launched.whenReady };
+}
+
+/** Spawns the start script in its own process group; `whenReady` says whether it got to `imgdel is ready`. */
+function launchStart(args: string[], env: NodeJS.ProcessEnv): Omit<RunningStart, 'ready'> & { whenReady: Promise<boolean> } {
   const child = spawn(process.execPath, ['--import', 'tsx', START, ...args], {
     cwd: REPO_ROOT,
     env,
@@ -119,7 +125,7 @@ async function spawnStart(args: string[], env: NodeJS.ProcessEnv): Promise<Runni
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  const ready = await new Promise<boolean>((resolve) => {
+  const whenReady = new Promise<boolean>((resolve) => {
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
       if (/^imgdel is ready/m.test(stdout)) resolve(true);
@@ -130,7 +136,7 @@ async function spawnStart(args: string[], env: NodeJS.ProcessEnv): Promise<Runni
     child.stdout.destroy();
     child.stderr.destroy();
   };
-  return { pid, stdout: () => stdout, stderr: () => stderr, ready, exited, closeOutput };
+  return { pid, stdout: () => stdout, stderr: () => stderr, whenReady, exited, closeOutput };
 }
 
 /** Ctrl-C: SIGINT to the whole group; resolves with how the start script ended. */
@@ -268,6 +274,23 @@ describe('npm start', () => {
     const lastStop = workerLog.lastIndexOf('shutting down gracefully');
     expect(lastStop).toBeGreaterThanOrEqual(0);
     expect(workerLog.indexOf('shutdown complete', lastStop)).toBeGreaterThan(lastStop);
+  });
+
+  it('on a Ctrl-C while the worker is still starting, stops what started once and exits 0', async () => {
+    const dir = freshDataDir();
+    const run = launchStart(await freeArgs(dir), cleanEnv());
+    // The worker is spawned (the pidfile names it) but takes seconds to bundle its workflows and poll.
+    const pidfile = join(dir, 'npm-start.pid');
+    const workerSpawned = (): boolean => existsSync(pidfile) && readFileSync(pidfile, 'utf8').includes('"worker"');
+    expect(await waitUntil(workerSpawned, 60_000), run.stderr()).toBe(true);
+    process.kill(-run.pid, 'SIGINT');
+    expect(await run.exited, run.stderr()).toEqual({ code: 0, signal: null });
+    expect(await run.whenReady).toBe(false);
+    expect(run.stderr()).not.toContain('before it was ready');
+    for (const stopped of ['worker stopped', 'emulator stopped', 'Temporal server stopped', 'stopped.']) {
+      expect(run.stderr().split('\n').filter((line) => line === stopped), run.stderr()).toHaveLength(1);
+    }
+    expect(existsSync(pidfile)).toBe(false);
   });
 
   it('stops the rest and exits 1 when the worker dies, saying so (not as if asked to stop)', async () => {

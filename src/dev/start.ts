@@ -213,7 +213,11 @@ async function run(options: StartOptions): Promise<void> {
   let worker: ChildProcess | undefined;
   let stopping = false;
 
-  const stopAll = async (): Promise<void> => {
+  // One stop, however many ask for it: a signal during startup and the startup failing it causes
+  // (the worker stopped before it was ready) would otherwise stop every part twice.
+  let stoppingAll: Promise<void> | undefined;
+  const stopAll = (): Promise<void> => (stoppingAll ??= stopEverything());
+  const stopEverything = async (): Promise<void> => {
     if (worker !== undefined && worker.pid !== undefined && !hasExited(worker)) {
       const group = worker.pid;
       const exited = waitForExit(worker);
@@ -367,8 +371,12 @@ async function run(options: StartOptions): Promise<void> {
     say();
     say('imgdel is ready. Ctrl-C stops everything.');
   } catch (error) {
+    // Asked to stop while starting: that shutdown stops what started and exits 0; what failed
+    // here (the worker stopped before it was ready, say) is its consequence, not an error.
+    const askedToStop = stopping;
     stopping = true;
     await stopAll().catch(() => undefined);
+    if (askedToStop) return;
     throw error;
   }
 }
