@@ -1,3 +1,5 @@
+import { constants as osConstants } from 'node:os';
+
 /**
  * Telling a second Ctrl-C from the first one delivered twice. The worker and `npm start` stop
  * gracefully on a first SIGINT/SIGTERM and at once on a second; this decides which is which.
@@ -26,4 +28,9 @@ export function signalCounter(now: () => number = () => performance.now()): () =
     }
     return at - firstAt < SAME_SIGNAL_WINDOW_MS ? 'relayed' : 'again';
   };
+}
+
+/** The exit status of a process that ends because of a signal: 128 + its number (130 for SIGINT). */
+export function exitCodeForSignal(signal: NodeJS.Signals): number {
+  return 128 + (osConstants.signals[signal] ?? 1);
 }

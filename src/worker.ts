@@ -8,7 +8,6 @@
  * SIGINT/SIGTERM: graceful shutdown (running activities get IMGDEL_SHUTDOWN_GRACE_MS to finish);
  * a second signal exits at once (one within SAME_SIGNAL_WINDOW_MS of the first is that one, relayed).
  */
-import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from '@temporalio/common';
@@ -27,7 +26,7 @@ import { configSecrets, redactedConfig } from './observability/redact.js';
 import { nativeConnectionOptions } from './temporal-connection.js';
 import { resolveWorkflowSource, WORKFLOW_BUNDLER_OPTIONS, type WorkflowSource } from './workflow-source.js';
 import { ignoreClosedOutput } from './closed-output.js';
-import { SAME_SIGNAL_WINDOW_MS, signalCounter } from './signal-counter.js';
+import { exitCodeForSignal, SAME_SIGNAL_WINDOW_MS, signalCounter } from './signal-counter.js';
 
 /** Exit status for configuration errors (sysexits EX_CONFIG), so supervisors can tell them apart. */
 export const CONFIG_ERROR_EXIT_CODE = 78;
@@ -158,10 +157,6 @@ export function beginGracefulShutdown(worker: Worker, announce: () => void = () 
   announce();
   worker.shutdown();
   return true;
-}
-
-function exitCodeForSignal(signal: NodeJS.Signals): number {
-  return 128 + (osConstants.signals[signal] ?? 1);
 }
 
 /**

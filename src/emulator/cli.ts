@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { EMULATOR_DEFAULTS } from './defaults.js';
 import { faultInputSchema, type FaultInput } from './faults.js';
 import { startEmulator } from './server.js';
+import { exitCodeForSignal, signalCounter } from '../signal-counter.js';
 
 const cliOptionsSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535),
@@ -58,8 +59,15 @@ export function emulatorCommand(): Command {
         ...(options.seed === undefined ? {} : { seed: options.seed }),
         log: (line) => process.stderr.write(`${line}\n`),
       });
-      process.stdout.write(`emulator listening on ${emulator.url}\n`);
+      const countSignal = signalCounter();
       const stop = (signal: NodeJS.Signals): void => {
+        const received = countSignal();
+        // The terminal's Ctrl-C that npm relays a moment later is that Ctrl-C, not a second one.
+        if (received === 'relayed') return;
+        if (received === 'again') {
+          process.stderr.write(`emulator: ${signal} again, exiting now\n`);
+          process.exit(exitCodeForSignal(signal));
+        }
         process.stderr.write(`emulator: ${signal}, closing\n`);
         emulator.close().then(
           () => process.exit(0),
@@ -69,8 +77,10 @@ export function emulatorCommand(): Command {
           },
         );
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      // Only once a signal closes it cleanly: whoever waits for this line may signal at once.
+      process.stdout.write(`emulator listening on ${emulator.url}\n`);
     });
 }
 

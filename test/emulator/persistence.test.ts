@@ -157,6 +157,32 @@ describe('emulator command line', () => {
   });
 });
 
+describe('emulator command line and a Ctrl-C delivered twice', () => {
+  it('takes a signal a moment after the first (npm relaying the terminal\'s Ctrl-C) for that one, and still exits 0', async () => {
+    // Every call takes a second, so closing waits for the one in flight: the second signal comes meanwhile.
+    const started = await runEmulatorCommand(['--seed', 'demo', '--latency-ms', '1000']);
+    if (!('url' in started)) throw new Error(`emulator exited early with ${String(started.exitCode)}: ${started.stderr}`);
+    const { child } = started;
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    try {
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.once('exit', (code, signal) => resolve({ code, signal })),
+      );
+      const inFlight = callApi(started.url, 'ListImage', { ImageId: 'img-demo0001' });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      child.kill('SIGINT');
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      child.kill('SIGINT');
+      expect(await exited, stderr).toEqual({ code: 0, signal: null });
+      expect(stderr.match(/emulator: SIGINT, closing/g)).toHaveLength(1);
+      expect((await inFlight).json?.['Count']).toBe(1);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
+
 describe('emulator --faults', () => {
   it('answers its first call with a fault the file lists, as a restarted emulator must', async () => {
     const file = join(directory, 'faults.json');
