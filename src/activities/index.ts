@@ -196,7 +196,8 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
      * No app instance group, workstation or desktop group may use the image, in any
      * region. One look-up per source; when one fails, the sources already checked are
      * recorded in a heartbeat (as they are in the heartbeats of a slow check), so the retry
-     * repeats only what failed.
+     * repeats only what failed. Anything found using the image refuses the deletion at once
+     * (ImageNotAllowDelete), also when another look-up failed.
      */
     async checkImageUsage(request: { imageId: string; regions: string[] }): Promise<void> {
       const context = Context.current();
@@ -219,11 +220,15 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
           ),
         () => progress,
       );
+      // Something found using the image settles the check, whatever a look-up that failed would add:
+      // the refusal comes at once, not after that look-up's retries (nor as its error once they run
+      // out). A call abandoned with its activity (not a CloudError) still ends the attempt as before.
+      const abandoned = firstError !== undefined && !isCloudError(firstError);
+      if (progress.usages.length > 0 && !abandoned) throw refuse('ImageNotAllowDelete', `in use by ${describeUsages(progress.usages)}`, what);
       if (firstError !== undefined) {
         if (progress.checked.length > 0) context.heartbeat(progress);
         throw failureFromCloudError(firstError, { step: 'validate', what, attempt: context.info.attempt, attemptBudget: unbounded });
       }
-      if (progress.usages.length > 0) throw refuse('ImageNotAllowDelete', `in use by ${describeUsages(progress.usages)}`, what);
     },
 
     /**

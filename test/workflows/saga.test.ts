@@ -272,6 +272,26 @@ describe('deleteImage: rejected', () => {
     });
   });
 
+  it('refuses with ImageNotAllowDelete when a usage is found, even while another look-up keeps failing', async () => {
+    await withScenario(
+      () => ({
+        usages: [{ kind: 'DesktopGroup', id: 'dg-1', regionId: 'cn-hangzhou' }],
+        listUsages: (source) => (source === 'WuyingServer' ? { code: 'InternalError' } : 'ok'),
+      }),
+      async (scenario) => {
+        const handle = await start(scenario);
+        const failure = await failureOf(handle);
+        expect((failure as ApplicationFailure).type).toBe('ImageNotAllowDelete');
+        expect((failure as ApplicationFailure).nonRetryable).toBe(true);
+        expect(failure.message).toContain('dg-1');
+        expect(reportOf(failure).status).toBe('rejected');
+        // At once: the look-up that fails cannot change the answer, so it is not retried.
+        expect(scenario.cloud.calls.filter((c) => c === 'listImageUsages WuyingServer')).toHaveLength(1);
+        expect(scenario.cloud.calls.filter((c) => c.startsWith('delete'))).toEqual([]);
+      },
+    );
+  });
+
   it('waits for an image that is still being created when asked to, then fails when it stays so', async () => {
     await withScenario(
       () => ({ image: { status: 'CREATING' } }),
