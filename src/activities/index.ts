@@ -79,6 +79,27 @@ export interface RemainingRegions {
 
 export type ImgdelActivities = ReturnType<typeof createActivities>;
 
+/**
+ * A confirmation read that failed for good (its budget spent, or a refusal) after a DeleteImage that
+ * may have removed the copy: the cloud accepted this attempt's delete, or found the copy gone at a
+ * later attempt, after an earlier one of ours. Nothing undoes an accepted delete, so the step fails
+ * as RegionDeleteUnconfirmed (which passes the pivot, as when the copy stays listed) with the read's
+ * error in its message, instead of as the read's error, which before the pivot would have the saga
+ * re-create the templates and report the image untouched. Any other error is returned as it is.
+ */
+function unconfirmedIfFinal(error: unknown, what: string, attempt: number, outcome: StepReceipt['outcome']): unknown {
+  const mayHaveRemoved = outcome === 'deleted' || attempt > 1;
+  if (!mayHaveRemoved || !(error instanceof ApplicationFailure) || !error.nonRetryable) return error;
+  const accepted = outcome === 'deleted' ? `the cloud accepted the delete (attempt ${attempt})` : `the copy was already gone at attempt ${attempt} (an earlier attempt may have deleted it)`;
+  return ApplicationFailure.create({
+    type: StepCode.RegionDeleteUnconfirmed,
+    message: `${what}: ${accepted}, but reading whether the region still lists the copy failed: ${error.message}`,
+    nonRetryable: true,
+    // The read's details: its attempt and request id go on into the report.
+    details: error.details ? [...error.details] : [],
+  });
+}
+
 /** The attempts a bounded code gets: DeleteTemplate.Failed the template budget, an unknown code the transient one. */
 function boundedBudget(error: unknown, budgets: { template: number; transient: number }): number {
   return isCloudError(error) && error.code === 'DeleteTemplate.Failed' ? budgets.template : budgets.transient;
@@ -315,7 +336,9 @@ export function createActivities(cloud: CloudPort, options: ActivityOptions) {
                 request.attemptBudget,
                 () => cloud.isImageGoneFromRegion(request.imageId, request.regionId, readOptions(context)),
                 request.attemptBudget,
-              );
+              ).catch((error: unknown) => {
+                throw unconfirmedIfFinal(error, what, attempt, outcome);
+              });
               if (gone) break;
               if (Date.now() >= deadline) {
                 throw ApplicationFailure.create({

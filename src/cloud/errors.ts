@@ -24,7 +24,10 @@ export const ImgdelCode = {
 
 /** Codes of a failed step that are not the cloud's: what imgdel found, or Temporal decided. */
 export const StepCode = {
-  /** The cloud accepted a region delete but still listed the copy when the confirmation wait ended. */
+  /**
+   * The cloud accepted a region delete but still listed the copy when the confirmation wait ended,
+   * or the reads that would confirm it failed for good.
+   */
   RegionDeleteUnconfirmed: 'RegionDeleteUnconfirmed',
   /** An activity timed out (a worker lost, a call that hung) and Temporal stopped retrying it. */
   ActivityTimeout: 'ActivityTimeout',
@@ -201,7 +204,7 @@ const EXPLANATIONS: Readonly<Record<string, string>> = {
     'The cloud (or a proxy in front of it) refused the request without an error code. Check IMGDEL_CLOUD_ENDPOINT and any proxy between the worker and the cloud.',
   [SyntheticCode.MalformedResponse]: 'The cloud answered with a response imgdel could not understand.',
   [StepCode.RegionDeleteUnconfirmed]:
-    'The cloud accepted the delete, but the region still listed the copy when imgdel stopped waiting for it to go. Check the region in the console; a retry deletes it again, and a copy already gone counts as deleted.',
+    'The cloud accepted the delete, but the region still listed the copy when imgdel stopped waiting for it to go (or imgdel could not read the region list to see). Check the region in the console; a retry deletes it again, and a copy already gone counts as deleted.',
   [StepCode.ActivityTimeout]:
     `The step did not finish in time and Temporal stopped retrying it: a worker may have stopped, or a cloud call hung. Check that the workers run and reach the cloud (their log says which), ${THEN_RETRY}`,
   [StepCode.RegionDeleteFailed]: "A region delete failed; the region's own line above says how.",

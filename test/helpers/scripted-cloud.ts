@@ -55,6 +55,8 @@ export interface CloudScript {
   recreateTemplate?: (templateName: string, call: number) => Answer;
   /** Regions whose copy the confirmation still finds listed after an accepted delete (an eventually consistent list). */
   stillListed?: (regionId: string) => boolean;
+  /** Called per confirmation read (ListImage after a region's delete); `call` counts from 1 per region. Default: 'ok'. */
+  confirmRegion?: (regionId: string, call: number) => Answer;
   /** Regions still holding the image when asked after a cancellation or a failed region delete; default: as the cloud's state says. */
   remainingRegions?: () => string[];
 }
@@ -193,6 +195,7 @@ export function scriptedCloud(imageId: string, regions: string[], script: CloudS
       return { requestId: `req-delete-${regionId}` };
     },
     async isImageGoneFromRegion(_id, regionId) {
+      await answer(cloud.script.confirmRegion?.(regionId, next(`confirm:${regionId}`)) ?? 'ok', 'ListImage');
       return !remaining.has(regionId) && cloud.script.stillListed?.(regionId) !== true;
     },
   };

@@ -703,6 +703,42 @@ describe('deleteImage: a region delete the cloud accepted but never confirmed', 
   });
 });
 
+describe('deleteImage: a region delete the cloud accepted whose confirmation could not be read', () => {
+  // The first region's DeleteImage is accepted, but every read that would confirm it fails, and the
+  // list read before compensating still names the copy (it lags behind the delete).
+  const confirmationFails = (imageId: string): CloudScript => ({
+    ...twoTemplates(imageId),
+    confirmRegion: (regionId) => (regionId === 'ap-southeast-1' ? { code: 'InternalError' } : 'ok'),
+    remainingRegions: () => REGIONS,
+  });
+
+  it.each([
+    // One attempt: its own DeleteImage was accepted.
+    [1, 'the cloud accepted the delete (attempt 1)'],
+    // Three: the first was accepted, the later ones found the copy gone.
+    [3, 'the copy was already gone at attempt 3'],
+  ])('with %i attempt(s): passes the pivot and parks the region, re-creating nothing', async (transientAttempts, says) => {
+    await withScenario(confirmationFails, async (scenario) => {
+      const handle = await start(scenario, { regionConcurrency: 1, transientAttempts });
+      const parked = await waitForStatus(handle, 'awaiting-retry');
+      expect(parked.pivotRegion).toBe('ap-southeast-1');
+      const region = parked.regions.find((r) => r.regionId === 'ap-southeast-1');
+      expect(region).toMatchObject({
+        status: 'failed',
+        attempts: transientAttempts,
+        lastError: { code: 'RegionDeleteUnconfirmed', requestId: 'req-ListImage' },
+      });
+      expect(region?.lastError?.message).toContain(says);
+      expect(region?.lastError?.message).toContain('reading whether the region still lists the copy failed');
+      expect(region?.lastError?.message).toContain('InternalError');
+      // Forward only: the other regions went on, and no template came back.
+      expect(parked.regions.filter((r) => r.status === 'deleted').map((r) => r.regionId)).toEqual(['cn-hangzhou', 'cn-shanghai']);
+      expect(scenario.cloud.recreated).toEqual([]);
+      await handle.executeUpdate(abandonUpdate, { args: [{}] });
+    });
+  });
+});
+
 describe('deleteImage: parked after the pivot', () => {
   const failingRegion = (fixed: { value: boolean }) => (imageId: string): CloudScript => ({
     ...twoTemplates(imageId),
