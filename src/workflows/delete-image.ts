@@ -816,7 +816,8 @@ class ImageDeletion {
         }
       }
     }
-    if (this.state.pivotRegion === undefined && this.saga.pendingCompensations > 0) {
+    const compensating = this.state.pivotRegion === undefined && this.saga.pendingCompensations > 0;
+    if (compensating) {
       this.moveTo('running', 'compensating');
       const failures = await this.saga.compensate();
       if (failures.length > 0) {
@@ -835,7 +836,7 @@ class ImageDeletion {
       message:
         (this.state.pivotRegion === undefined
           ? unread || unansweredNote !== ''
-            ? `The deletion of ${this.input.imageId} was cancelled before any region was known to be deleted; the templates deleted so far were re-created.`
+            ? `The deletion of ${this.input.imageId} was cancelled before any region was known to be deleted; ${compensating ? 'the templates deleted so far were re-created' : 'no template had been deleted'}.`
             : `The deletion of ${this.input.imageId} was cancelled before any region was deleted; the image and its templates are as they were.`
           : `The deletion of ${this.input.imageId} was cancelled after the point of no return. ${this.regionSummary()}`) +
         unansweredNote +

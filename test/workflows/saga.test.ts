@@ -1274,6 +1274,19 @@ describe('deleteImage: cancelled while a delete is on the wire', () => {
     );
   });
 
+  it('with no template to restore, does not claim templates were re-created', async () => {
+    await withScenario(
+      () => ({ deleteRegion: () => ({ untilCancelHeard: true, then: { code: 'RequestTimeout' } }), remainingRegions: () => REGIONS }),
+      async (scenario) => {
+        const { progress } = await cancelOnceCalled(scenario, 'deleteImageInRegion ap-southeast-1', { unansweredDeleteWaitSeconds: 1 });
+        expect(progress.status).toBe('cancelled');
+        expect(progress.templates).toEqual([]);
+        expect(progress.error?.message).toContain('before any region was known to be deleted; no template had been deleted.');
+        expect(progress.error?.message).not.toContain('re-created');
+      },
+    );
+  });
+
   it('counts a region delete the cloud accepted as deleted when the cancel stops its confirmation, so nothing is re-created', async () => {
     await withScenario(
       // The copy stays listed (an eventually consistent list), also when the saga asks what remains.
