@@ -64,14 +64,22 @@ describe('the saga log', () => {
   it('writes a WARN line naming the retry command when it parks, INFO when a retry moves it on, and INFO at the end', async () => {
     const fixed = { value: false };
     const script: CloudScript = { deleteRegion: (regionId) => (regionId === 'cn-shanghai' && !fixed.value ? { code: 'Mystery.Error' } : 'ok') };
+    let taskRetried = false;
     const imageId = await runScenario(script, async (handle) => {
       await waitForStatus(handle, 'awaiting-retry');
       fixed.value = true;
       await handle.executeUpdate(retryUpdate);
       await handle.result();
+      taskRetried = ((await handle.fetchHistory()).events ?? []).some(
+        (event) => event.workflowTaskTimedOutEventAttributes != null || event.workflowTaskFailedEventAttributes != null,
+      );
     });
     const lines = sagaLines(imageId);
-    expect(lines.map((line) => [line.level, line.meta?.['status'], line.meta?.['phase']])).toEqual([
+    const transitions = lines.map((line) => [line.level, line.meta?.['status'], line.meta?.['phase']]);
+    // A workflow task that timed out or failed (a loaded machine) runs again, not as a replay, and
+    // its lines with it: logging is at least once. Only then may a line repeat; a replay never repeats one.
+    const seen = taskRetried ? transitions.filter((entry, index) => JSON.stringify(entry) !== JSON.stringify(transitions[index - 1])) : transitions;
+    expect(seen).toEqual([
       ['WARN', 'awaiting-retry', 'awaiting-retry'],
       ['INFO', 'running', 'deleting-regions'],
       ['INFO', 'deleted', 'finished'],
