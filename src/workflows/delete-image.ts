@@ -145,6 +145,14 @@ export const ABANDON_WITHOUT_ARGUMENT_PATCH = 'abandon-without-argument';
  * image "as it was" just before a late delete removed its copy.
  */
 export const WAIT_FOR_UNANSWERED_DELETES_PATCH = 'wait-for-unanswered-deletes';
+/**
+ * Patch, decided only when the saga is about to re-create templates and a template delete got no
+ * answer (RequestTimeout, NetworkError): it first waits the input's unansweredDeleteWaitSeconds for
+ * that delete to land, so the re-creation finds the template gone and re-creates it. Before it, the
+ * re-creation found the template still in place and kept it, and a delete landing a moment later
+ * left the template gone while the report said it was there.
+ */
+export const WAIT_FOR_UNANSWERED_TEMPLATE_DELETES_PATCH = 'wait-for-unanswered-template-deletes';
 const UNANSWERED_DELETE_POLL_SECONDS = 5;
 const UNANSWERED_CODES: ReadonlySet<string> = new Set([SyntheticCode.RequestTimeout, SyntheticCode.NetworkError]);
 
@@ -499,10 +507,26 @@ class ImageDeletion {
     this.refreshDetails();
   }
 
+  /**
+   * Before re-creating templates: a template delete that got no answer may land yet, after the
+   * re-creation found the template in place (WAIT_FOR_UNANSWERED_TEMPLATE_DELETES_PATCH). Returns
+   * those templates.
+   */
+  private async waitForUnansweredTemplateDeletes(): Promise<TemplateProgress[]> {
+    const unanswered = this.state.templates.filter((template) => template.status === 'failed' && UNANSWERED_CODES.has(template.lastError?.code ?? ''));
+    const seconds = this.input.unansweredDeleteWaitSeconds;
+    if (unanswered.length === 0 || seconds === 0 || !patched(WAIT_FOR_UNANSWERED_TEMPLATE_DELETES_PATCH)) return [];
+    const names = unanswered.map((template) => `${template.templateId} (${template.templateName})`).join(', ');
+    setCurrentDetails(`${this.state.details}\n\nWaiting ${seconds} s for the delete of template ${names}, which got no answer, to land before re-creating what is gone.`);
+    await sleep(seconds * 1000);
+    return unanswered;
+  }
+
   /** Before the pivot: undo the template deletes, then fail as Compensated with the original error. */
   private async recoverBackward(cause: StepError, original: unknown): Promise<ApplicationFailure> {
     const deletedTemplates = this.state.templates.filter((template) => template.status === 'deleted').length;
     this.moveTo('running', 'compensating');
+    const unansweredTemplates = await this.waitForUnansweredTemplateDeletes();
     const failures = await this.saga.compensate();
     if (failures.length > 0) {
       return this.fail(
@@ -518,6 +542,8 @@ class ImageDeletion {
         original,
       );
     }
+    // A template delete that got no answer and landed during the wait: re-created, so it counts as deleted.
+    const landedLate = unansweredTemplates.filter((template) => template.status === 'restored').length;
     // A delete that got no answer and was still listed after the wait may land yet: "untouched" would not be sure.
     const unanswered = this.unansweredNote();
     const image = unanswered === '' ? 'the image is untouched' : 'the image is as it was, unless a delete that got no answer lands late';
@@ -525,7 +551,7 @@ class ImageDeletion {
       'compensated',
       {
         code: FailureType.Compensated,
-        message: `Image ${this.input.imageId} was not deleted: ${cause.code}. ${this.templatesAfterCompensation(deletedTemplates)}, and ${image}.${unanswered} ${cause.message}`,
+        message: `Image ${this.input.imageId} was not deleted: ${cause.code}. ${this.templatesAfterCompensation(deletedTemplates + landedLate)}, and ${image}.${unanswered} ${cause.message}`,
       },
       true,
       original,
@@ -819,6 +845,7 @@ class ImageDeletion {
     const compensating = this.state.pivotRegion === undefined && this.saga.pendingCompensations > 0;
     if (compensating) {
       this.moveTo('running', 'compensating');
+      await this.waitForUnansweredTemplateDeletes();
       const failures = await this.saga.compensate();
       if (failures.length > 0) {
         this.state.error = {

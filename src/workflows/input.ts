@@ -93,7 +93,8 @@ const buildDeleteImageInputSchema = () =>
         /**
          * Before re-creating templates (a cancel or a failure before the point of no return): how
          * long to wait for a region delete that got no answer (a timeout after the request was
-         * sent), which the cloud may still apply, to show in the region list; 0 does not wait.
+         * sent), which the cloud may still apply, to show in the region list, and for a template
+         * delete that got no answer to land; 0 does not wait.
          */
         unansweredDeleteWaitSeconds: seconds(0, 3600).optional(),
         /** Retry rounds this deletion takes at most (default 100); then it must be abandoned and started again. */

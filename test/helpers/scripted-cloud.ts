@@ -47,6 +47,8 @@ export interface CloudScript {
   listedTemplates?: (templates: TemplateSnapshot[]) => TemplateSnapshot[];
   /** Called per DeleteTemplates call; `call` counts from 1 per template. */
   deleteTemplate?: (templateId: string, call: number) => Answer;
+  /** A DeleteTemplates call scripted to fail that the cloud applies all the same, this many ms later (its answer lost); undefined: not applied. */
+  deleteTemplateLandsAfterMs?: (templateId: string, call: number) => number | undefined;
   /** Called per DeleteImage call; `call` counts from 1 per region. */
   deleteRegion?: (regionId: string, call: number) => Answer;
   /** Whether a DeleteImage call scripted to fail removed the copy all the same (an answer lost on the way back). */
@@ -165,6 +167,8 @@ export function scriptedCloud(imageId: string, regions: string[], script: CloudS
     async deleteTemplate(templateId) {
       calls.push(`deleteTemplate ${templateId}`);
       const call = next(`template:${templateId}`);
+      const landsAfterMs = cloud.script.deleteTemplateLandsAfterMs?.(templateId, call);
+      if (landsAfterMs !== undefined) setTimeout(() => existingTemplates.delete(templateId), landsAfterMs);
       await answer(cloud.script.deleteTemplate?.(templateId, call) ?? 'ok', 'DeleteTemplates');
       if (!existingTemplates.delete(templateId)) throw cloudError('InvalidTemplate.NotFound', 'DeleteTemplates');
       return { requestId: `req-delete-${templateId}` };

@@ -659,6 +659,46 @@ describe('deleteImage: a region delete that got no answer, before the pivot', ()
   });
 });
 
+describe('deleteImage: a template delete that got no answer, before the pivot', () => {
+  it('waits for it to land before re-creating the templates, so a template it removed late is re-created, not reported in place', async () => {
+    await withScenario(
+      // b-2's delete times out, and the cloud applies it half a second later.
+      (imageId) => ({
+        ...twoTemplates(imageId),
+        deleteTemplate: (templateId) => (templateId === 'b-2' ? { code: 'RequestTimeout' } : 'ok'),
+        deleteTemplateLandsAfterMs: (templateId, call) => (templateId === 'b-2' && call === 1 ? 500 : undefined),
+      }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1, transientAttempts: 1, unansweredDeleteWaitSeconds: 2 });
+        const report = reportOf(await failureOf(handle));
+        expect(report.status).toBe('compensated');
+        expect(report.templates.find((t) => t.templateId === 'b-2')).toMatchObject({ status: 'restored', restoredAs: 'b-2-r' });
+        expect(scenario.cloud.recreated.sort()).toEqual(['tpl-b-1', 'tpl-b-2']);
+        expect(report.error?.message).toContain('The 2 template(s) it had deleted were re-created');
+        const events = (await handle.fetchHistory()).events ?? [];
+        expect(events.filter((event) => event.timerStartedEventAttributes)).toHaveLength(1);
+      },
+    );
+  });
+
+  it('does not wait when no template delete went unanswered', async () => {
+    await withScenario(
+      (imageId) => ({ ...twoTemplates(imageId), deleteTemplate: (templateId) => (templateId === 'b-2' ? { code: 'DeleteTemplate.Failed' } : 'ok') }),
+      async (scenario) => {
+        const handle = await start(scenario, { regionConcurrency: 1, templateAttempts: 1, unansweredDeleteWaitSeconds: 2 });
+        expect(reportOf(await failureOf(handle)).status).toBe('compensated');
+        const events = (await handle.fetchHistory()).events ?? [];
+        expect(events.filter((event) => event.timerStartedEventAttributes)).toEqual([]);
+        // The patch is not even consulted: a history without such a delete is unchanged.
+        const patches = events.flatMap((event) => event.markerRecordedEventAttributes?.details?.['patch-data']?.payloads ?? []);
+        const patchIds = patches.map((payload) => new TextDecoder().decode(payload.data ?? new Uint8Array()));
+        expect(patchIds.length).toBeGreaterThan(0);
+        expect(patchIds.join('\n')).not.toContain('wait-for-unanswered-template-deletes');
+      },
+    );
+  });
+});
+
 describe('deleteImage: a region delete that got no answer and never showed, before the pivot', () => {
   it('compensates, and its report says the delete may still land instead of that the image is untouched', async () => {
     await withScenario(
