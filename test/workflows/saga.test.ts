@@ -677,6 +677,7 @@ describe('deleteImage: a template delete that got no answer, before the pivot', 
         expect(report.error?.message).toContain('The 2 template(s) it had deleted were re-created');
         const events = (await handle.fetchHistory()).events ?? [];
         expect(events.filter((event) => event.timerStartedEventAttributes)).toHaveLength(1);
+        await recordHistoryIfAsked('compensated-after-an-unanswered-template-delete-landed-late', handle);
       },
     );
   });
