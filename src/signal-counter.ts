@@ -1,9 +1,10 @@
+/**
+ * Telling a second Ctrl-C from the first one delivered twice. The worker, `npm start` and the
+ * emulator command stop gracefully on a first SIGINT/SIGTERM and at once on a second; this
+ * decides which is which.
+ */
 import { constants as osConstants } from 'node:os';
 
-/**
- * Telling a second Ctrl-C from the first one delivered twice. The worker and `npm start` stop
- * gracefully on a first SIGINT/SIGTERM and at once on a second; this decides which is which.
- */
 /**
  * A signal that comes this soon after the first is the same Ctrl-C, not a second one: a terminal
  * sends SIGINT to its whole foreground process group, and npm (`npm run worker`, `npm start`)

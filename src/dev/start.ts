@@ -97,10 +97,6 @@ function realCloudBanner(accountId: string | undefined): string[] {
 }
 
 /**
- * How npm start itself reaches Temporal to see the worker poll: the server it started, plainly, or
- * the one TEMPORAL_ADDRESS names, with the TLS, API key or profile the worker connects with too.
- */
-/**
  * When npm start kills a worker that has not stopped: after the worker's own forced exit (grace
  * time, one cloud call's timeouts and a margin) and a margin more, so the worker always gets to
  * log which of its limits passed and exit by itself first.
@@ -109,6 +105,10 @@ export function workerKillAfterMs(worker: Pick<WorkerTuning, 'shutdownForceTimeM
   return worker.shutdownForceTimeMs + SHUTDOWN_FORCE_MARGIN_MS;
 }
 
+/**
+ * How npm start itself reaches Temporal to see the worker poll: the server it started, plainly, or
+ * the one TEMPORAL_ADDRESS names, with the TLS, API key or profile the worker connects with too.
+ */
 export function readinessTarget(server: Pick<RunningDevServer, 'address' | 'namespace' | 'external'>, config: Config): TemporalTarget<ConnectionOptions> {
   return server.external ? clientConnectionOptions(config) : { connectionOptions: { address: server.address }, namespace: server.namespace };
 }
