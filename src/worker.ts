@@ -8,8 +8,6 @@
  * SIGINT/SIGTERM: graceful shutdown (running activities get IMGDEL_SHUTDOWN_GRACE_MS to finish);
  * a second signal exits at once (one within SAME_SIGNAL_WINDOW_MS of the first is that one, relayed).
  */
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Logger } from '@temporalio/common';
 import { GracefulShutdownPeriodExpiredError, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
@@ -26,6 +24,7 @@ import { configSecrets, redactedConfig } from './observability/redact.js';
 import { nativeConnectionOptions } from './temporal-connection.js';
 import { resolveWorkflowSource, WORKFLOW_BUNDLER_OPTIONS, type WorkflowSource } from './workflow-source.js';
 import { ignoreClosedOutput } from './closed-output.js';
+import { isEntryPoint } from './entry-point.js';
 import { exitCodeForSignal, SAME_SIGNAL_WINDOW_MS, signalCounter } from './signal-counter.js';
 
 /** Exit status for configuration errors (sysexits EX_CONFIG), so supervisors can tell them apart. */
@@ -283,11 +282,6 @@ async function runWithLogger(config: Config, logger: Logger): Promise<void> {
   }
 }
 
-function isMainModule(): boolean {
-  const entry = process.argv[1];
-  return entry !== undefined && import.meta.url === pathToFileURL(resolve(entry)).href;
-}
-
 const USAGE = `Usage: npm run worker            (development: bundles src/workflows at start)
        npm run worker:prod       (production: compiled JavaScript and the prebuilt workflow bundle)
 
@@ -307,9 +301,9 @@ Exit status: 0 after a clean shutdown, ${CONFIG_ERROR_EXIT_CODE} for a configura
 number (130, 143) for a signal while it starts or a second signal, 1 otherwise.
 `;
 
-if (isMainModule() && (process.argv.includes('--help') || process.argv.includes('-h'))) {
+if (isEntryPoint(import.meta.url) && (process.argv.includes('--help') || process.argv.includes('-h'))) {
   process.stdout.write(USAGE);
-} else if (isMainModule()) {
+} else if (isEntryPoint(import.meta.url)) {
   // npm start pipes a worker's output; killed outright, it leaves the worker running (the next npm
   // start stops it) and a write into its closed pipe must not end the worker on its own.
   ignoreClosedOutput(process.stdout);

@@ -5,13 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
 import { createImgdelClient, DEFAULT_LIST_LIMIT, DEFAULT_WORKER_TIMEOUT_MS } from '../client/client.js';
 import type { ImgdelClient } from '../client/client.js';
 import type { DeletionOutcome } from '../client/outcome.js';
 import { ignoreClosedOutput } from '../closed-output.js';
+import { isEntryPoint } from '../entry-point.js';
 import { emulatorCommand } from '../emulator/cli.js';
 import { DEFAULTS, wholeNumberSchema, type DeleteImageInput } from '../workflows/input.js';
 import { SEARCH_STATUS } from '../workflows/model.js';
@@ -519,8 +519,7 @@ function flushed(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => stream.write('', () => resolve()));
 }
 
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (invokedDirectly) {
+if (isEntryPoint(import.meta.url)) {
   main().catch((error: unknown) => {
     process.stderr.write(`imgdel: ${String(error)}\n`);
     process.exit(ExitCode.Failed);

@@ -7,9 +7,9 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { Logger } from '@temporalio/common';
+import { isEntryPoint } from '../entry-point.js';
 import { DEFAULT_WORKFLOW_BUNDLE_PATH, WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_SOURCE_PATH } from '../workflow-source.js';
 
 export interface BuildBundleOptions {
@@ -40,8 +40,7 @@ export async function buildWorkflowBundle(options: BuildBundleOptions = {}): Pro
   return { codePath, bytes: Buffer.byteLength(code) };
 }
 
-const entry = process.argv[1];
-if (entry !== undefined && import.meta.url === pathToFileURL(resolve(entry)).href) {
+if (isEntryPoint(import.meta.url)) {
   buildWorkflowBundle({ ...(process.argv[2] ? { outputPath: process.argv[2] } : {}) }).then(
     ({ codePath, bytes }) => {
       process.stdout.write(`workflow bundle written: ${codePath} (${Math.round(bytes / 1024)} KiB)\n`);

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, realpathSync } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
@@ -25,6 +25,7 @@ import { findFreePort, hasExited, OutputTail, signalProcessGroup, sleep, waitFor
 import { claimStack, processGroupRecord, removeStackPidfile, STACK_PIDFILE_NAME, writeStackPidfile } from './stack-pidfile.js';
 import type { StackPidfile } from './stack-pidfile.js';
 import { ignoreClosedOutput } from '../closed-output.js';
+import { isEntryPoint } from '../entry-point.js';
 import { signalCounter } from '../signal-counter.js';
 
 const HOST = '127.0.0.1';
@@ -398,25 +399,9 @@ export function startCommand(): Command {
     });
 }
 
-/** The real path of a file (through symbolic links), or the path itself when it cannot be read. */
-function realPath(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return resolve(path);
-  }
-}
-
-/**
- * Whether this file is the process's entry (`npm start`), not a module imported for
- * readinessTarget or startCommand: importing it must not start a stack in the checkout's .data.
- */
-function isMainModule(): boolean {
-  const entry = process.argv[1];
-  return entry !== undefined && START_ENTRIES.map(realPath).includes(realPath(entry));
-}
-
-if (isMainModule()) {
+// Only as the process's entry (`npm start`): importing this module for readinessTarget or
+// startCommand must not start a stack in the checkout's .data.
+if (isEntryPoint(import.meta.url)) {
   // Unhandled, a write error after SIGHUP would end this process at once, and its exit hooks would
   // SIGKILL the worker and the server instead of stopping them in order.
   ignoreClosedOutput(process.stdout);

@@ -13,9 +13,9 @@ import { createReadStream, rmSync } from 'node:fs';
 import { link, mkdir, mkdtemp, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { z } from 'zod';
+import { isEntryPoint } from '../entry-point.js';
 import { findOnPath, isExecutableFile, OutputTail, runCommand, sleep } from './process.js';
 import { processIsAlive, processStartTime } from './stack-pidfile.js';
 
@@ -440,8 +440,7 @@ async function main(argv: string[]): Promise<void> {
   await program.parseAsync(argv);
 }
 
-const isEntryPoint = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
-if (isEntryPoint) {
+if (isEntryPoint(import.meta.url)) {
   main(process.argv).catch((error: unknown) => {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;

@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { isEntryPoint } from '../entry-point.js';
 import { deleteImageInputSchema } from '../workflows/input.js';
 import { DEFAULT_TASK_QUEUE, WORKFLOW_TYPE } from '../workflows/model.js';
 
@@ -43,6 +44,6 @@ function main(argv: readonly string[]): number {
   return 0;
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+if (isEntryPoint(import.meta.url)) {
   process.exitCode = main(process.argv.slice(2));
 }
