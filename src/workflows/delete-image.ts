@@ -156,6 +156,11 @@ export const WAIT_FOR_UNANSWERED_TEMPLATE_DELETES_PATCH = 'wait-for-unanswered-t
 const UNANSWERED_DELETE_POLL_SECONDS = 5;
 const UNANSWERED_CODES: ReadonlySet<string> = new Set([SyntheticCode.RequestTimeout, SyntheticCode.NetworkError]);
 
+/** A template or region delete that failed without an answer: the cloud may still apply it. */
+function failedUnanswered(step: { status: string; lastError?: { code: string } | undefined }): boolean {
+  return step.status === 'failed' && UNANSWERED_CODES.has(step.lastError?.code ?? '');
+}
+
 type ImgdelActivityProxies = ReturnType<typeof proxyActivities<ImgdelActivities>>;
 
 interface DeleteProxies {
@@ -513,7 +518,7 @@ class ImageDeletion {
    * those templates.
    */
   private async waitForUnansweredTemplateDeletes(): Promise<TemplateProgress[]> {
-    const unanswered = this.state.templates.filter((template) => template.status === 'failed' && UNANSWERED_CODES.has(template.lastError?.code ?? ''));
+    const unanswered = this.state.templates.filter(failedUnanswered);
     const seconds = this.input.unansweredDeleteWaitSeconds;
     if (unanswered.length === 0 || seconds === 0 || !patched(WAIT_FOR_UNANSWERED_TEMPLATE_DELETES_PATCH)) return [];
     const names = unanswered.map((template) => `${template.templateId} (${template.templateName})`).join(', ');
@@ -892,7 +897,7 @@ class ImageDeletion {
     let remaining = await this.readRemainingRegions();
     const unansweredListed = () =>
       this.state.regions.filter(
-        (region) => region.status === 'failed' && UNANSWERED_CODES.has(region.lastError?.code ?? '') && remaining.regions.includes(region.regionId),
+        (region) => failedUnanswered(region) && remaining.regions.includes(region.regionId),
       );
     let waitingFor = unansweredListed();
     // Past the pivot nothing is re-created, so nothing waits on the answer.
