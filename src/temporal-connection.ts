@@ -81,7 +81,7 @@ function fromProfile(temporal: TemporalConnectionConfig, profile: string): Tempo
  * and this reason is printed (stderr, the CLI's --json) where secrets must not appear. The line
  * and column say where to look instead.
  */
-export function profileErrorReason(error: unknown): string {
+function profileErrorReason(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   const firstLine = message.split('\n', 1)[0]?.trim() ?? '';
   const line = typeof error === 'object' && error !== null && 'line' in error && typeof error.line === 'number' ? error.line : undefined;
