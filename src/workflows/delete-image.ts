@@ -24,9 +24,9 @@ import {
 } from '@temporalio/workflow';
 import type { ImagePlan, ImgdelActivities, RemainingRegions, StepReceipt } from '../activities/index.js';
 import type { RecreatedTemplate, TemplateSnapshot } from '../cloud/port.js';
-import { StepCode, SyntheticCode } from '../cloud/errors.js';
+import { StepCode } from '../cloud/errors.js';
 import { runBounded } from './bounded.js';
-import { attemptsOf, causeFailureOf, cloudDetailsOf, stepErrorFrom } from './failure-causes.js';
+import { attemptsOf, causeFailureOf, cloudDetailsOf, stepErrorFrom, unansweredFailure } from './failure-causes.js';
 import { abandonRequestProblems, checkInput, describeInputProblems, resolveInput, type ResolvedInput } from './input.js';
 import {
   CREATION_POLL_SECONDS,
@@ -137,8 +137,8 @@ export const NO_RETRY_ROUND_ONCE_CANCELLED_PATCH = 'no-retry-round-once-cancelle
 export const ABANDON_WITHOUT_ARGUMENT_PATCH = 'abandon-without-argument';
 
 /**
- * Patch, decided only when a region whose last delete got no answer (RequestTimeout, NetworkError:
- * the request may have been sent and applied, its answer lost) is still listed when the saga reads
+ * Patch, decided only when a region whose last delete got no answer (failedUnanswered: the request
+ * may have been sent and applied, its answer lost) is still listed when the saga reads
  * the regions before re-creating templates (after a cancel, or a failure before the pivot): it
  * waits up to the input's unansweredDeleteWaitSeconds, reading again every few seconds, for that
  * delete to show. Before it, the saga read once, re-created the templates, and could report the
@@ -147,18 +147,25 @@ export const ABANDON_WITHOUT_ARGUMENT_PATCH = 'abandon-without-argument';
 export const WAIT_FOR_UNANSWERED_DELETES_PATCH = 'wait-for-unanswered-deletes';
 /**
  * Patch, decided only when the saga is about to re-create templates and a template delete got no
- * answer (RequestTimeout, NetworkError): it first waits the input's unansweredDeleteWaitSeconds for
+ * answer (failedUnanswered): it first waits the input's unansweredDeleteWaitSeconds for
  * that delete to land, so the re-creation finds the template gone and re-creates it. Before it, the
  * re-creation found the template still in place and kept it, and a delete landing a moment later
  * left the template gone while the report said it was there.
  */
 export const WAIT_FOR_UNANSWERED_TEMPLATE_DELETES_PATCH = 'wait-for-unanswered-template-deletes';
+/**
+ * Patch, decided only when a template or region delete's last attempt timed out (ActivityTimeout:
+ * its worker stopped or hung, possibly after sending the request) and the saga asks whether a
+ * delete got no answer: such a delete counts as unanswered, and is waited for like one whose
+ * request timed out. Before it, only RequestTimeout and NetworkError counted.
+ */
+export const TIMED_OUT_DELETES_UNANSWERED_PATCH = 'timed-out-deletes-unanswered';
 const UNANSWERED_DELETE_POLL_SECONDS = 5;
-const UNANSWERED_CODES: ReadonlySet<string> = new Set([SyntheticCode.RequestTimeout, SyntheticCode.NetworkError]);
 
 /** A template or region delete that failed without an answer: the cloud may still apply it. */
 function failedUnanswered(step: { status: string; lastError?: { code: string } | undefined }): boolean {
-  return step.status === 'failed' && UNANSWERED_CODES.has(step.lastError?.code ?? '');
+  const how = unansweredFailure(step);
+  return how === 'lost-answer' || (how === 'timed-out' && patched(TIMED_OUT_DELETES_UNANSWERED_PATCH));
 }
 
 type ImgdelActivityProxies = ReturnType<typeof proxyActivities<ImgdelActivities>>;
@@ -518,9 +525,10 @@ class ImageDeletion {
    * those templates.
    */
   private async waitForUnansweredTemplateDeletes(): Promise<TemplateProgress[]> {
-    const unanswered = this.state.templates.filter(failedUnanswered);
     const seconds = this.input.unansweredDeleteWaitSeconds;
-    if (unanswered.length === 0 || seconds === 0 || !patched(WAIT_FOR_UNANSWERED_TEMPLATE_DELETES_PATCH)) return [];
+    if (seconds === 0) return [];
+    const unanswered = this.state.templates.filter(failedUnanswered);
+    if (unanswered.length === 0 || !patched(WAIT_FOR_UNANSWERED_TEMPLATE_DELETES_PATCH)) return [];
     const names = unanswered.map((template) => `${template.templateId} (${template.templateName})`).join(', ');
     setCurrentDetails(`${this.state.details}\n\nWaiting ${seconds} s for the delete of template ${names}, which got no answer, to land before re-creating what is gone.`);
     await sleep(seconds * 1000);
@@ -895,13 +903,12 @@ class ImageDeletion {
    */
   private async readSettledRegions(): Promise<RemainingRegions> {
     let remaining = await this.readRemainingRegions();
-    const unansweredListed = () =>
-      this.state.regions.filter(
-        (region) => failedUnanswered(region) && remaining.regions.includes(region.regionId),
-      );
-    let waitingFor = unansweredListed();
     // Past the pivot nothing is re-created, so nothing waits on the answer.
-    if (this.state.pivotRegion !== undefined || waitingFor.length === 0 || !patched(WAIT_FOR_UNANSWERED_DELETES_PATCH)) return remaining;
+    if (this.state.pivotRegion !== undefined) return remaining;
+    const unansweredListed = () =>
+      this.state.regions.filter((region) => remaining.regions.includes(region.regionId) && failedUnanswered(region));
+    let waitingFor = unansweredListed();
+    if (waitingFor.length === 0 || !patched(WAIT_FOR_UNANSWERED_DELETES_PATCH)) return remaining;
     const limitSeconds = this.input.unansweredDeleteWaitSeconds;
     for (let waited = 0; waited < limitSeconds && waitingFor.length > 0; ) {
       const step = Math.min(UNANSWERED_DELETE_POLL_SECONDS, limitSeconds - waited);

@@ -4,7 +4,7 @@
  */
 import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
 import type { CloudFailureDetails } from '../activities/failures.js';
-import { StepCode } from '../cloud/errors.js';
+import { StepCode, SyntheticCode } from '../cloud/errors.js';
 import type { StepError } from './model.js';
 
 /**
@@ -61,4 +61,18 @@ export function attemptsOf(error: unknown, maximumAttempts?: number): number {
   if (recorded !== undefined) return recorded;
   const ranOut = error instanceof ActivityFailure && error.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED;
   return ranOut && maximumAttempts !== undefined ? maximumAttempts : 1;
+}
+
+/** Codes of a delete whose request may have been sent and applied, its answer lost. */
+const LOST_ANSWER_CODES: ReadonlySet<string> = new Set([SyntheticCode.RequestTimeout, SyntheticCode.NetworkError]);
+
+/**
+ * How a failed template or region delete got no answer, so that the cloud may still apply it:
+ * 'lost-answer' when its request went unanswered, 'timed-out' when Temporal timed its last attempt
+ * out (the worker stopped or hung, possibly mid-call); undefined when it did not fail that way.
+ */
+export function unansweredFailure(step: { status: string; lastError?: { code: string } | undefined }): 'lost-answer' | 'timed-out' | undefined {
+  if (step.status !== 'failed' || step.lastError === undefined) return undefined;
+  if (LOST_ANSWER_CODES.has(step.lastError.code)) return 'lost-answer';
+  return step.lastError.code === StepCode.ActivityTimeout ? 'timed-out' : undefined;
 }

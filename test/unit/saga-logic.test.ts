@@ -6,7 +6,7 @@ import { refusalFor } from '../../src/activities/validation.js';
 import { CloudError } from '../../src/cloud/errors.js';
 import type { CloudImage } from '../../src/cloud/port.js';
 import { runBounded } from '../../src/workflows/bounded.js';
-import { attemptsOf, causeFailureOf, stepErrorFrom } from '../../src/workflows/failure-causes.js';
+import { attemptsOf, causeFailureOf, stepErrorFrom, unansweredFailure } from '../../src/workflows/failure-causes.js';
 import { checkInput, resolveInput, DEFAULTS } from '../../src/workflows/input.js';
 import type { DeletionProgress, Phase } from '../../src/workflows/model.js';
 import { narrate } from '../../src/workflows/narrative.js';
@@ -238,6 +238,17 @@ describe('failure causes', () => {
   it('keeps an activity timeout as the cause (no ApplicationFailure to report instead)', () => {
     expect(causeFailureOf(timedOut)).toBe(timedOut);
     expect(stepErrorFrom(timedOut).code).toBe('ActivityTimeout');
+  });
+
+  it('tells a delete that got no answer (it may still land) from one the cloud answered', () => {
+    const failedWith = (code: string) => ({ status: 'failed', lastError: { code } });
+    expect(unansweredFailure(failedWith('RequestTimeout'))).toBe('lost-answer');
+    expect(unansweredFailure(failedWith('NetworkError'))).toBe('lost-answer');
+    expect(unansweredFailure(failedWith(stepErrorFrom(timedOut).code))).toBe('timed-out');
+    expect(unansweredFailure(failedWith('DeleteTemplate.Failed'))).toBeUndefined();
+    expect(unansweredFailure(failedWith('RegionDeleteUnconfirmed'))).toBeUndefined();
+    expect(unansweredFailure({ status: 'failed' })).toBeUndefined();
+    expect(unansweredFailure({ status: 'pending', lastError: { code: 'RequestTimeout' } })).toBeUndefined();
   });
 
   it('reports the cloud error of an activity failure as the cause', () => {

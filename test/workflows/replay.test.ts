@@ -30,6 +30,10 @@ describe('replay of recorded histories', () => {
     // (pivot-only-when-removed: compensated).
     expect(files).toContain('v4-pivot-passed-by-a-copy-gone-before.json');
     expect(files).toContain('pivot-not-passed-by-a-copy-gone-before.json');
+    // A region delete whose last attempt timed out was not waited for before compensating, and is
+    // (timed-out-deletes-unanswered: the delete landed late, so the deletion went on).
+    expect(files).toContain('v5-compensated-after-a-timed-out-region-delete.json');
+    expect(files).toContain('deleted-after-a-timed-out-region-delete-landed-late.json');
   });
 
   it.each(files)('%s replays without nondeterminism', async (file) => {
