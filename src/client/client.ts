@@ -265,7 +265,7 @@ export class ImgdelClient {
       if (!dryRun) {
         const last = await describeOrUndefined(client.workflow.getHandle(workflowId));
         if (last?.status.name === 'COMPLETED') {
-          const report = parseProgress(await client.workflow.getHandle(workflowId, last.runId).result());
+          const report = await completedReport(client, workflowId, last.runId);
           if (report?.status === 'deleted') {
             return { workflowId, runId: last.runId, imageId: input.imageId, started: false, alreadyDeleted: true, uiUrl: link };
           }
@@ -337,6 +337,9 @@ export class ImgdelClient {
     const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
     return this.call(async (client) => {
       const description = await this.describeExisting(client, imageId, workflowId);
+      if (description.status.name === 'COMPLETED' && (await completedReport(client, workflowId, description.runId))?.status === 'deleted') {
+        throw new NothingToRetryError(imageId, `its deletion completed and the image is deleted; see imgdel status ${imageId}`);
+      }
       if (description.status.name !== 'RUNNING') {
         throw new NothingToRetryError(
           imageId,
@@ -503,7 +506,7 @@ export class ImgdelClient {
 
   private async describeExisting(client: Client, imageId: string, workflowId: string): Promise<WorkflowExecutionDescription> {
     const description = await describeOrUndefined(client.workflow.getHandle(workflowId));
-    if (description === undefined) throw new DeletionNotFoundError(imageId, workflowId);
+    if (description === undefined) throw new DeletionNotFoundError(imageId, workflowId, this.namespace);
     return description;
   }
 
@@ -865,6 +868,11 @@ function reconcileStatus(recorded: DeletionStatus, execution: string): DeletionS
   if (execution === 'RUNNING' || (recorded !== 'running' && recorded !== 'awaiting-retry')) return recorded;
   if (execution === 'COMPLETED') return 'deleted';
   return 'failed';
+}
+
+/** The report a completed run returned; undefined when this imgdel cannot read it. */
+async function completedReport(client: Client, workflowId: string, runId: string): Promise<DeletionProgress | undefined> {
+  return parseProgress(await client.workflow.getHandle(workflowId, runId).result());
 }
 
 function describeEnd(description: WorkflowExecutionDescription): string {

@@ -58,13 +58,19 @@ export class InvalidDeletionInputError extends ImgdelError {
   }
 }
 
-/** No workflow has ever run for this image (under this workflow id). */
+/** No workflow has ever run for this image (under this workflow id, in this namespace). */
 export class DeletionNotFoundError extends ImgdelError {
   constructor(
     readonly imageId: string,
     readonly workflowId: string,
+    readonly namespace: string,
   ) {
-    super(`no deletion found for image ${imageId} (workflow id ${workflowId})`, 'NotFound');
+    const start = workflowId.endsWith('-dry-run') ? `imgdel delete ${imageId} --dry-run` : `imgdel delete ${imageId}`;
+    super(
+      `no deletion found for image ${imageId} in namespace ${namespace} (workflow id ${workflowId}); ` +
+        `check the image id and TEMPORAL_NAMESPACE, or start one: ${start}`,
+      'NotFound',
+    );
     this.name = 'DeletionNotFoundError';
   }
 }

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { explain } from '../../src/cloud/errors.js';
 import { startTestStack, workflowExists } from '../helpers/stack.js';
+import { testNamespace } from '../helpers/temporal.js';
 import type { TestStack } from '../helpers/stack.js';
 import { imgdel, parseOutcomeJson, seedImage, stackEnv } from '../client/fixtures.js';
 
@@ -204,6 +205,8 @@ describe('delete, status, list', () => {
     const run = await imgdel(['status', 'img-nodeletion0001'], env);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('no deletion found for image img-nodeletion0001');
+    expect(run.stderr).toContain(`in namespace ${testNamespace()}`);
+    expect(run.stderr).toContain('start one: imgdel delete img-nodeletion0001');
   });
 });
 

@@ -43,7 +43,7 @@ describe('exit codes', () => {
     expect(exitCodeForError(new InvalidDeletionInputError('imageId: bad'))).toBe(2);
     expect(exitCodeForError(new ConfigError('TEMPORAL_ADDRESS: bad'))).toBe(2);
     expect(exitCodeForError(new TemporalUnavailableError('127.0.0.1:1', 'refused'))).toBe(4);
-    expect(exitCodeForError(new DeletionNotFoundError('img-a1b2', 'delete-image-img-a1b2'))).toBe(1);
+    expect(exitCodeForError(new DeletionNotFoundError('img-a1b2', 'delete-image-img-a1b2', 'default'))).toBe(1);
     expect(exitCodeForError(new NothingToRetryError('img-a1b2', 'nothing failed'))).toBe(1);
     expect(exitCodeForError(new NoWorkerAnsweredError('img-a1b2', 'image-deletion', 60_000, 'retry'))).toBe(5);
     expect(errorCodeFor(new NoWorkerAnsweredError('img-a1b2', 'image-deletion', 60_000, 'retry'))).toBe('NoWorkerAnswered');
@@ -55,7 +55,7 @@ describe('exit codes', () => {
   it('every client error carries its --json code as `code`', () => {
     const errors: [Error & { code: string }, string][] = [
       [new InvalidDeletionInputError('imageId: bad'), 'InvalidInput'],
-      [new DeletionNotFoundError('img-a1b2', 'delete-image-img-a1b2'), 'NotFound'],
+      [new DeletionNotFoundError('img-a1b2', 'delete-image-img-a1b2', 'default'), 'NotFound'],
       [new DeletionUpdateRefusedError('abandon', 'img-a1b2', 'not parked'), 'UpdateRefused'],
       [new NothingToRetryError('img-a1b2', 'nothing failed'), 'NothingToRetry'],
       [new RetryNotStartedError('img-a1b2', 'ended first'), 'RetryNotStarted'],

@@ -100,11 +100,11 @@ describe('startDeletion', () => {
     const progress = await imgdel.getProgress(imageId);
     expect(progress.status).toBe('deleted');
 
-    // Ended: a retry is refused, saying where to look and how to try again.
+    // Deleted: a retry is refused, saying so rather than suggesting a new deletion.
     const late = await imgdel.retry(imageId).catch((caught: unknown) => caught);
     expect(late).toBeInstanceOf(NothingToRetryError);
     expect((late as Error).message).toBe(
-      `nothing to retry for image ${imageId}: the deletion already ended (its workflow is completed); see imgdel status ${imageId}, and to try again start a new one: imgdel delete ${imageId}`,
+      `nothing to retry for image ${imageId}: its deletion completed and the image is deleted; see imgdel status ${imageId}`,
     );
   });
 
@@ -334,6 +334,13 @@ describe('a parked deletion', () => {
     const failed = await listUntilFound('failed', started.workflowId);
     expect(failed).toMatchObject({ imageId, status: 'failed', temporalStatus: 'TERMINATED' });
     expect((await imgdel.list({ status: 'awaiting-retry' })).some((item) => item.workflowId === started.workflowId)).toBe(false);
+
+    // Ended without deleting: a retry is refused, saying how to try again.
+    const late = await imgdel.retry(imageId).catch((caught: unknown) => caught);
+    expect(late).toBeInstanceOf(NothingToRetryError);
+    expect((late as Error).message).toBe(
+      `nothing to retry for image ${imageId}: the deletion already ended (its workflow is terminated); see imgdel status ${imageId}, and to try again start a new one: imgdel delete ${imageId}`,
+    );
   });
 
   it.each(['retry', 'abandon'] as const)('answers a %s that finds the deletion ended since it looked (another operator, the park timeout)', async (action) => {
