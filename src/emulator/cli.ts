@@ -22,6 +22,28 @@ const cliOptionsSchema = z.object({
   latencyMs: z.coerce.number().int().min(0),
 });
 
+/** What `--help` adds: the admin API, which tests and operators drive the emulator with. */
+const ADMIN_API_HELP = `
+Admin API (JSON, unsigned), under /_emulator/ on the same port:
+  POST   seed          add images, templates and instances: { images, templates, instances }
+  GET    state         everything the emulator holds
+  POST   reset         forget state, faults, limits and the calls log
+  POST   faults        make matching calls fail or wait, e.g.
+                       { "action": "DeleteImage", "regionId": "cn-hangzhou", "code": "Throttling.User", "times": 3 }
+                       (code: a cloud error code, or malformed | empty | http500-html; latencyMs; probability;
+                       imageId; templateId; times -1 = always)
+  GET    faults        the faults in force;  DELETE faults[/<id>]  removes them
+  POST   limits        rate-limit an action: { "action": "DeleteImage", "perSecond": 20 }  (GET/DELETE limits)
+  POST   paging        cap every list page: { "maxPageSize": 2 }  (null lifts the cap)
+  GET    calls         the API calls received (DELETE calls clears the log)
+  GET    health        { "ok": true }
+--faults takes a JSON array of what POST faults takes.`;
+
+/** listen() refused the port: something else holds it. */
+function isAddressInUse(error: unknown): boolean {
+  return error instanceof Error && 'code' in error && error.code === 'EADDRINUSE';
+}
+
 export function emulatorCommand(): Command {
   return new Command('emulator')
     .description('Run the local App Streaming / ECD emulator (signed RPC API + /_emulator/ admin API)')
@@ -34,6 +56,7 @@ export function emulatorCommand(): Command {
     .option('--access-key-secret <secret>', 'the access key secret requests must be signed with', EMULATOR_DEFAULTS.accessKeySecret)
     .option('--account-id <id>', 'the account that owns the demo images and may delete images', EMULATOR_DEFAULTS.accountId)
     .option('--latency-ms <ms>', 'delay added to every API call', '0')
+    .addHelpText('after', ADMIN_API_HELP)
     .action(async (raw: unknown) => {
       const parsed = cliOptionsSchema.safeParse(raw);
       if (!parsed.success) {
@@ -58,6 +81,10 @@ export function emulatorCommand(): Command {
         ...(options.state === undefined ? {} : { statePath: options.state }),
         ...(options.seed === undefined ? {} : { seed: options.seed }),
         log: (line) => process.stderr.write(`${line}\n`),
+      }).catch((error: unknown) => {
+        throw isAddressInUse(error)
+          ? new Error(`${options.host}:${options.port} is in use (another emulator, or npm start's?); choose another port with --port, or --port 0 for any free one`)
+          : error;
       });
       const countSignal = signalCounter();
       const stop = (signal: NodeJS.Signals): void => {

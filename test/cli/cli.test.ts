@@ -355,5 +355,8 @@ describe('the imgdel executable', () => {
     const help = await runBin(['emulator', '--help'], {});
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--seed <name>');
+    // The admin API that drives it (faults, limits) is in its help, not only in the source.
+    expect(help.stdout).toMatch(/POST +faults/);
+    expect(help.stdout).toMatch(/POST +limits/);
   });
 });

@@ -157,6 +157,25 @@ describe('emulator command line', () => {
   });
 });
 
+describe('emulator command line on a port already taken', () => {
+  it('exits 1 naming the address and how to choose another port', async () => {
+    const holder = await startEmulator({ port: 0 });
+    try {
+      const port = new URL(holder.url).port;
+      const refused = await runEmulatorCommand(['--port', port]);
+      if ('url' in refused) {
+        refused.child.kill('SIGKILL');
+        throw new Error('a second emulator started on a port in use');
+      }
+      expect(refused.exitCode).toBe(1);
+      expect(refused.stderr).toContain(`127.0.0.1:${port} is in use`);
+      expect(refused.stderr).toContain('--port 0 for any free one');
+    } finally {
+      await holder.close();
+    }
+  });
+});
+
 describe('emulator command line and a Ctrl-C delivered twice', () => {
   it('takes a signal a moment after the first (npm relaying the terminal\'s Ctrl-C) for that one, and still exits 0', async () => {
     // Every call takes a second, so closing waits for the one in flight: the second signal comes meanwhile.
