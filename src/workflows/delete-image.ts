@@ -47,7 +47,7 @@ import {
   type StepError,
   type TemplateProgress,
 } from './model.js';
-import { narrate } from './narrative.js';
+import { counted, narrate } from './narrative.js';
 import { activityOptionsFor, type ActivityOptionSet } from './retry-policies.js';
 import { Saga } from './saga.js';
 import { transitionLogLevel } from './transition-log.js';
@@ -546,7 +546,7 @@ class ImageDeletion {
         'failed',
         {
           code: FailureType.CompensationFailed,
-          message: `Deleting image ${this.input.imageId} failed (${cause.code}) and re-creating ${failures.length} template(s) failed too: ${failures
+          message: `Deleting image ${this.input.imageId} failed (${cause.code}) and re-creating ${counted(failures.length, 'template')} failed too: ${failures
             .map((failure) => failure.description)
             .join(', ')}. Re-create them by hand from their snapshots in this report (unrestoredTemplates).`,
         },
@@ -579,8 +579,10 @@ class ImageDeletion {
   private templatesAfterCompensation(deleted: number): string {
     const total = this.state.templates.length;
     if (total === 0) return 'The image has no templates';
-    if (deleted === 0) return `None of its ${total} template(s) had been deleted, so none was re-created`;
-    return `The ${deleted} template(s) it had deleted were re-created from their snapshots`;
+    if (deleted === 0) {
+      return total === 1 ? 'Its template had not been deleted, so it was not re-created' : `None of its ${total} templates had been deleted, so none was re-created`;
+    }
+    return `${deleted === 1 ? 'The template it had deleted was' : `The ${deleted} templates it had deleted were`} re-created from their snapshots`;
   }
 
   // ── regions (the pivot, then forward only) ─────────────────────────────────
@@ -863,7 +865,7 @@ class ImageDeletion {
       if (failures.length > 0) {
         this.state.error = {
           code: FailureType.CompensationFailed,
-          message: `Re-creating ${failures.length} template(s) failed after the cancellation: ${failures.map((f) => f.description).join(', ')}. Re-create them by hand from their snapshots in this report (unrestoredTemplates).`,
+          message: `Re-creating ${counted(failures.length, 'template')} failed after the cancellation: ${failures.map((f) => f.description).join(', ')}. Re-create them by hand from their snapshots in this report (unrestoredTemplates).`,
         };
       }
     }

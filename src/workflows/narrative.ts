@@ -9,10 +9,15 @@ function count(progress: DeletionProgress['regions'], status: string): number {
   return progress.filter((item) => item.status === status).length;
 }
 
+/** "1 region", "3 regions": the paragraph is read by people, in the UI and the CLI. */
+export function counted(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
 function humanDuration(seconds: number): string {
-  if (seconds % 86_400 === 0) return `${seconds / 86_400} day(s)`;
-  if (seconds % 3_600 === 0) return `${seconds / 3_600} hour(s)`;
-  if (seconds % 60 === 0) return `${seconds / 60} minute(s)`;
+  if (seconds % 86_400 === 0) return counted(seconds / 86_400, 'day');
+  if (seconds % 3_600 === 0) return counted(seconds / 3_600, 'hour');
+  if (seconds % 60 === 0) return counted(seconds / 60, 'minute');
   return `${seconds} s`;
 }
 
@@ -43,10 +48,10 @@ function phaseSentence(progress: DeletionProgress, parkTimeoutSeconds: number, m
     }
     case 'deleting-templates': {
       const done = progress.templates.filter((template) => template.status === 'deleted').length;
-      return `Deleting the ${progress.templates.length} template(s) that reference image ${image} (${done} done). Each one was snapshotted first, so it can be re-created if the deletion cannot go on.`;
+      return `Deleting the templates that reference image ${image} (${done} of ${progress.templates.length} done). Each one was snapshotted first, so it can be re-created if the deletion cannot go on.`;
     }
     case 'deleting-regions':
-      return `Deleting image ${image} in ${total} region(s): ${deleted} deleted, ${count(regions, 'deleting')} in progress, ${failed.length} failed, ${count(regions, 'pending')} waiting.${pivot}`;
+      return `Deleting image ${image} in ${counted(total, 'region')}: ${deleted} deleted, ${count(regions, 'deleting')} in progress, ${failed.length} failed, ${count(regions, 'pending')} waiting.${pivot}`;
     case 'compensating':
       if (progress.templates.length === 0) {
         return `The deletion of image ${image} stopped before any region was deleted (a step failed, or it was cancelled); it has no templates to re-create, so it is left as it was.`;
@@ -56,9 +61,9 @@ function phaseSentence(progress: DeletionProgress, parkTimeoutSeconds: number, m
       const why = failed.map((region) => `${region.regionId} (${region.lastError?.code ?? 'unknown error'})`).join(', ');
       const wait = `It waits for an operator for at most ${humanDuration(parkTimeoutSeconds)}.`;
       if (progress.retries >= maxRetryRounds) {
-        return `Image ${image} is deleted in ${deleted} of ${total} region(s); failed in ${why}. It has been retried ${progress.retries} time(s), as often as one deletion may be (maxRetryRounds), so a retry is refused: run "imgdel abandon ${image}", fix the cause, then start the deletion again. ${wait}`;
+        return `Image ${image} is deleted in ${deleted} of ${counted(total, 'region')}; failed in ${why}. It has been retried ${counted(progress.retries, 'time')}, as often as one deletion may be (maxRetryRounds), so a retry is refused: run "imgdel abandon ${image}", fix the cause, then start the deletion again. ${wait}`;
       }
-      return `Image ${image} is deleted in ${deleted} of ${total} region(s); failed in ${why}. Fix the cause, then run "imgdel retry ${image}" (or "imgdel abandon ${image}"). ${wait}`;
+      return `Image ${image} is deleted in ${deleted} of ${counted(total, 'region')}; failed in ${why}. Fix the cause, then run "imgdel retry ${image}" (or "imgdel abandon ${image}"). ${wait}`;
     }
     case 'finished':
       return finishedSentence(progress, deleted, total);
@@ -70,9 +75,9 @@ function finishedSentence(progress: DeletionProgress, deleted: number, total: nu
   const error = progress.error ? ` ${progress.error.code}: ${progress.error.message}` : '';
   switch (progress.status) {
     case 'deleted':
-      return `Image ${image} is deleted in all ${total} region(s), with its ${progress.templates.length} template(s).`;
+      return `Image ${image} is deleted in ${total === 1 ? 'its only region' : `all ${total} regions`}${withTemplates(progress.templates.length)}.`;
     case 'planned':
-      return `Dry run: deleting image ${image} would delete ${progress.templates.length} template(s) and the image in ${total} region(s): ${progress.regions
+      return `Dry run: deleting image ${image} would delete ${counted(progress.templates.length, 'template')} and the image in ${counted(total, 'region')}: ${progress.regions
         .map((region) => region.regionId)
         .join(', ')}. Nothing was changed.`;
     case 'rejected':
@@ -81,8 +86,13 @@ function finishedSentence(progress: DeletionProgress, deleted: number, total: nu
       // The error says what was rolled back and in what state the image is left.
       return `Image ${image} was not deleted; the deletion was rolled back.${error}`;
     case 'cancelled':
-      return `The deletion of image ${image} was cancelled; it is deleted in ${deleted} of ${total} region(s).${error}`;
+      return `The deletion of image ${image} was cancelled; it is deleted in ${deleted} of ${counted(total, 'region')}.${error}`;
     default:
-      return `The deletion of image ${image} ended as ${progress.status}; it is deleted in ${deleted} of ${total} region(s).${error}`;
+      return `The deletion of image ${image} ended as ${progress.status}; it is deleted in ${deleted} of ${counted(total, 'region')}.${error}`;
   }
+}
+
+function withTemplates(templates: number): string {
+  if (templates === 0) return ' (no template referenced it)';
+  return templates === 1 ? ', with the template that referenced it' : `, with the ${templates} templates that referenced it`;
 }

@@ -221,7 +221,24 @@ describe('narrative', () => {
     const text = narrate({ ...base, phase: 'awaiting-retry', status: 'awaiting-retry' }, 7 * 86400, DEFAULTS.maxRetryRounds);
     expect(text).toContain('cn-shanghai (InternalError)');
     expect(text).toContain('imgdel retry img-story001');
-    expect(text).toContain('7 day(s)');
+    expect(text).toContain('7 days');
+  });
+
+  it('counts in words a person reads: one region, two regions, never "region(s)"', () => {
+    const oneRegion = { regionId: 'cn-hangzhou', status: 'deleted' as const, attempts: 1 };
+    const template = { templateId: 'b-story001', templateName: 'story', status: 'deleted' as const, attempts: 1 };
+    const finished = { ...base, phase: 'finished' as const, status: 'deleted' as const };
+    expect(narrate({ ...finished, regions: [oneRegion], templates: [template] }, 3600, 1)).toBe(
+      'Image img-story001 is deleted in its only region, with the template that referenced it.',
+    );
+    expect(narrate({ ...finished, regions: [oneRegion, { ...oneRegion, regionId: 'cn-shanghai' }] }, 3600, 1)).toBe(
+      'Image img-story001 is deleted in all 2 regions (no template referenced it).',
+    );
+    const parked = narrate({ ...base, phase: 'awaiting-retry', status: 'awaiting-retry', retries: 1 }, 86400, 1);
+    expect(parked).toContain('deleted in 1 of 2 regions');
+    expect(parked).toContain('retried 1 time,');
+    expect(parked).toContain('at most 1 day.');
+    expect(parked).not.toContain('(s)');
   });
 });
 

@@ -229,7 +229,7 @@ describe('deleteImage: lists with duplicates', () => {
           ['ap-southeast-1', 'deleted'],
           ['cn-hangzhou', 'deleted'],
         ]);
-        expect(report.details).toContain('all 2 region(s)');
+        expect(report.details).toContain('all 2 regions');
         expect(scenario.cloud.calls.filter((c) => c === 'deleteImageInRegion cn-hangzhou')).toHaveLength(1);
       },
       ['ap-southeast-1', 'cn-hangzhou'],
@@ -732,7 +732,7 @@ describe('deleteImage: a template delete that got no answer, before the pivot', 
         expect(report.status).toBe('compensated');
         expect(report.templates.find((t) => t.templateId === 'b-2')).toMatchObject({ status: 'restored', restoredAs: 'b-2-r' });
         expect(scenario.cloud.recreated.sort()).toEqual(['tpl-b-1', 'tpl-b-2']);
-        expect(report.error?.message).toContain('The 2 template(s) it had deleted were re-created');
+        expect(report.error?.message).toContain('The 2 templates it had deleted were re-created');
         const events = (await handle.fetchHistory()).events ?? [];
         expect(events.filter((event) => event.timerStartedEventAttributes)).toHaveLength(1);
         await recordHistoryIfAsked('compensated-after-an-unanswered-template-delete-landed-late', handle);
