@@ -159,6 +159,19 @@ async function freeArgs(dir: string): Promise<string[]> {
 }
 
 describe('npm start', () => {
+  it('refuses a misspelt option with exit 2, pointing at its help, and starts nothing', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', START, '--temporal-prot', '0'], { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    // 'close': after the last of its output, which 'exit' may precede.
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    expect(code).toBe(2);
+    expect(output).toContain("unknown option '--temporal-prot'");
+    expect(output).toContain('npm start -- --help');
+    expect(output).not.toContain('imgdel is ready');
+  });
+
   it('comes up, deletes img-demo0001 through the imgdel executable, stops cleanly on Ctrl-C, and keeps the workflows', async () => {
     const [temporalPort, uiPort, emulatorPort] = [await findFreePort(), await findFreePort(), await findFreePort()];
     const args = ['--temporal-port', String(temporalPort), '--ui-port', String(uiPort), '--emulator-port', String(emulatorPort), '--data-dir', dataDir];

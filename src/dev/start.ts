@@ -384,7 +384,13 @@ async function run(options: StartOptions): Promise<void> {
 
 export function startCommand(): Command {
   return new Command('start')
+    // It runs as `npm start`, whose options follow `--`; commander would print "start [options]".
+    .usage('-- [options]')
     .description('Run the local imgdel stack: Temporal dev server, cloud emulator (demo data) and a worker')
+    .addHelpText('after', '\nExample: npm start -- --temporal-port 0 --ui-port 0 --emulator-port 0 --data-dir /tmp/imgdel')
+    // Commander has printed the problem; a misspelt option exits 2, as an invalid value does.
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
+    .showHelpAfterError('(npm start -- --help lists the options)')
     .option('--temporal-port <port>', 'Temporal gRPC port (busy: any free port; 0: any free port)', String(DEFAULT_PORTS.temporal))
     .option('--ui-port <port>', 'Temporal UI port', String(DEFAULT_PORTS.ui))
     .option('--emulator-port <port>', 'emulator port', String(DEFAULT_PORTS.emulator))
