@@ -13,6 +13,7 @@ import {
   ServiceError,
   TerminatedFailure,
   TimeoutFailure,
+  WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   QueryNotRegisteredError,
   WorkflowNotFoundError,
@@ -262,21 +263,21 @@ export class ImgdelClient {
     const workflowId = deletionWorkflowId(input.imageId, dryRun);
     const link = this.linkFor(workflowId);
     return this.call(async (client) => {
-      if (!dryRun) {
-        const last = await describeOrUndefined(client.workflow.getHandle(workflowId));
-        if (last?.status.name === 'COMPLETED') {
-          const report = await completedReport(client, workflowId, last.runId);
-          if (report?.status === 'deleted') {
+      const startToken = randomUUID();
+      const options = deletionStartOptions(input, this.taskQueue, startToken);
+      let runId: string;
+      try {
+        runId = (await client.workflow.start<DeleteImageWorkflow>(WORKFLOW_TYPE, options)).firstExecutionRunId;
+      } catch (error) {
+        // The id reuse policy refused: the image's last deletion completed, which only a deleted image does.
+        if (error instanceof WorkflowExecutionAlreadyStartedError) {
+          const last = await describeOrUndefined(client.workflow.getHandle(workflowId));
+          if (last?.status.name === 'COMPLETED') {
             return { workflowId, runId: last.runId, imageId: input.imageId, started: false, alreadyDeleted: true, uiUrl: link };
           }
         }
-      }
-      const startToken = randomUUID();
-      const options = deletionStartOptions(input, this.taskQueue, startToken);
-      const handle = await client.workflow.start<DeleteImageWorkflow>(WORKFLOW_TYPE, options).catch((error: unknown) => {
         throw explainMissingSearchAttributes(error, this.namespace);
-      });
-      const runId = handle.firstExecutionRunId;
+      }
       // USE_EXISTING answers with the running execution; our token in its memo tells
       // whether that execution is the one this call started.
       const description = await client.workflow.getHandle(workflowId, runId).describe();
@@ -337,7 +338,8 @@ export class ImgdelClient {
     const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
     return this.call(async (client) => {
       const description = await this.describeExisting(client, imageId, workflowId);
-      if (description.status.name === 'COMPLETED' && (await completedReport(client, workflowId, description.runId))?.status === 'deleted') {
+      // A deletion (not a dry run) completes only once the image is deleted.
+      if (description.status.name === 'COMPLETED') {
         throw new NothingToRetryError(imageId, `its deletion completed and the image is deleted; see imgdel status ${imageId}`);
       }
       if (description.status.name !== 'RUNNING') {
@@ -801,6 +803,10 @@ export function deletionStartOptions(input: DeleteImageInput, taskQueue: string,
     taskQueue,
     args: [{ ...input, regionConcurrency: input.regionConcurrency ?? DEFAULTS.regionConcurrency }] as [DeleteImageInput],
     workflowIdConflictPolicy: 'USE_EXISTING' as const,
+    // A deletion ends completed only when the image is deleted: the server then refuses a second
+    // one (even two racing starts), which the client answers as "already deleted". A dry run
+    // completes with its plan and may be planned again.
+    workflowIdReusePolicy: input.dryRun === true ? ('ALLOW_DUPLICATE' as const) : ('ALLOW_DUPLICATE_FAILED_ONLY' as const),
     staticSummary: input.dryRun ? `Dry run: delete image ${input.imageId}` : `Delete image ${input.imageId}`,
     staticDetails: startDetails(input),
     typedSearchAttributes: [
@@ -868,11 +874,6 @@ function reconcileStatus(recorded: DeletionStatus, execution: string): DeletionS
   if (execution === 'RUNNING' || (recorded !== 'running' && recorded !== 'awaiting-retry')) return recorded;
   if (execution === 'COMPLETED') return 'deleted';
   return 'failed';
-}
-
-/** The report a completed run returned; undefined when this imgdel cannot read it. */
-async function completedReport(client: Client, workflowId: string, runId: string): Promise<DeletionProgress | undefined> {
-  return parseProgress(await client.workflow.getHandle(workflowId, runId).result());
 }
 
 function describeEnd(description: WorkflowExecutionDescription): string {

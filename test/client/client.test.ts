@@ -2,7 +2,7 @@
  * The client module against the real stack: shared dev server, emulator, in-process
  * worker with the real activities.
  */
-import { Connection, type WorkflowHandle } from '@temporalio/client';
+import { Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import {
@@ -17,6 +17,7 @@ import {
   TemporalUnavailableError,
 } from '../../src/client/index.js';
 import type { DeletionListItem, DeletionOutcome, DeletionStatus, ImgdelClient } from '../../src/client/index.js';
+import { deletionStartOptions } from '../../src/client/client.js';
 import { DEFAULTS } from '../../src/workflows/input.js';
 import { deletionStatusKey, imageIdKey, SEARCH_STATUS, WORKFLOW_TYPE } from '../../src/workflows/model.js';
 import { recordHistoryIfAsked } from '../helpers/histories.js';
@@ -97,6 +98,10 @@ describe('startDeletion', () => {
 
     const again = await imgdel.startDeletion({ imageId });
     expect(again).toMatchObject({ alreadyDeleted: true, started: false, runId: first.runId });
+    // The server itself refuses a second run after a completed one (the id reuse policy), so two
+    // racing starts cannot delete a deleted image again either.
+    const raw = stack.client.workflow.start(WORKFLOW_TYPE, deletionStartOptions({ imageId }, stack.taskQueue, 'raw'));
+    await expect(raw).rejects.toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
     const progress = await imgdel.getProgress(imageId);
     expect(progress.status).toBe('deleted');
 
@@ -341,6 +346,11 @@ describe('a parked deletion', () => {
     expect((late as Error).message).toBe(
       `nothing to retry for image ${imageId}: the deletion already ended (its workflow is terminated); see imgdel status ${imageId}, and to try again start a new one: imgdel delete ${imageId}`,
     );
+    // …and a new deletion may start after one that ended without deleting.
+    const again = await imgdel.startDeletion({ imageId });
+    expect(again).toMatchObject({ started: true });
+    expect(again.runId).not.toBe(started.runId);
+    await stack.client.workflow.getHandle(again.workflowId, again.runId).terminate('test over');
   });
 
   it.each(['retry', 'abandon'] as const)('answers a %s that finds the deletion ended since it looked (another operator, the park timeout)', async (action) => {
