@@ -8,6 +8,7 @@ import { cloudCodeOf } from '../client/outcome.js';
 import type { DeletionOutcome, OutcomeError, OutcomeRegion, OutcomeTemplate, RetryingStep } from '../client/outcome.js';
 import type { DeletionListItem, StartedDeletion } from '../client/client.js';
 import { workflowIdFor } from '../workflows/input.js';
+import { counted } from '../workflows/narrative.js';
 
 export interface TextSink {
   write(text: string): unknown;
@@ -28,10 +29,6 @@ const STATUS_HEADLINE: Readonly<Record<DeletionOutcome['status'], string>> = {
   planned: 'PLANNED (dry run, nothing was changed)',
 };
 
-function plural(count: number, word: string): string {
-  return `${count} ${word}${count === 1 ? '' : 's'}`;
-}
-
 function errorText(error: OutcomeError | undefined): string {
   return error ? `  ${error.code}: ${error.message}${requestIdText(error)}` : '';
 }
@@ -51,12 +48,12 @@ function isDryRun(outcome: DeletionOutcome): boolean {
 
 /** A dry run's steps are all pending: say what would happen instead of counting attempts. */
 function stepState(status: string, attempts: number, planned: boolean): string {
-  return planned ? 'would be deleted' : `${pad(status, 8)}  ${plural(attempts, 'attempt')}`;
+  return planned ? 'would be deleted' : `${pad(status, 8)}  ${counted(attempts, 'attempt')}`;
 }
 
 /** The same, on a change line (no column padding). */
 function changedStepState(status: string, attempts: number, planned: boolean): string {
-  return planned ? 'would be deleted' : `${status}, ${plural(attempts, 'attempt')}`;
+  return planned ? 'would be deleted' : `${status}, ${counted(attempts, 'attempt')}`;
 }
 
 function templateLine(template: OutcomeTemplate, nameWidth: number, planned: boolean): string {

@@ -318,7 +318,7 @@ class ImageDeletion {
           }
           if (this.state.retries >= input.maxRetryRounds) {
             throw new Error(
-              `The deletion of ${input.imageId} has been retried ${this.state.retries} time${this.state.retries === 1 ? '' : 's'}, as often as one deletion may be (maxRetryRounds). Abandon it (imgdel abandon ${input.imageId}), fix the cause, then start it again.`,
+              `The deletion of ${input.imageId} has been retried ${counted(this.state.retries, 'time')}, as often as one deletion may be (maxRetryRounds). Abandon it (imgdel abandon ${input.imageId}), fix the cause, then start it again.`,
             );
           }
         },

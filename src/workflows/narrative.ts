@@ -9,7 +9,7 @@ function count(progress: DeletionProgress['regions'], status: string): number {
   return progress.filter((item) => item.status === status).length;
 }
 
-/** "1 region", "3 regions": the paragraph is read by people, in the UI and the CLI. */
+/** "1 region", "3 regions": text people read (this paragraph, the CLI, refusals), never "region(s)". */
 export function counted(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
