@@ -39,6 +39,7 @@ import {
 import { compileWorkers, nodeArgsFor, readProductionRuntime } from './lib/production-runtime.js';
 import { REPO_ROOT, startWorkerProcess, type WorkerProcess } from './lib/worker-process.js';
 import { hostPort, loadConfig } from '../src/config.js';
+import { nodeErrorCode } from '../src/node-error.js';
 
 const SCENARIO_IDS = ['P1', 'P2', 'P3', 'P4', 'P5'] as const;
 type ScenarioId = (typeof SCENARIO_IDS)[number];
@@ -192,7 +193,7 @@ function usage(): string {
 }
 
 function isParseArgsError(error: unknown): error is Error {
-  return error instanceof Error && 'code' in error && typeof error.code === 'string' && error.code.startsWith('ERR_PARSE_ARGS_');
+  return error instanceof Error && (nodeErrorCode(error)?.startsWith('ERR_PARSE_ARGS_') ?? false);
 }
 
 function parseCommandLine(): Args {

@@ -26,6 +26,7 @@ import { resolveWorkflowSource, WORKFLOW_BUNDLER_OPTIONS, type WorkflowSource } 
 import { ignoreClosedOutput } from './closed-output.js';
 import { isEntryPoint } from './entry-point.js';
 import { exitCodeForSignal, SAME_SIGNAL_WINDOW_MS, signalCounter } from './signal-counter.js';
+import { nodeErrorCode } from './node-error.js';
 
 /** Exit status for configuration errors (sysexits EX_CONFIG), so supervisors can tell them apart. */
 export const CONFIG_ERROR_EXIT_CODE = 78;
@@ -179,7 +180,7 @@ async function startHealthServerOrExplain(options: Parameters<typeof startHealth
   try {
     return await startHealthServer(options);
   } catch (error) {
-    const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+    const code = nodeErrorCode(error);
     const address = `${options.host}:${options.port}`;
     if (code === 'EADDRINUSE') {
       throw new ConfigError(`IMGDEL_HEALTH_PORT: ${address} is already in use by another process; choose a free port, or unset IMGDEL_HEALTH_PORT to serve no health endpoint`);

@@ -11,6 +11,7 @@ import { linkSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, 
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { signalProcessGroup, sleep } from './process.js';
+import { nodeErrorCode } from '../node-error.js';
 
 export const STACK_PIDFILE_NAME = 'npm-start.pid';
 
@@ -96,7 +97,7 @@ export function removeStackPidfile(path: string, owner: StackPidfile): void {
 type LinkFunction = (existingPath: string, newPath: string) => void;
 
 /** What link(2) fails with where the filesystem has no hard links (VirtualBox shared folders, exFAT). */
-const NO_HARD_LINKS: ReadonlySet<unknown> = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
+const NO_HARD_LINKS: ReadonlySet<string | undefined> = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
 
 /**
  * Makes `path` hold what `source` holds, only if `path` does not exist (false if it does): a hard
@@ -108,14 +109,14 @@ function placeExclusive(source: string, path: string, link: LinkFunction): boole
     link(source, path);
     return true;
   } catch (error) {
-    if (errorCode(error) === 'EEXIST') return false;
-    if (!NO_HARD_LINKS.has(errorCode(error))) throw error;
+    if (nodeErrorCode(error) === 'EEXIST') return false;
+    if (!NO_HARD_LINKS.has(nodeErrorCode(error))) throw error;
   }
   try {
     writeFileSync(path, readFileSync(source), { flag: 'wx' });
     return true;
   } catch (error) {
-    if (errorCode(error) === 'EEXIST') return false;
+    if (nodeErrorCode(error) === 'EEXIST') return false;
     throw error;
   }
 }
@@ -143,7 +144,7 @@ function takeOverStale(path: string, judged: string): void {
   try {
     renameSync(path, aside);
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') return; // another npm start took it first: the next attempt sees its claim
+    if (nodeErrorCode(error) === 'ENOENT') return; // another npm start took it first: the next attempt sees its claim
     throw error;
   }
   try {
@@ -267,7 +268,7 @@ function isDeadState(state: string): boolean {
 }
 
 function isPermissionError(error: unknown): boolean {
-  return errorCode(error) === 'EPERM';
+  return nodeErrorCode(error) === 'EPERM';
 }
 
 async function waitForGroupGone(processGroup: number, timeoutMs: number): Promise<boolean> {
@@ -418,8 +419,4 @@ function isDevServer(args: readonly string[], identity: StackIdentity): boolean 
 
 function isWorker(args: readonly string[], identity: StackIdentity): boolean {
   return args.slice(1).includes(identity.workerEntry);
-}
-
-function errorCode(error: unknown): unknown {
-  return error instanceof Error && 'code' in error ? error.code : undefined;
 }

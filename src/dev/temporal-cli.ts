@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { isEntryPoint } from '../entry-point.js';
 import { findOnPath, isExecutableFile, OutputTail, runCommand, sleep } from './process.js';
 import { processIsAlive, processStartTime } from './stack-pidfile.js';
+import { nodeErrorCode } from '../node-error.js';
 
 /** Built in this order: the first one that builds wins. Every one is at least MINIMUM_VERSION. */
 export const TEMPORAL_CLI_BUILD_VERSIONS = ['v1.5.1', 'v1.4.1'] as const;
@@ -346,7 +347,7 @@ async function acquireBuildLock(lockPath: string, log: Log): Promise<() => Promi
         await rm(lockPath, { force: true });
       };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (nodeErrorCode(error) !== 'EEXIST') throw error;
     }
 
     const owner = await readLockOwner(lockPath);
@@ -380,7 +381,7 @@ async function removeStaleLock(lockPath: string, judged: LockOwner | 'unreadable
   try {
     await rename(lockPath, aside);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if (nodeErrorCode(error) === 'ENOENT') return;
     throw error;
   }
   const moved = await readLockOwner(aside);
@@ -400,7 +401,7 @@ async function readLockOwner(lockPath: string): Promise<LockOwner | 'gone' | 'un
   try {
     text = await readFile(lockPath, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+    if (nodeErrorCode(error) === 'ENOENT') return 'gone';
     throw error;
   }
   try {

@@ -9,6 +9,7 @@ import { EMULATOR_DEFAULTS } from './defaults.js';
 import { faultInputSchema, type FaultInput } from './faults.js';
 import { startEmulator } from './server.js';
 import { exitCodeForSignal, signalCounter } from '../signal-counter.js';
+import { nodeErrorCode } from '../node-error.js';
 
 const cliOptionsSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535),
@@ -38,11 +39,6 @@ Admin API (JSON, unsigned), under /_emulator/ on the same port:
   GET    calls         the API calls received (DELETE calls clears the log)
   GET    health        { "ok": true }
 --faults takes a JSON array of what POST faults takes.`;
-
-/** listen() refused the port: something else holds it. */
-function isAddressInUse(error: unknown): boolean {
-  return error instanceof Error && 'code' in error && error.code === 'EADDRINUSE';
-}
 
 export function emulatorCommand(): Command {
   return new Command('emulator')
@@ -82,7 +78,7 @@ export function emulatorCommand(): Command {
         ...(options.seed === undefined ? {} : { seed: options.seed }),
         log: (line) => process.stderr.write(`${line}\n`),
       }).catch((error: unknown) => {
-        throw isAddressInUse(error)
+        throw nodeErrorCode(error) === 'EADDRINUSE'
           ? new Error(`${options.host}:${options.port} is in use (another emulator, or npm start's?); choose another port with --port, or --port 0 for any free one`)
           : error;
       });

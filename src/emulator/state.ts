@@ -9,6 +9,7 @@ import { readFile, rename, writeFile, unlink } from 'node:fs/promises';
 import { z } from 'zod';
 import { imageStatusSchema, imageTypeSchema, productTypeSchema, usageKindSchema } from '../cloud/port.js';
 import type { ImageStatus, ImageType, ProductType, UsageKind } from '../cloud/port.js';
+import { nodeErrorCode } from '../node-error.js';
 
 export interface ImageRecord {
   imageId: string;
@@ -210,7 +211,7 @@ export async function loadStateFile(path: string): Promise<z.output<typeof seedB
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (nodeErrorCode(error) === 'ENOENT') return undefined;
     throw error;
   }
   if (text.trim() === '') return undefined;

@@ -7,6 +7,7 @@
  * zod completes parts of a schema on first use, which a frozen schema would refuse.
  */
 import { z } from 'zod';
+import { counted } from './narrative.js';
 
 export const IMAGE_ID_MAX_LENGTH = 64;
 
@@ -35,7 +36,7 @@ const seconds = (min: number, max: number) =>
   z
     .number({ error: 'must be a number of seconds' })
     .int({ error: 'must be whole seconds' })
-    .min(min, { error: min === 0 ? 'must not be negative' : `must be at least ${min} second${min === 1 ? '' : 's'}` })
+    .min(min, { error: min === 0 ? 'must not be negative' : `must be at least ${counted(min, 'second')}` })
     .max(max, { error: `must be at most ${max} seconds` });
 
 const text = (maxLength: number) =>

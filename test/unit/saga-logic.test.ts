@@ -54,6 +54,12 @@ describe('workflow input', () => {
     expect(check.ok).toBe(false);
     expect(check.ok ? '' : check.problems.slice(0, prefix.length)).toBe(prefix);
   });
+
+  it('says what the smallest allowed duration is, in words a person reads', () => {
+    const check = checkInput({ imageId: 'img-0123abcd', cancelDrainSeconds: 0 });
+    expect(check.ok ? '' : check.problems).toContain('cancelDrainSeconds: must be at least 1 second');
+    expect(check.ok ? '' : check.problems).not.toContain('1 seconds');
+  });
 });
 
 describe('runBounded', () => {
