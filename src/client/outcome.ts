@@ -263,7 +263,7 @@ export function outcomeFromFailure(facts: FailureFacts): DeletionOutcome {
 /**
  * The cloud error code behind an outcome, for explain(): the failure type when it is a
  * cloud code, otherwise the first failed step's (compensation, parking and abandoning
- * wrap the cloud's answer).
+ * wrap the cloud's answer); for a deletion still going or parked, the last cloud error of any step.
  */
 export function cloudCodeOf(outcome: DeletionOutcome): string | undefined {
   if (outcome.error && isCloudCode(outcome.error.code)) return outcome.error.code;
@@ -271,6 +271,8 @@ export function cloudCodeOf(outcome: DeletionOutcome): string | undefined {
     outcome.templates.find((template) => template.status === 'failed' && template.lastError) ??
     outcome.regions.find((region) => region.status === 'failed' && region.lastError);
   if (failedStep?.lastError) return failedStep.lastError.code;
+  // A cancel is the operator's decision: an attempt that failed before it explains nothing.
+  if (outcome.status === 'cancelled') return undefined;
   const anyError = [...outcome.templates, ...outcome.regions].find((step) => step.lastError && isCloudCode(step.lastError.code));
   return anyError?.lastError?.code;
 }

@@ -137,6 +137,36 @@ describe('ImageHasNoRegions (imgdel\'s own rejection)', () => {
   });
 });
 
+describe('cloudCodeOf', () => {
+  const cancelledReport: DeletionProgress = {
+    imageId: 'img-a1b2c3',
+    status: 'cancelled',
+    phase: 'finished',
+    templates: [{ templateId: 'b-1', templateName: 'office', status: 'restored', attempts: 2, lastError: { code: 'Throttling.User', message: 'slow down' } }],
+    regions: [{ regionId: 'cn-shanghai', status: 'pending', attempts: 0 }],
+    retries: 0,
+    details: 'Cancelled by an operator; the template was re-created.',
+    error: { code: 'Cancelled', message: 'cancelled by an operator' },
+  };
+
+  it('names no cloud code for a cancel when no step failed: an earlier throttled attempt is not its cause', () => {
+    const outcome = outcomeFromFailure({ workflowId: 'w', imageId: 'img-a1b2c3', code: 'Cancelled', message: 'm', report: cancelledReport });
+    expect(outcome.status).toBe('cancelled');
+    expect(cloudCodeOf(outcome)).toBeUndefined();
+  });
+
+  it("names a failed step's code after a cancel (why compensation could not re-create a template)", () => {
+    const failedTemplate = { templateId: 'b-1', templateName: 'office', status: 'failed' as const, attempts: 3, lastError: { code: 'Image.NotExist', message: 'gone' } };
+    const outcome = outcomeFromFailure({ workflowId: 'w', imageId: 'img-a1b2c3', code: 'Cancelled', message: 'm', report: { ...cancelledReport, templates: [failedTemplate] } });
+    expect(cloudCodeOf(outcome)).toBe('Image.NotExist');
+  });
+
+  it('names the last cloud error of a deletion that is still retrying', () => {
+    const running = outcomeFromProgress('w', { ...cancelledReport, status: 'running', phase: 'deleting-templates', error: undefined });
+    expect(cloudCodeOf(running)).toBe('Throttling.User');
+  });
+});
+
 describe('parseProgress', () => {
   it('accepts a report and refuses what is not one', () => {
     expect(parseProgress(report)?.imageId).toBe('img-a1b2c3');
