@@ -29,8 +29,18 @@ const STATUS_HEADLINE: Readonly<Record<DeletionOutcome['status'], string>> = {
   planned: 'PLANNED (dry run, nothing was changed)',
 };
 
-function errorText(error: OutcomeError | undefined): string {
-  return error ? `  ${error.code}: ${error.message}${requestIdText(error)}` : '';
+/**
+ * A step's last error. `adviceBelow` is the code whose advice the outcome's last line gives: the
+ * message (which the activities end with that advice) leaves it out, so it is read once.
+ */
+function errorText(error: OutcomeError | undefined, adviceBelow?: string): string {
+  if (!error) return '';
+  const message = error.code === adviceBelow ? withoutAdvice(error.message, error.code) : error.message;
+  return `  ${error.code}: ${message}${requestIdText(error)}`;
+}
+
+function withoutAdvice(message: string, code: string): string {
+  return message.replace(` ${explain(code)}`, '');
 }
 
 function requestIdText(error: OutcomeError): string {
@@ -56,13 +66,13 @@ function changedStepState(status: string, attempts: number, planned: boolean): s
   return planned ? 'would be deleted' : `${status}, ${counted(attempts, 'attempt')}`;
 }
 
-function templateLine(template: OutcomeTemplate, nameWidth: number, planned: boolean): string {
+function templateLine(template: OutcomeTemplate, nameWidth: number, planned: boolean, adviceBelow: string | undefined): string {
   const label = pad(`${template.templateId} (${template.templateName})`, nameWidth);
-  return `    ${label}  ${stepState(template.status, template.attempts, planned)}${errorText(template.lastError)}`;
+  return `    ${label}  ${stepState(template.status, template.attempts, planned)}${errorText(template.lastError, adviceBelow)}`;
 }
 
-function regionLine(region: OutcomeRegion, idWidth: number, planned: boolean): string {
-  return `    ${pad(region.regionId, idWidth)}  ${stepState(region.status, region.attempts, planned)}${errorText(region.lastError)}`;
+function regionLine(region: OutcomeRegion, idWidth: number, planned: boolean, adviceBelow: string | undefined): string {
+  return `    ${pad(region.regionId, idWidth)}  ${stepState(region.status, region.attempts, planned)}${errorText(region.lastError, adviceBelow)}`;
 }
 
 /** "10:41:03 UTC" from an ISO 8601 time (in UTC, as the Temporal UI's default shows times). */
@@ -88,8 +98,7 @@ function retryingLine(step: RetryingStep): string {
  */
 export function renderErrorEnding(message: string, cloudCode: string | undefined): string[] {
   if (cloudCode === undefined) return [`Error: ${message}`];
-  const advice = explain(cloudCode);
-  return [`Error: ${message.replace(` ${advice}`, '')}`, `${cloudCode}: ${advice}`];
+  return [`Error: ${withoutAdvice(message, cloudCode)}`, `${cloudCode}: ${explain(cloudCode)}`];
 }
 
 /** Templates compensation could not re-create: name them and say where their snapshots are. */
@@ -116,11 +125,14 @@ export function renderOutcome(outcome: DeletionOutcome, options: { uiLink?: stri
   const noTemplates = templatesKnown ? '  templates: none' : '  templates: not listed yet';
   lines.push(outcome.templates.length === 0 ? noTemplates : `  templates (${outcome.templates.length}):`);
   const planned = isDryRun(outcome);
-  for (const template of outcome.templates) lines.push(templateLine(template, nameWidth, planned));
+  const cloudCode = cloudCodeOf(outcome);
+  // The code whose advice the last line gives (see the end of this function).
+  const adviceBelow = outcome.error || outcome.status === 'awaiting-retry' ? cloudCode : undefined;
+  for (const template of outcome.templates) lines.push(templateLine(template, nameWidth, planned, adviceBelow));
   const idWidth = Math.max(0, ...outcome.regions.map((r) => r.regionId.length));
   const noRegions = outcome.phase === 'finished' ? '  regions: none' : '  regions: none yet';
   lines.push(outcome.regions.length === 0 ? noRegions : `  regions (${outcome.regions.length}):`);
-  for (const region of outcome.regions) lines.push(regionLine(region, idWidth, planned));
+  for (const region of outcome.regions) lines.push(regionLine(region, idWidth, planned, adviceBelow));
   const retrying = outcome.retrying ?? [];
   if (retrying.length > 0) lines.push(`  retrying (${retrying.length}):`, ...retrying.map((step) => `    ${retryingLine(step)}`));
   // The workflow's own paragraph, unless it only repeats the error printed below.
@@ -136,7 +148,6 @@ export function renderOutcome(outcome: DeletionOutcome, options: { uiLink?: stri
     lines.push(`  Parked until ${until}: without a retry or abandon by then, the deletion fails (ParkTimeout).`);
   }
   lines.push(...unrestoredLines(outcome));
-  const cloudCode = cloudCodeOf(outcome);
   if (outcome.error) {
     lines.push(...renderErrorEnding(`${outcome.error.code}: ${outcome.error.message}${requestIdText(outcome.error)}`, cloudCode));
   } else if (outcome.status === 'awaiting-retry' && cloudCode !== undefined) {

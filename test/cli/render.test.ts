@@ -115,6 +115,26 @@ describe('renderOutcome', () => {
     expect(lines.join('\n').split(advice)).toHaveLength(2);
   });
 
+  it("gives the advice once for a parked deletion too: the failed region's line leaves out what the last line says", () => {
+    const advice = explain('ImageNotAllowDelete');
+    const message = `DeleteImage in cn-hangzhou failed with ImageNotAllowDelete: in use. ${advice}`;
+    const throttled = { code: 'Throttling.User', message: `DeleteTemplate failed with Throttling.User: slow down. ${explain('Throttling.User')}` };
+    const lines = renderOutcome({
+      ...parked,
+      templates: [{ templateId: 'b-1', templateName: 'office', status: 'deleted', attempts: 2, lastError: throttled }],
+      regions: [
+        { regionId: 'cn-shanghai', status: 'deleted', attempts: 1 },
+        { regionId: 'cn-hangzhou', status: 'failed', attempts: 1, lastError: { code: 'ImageNotAllowDelete', message } },
+      ],
+    });
+    const text = lines.join('\n');
+    expect(text).toContain('ImageNotAllowDelete: DeleteImage in cn-hangzhou failed with ImageNotAllowDelete: in use.');
+    expect(text.split(advice)).toHaveLength(2);
+    expect(lines.at(-1)).toBe(`ImageNotAllowDelete: ${advice}`);
+    // Another code's advice is not on the last line, so its step keeps it.
+    expect(text).toContain(explain('Throttling.User'));
+  });
+
   it('explains a compensated deletion by the cloud code of the step that failed, not by "Compensated"', () => {
     const compensated: DeletionOutcome = {
       ...running,
