@@ -152,6 +152,16 @@ export interface CancelResult {
   outcome?: DeletionOutcome;
 }
 
+/**
+ * The server accepts a cancel request for a run that has just closed, silently: a run that is
+ * closed now and whose history holds no cancel request ended before the request reached it.
+ */
+async function endedBeforeCancelRequest(handle: WorkflowHandle): Promise<boolean> {
+  if ((await handle.describe()).status.name === 'RUNNING') return false;
+  const history = await handle.fetchHistory();
+  return !(history.events ?? []).some((event) => event.workflowExecutionCancelRequestedEventAttributes);
+}
+
 /** Workflow id of the deletion (or dry run) of one image: one saga per image. */
 export const deletionWorkflowId = workflowIdFor;
 
@@ -430,9 +440,15 @@ export class ImgdelClient {
       const description = await this.describeExisting(client, imageId, workflowId);
       if (description.status.name !== 'RUNNING') return true;
       const handle = client.workflow.getHandle(workflowId, description.runId);
-      if (dryRun) await handle.terminate('dry run cancelled (imgdel cancel --dry-run); a dry run changes nothing');
-      else await handle.cancel();
-      return false;
+      try {
+        if (dryRun) await handle.terminate('dry run cancelled (imgdel cancel --dry-run); a dry run changes nothing');
+        else await handle.cancel();
+      } catch (error) {
+        // The run ended between the describe and the terminate: report how it ended, as for one ended before.
+        if (error instanceof WorkflowNotFoundError) return true;
+        throw error;
+      }
+      return !dryRun && (await endedBeforeCancelRequest(handle));
     });
     if (!ended) return { workflowId, requested: true };
     return { workflowId, requested: false, outcome: await this.outcome(imageId, target) };
