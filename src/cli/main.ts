@@ -57,6 +57,12 @@ const deleteOptionsSchema = z.object({
   parkTimeout: z.number().or(z.nan()).optional(),
 });
 
+/** What `delete --json` adds to the outcome: whether this call started the run, or found the image already deleted. */
+interface StartFacts {
+  started: boolean;
+  alreadyDeleted?: true;
+}
+
 const flagsSchema = z.object({
   wait: z.boolean().optional(),
   json: z.boolean().optional(),
@@ -188,11 +194,14 @@ class Cli {
     }
   }
 
-  /** Prints the final outcome and sets the exit code from its status. */
-  finish(outcome: DeletionOutcome, json: boolean, live?: LiveProgress): void {
+  /**
+   * Prints the final outcome and sets the exit code from its status. `start` (delete only) adds to
+   * the JSON whether this call started the run, so a script tells "deleted now" from "already deleted".
+   */
+  finish(outcome: DeletionOutcome, json: boolean, live?: LiveProgress, start?: StartFacts): void {
     this.exitCode = exitCodeForStatus(outcome.status);
     if (json) {
-      this.json(outcome);
+      this.json(start === undefined ? outcome : { ...outcome, ...start });
     } else if (live) {
       live.finish(outcome);
     } else {
@@ -238,21 +247,22 @@ class Cli {
       const client = this.client();
       const started = await client.startDeletion(input).catch(rethrowInFlagTerms);
       if (!json) this.out(renderStarted(started));
+      const start: StartFacts = { started: started.started, ...(started.alreadyDeleted === true ? { alreadyDeleted: true } : {}) };
       if (started.alreadyDeleted === true) {
-        this.finish(await client.outcome(imageId), json);
+        this.finish(await client.outcome(imageId), json, undefined, start);
         return;
       }
       // A dry run's plan is its result: always wait for it (validation only, quick).
       if (options.wait === true || dryRun) {
         const { outcome, live } = await this.wait(imageId, json, dryRun, options.workerTimeout);
-        this.finish(outcome, json, live);
+        this.finish(outcome, json, live, start);
         return;
       }
       const outcome: DeletionOutcome = started.started
         ? { workflowId: started.workflowId, imageId, status: 'running', phase: 'validating', regions: [], templates: [] }
         : await client.outcome(imageId);
       this.exitCode = exitCodeForStatus(outcome.status);
-      if (json) this.json(outcome);
+      if (json) this.json({ ...outcome, ...start });
       // Attached to a deletion that is parked (or has just ended): say so, and what to do, as the exit code does.
       else if (outcome.status !== 'running') this.out(renderOutcome(outcome));
       else this.out([`Follow it with: imgdel status ${imageId}   (or imgdel delete ${imageId} --wait)`]);

@@ -123,6 +123,9 @@ describe('delete, status, list', () => {
     const again = await imgdel(['delete', imageId], env);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('already deleted');
+    const againJson = await imgdel(['delete', imageId, '--json'], env);
+    expect(againJson.code).toBe(0);
+    expect(JSON.parse(againJson.stdout)).toMatchObject({ status: 'deleted', started: false, alreadyDeleted: true });
 
     const status = await imgdel(['status', imageId, '--json'], env);
     expect(status.code).toBe(0);
@@ -138,6 +141,9 @@ describe('delete, status, list', () => {
     const run = await imgdel(['delete', imageId, '--wait', '--json'], env);
     expect(run.code).toBe(0);
     expect(parseOutcomeJson(run.stdout).status).toBe('deleted');
+    const printed: unknown = JSON.parse(run.stdout);
+    expect(printed).toMatchObject({ started: true });
+    expect(printed).not.toHaveProperty('alreadyDeleted');
   });
 
   it('delete without --wait exits 0 with the deletion running, and attaches on a second start', async () => {
@@ -146,9 +152,12 @@ describe('delete, status, list', () => {
     const first = await imgdel(['delete', imageId, '--json'], env);
     expect(first.code).toBe(0);
     expect(parseOutcomeJson(first.stdout).status).toBe('running');
+    expect(JSON.parse(first.stdout)).toMatchObject({ started: true });
     const second = await imgdel(['delete', imageId], env);
     expect(second.code).toBe(0);
     expect(second.stdout).toContain('already running; attached');
+    const attachedJson = await imgdel(['delete', imageId, '--json'], env);
+    expect(JSON.parse(attachedJson.stdout)).toMatchObject({ started: false, status: 'running' });
     const waited = await imgdel(['status', imageId], env);
     expect(waited.code).toBe(0);
   });

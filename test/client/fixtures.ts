@@ -130,6 +130,9 @@ export const outcomeJsonSchema = z.strictObject({
     )
     .optional(),
   parkedUntil: z.iso.datetime().optional(),
+  // delete --json only: whether that call started the run, or found the image already deleted.
+  started: z.boolean().optional(),
+  alreadyDeleted: z.literal(true).optional(),
 });
 
 export function parseOutcomeJson(stdout: string): z.infer<typeof outcomeJsonSchema> {
