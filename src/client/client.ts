@@ -162,6 +162,11 @@ async function endedBeforeCancelRequest(handle: WorkflowHandle): Promise<boolean
   return !(history.events ?? []).some((event) => event.workflowExecutionCancelRequestedEventAttributes);
 }
 
+/** A running deletion whose report could not be read: no step is known, `details` says why. */
+function runningWithoutReport(workflowId: string, imageId: string, details: string): DeletionOutcome {
+  return { workflowId, imageId, status: 'running', phase: 'validating', regions: [], templates: [], details };
+}
+
 /** Workflow id of the deletion (or dry run) of one image: one saga per image. */
 export const deletionWorkflowId = workflowIdFor;
 
@@ -528,10 +533,15 @@ export class ImgdelClient {
     return description;
   }
 
+  /** The retry update's answer; one this imgdel cannot read (another version's worker) still says the retry runs. */
   private progressOutcome(workflowId: string, imageId: string, answer: unknown): DeletionOutcome {
     const progress = parseProgress(answer);
     if (progress) return outcomeFromProgress(workflowId, progress);
-    return { workflowId, imageId, status: 'running', phase: 'validating', regions: [], templates: [] };
+    return runningWithoutReport(
+      workflowId,
+      imageId,
+      `The retry was accepted, but the worker answered with a report this imgdel cannot read (another version?); see imgdel status ${imageId}.`,
+    );
   }
 
   private workerTimeout(perCall: number | undefined): number {
@@ -569,19 +579,14 @@ export class ImgdelClient {
             : new ProgressUnreadableError(imageId, taskQueue, answer.kind, answer.kind === 'unrecognized-report' ? answer.problem : answer.message);
         return {
           queryProblem,
-          outcome: {
+          outcome: runningWithoutReport(
             workflowId,
             imageId,
-            status: 'running',
-            phase: 'validating',
-            regions: [],
-            templates: [],
-            details:
-              answer.kind === 'no-answer'
-                ? `No worker answered the progress query. Is a worker running on task queue ${taskQueue}? ` +
+            answer.kind === 'no-answer'
+              ? `No worker answered the progress query. Is a worker running on task queue ${taskQueue}? ` +
                   'Start one with `npm run worker` (or `npm start` for the local stack).'
-                : `The deletion is running, but its progress cannot be shown: ${queryProblem.message}`,
-          },
+              : `The deletion is running, but its progress cannot be shown: ${queryProblem.message}`,
+          ),
         };
       }
       if (status === 'COMPLETED') {

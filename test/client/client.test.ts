@@ -45,14 +45,15 @@ async function listUntilFound(status: DeletionStatus, workflowId: string): Promi
 
 type ServiceCall = (request: unknown) => Promise<unknown>;
 
-/** The stack's connection with one WorkflowService method wrapped: makes a race or a failure certain. */
-function connectionWrapping(method: string, wrap: (call: ServiceCall) => ServiceCall): Connection {
+/** The stack's connection with WorkflowService methods wrapped: makes a race or a failure certain. */
+function connectionWrapping(method: string | readonly string[], wrap: (call: ServiceCall) => ServiceCall): Connection {
   const real = stack.client.connection;
   if (!(real instanceof Connection)) throw new Error('the test stack should hold a Connection');
+  const methods: readonly string[] = typeof method === 'string' ? [method] : method;
   const service = new Proxy(real.workflowService, {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, receiver);
-      if (property !== method || typeof value !== 'function') return value;
+      if (typeof property !== 'string' || !methods.includes(property) || typeof value !== 'function') return value;
       return wrap((request) => Promise.resolve(value.call(target, request)));
     },
   });
@@ -327,6 +328,27 @@ describe('a parked deletion', () => {
     await imgdel.retry(imageId);
     const finished = await imgdel.waitForOutcome(imageId, { pollMs: 100 });
     expect(finished.status).toBe('deleted');
+  });
+
+  it('says the retry runs when the worker answers it with a report this imgdel cannot read', async () => {
+    const imageId = await seedImage(stack.admin, { regions: ['cn-shanghai', 'cn-hangzhou'] });
+    await stack.admin.addFault({ action: 'DeleteImage', imageId, regionId: 'cn-hangzhou', code: 'ImageNotAllowDelete', times: 1 });
+    await imgdel.startDeletion({ imageId });
+    expect((await imgdel.waitForOutcome(imageId, { pollMs: 100 })).status).toBe('awaiting-retry');
+    // Another version's worker: the update's result is a report of a shape this client does not know.
+    const foreign = { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('{"shape":"from another version"}') };
+    const answeringForeign = connectionWrapping(['updateWorkflowExecution', 'pollWorkflowExecutionUpdate'], (call) => async (request) => {
+      const answer = await call(request);
+      const outcome = (answer as { outcome?: { success?: { payloads?: unknown[] } } }).outcome;
+      if (outcome?.success) outcome.success.payloads = [foreign];
+      return answer;
+    });
+    const retried = await createImgdelClient({ connection: answeringForeign, env: stackEnv(stack) }).retry(imageId);
+    expect(retried).toMatchObject({ imageId, status: 'running' });
+    expect(retried.details).toBe(
+      `The retry was accepted, but the worker answered with a report this imgdel cannot read (another version?); see imgdel status ${imageId}.`,
+    );
+    expect((await imgdel.waitForOutcome(imageId, { pollMs: 100 })).status).toBe('deleted');
   });
 
   it('is no longer listed as awaiting retry once terminated, but as failed', async () => {
