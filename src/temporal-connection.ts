@@ -9,6 +9,14 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions, TLSConfig } from '@temporalio/worker';
 import { ConfigError, type Config, type TemporalConnectionConfig } from './config.js';
 
+/** What to do when the server has no namespace of the configured name (said by the worker and the client alike). */
+export function namespaceNotFoundMessage(address: string, namespace: string): string {
+  return (
+    `Temporal at ${address} has no namespace "${namespace}": set TEMPORAL_NAMESPACE (or the TEMPORAL_PROFILE's namespace) to one it has ` +
+    `(temporal operator namespace list), or create it (temporal operator namespace create --namespace ${namespace})`
+  );
+}
+
 /** Connection options plus the namespace to use with them. */
 export interface TemporalTarget<Options> {
   connectionOptions: Options;

@@ -9,6 +9,7 @@
  * a second signal exits at once (one within SAME_SIGNAL_WINDOW_MS of the first is that one, relayed).
  */
 import type { Logger } from '@temporalio/common';
+import { isGrpcServiceError } from '@temporalio/client';
 import { GracefulShutdownPeriodExpiredError, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
 import { createAlibabaCloudAdapter } from './cloud/alibaba-adapter.js';
@@ -21,7 +22,7 @@ import { createLogger } from './observability/logger.js';
 import { shutdownAbandonLog } from './observability/shutdown-log.js';
 import { installRuntime, metricsBindAddress } from './observability/metrics.js';
 import { configSecrets, redactedConfig } from './observability/redact.js';
-import { nativeConnectionOptions } from './temporal-connection.js';
+import { namespaceNotFoundMessage, nativeConnectionOptions } from './temporal-connection.js';
 import { resolveWorkflowSource, WORKFLOW_BUNDLER_OPTIONS, type WorkflowSource } from './workflow-source.js';
 import { ignoreClosedOutput } from './closed-output.js';
 import { isEntryPoint } from './entry-point.js';
@@ -86,6 +87,12 @@ export async function createImgdelWorker(options: ImgdelWorkerOptions): Promise<
 
   const ownsConnection = options.connection === undefined;
   const connection = options.connection ?? (await NativeConnection.connect(target.connectionOptions));
+  try {
+    await requireNamespace(connection, target.connectionOptions.address ?? config.temporal.address, target.namespace);
+  } catch (error) {
+    if (ownsConnection) await connection.close();
+    throw error;
+  }
 
   const workflowOptions: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle' | 'bundlerOptions'> =
     workflowSource.kind === 'bundle'
@@ -174,6 +181,21 @@ export async function runWorker(config: Config = loadConfig()): Promise<void> {
     throw error;
   }
 }
+
+/**
+ * The SDK would find a missing namespace too, but only after bundling the workflows and as a
+ * transport error; checked first, it is a configuration error that says what to set.
+ */
+async function requireNamespace(connection: NativeConnection, address: string, namespace: string): Promise<void> {
+  try {
+    await connection.workflowService.describeNamespace({ namespace });
+  } catch (error) {
+    if (isGrpcServiceError(error) && error.code === GRPC_NOT_FOUND) throw new ConfigError(namespaceNotFoundMessage(address, namespace));
+    throw error;
+  }
+}
+
+const GRPC_NOT_FOUND = 5;
 
 /** A health port another process holds (or one this process may not bind) is a configuration error naming IMGDEL_HEALTH_PORT. */
 async function startHealthServerOrExplain(options: Parameters<typeof startHealthServer>[0]): Promise<RunningHealthServer> {

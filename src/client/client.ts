@@ -10,6 +10,7 @@ import {
   Client,
   Connection,
   isGrpcServiceError,
+  NamespaceNotFoundError as SdkNamespaceNotFoundError,
   ServiceError,
   TerminatedFailure,
   TimeoutFailure,
@@ -49,6 +50,7 @@ import {
   DeletionUpdateRefusedError,
   ImgdelClientClosedError,
   InvalidDeletionInputError,
+  NamespaceNotFoundError,
   NoWorkerAnsweredError,
   AbandonNotFinishedError,
   NothingToRetryError,
@@ -523,6 +525,7 @@ export class ImgdelClient {
       return await fn(client);
     } catch (error) {
       if (isUnavailable(error)) throw new TemporalUnavailableError(this.address, errorMessage(error));
+      if (error instanceof SdkNamespaceNotFoundError) throw new NamespaceNotFoundError(this.address, this.namespace);
       throw error;
     }
   }

@@ -2,6 +2,7 @@
  * The errors the imgdel client throws. Each one says what went wrong in words a person
  * can act on; the CLI maps them to exit codes (src/cli/exit-codes.ts).
  */
+import { namespaceNotFoundMessage } from '../temporal-connection.js';
 import type { InputProblem } from '../workflows/input.js';
 
 /**
@@ -16,6 +17,7 @@ export const IMGDEL_ERROR_CODES = [
   'NothingToRetry',
   'RetryNotStarted',
   'TemporalUnavailable',
+  'NamespaceNotFound',
   'NoWorkerAnswered',
   'AbandonNotFinished',
   'ProgressQueryFailed',
@@ -125,6 +127,17 @@ export class TemporalUnavailableError extends ImgdelError {
       : 'Check that the server is running and reachable from here, and that TEMPORAL_ADDRESS / TEMPORAL_PROFILE name the right one.';
     super(`cannot reach Temporal at ${address}: ${why}. ${advice}`, 'TemporalUnavailable');
     this.name = 'TemporalUnavailableError';
+  }
+}
+
+/** The Temporal server answers, but has no namespace of that name: a setting to correct, nothing was done. */
+export class NamespaceNotFoundError extends ImgdelError {
+  constructor(
+    readonly address: string,
+    readonly namespace: string,
+  ) {
+    super(namespaceNotFoundMessage(address, namespace), 'NamespaceNotFound');
+    this.name = 'NamespaceNotFoundError';
   }
 }
 

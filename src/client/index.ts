@@ -27,6 +27,7 @@ export {
   ImgdelError,
   isImgdelError,
   InvalidDeletionInputError,
+  NamespaceNotFoundError,
   NoWorkerAnsweredError,
   NothingToRetryError,
   ProgressUnreadableError,

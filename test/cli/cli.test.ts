@@ -100,6 +100,17 @@ describe('bad usage and invalid input: exit 2, nothing started', () => {
   });
 });
 
+describe('a namespace the server does not have: exit 2', () => {
+  it('names the namespace and the server, and says how to list or create namespaces', async () => {
+    const run = await imgdel(['delete', 'img-a1b2c3d4', '--json'], { ...env, TEMPORAL_NAMESPACE: 'no-such-namespace' });
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toEqual({
+      error: { code: 'NamespaceNotFound', message: expect.stringContaining('has no namespace "no-such-namespace"') as unknown },
+    });
+    expect(run.stderr).toContain('temporal operator namespace list');
+  });
+});
+
 describe('cannot reach Temporal: exit 4', () => {
   it('names the address it tried', async () => {
     const run = await imgdel(['status', 'img-a1b2c3d4'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });

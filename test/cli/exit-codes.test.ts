@@ -8,6 +8,7 @@ import {
   ImgdelClientClosedError,
   ImgdelError,
   InvalidDeletionInputError,
+  NamespaceNotFoundError,
   NoWorkerAnsweredError,
   NothingToRetryError,
   ProgressUnreadableError,
@@ -43,6 +44,8 @@ describe('exit codes', () => {
     expect(exitCodeForError(new InvalidDeletionInputError('imageId: bad'))).toBe(2);
     expect(exitCodeForError(new ConfigError('TEMPORAL_ADDRESS: bad'))).toBe(2);
     expect(exitCodeForError(new TemporalUnavailableError('127.0.0.1:1', 'refused'))).toBe(4);
+    // A namespace the server does not have is a setting to correct, like a bad TEMPORAL_ADDRESS.
+    expect(exitCodeForError(new NamespaceNotFoundError('127.0.0.1:7233', 'nope'))).toBe(2);
     expect(exitCodeForError(new DeletionNotFoundError('img-a1b2', 'delete-image-img-a1b2', 'default'))).toBe(1);
     expect(exitCodeForError(new NothingToRetryError('img-a1b2', 'nothing failed'))).toBe(1);
     expect(exitCodeForError(new NoWorkerAnsweredError('img-a1b2', 'image-deletion', 60_000, 'retry'))).toBe(5);
@@ -60,6 +63,7 @@ describe('exit codes', () => {
       [new NothingToRetryError('img-a1b2', 'nothing failed'), 'NothingToRetry'],
       [new RetryNotStartedError('img-a1b2', 'ended first'), 'RetryNotStarted'],
       [new TemporalUnavailableError('127.0.0.1:1', 'refused'), 'TemporalUnavailable'],
+      [new NamespaceNotFoundError('127.0.0.1:7233', 'nope'), 'NamespaceNotFound'],
       [new NoWorkerAnsweredError('img-a1b2', 'image-deletion', 60_000, 'retry'), 'NoWorkerAnswered'],
       [new AbandonNotFinishedError('img-a1b2', 'image-deletion', 60_000), 'AbandonNotFinished'],
       [new ProgressUnreadableError('img-a1b2', 'image-deletion', 'query-failed', 'boom'), 'ProgressQueryFailed'],

@@ -4,13 +4,13 @@
  */
 import type { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SHUTDOWN_FORCE_MARGIN_MS, loadConfig } from '../../src/config.js';
+import { ConfigError, SHUTDOWN_FORCE_MARGIN_MS, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { beginGracefulShutdown, createImgdelWorker } from '../../src/worker.js';
 import { workflowIdFor } from '../../src/workflows/input.js';
 import { WORKFLOW_TYPE, type DeletionProgress } from '../../src/workflows/model.js';
 import { ACCOUNT, scriptedCloud } from '../helpers/scripted-cloud.js';
-import { connectTestClient, createTestNativeConnection, testNamespace, uniqueTaskQueue } from '../helpers/temporal.js';
+import { connectTestClient, createTestNativeConnection, testNamespace, testTemporalAddress, uniqueTaskQueue } from '../helpers/temporal.js';
 
 let connection: NativeConnection;
 beforeAll(async () => {
@@ -151,5 +151,24 @@ describe('createImgdelWorker', () => {
     expect(imgdel.worker.getState()).toBe('INITIALIZED');
     await imgdel.close();
     expect(imgdel.worker.getState()).toBe('STOPPED');
+  });
+
+  it('refuses a namespace the server does not have as a configuration error that says what to set, before bundling', async () => {
+    const lines: string[] = [];
+    const refusal = await createImgdelWorker({
+      config: loadConfig({ IMGDEL_ACCOUNT_ID: ACCOUNT, TEMPORAL_ADDRESS: testTemporalAddress(), TEMPORAL_NAMESPACE: 'no-such-namespace' }),
+      connection,
+      cloud: scriptedCloud('img-unused0002', ['cn-shanghai']),
+      taskQueue: uniqueTaskQueue('imgdel-no-namespace'),
+      logger: createLogger({ level: 'INFO', format: 'json', write: (line) => lines.push(line) }),
+    }).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(ConfigError);
+    expect((refusal as Error).message).toBe(
+      `Temporal at ${testTemporalAddress()} has no namespace "no-such-namespace": set TEMPORAL_NAMESPACE (or the TEMPORAL_PROFILE's namespace) to one it has ` +
+        '(temporal operator namespace list), or create it (temporal operator namespace create --namespace no-such-namespace)',
+    );
+    expect(lines.some((line) => line.includes('bundled the workflows'))).toBe(false);
+    // The injected connection is the caller's: still usable.
+    await expect(connection.workflowService.describeNamespace({ namespace: testNamespace() })).resolves.toBeDefined();
   });
 });
