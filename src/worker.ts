@@ -87,12 +87,6 @@ export async function createImgdelWorker(options: ImgdelWorkerOptions): Promise<
 
   const ownsConnection = options.connection === undefined;
   const connection = options.connection ?? (await NativeConnection.connect(target.connectionOptions));
-  try {
-    await requireNamespace(connection, target.connectionOptions.address ?? config.temporal.address, target.namespace);
-  } catch (error) {
-    if (ownsConnection) await connection.close();
-    throw error;
-  }
 
   const workflowOptions: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle' | 'bundlerOptions'> =
     workflowSource.kind === 'bundle'
@@ -101,6 +95,7 @@ export async function createImgdelWorker(options: ImgdelWorkerOptions): Promise<
 
   let worker: Worker;
   try {
+    await requireNamespace(connection, target.connectionOptions.address ?? config.temporal.address, target.namespace);
     worker = await Worker.create({
       connection,
       namespace: target.namespace,
