@@ -17,6 +17,18 @@ export function namespaceNotFoundMessage(address: string, namespace: string): st
   );
 }
 
+/**
+ * What to do when the server refuses imgdel's credentials, or lets them in but not into the
+ * namespace (said by the worker and the client alike); `reason` is the server's own words.
+ */
+export function temporalRefusedMessage(address: string, namespace: string, reason: string): string {
+  return (
+    `Temporal at ${address} refused imgdel for namespace "${namespace}" (${reason}): check the credentials it connects with ` +
+    '(TEMPORAL_API_KEY, or TEMPORAL_TLS_CLIENT_CERT_PATH / TEMPORAL_TLS_CLIENT_KEY_PATH, or the TEMPORAL_PROFILE that sets them) ' +
+    'and that they are allowed to use this namespace'
+  );
+}
+
 /** Connection options plus the namespace to use with them. */
 export interface TemporalTarget<Options> {
   connectionOptions: Options;

@@ -9,7 +9,6 @@
  * a second signal exits at once (one within SAME_SIGNAL_WINDOW_MS of the first is that one, relayed).
  */
 import type { Logger } from '@temporalio/common';
-import { isGrpcServiceError } from '@temporalio/client';
 import { GracefulShutdownPeriodExpiredError, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
 import { createAlibabaCloudAdapter } from './cloud/alibaba-adapter.js';
@@ -22,7 +21,8 @@ import { createLogger } from './observability/logger.js';
 import { shutdownAbandonLog } from './observability/shutdown-log.js';
 import { installRuntime, metricsBindAddress } from './observability/metrics.js';
 import { configSecrets, redactedConfig } from './observability/redact.js';
-import { namespaceNotFoundMessage, nativeConnectionOptions } from './temporal-connection.js';
+import { namespaceNotFoundMessage, nativeConnectionOptions, temporalRefusedMessage } from './temporal-connection.js';
+import { GrpcStatus, grpcCode, isRefusal, serverReason } from './grpc-status.js';
 import { resolveWorkflowSource, WORKFLOW_BUNDLER_OPTIONS, type WorkflowSource } from './workflow-source.js';
 import { ignoreClosedOutput } from './closed-output.js';
 import { isEntryPoint } from './entry-point.js';
@@ -178,19 +178,19 @@ export async function runWorker(config: Config = loadConfig()): Promise<void> {
 }
 
 /**
- * The SDK would find a missing namespace too, but only after bundling the workflows and as a
- * transport error; checked first, it is a configuration error that says what to set.
+ * The SDK would find a missing namespace (or credentials the server refuses) too, but only after
+ * bundling the workflows and as a transport error; checked first, it is a configuration error that
+ * says what to set.
  */
 async function requireNamespace(connection: NativeConnection, address: string, namespace: string): Promise<void> {
   try {
     await connection.workflowService.describeNamespace({ namespace });
   } catch (error) {
-    if (isGrpcServiceError(error) && error.code === GRPC_NOT_FOUND) throw new ConfigError(namespaceNotFoundMessage(address, namespace));
+    if (grpcCode(error) === GrpcStatus.NOT_FOUND) throw new ConfigError(namespaceNotFoundMessage(address, namespace));
+    if (isRefusal(error)) throw new ConfigError(temporalRefusedMessage(address, namespace, serverReason(error)));
     throw error;
   }
 }
-
-const GRPC_NOT_FOUND = 5;
 
 /** A health port another process holds (or one this process may not bind) is a configuration error naming IMGDEL_HEALTH_PORT. */
 async function startHealthServerOrExplain(options: Parameters<typeof startHealthServer>[0]): Promise<RunningHealthServer> {

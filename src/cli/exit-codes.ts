@@ -10,7 +10,10 @@ export const ExitCode = {
   Ok: 0,
   /** Rejected, compensated, abandoned, cancelled or failed; also: no such deletion, update refused. */
   Failed: 1,
-  /** Bad usage, invalid input or configuration (a namespace Temporal does not have): nothing was started. */
+  /**
+   * Bad usage, invalid input or configuration (a namespace Temporal does not have, credentials it
+   * refuses): nothing was started.
+   */
   Usage: 2,
   /** The deletion is parked, awaiting an operator's retry or abandon. */
   AwaitingRetry: 3,
@@ -47,6 +50,7 @@ export function exitCodeForStatus(status: DeletionStatus): ExitCodeValue {
 const EXIT_CODE_FOR_ERROR: Partial<Record<ImgdelErrorCode, ExitCodeValue>> = {
   InvalidInput: ExitCode.Usage,
   NamespaceNotFound: ExitCode.Usage,
+  TemporalRefused: ExitCode.Usage,
   TemporalUnavailable: ExitCode.TemporalUnavailable,
   NoWorkerAnswered: ExitCode.NoWorker,
   AbandonNotFinished: ExitCode.NoWorker,

@@ -81,7 +81,8 @@ const listOptionsSchema = z.object({
 const EXIT_CODES_HELP = `Exit codes:
   0  deleted (or the dry-run plan printed; or the deletion is still running without --wait)
   1  rejected, compensated, abandoned, cancelled or failed; no such deletion; update refused
-  2  bad usage, invalid input, or a namespace Temporal does not have (nothing was started)
+  2  bad usage, invalid input, a namespace Temporal does not have, or credentials it refuses
+     (nothing was started)
   3  parked, awaiting retry
   4  cannot reach Temporal
   5  no worker answered on the deletion's task queue within --worker-timeout (default 60 s)

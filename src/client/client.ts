@@ -9,7 +9,6 @@ import {
   CancelledFailure,
   Client,
   Connection,
-  isGrpcServiceError,
   NamespaceNotFoundError as SdkNamespaceNotFoundError,
   ServiceError,
   TerminatedFailure,
@@ -24,6 +23,7 @@ import {
 import type { ConnectionOptions, WorkflowExecutionDescription, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
 import { abortableSleep, unlessAborted } from '../abort.js';
+import { GrpcStatus, grpcCode, isRefusal, serverReason } from '../grpc-status.js';
 import { StepCode } from '../cloud/errors.js';
 import { hostPort, loadClientConfig, nonEmptyText } from '../config.js';
 import { DEFAULTS, abandonRequestProblems, checkInput, describeInputProblems, inputProblemsOf, workflowIdFor } from '../workflows/input.js';
@@ -56,6 +56,7 @@ import {
   NothingToRetryError,
   ProgressUnreadableError,
   RetryNotStartedError,
+  TemporalRefusedError,
   TemporalUnavailableError,
 } from './errors.js';
 import { outcomeFromFailure, outcomeFromProgress, parseProgress, readProgress, TemporalEndCode } from './outcome.js';
@@ -187,10 +188,6 @@ const SERVER_PROBE_TIMEOUT_MS = 3_000;
  * ProgressUnreadableError: long enough to ride out a worker restart, short next to the worker timeout.
  */
 const QUERY_FAILURE_GRACE_MS = 5_000;
-const GRPC_CANCELLED = 1;
-const GRPC_FAILED_PRECONDITION = 9;
-const GRPC_UNAVAILABLE = 14;
-const GRPC_DEADLINE_EXCEEDED = 4;
 
 /** The longest wait a timer or a gRPC deadline takes (2^31 - 1 ms, about 24.8 days). */
 const MAX_DURATION_MS = 2 ** 31 - 1;
@@ -500,6 +497,7 @@ export class ImgdelClient {
             connectTimeout: this.options.connectTimeoutMs ?? 5_000,
           });
         } catch (error) {
+          if (isRefusal(error)) throw new TemporalRefusedError(this.address, this.namespace, serverReason(error));
           throw new TemporalUnavailableError(this.address, errorMessage(error));
         }
         if (this.closed) {
@@ -526,6 +524,7 @@ export class ImgdelClient {
     } catch (error) {
       if (isUnavailable(error)) throw new TemporalUnavailableError(this.address, errorMessage(error));
       if (error instanceof SdkNamespaceNotFoundError) throw new NamespaceNotFoundError(this.address, this.namespace);
+      if (isRefusal(error)) throw new TemporalRefusedError(this.address, this.namespace, serverReason(error));
       throw error;
     }
   }
@@ -677,11 +676,11 @@ export class ImgdelClient {
 export function classifyQueryError(error: unknown): ProgressAnswer | undefined {
   const code = grpcCode(error);
   // A deadline that passes can also surface as CANCELLED ("Call cancelled"): no answer either.
-  if (code === GRPC_DEADLINE_EXCEEDED || code === GRPC_CANCELLED) return { kind: 'no-answer' };
+  if (code === GrpcStatus.DEADLINE_EXCEEDED || code === GrpcStatus.CANCELLED) return { kind: 'no-answer' };
   // The SDK's error for a query the worker failed: its handler threw, or it has no such query.
   if (error instanceof QueryNotRegisteredError) return { kind: 'query-failed', message: queryFailureMessage(error) };
   // The server answers for the worker: the deletion's workflow task keeps failing, so no query can run.
-  if (code === GRPC_FAILED_PRECONDITION && /workflow task in failed state/i.test(`${errorMessage(error)} ${queryFailureMessage(error)}`)) {
+  if (code === GrpcStatus.FAILED_PRECONDITION && /workflow task in failed state/i.test(`${errorMessage(error)} ${queryFailureMessage(error)}`)) {
     return { kind: 'task-failing', message: queryFailureMessage(error) };
   }
   return undefined;
@@ -941,19 +940,13 @@ function explainMissingSearchAttributes(error: unknown, namespace: string): unkn
   return new Error(`${message}. imgdel needs its search attributes in namespace ${namespace}: ${create}`, { cause: error });
 }
 
-function grpcCode(error: unknown): number | undefined {
-  if (isGrpcServiceError(error)) return error.code;
-  if (error instanceof ServiceError && isGrpcServiceError(error.cause)) return error.cause.code;
-  return undefined;
-}
-
 function isUnavailable(error: unknown): boolean {
   const code = grpcCode(error);
-  return code === GRPC_UNAVAILABLE || code === GRPC_DEADLINE_EXCEEDED;
+  return code === GrpcStatus.UNAVAILABLE || code === GrpcStatus.DEADLINE_EXCEEDED;
 }
 
 function isDeadline(error: unknown): boolean {
-  return grpcCode(error) === GRPC_DEADLINE_EXCEEDED;
+  return grpcCode(error) === GrpcStatus.DEADLINE_EXCEEDED;
 }
 
 /** An error's message; for a server error the SDK wrapped (ServiceError('Failed to …', { cause })), the cause's too. */

@@ -2,7 +2,7 @@
  * The errors the imgdel client throws. Each one says what went wrong in words a person
  * can act on; the CLI maps them to exit codes (src/cli/exit-codes.ts).
  */
-import { namespaceNotFoundMessage } from '../temporal-connection.js';
+import { namespaceNotFoundMessage, temporalRefusedMessage } from '../temporal-connection.js';
 import type { InputProblem } from '../workflows/input.js';
 
 /**
@@ -18,6 +18,7 @@ export const IMGDEL_ERROR_CODES = [
   'RetryNotStarted',
   'TemporalUnavailable',
   'NamespaceNotFound',
+  'TemporalRefused',
   'NoWorkerAnswered',
   'AbandonNotFinished',
   'ProgressQueryFailed',
@@ -138,6 +139,22 @@ export class NamespaceNotFoundError extends ImgdelError {
   ) {
     super(namespaceNotFoundMessage(address, namespace), 'NamespaceNotFound');
     this.name = 'NamespaceNotFoundError';
+  }
+}
+
+/**
+ * The Temporal server refused the call (PERMISSION_DENIED or UNAUTHENTICATED): credentials it
+ * does not accept, or not allowed to use the namespace. A setting to correct; nothing was done.
+ */
+export class TemporalRefusedError extends ImgdelError {
+  constructor(
+    readonly address: string,
+    readonly namespace: string,
+    /** The server's own reason. */
+    readonly reason: string,
+  ) {
+    super(temporalRefusedMessage(address, namespace, reason), 'TemporalRefused');
+    this.name = 'TemporalRefusedError';
   }
 }
 

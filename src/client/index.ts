@@ -32,6 +32,7 @@ export {
   NothingToRetryError,
   ProgressUnreadableError,
   RetryNotStartedError,
+  TemporalRefusedError,
   TemporalUnavailableError,
 } from './errors.js';
 export type { ImgdelErrorCode } from './errors.js';

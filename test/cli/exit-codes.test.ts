@@ -9,6 +9,7 @@ import {
   ImgdelError,
   InvalidDeletionInputError,
   NamespaceNotFoundError,
+  TemporalRefusedError,
   NoWorkerAnsweredError,
   NothingToRetryError,
   ProgressUnreadableError,
@@ -46,6 +47,8 @@ describe('exit codes', () => {
     expect(exitCodeForError(new TemporalUnavailableError('127.0.0.1:1', 'refused'))).toBe(4);
     // A namespace the server does not have is a setting to correct, like a bad TEMPORAL_ADDRESS.
     expect(exitCodeForError(new NamespaceNotFoundError('127.0.0.1:7233', 'nope'))).toBe(2);
+    // So are credentials the server refuses.
+    expect(exitCodeForError(new TemporalRefusedError('temporal.example:7233', 'prod', 'Request unauthorized'))).toBe(2);
     expect(exitCodeForError(new DeletionNotFoundError('img-a1b2', 'delete-image-img-a1b2', 'default'))).toBe(1);
     expect(exitCodeForError(new NothingToRetryError('img-a1b2', 'nothing failed'))).toBe(1);
     expect(exitCodeForError(new NoWorkerAnsweredError('img-a1b2', 'image-deletion', 60_000, 'retry'))).toBe(5);
@@ -64,6 +67,7 @@ describe('exit codes', () => {
       [new RetryNotStartedError('img-a1b2', 'ended first'), 'RetryNotStarted'],
       [new TemporalUnavailableError('127.0.0.1:1', 'refused'), 'TemporalUnavailable'],
       [new NamespaceNotFoundError('127.0.0.1:7233', 'nope'), 'NamespaceNotFound'],
+      [new TemporalRefusedError('temporal.example:7233', 'prod', 'Request unauthorized'), 'TemporalRefused'],
       [new NoWorkerAnsweredError('img-a1b2', 'image-deletion', 60_000, 'retry'), 'NoWorkerAnswered'],
       [new AbandonNotFinishedError('img-a1b2', 'image-deletion', 60_000), 'AbandonNotFinished'],
       [new ProgressUnreadableError('img-a1b2', 'image-deletion', 'query-failed', 'boom'), 'ProgressQueryFailed'],

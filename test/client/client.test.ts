@@ -14,6 +14,7 @@ import {
   DeletionUpdateRefusedError,
   InvalidDeletionInputError,
   NothingToRetryError,
+  TemporalRefusedError,
   TemporalUnavailableError,
 } from '../../src/client/index.js';
 import type { DeletionListItem, DeletionOutcome, DeletionStatus, ImgdelClient } from '../../src/client/index.js';
@@ -21,6 +22,7 @@ import { deletionStartOptions } from '../../src/client/client.js';
 import { DEFAULTS } from '../../src/workflows/input.js';
 import { deletionStatusKey, imageIdKey, SEARCH_STATUS, WORKFLOW_TYPE } from '../../src/workflows/model.js';
 import { recordHistoryIfAsked } from '../helpers/histories.js';
+import { testNamespace, testTemporalAddress } from '../helpers/temporal.js';
 import { workflowExists } from '../helpers/stack.js';
 import type { TestStack } from '../helpers/stack.js';
 import { grpcError, seedImage, stackEnv, useClientStack } from './fixtures.js';
@@ -504,5 +506,22 @@ describe('errors', () => {
     expect(error).toBeInstanceOf(TemporalUnavailableError);
     expect((error as TemporalUnavailableError).address).toBe('127.0.0.1:1');
     expect((error as Error).message).toContain('127.0.0.1:1');
+  });
+
+  it('says which credentials to check when Temporal refuses the call, and starts nothing', async () => {
+    const imageId = await seedImage(stack.admin);
+    // The dev server has no authorizer: the refusal a server with one sends, as the transport reports it.
+    const refusing = connectionWrapping(['startWorkflowExecution', 'describeWorkflowExecution'], () => () => {
+      throw grpcError(7, 'Request unauthorized.');
+    });
+    const refused = createImgdelClient({ connection: refusing, env: stackEnv(stack) });
+    const error = await refused.startDeletion({ imageId }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TemporalRefusedError);
+    expect(error).toMatchObject({ code: 'TemporalRefused', address: testTemporalAddress(), namespace: testNamespace(), reason: 'Request unauthorized' });
+    expect((error as Error).message).toBe(
+      `Temporal at ${testTemporalAddress()} refused imgdel for namespace "${testNamespace()}" (Request unauthorized): check the credentials it connects with ` +
+        '(TEMPORAL_API_KEY, or TEMPORAL_TLS_CLIENT_CERT_PATH / TEMPORAL_TLS_CLIENT_KEY_PATH, or the TEMPORAL_PROFILE that sets them) and that they are allowed to use this namespace',
+    );
+    expect(await workflowExists(stack.client, deletionWorkflowId(imageId))).toBe(false);
   });
 });

@@ -4,7 +4,6 @@
  * and the CLI run in-process with captured output.
  */
 import { randomBytes } from 'node:crypto';
-import { Metadata } from '@grpc/grpc-js';
 import { z } from 'zod';
 import type { EmulatorAdmin } from '../../src/emulator/admin-client.js';
 import { EMULATOR_DEFAULTS } from '../../src/emulator/defaults.js';
@@ -14,10 +13,7 @@ import { createImgdelClient, type ImgdelClient } from '../../src/client/index.js
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { testNamespace, testTemporalAddress } from '../helpers/temporal.js';
 
-/** A gRPC failure as the client's transport reports one (no status details). */
-export function grpcError(code: number, details: string): Error {
-  return Object.assign(new Error(`${code} ${details}`), { code, details, metadata: new Metadata() });
-}
+export { grpcError } from '../helpers/grpc-error.js';
 
 /** img-t + 12 random lower-case letters and digits: valid, and new on every call. */
 export function uniqueImageId(): string {

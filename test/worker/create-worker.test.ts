@@ -9,6 +9,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { beginGracefulShutdown, createImgdelWorker } from '../../src/worker.js';
 import { workflowIdFor } from '../../src/workflows/input.js';
 import { WORKFLOW_TYPE, type DeletionProgress } from '../../src/workflows/model.js';
+import { grpcError } from '../helpers/grpc-error.js';
 import { ACCOUNT, scriptedCloud } from '../helpers/scripted-cloud.js';
 import { connectTestClient, createTestNativeConnection, testNamespace, testTemporalAddress, uniqueTaskQueue } from '../helpers/temporal.js';
 
@@ -170,5 +171,31 @@ describe('createImgdelWorker', () => {
     expect(lines.some((line) => line.includes('bundled the workflows'))).toBe(false);
     // The injected connection is the caller's: still usable.
     await expect(connection.workflowService.describeNamespace({ namespace: testNamespace() })).resolves.toBeDefined();
+  });
+
+  it('refuses credentials the server rejects as a configuration error that names the settings to check, before bundling', async () => {
+    // The dev server has no authorizer: the connection answers the namespace check as one with an authorizer would.
+    const rejected = grpcError(16, 'invalid API key');
+    const service = new Proxy(connection.workflowService, {
+      get: (target, property, receiver) =>
+        property === 'describeNamespace' ? () => Promise.reject(rejected) : (Reflect.get(target, property, receiver) as unknown),
+    });
+    const refusing = new Proxy(connection, {
+      get: (target, property) => (property === 'workflowService' ? service : (Reflect.get(target, property, target) as unknown)),
+    });
+    const lines: string[] = [];
+    const refusal = await createImgdelWorker({
+      config: loadConfig({ IMGDEL_ACCOUNT_ID: ACCOUNT, TEMPORAL_ADDRESS: testTemporalAddress(), TEMPORAL_NAMESPACE: testNamespace() }),
+      connection: refusing,
+      cloud: scriptedCloud('img-unused0003', ['cn-shanghai']),
+      taskQueue: uniqueTaskQueue('imgdel-refused'),
+      logger: createLogger({ level: 'INFO', format: 'json', write: (line) => lines.push(line) }),
+    }).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(ConfigError);
+    expect((refusal as Error).message).toBe(
+      `Temporal at ${testTemporalAddress()} refused imgdel for namespace "${testNamespace()}" (invalid API key): check the credentials it connects with ` +
+        '(TEMPORAL_API_KEY, or TEMPORAL_TLS_CLIENT_CERT_PATH / TEMPORAL_TLS_CLIENT_KEY_PATH, or the TEMPORAL_PROFILE that sets them) and that they are allowed to use this namespace',
+    );
+    expect(lines.some((line) => line.includes('bundled the workflows'))).toBe(false);
   });
 });

@@ -1,0 +1,36 @@
+/**
+ * The gRPC status codes imgdel tells apart in the Temporal server's answers, and one reading of an
+ * error's status for the client and the worker alike. Numbers from the gRPC spec (they never change).
+ */
+import { isGrpcServiceError, ServiceError } from '@temporalio/client';
+
+export const GrpcStatus = {
+  CANCELLED: 1,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  PERMISSION_DENIED: 7,
+  FAILED_PRECONDITION: 9,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+} as const;
+
+/** The gRPC status of a server error, also when the SDK wrapped it (ServiceError('Failed to …', { cause })). */
+export function grpcCode(error: unknown): number | undefined {
+  if (isGrpcServiceError(error)) return error.code;
+  if (error instanceof ServiceError && isGrpcServiceError(error.cause)) return error.cause.code;
+  return undefined;
+}
+
+/** The server refused the caller: credentials it does not accept, or not allowed to use the namespace. */
+export function isRefusal(error: unknown): boolean {
+  const code = grpcCode(error);
+  return code === GrpcStatus.PERMISSION_DENIED || code === GrpcStatus.UNAUTHENTICATED;
+}
+
+/** The server's own words for a gRPC error (its `details`, without the "7 PERMISSION_DENIED:" prefix), else the message. */
+export function serverReason(error: unknown): string {
+  const grpcError = isGrpcServiceError(error) ? error : error instanceof ServiceError && isGrpcServiceError(error.cause) ? error.cause : undefined;
+  const details = grpcError?.details.trim();
+  if (details) return details.replace(/\.$/, '');
+  return error instanceof Error ? error.message : String(error);
+}
