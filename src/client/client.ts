@@ -97,7 +97,16 @@ export interface ImgdelClientOptions {
   workerTimeoutMs?: number;
 }
 
-export interface UpdateOptions {
+/**
+ * Every call takes a signal: aborting it ends the call at once, rejecting with the signal's reason,
+ * and cancels its requests to Temporal. What the server had already accepted stands (a started
+ * deletion runs on; an update sent may still apply): imgdel status tells.
+ */
+export interface AbortOptions {
+  signal?: AbortSignal;
+}
+
+export interface UpdateOptions extends AbortOptions {
   /** Give up (NoWorkerAnsweredError) when no worker has handled the update within this time. */
   workerTimeoutMs?: number;
 }
@@ -114,7 +123,7 @@ export interface StartedDeletion {
   uiUrl?: string;
 }
 
-export interface WaitOptions {
+export interface WaitOptions extends AbortOptions {
   onProgress?: (outcome: DeletionOutcome) => void;
   /** Poll interval (default 500 ms). */
   pollMs?: number;
@@ -122,11 +131,9 @@ export interface WaitOptions {
   dryRun?: boolean;
   /** Give up (NoWorkerAnsweredError) when no worker has answered the progress query for this long. */
   workerTimeoutMs?: number;
-  /** Stops the wait (it rejects with the signal's reason); the deletion itself goes on. */
-  signal?: AbortSignal;
 }
 
-export interface TargetOptions {
+export interface TargetOptions extends AbortOptions {
   /** Address the dry run of this image (workflow id `delete-image-<id>-dry-run`). */
   dryRun?: boolean;
 }
@@ -142,7 +149,7 @@ export interface DeletionListItem {
   closeTime?: string;
 }
 
-export interface ListOptions {
+export interface ListOptions extends AbortOptions {
   status?: DeletionStatus;
   /** At most this many (default DEFAULT_LIST_LIMIT), newest first. */
   limit?: number;
@@ -214,6 +221,8 @@ const targetSettingsSchema = z.object({
  * `dryRun: 'true'` would otherwise address (and `cancel` would cancel) the real deletion.
  */
 const targetOptionsSchema = z.object({ dryRun: z.boolean({ error: 'must be true or false' }).optional() });
+/** Checked so that a JavaScript caller's stray value fails here, not as a TypeError deep in the SDK. */
+const abortOptionsSchema = z.object({ signal: z.instanceof(AbortSignal, { error: 'must be an AbortSignal' }).optional() });
 const listOptionsSchema = z.object({
   status: z.enum(DELETION_STATUSES).optional(),
   limit: z.number().int().positive().optional(),
@@ -269,7 +278,8 @@ export class ImgdelClient {
    * Starts the deletion of one image, or attaches to the one already running. Returns
    * `alreadyDeleted: true` (starting nothing) when the last deletion of the image completed.
    */
-  async startDeletion(rawInput: DeleteImageInput): Promise<StartedDeletion> {
+  async startDeletion(rawInput: DeleteImageInput, options: AbortOptions = {}): Promise<StartedDeletion> {
+    const signal = checkedOptions(abortOptionsSchema, options, 'nothing was started').signal;
     const check = checkInput(rawInput);
     if (!check.ok) throw new InvalidDeletionInputError(check.problems, 'nothing was started', check.issues);
     const input = check.input;
@@ -297,12 +307,13 @@ export class ImgdelClient {
       const description = await client.workflow.getHandle(workflowId, runId).describe();
       const started = description.memo?.[START_TOKEN_MEMO_KEY] === startToken;
       return { workflowId, runId, imageId: input.imageId, started, uiUrl: link };
-    });
+    }, signal);
   }
 
   /** The progress of the running or last deletion of an image. */
   async getProgress(imageId: string, target: TargetOptions = {}): Promise<DeletionProgress> {
     checkedOptions(targetOptionsSchema, target, 'nothing was sent to Temporal');
+    checkedOptions(abortOptionsSchema, target, 'nothing was sent to Temporal');
     const snapshot = await this.snapshot(imageId, target);
     return snapshot.progress ?? outcomeAsProgress(snapshot.outcome);
   }
@@ -310,6 +321,7 @@ export class ImgdelClient {
   /** The running or last deletion of an image, as the CLI's JSON shape. */
   async outcome(imageId: string, target: TargetOptions = {}): Promise<DeletionOutcome> {
     checkedOptions(targetOptionsSchema, target, 'nothing was sent to Temporal');
+    checkedOptions(abortOptionsSchema, target, 'nothing was sent to Temporal');
     return (await this.snapshot(imageId, target)).outcome;
   }
 
@@ -320,15 +332,15 @@ export class ImgdelClient {
   async waitForOutcome(imageId: string, options: WaitOptions = {}): Promise<DeletionOutcome> {
     checkedOptions(timingOptionsSchema, options, 'nothing was waited for');
     checkedOptions(targetOptionsSchema, options, 'nothing was waited for');
+    const signal = checkedOptions(abortOptionsSchema, options, 'nothing was waited for').signal;
     const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
     const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
-    const target = { dryRun: options.dryRun === true };
+    const target = { dryRun: options.dryRun === true, signal };
     let lastSeen = '';
     const trouble = new QueryTrouble(imageId, workerTimeoutMs);
     for (;;) {
-      options.signal?.throwIfAborted();
       const polledAt = Date.now();
-      const snapshot = await unlessAborted(this.snapshot(imageId, target), options.signal);
+      const snapshot = await this.snapshot(imageId, target);
       const outcome = snapshot.outcome;
       const seen = JSON.stringify(outcome);
       if (seen !== lastSeen) {
@@ -338,7 +350,7 @@ export class ImgdelClient {
       if (isSettled(outcome.status)) return outcome;
       const verdict = trouble.check(snapshot.queryProblem, polledAt, Date.now());
       if (verdict !== undefined) throw verdict;
-      await abortableSleep(pollMs, options.signal);
+      await abortableSleep(pollMs, signal);
     }
   }
 
@@ -349,6 +361,7 @@ export class ImgdelClient {
   async retry(imageId: string, options: UpdateOptions = {}): Promise<DeletionOutcome> {
     const workflowId = checkedWorkflowId(imageId);
     checkedOptions(timingOptionsSchema, options, 'nothing was retried');
+    const signal = checkedOptions(abortOptionsSchema, options, 'nothing was retried').signal;
     const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
     return this.call(async (client) => {
       const description = await this.describeExisting(client, imageId, workflowId);
@@ -366,6 +379,7 @@ export class ImgdelClient {
       try {
         const answer = await withWorkerDeadline(client, workerTimeoutMs, () => handle.executeUpdate(retryUpdate), () =>
           new NoWorkerAnsweredError(imageId, description.taskQueue, workerTimeoutMs, 'the retry was not accepted; it may still run once a worker starts'),
+          signal,
         );
         return this.progressOutcome(workflowId, imageId, answer);
       } catch (error) {
@@ -376,7 +390,7 @@ export class ImgdelClient {
         }
         throw error;
       }
-    });
+    }, signal);
   }
 
   /**
@@ -389,6 +403,7 @@ export class ImgdelClient {
     const problems = abandonRequestProblems(reason === undefined ? {} : { reason });
     if (problems.length > 0) throw new InvalidDeletionInputError(describeInputProblems(problems), 'nothing was abandoned', problems);
     checkedOptions(timingOptionsSchema, options, 'nothing was abandoned');
+    const signal = checkedOptions(abortOptionsSchema, options, 'nothing was abandoned').signal;
     const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
     await this.call(async (client) => {
       const description = await this.describeExisting(client, imageId, workflowId);
@@ -403,7 +418,13 @@ export class ImgdelClient {
       const noWorker = () =>
         new NoWorkerAnsweredError(imageId, description.taskQueue, workerTimeoutMs, 'the abandon was not accepted; it may still apply once a worker starts');
       try {
-        await withWorkerDeadline(client, workerTimeoutMs, () => handle.executeUpdate(abandonUpdate, { args: [reason === undefined ? {} : { reason }] }), noWorker);
+        await withWorkerDeadline(
+          client,
+          workerTimeoutMs,
+          () => handle.executeUpdate(abandonUpdate, { args: [reason === undefined ? {} : { reason }] }),
+          noWorker,
+          signal,
+        );
       } catch (error) {
         if (error instanceof WorkflowUpdateFailedError) {
           throw new DeletionUpdateRefusedError('abandon', imageId, `abandon refused for ${imageId}: ${refusalReason(error)}`);
@@ -426,8 +447,8 @@ export class ImgdelClient {
         // unknown, and the error says the abandon was accepted rather than nothing at all.
         if (!(error instanceof WorkflowFailedError)) throw notFinished(error);
       }
-    });
-    return this.outcome(imageId);
+    }, signal);
+    return this.outcome(imageId, { signal });
   }
 
   /**
@@ -438,6 +459,7 @@ export class ImgdelClient {
    */
   async cancel(imageId: string, target: TargetOptions = {}): Promise<CancelResult> {
     checkedOptions(targetOptionsSchema, target, 'nothing was cancelled');
+    checkedOptions(abortOptionsSchema, target, 'nothing was cancelled');
     const dryRun = target.dryRun === true;
     const workflowId = checkedWorkflowId(imageId, dryRun);
     const ended = await this.call(async (client) => {
@@ -453,7 +475,7 @@ export class ImgdelClient {
         throw error;
       }
       return !dryRun && (await endedBeforeCancelRequest(handle));
-    });
+    }, target.signal);
     if (!ended) return { workflowId, requested: true };
     return { workflowId, requested: false, outcome: await this.outcome(imageId, target) };
   }
@@ -461,6 +483,7 @@ export class ImgdelClient {
   /** Deletions found through the ImageId / DeletionStatus search attributes, newest first. */
   async list(options: ListOptions = {}): Promise<DeletionListItem[]> {
     const checked = checkedOptions(listOptionsSchema, options, 'nothing was listed');
+    const signal = checkedOptions(abortOptionsSchema, options, 'nothing was listed').signal;
     const limit = checked.limit ?? DEFAULT_LIST_LIMIT;
     const query = listQuery(checked.status);
     return this.call(async (client) => {
@@ -470,7 +493,7 @@ export class ImgdelClient {
         if (items.length >= limit) break;
       }
       return items;
-    });
+    }, signal);
   }
 
   /**
@@ -517,11 +540,17 @@ export class ImgdelClient {
     return pending;
   }
 
-  private async call<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-    const client = await this.connect();
+  /**
+   * Runs `fn` with the client, the server's errors turned into the client's. A signal ends the call
+   * at once with its reason and cancels the gRPC calls `fn` has on the wire.
+   */
+  private async call<T>(fn: (client: Client) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    signal?.throwIfAborted();
+    const client = await unlessAborted(this.connect(), signal);
     try {
-      return await fn(client);
+      return await unlessAborted(signal === undefined ? fn(client) : client.withAbortSignal(signal, () => fn(client)), signal);
     } catch (error) {
+      if (signal?.aborted) throw signal.reason;
       if (isUnavailable(error)) throw new TemporalUnavailableError(this.address, errorMessage(error));
       if (error instanceof SdkNamespaceNotFoundError) throw new NamespaceNotFoundError(this.address, this.namespace);
       if (isRefusal(error)) throw new TemporalRefusedError(this.address, this.namespace, serverReason(error));
@@ -611,7 +640,7 @@ export class ImgdelClient {
       const facts = await this.failureFacts(client, handle, workflowId, imageId, status === 'CANCELLED');
       const outcome = outcomeFromFailure(facts);
       return facts.report ? { outcome, progress: { ...facts.report, status: outcome.status } } : { outcome };
-    });
+    }, target.signal);
   }
 
   private async failureFacts(
@@ -737,10 +766,18 @@ function environmentFor(options: ImgdelClientOptions): Record<string, string | u
  * server until a worker accepts it, without end when there is none; a deadline turns that into
  * the error `noWorker` makes.
  */
-async function withWorkerDeadline<T>(client: Client, timeoutMs: number, operation: () => Promise<T>, noWorker: () => Error): Promise<T> {
+async function withWorkerDeadline<T>(
+  client: Client,
+  timeoutMs: number,
+  operation: () => Promise<T>,
+  noWorker: () => Error,
+  signal: AbortSignal | undefined,
+): Promise<T> {
   try {
     return await client.connection.withDeadline(Date.now() + timeoutMs, operation);
   } catch (error) {
+    // Cancelled by the caller's signal: the caller already has its answer, nothing to probe.
+    if (signal?.aborted) throw error;
     if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isDeadline(error)) {
       // The SDK retries UNAVAILABLE until the deadline, so a server that went away mid-call also
       // ends in DEADLINE_EXCEEDED: ask it once more, and its error (exit 4) wins over "no worker".

@@ -8,6 +8,7 @@
  */
 export { createImgdelClient, DEFAULT_LIST_LIMIT, DEFAULT_WORKER_TIMEOUT_MS, deletionWorkflowId, ImgdelClient } from './client.js';
 export type {
+  AbortOptions,
   CancelResult,
   DeletionListItem,
   ImgdelClientOptions,

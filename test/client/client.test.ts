@@ -238,6 +238,47 @@ describe('waiting for a deletion', () => {
     }
   });
 
+  it('ends a retry waiting for a worker at once on its signal; a signal aborted before a call sends nothing', async () => {
+    const imageId = await seedImage(stack.admin);
+    const stop = new AbortController();
+    const reason = new Error('the service request was cancelled');
+    // Aborted once the update is on the wire (not after a guessed delay), as in the wait test above.
+    let updates = 0;
+    let lists = 0;
+    const stopping = connectionWrapping(['updateWorkflowExecution', 'listWorkflowExecutions'], (call) => (request) => {
+      if (typeof request === 'object' && request !== null && 'query' in request) lists += 1;
+      else {
+        updates += 1;
+        setImmediate(() => stop.abort(reason));
+      }
+      return call(request);
+    });
+    // No worker polls this task queue: the update would wait its whole (long) worker timeout.
+    const unattended = createImgdelClient({ connection: stopping, env: stackEnv({ taskQueue: `${stack.taskQueue}-unattended` }) });
+    try {
+      const { workflowId } = await unattended.startDeletion({ imageId });
+      const stopped = await unattended.retry(imageId, { signal: stop.signal, workerTimeoutMs: 100_000 }).catch((caught: unknown) => caught);
+      expect(stopped).toBe(reason);
+      expect(updates).toBe(1);
+      // Already aborted: refused before anything is sent, whatever the call.
+      const gone = AbortSignal.abort(reason);
+      expect(await unattended.list({ signal: gone }).catch((caught: unknown) => caught)).toBe(reason);
+      expect(lists).toBe(0);
+      const other = await seedImage(stack.admin);
+      expect(await unattended.startDeletion({ imageId: other }, { signal: gone }).catch((caught: unknown) => caught)).toBe(reason);
+      expect(await workflowExists(stack.client, deletionWorkflowId(other))).toBe(false);
+      // A JavaScript caller's stray value is refused by name, not as a TypeError in the SDK.
+      const invalid = await unattended.outcome(imageId, { signal: 'stop' as unknown as AbortSignal }).catch((caught: unknown) => caught);
+      expect(invalid).toBeInstanceOf(InvalidDeletionInputError);
+      expect((invalid as Error).message).toContain('signal: must be an AbortSignal');
+      // The deletion the aborted retry addressed runs on.
+      expect((await stack.client.workflow.getHandle(workflowId).describe()).status.name).toBe('RUNNING');
+      await stack.client.workflow.getHandle(workflowId).terminate('test cleanup');
+    } finally {
+      await unattended.close();
+    }
+  });
+
   it('shows the steps Temporal is retrying while the deletion runs', async () => {
     const imageId = await seedImage(stack.admin, { regions: ['cn-shanghai'] });
     await stack.admin.addFault({ action: 'DeleteImage', imageId, code: 'InternalError', times: -1 });
