@@ -405,7 +405,7 @@ export class ImgdelClient {
     checkedOptions(timingOptionsSchema, options, 'nothing was abandoned');
     const signal = checkedOptions(abortOptionsSchema, options, 'nothing was abandoned').signal;
     const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
-    await this.call(async (client) => {
+    const abandonedRun = await this.call(async (client) => {
       const description = await this.describeExisting(client, imageId, workflowId);
       if (description.status.name !== 'RUNNING') {
         throw new DeletionUpdateRefusedError(
@@ -447,8 +447,10 @@ export class ImgdelClient {
         // unknown, and the error says the abandon was accepted rather than nothing at all.
         if (!(error instanceof WorkflowFailedError)) throw notFinished(error);
       }
+      return description.runId;
     }, signal);
-    return this.outcome(imageId, { signal });
+    // The run abandoned, not whichever is latest by now: a new deletion of the image may have started since.
+    return (await this.snapshot(imageId, { signal }, abandonedRun)).outcome;
   }
 
   /**
@@ -462,22 +464,23 @@ export class ImgdelClient {
     checkedOptions(abortOptionsSchema, target, 'nothing was cancelled');
     const dryRun = target.dryRun === true;
     const workflowId = checkedWorkflowId(imageId, dryRun);
-    const ended = await this.call(async (client) => {
+    // The run that had ended before the request reached it, or undefined when the request landed.
+    const endedRun = await this.call(async (client): Promise<string | undefined> => {
       const description = await this.describeExisting(client, imageId, workflowId);
-      if (description.status.name !== 'RUNNING') return true;
+      if (description.status.name !== 'RUNNING') return description.runId;
       const handle = client.workflow.getHandle(workflowId, description.runId);
       try {
         if (dryRun) await handle.terminate('dry run cancelled (imgdel cancel --dry-run); a dry run changes nothing');
         else await handle.cancel();
       } catch (error) {
         // The run ended between the describe and the terminate: report how it ended, as for one ended before.
-        if (error instanceof WorkflowNotFoundError) return true;
+        if (error instanceof WorkflowNotFoundError) return description.runId;
         throw error;
       }
-      return !dryRun && (await endedBeforeCancelRequest(handle));
+      return !dryRun && (await endedBeforeCancelRequest(handle)) ? description.runId : undefined;
     }, target.signal);
-    if (!ended) return { workflowId, requested: true };
-    return { workflowId, requested: false, outcome: await this.outcome(imageId, target) };
+    if (endedRun === undefined) return { workflowId, requested: true };
+    return { workflowId, requested: false, outcome: (await this.snapshot(imageId, target, endedRun)).outcome };
   }
 
   /** Deletions found through the ImageId / DeletionStatus search attributes, newest first. */
@@ -558,8 +561,9 @@ export class ImgdelClient {
     }
   }
 
-  private async describeExisting(client: Client, imageId: string, workflowId: string): Promise<WorkflowExecutionDescription> {
-    const description = await describeOrUndefined(client.workflow.getHandle(workflowId));
+  /** The latest run of the workflow id, or the run `runId` of it. */
+  private async describeExisting(client: Client, imageId: string, workflowId: string, runId?: string): Promise<WorkflowExecutionDescription> {
+    const description = await describeOrUndefined(client.workflow.getHandle(workflowId, runId));
     if (description === undefined) throw new DeletionNotFoundError(imageId, workflowId, this.namespace);
     return description;
   }
@@ -586,10 +590,12 @@ export class ImgdelClient {
   private async snapshot(
     imageId: string,
     target: TargetOptions,
+    /** One run of the deletion's workflow id; by default the latest. */
+    runId?: string,
   ): Promise<{ outcome: DeletionOutcome; progress?: DeletionProgress; queryProblem?: NoWorkerAnsweredError | ProgressUnreadableError }> {
     const workflowId = checkedWorkflowId(imageId, target.dryRun === true);
     return this.call(async (client) => {
-      const description = await this.describeExisting(client, imageId, workflowId);
+      const description = await this.describeExisting(client, imageId, workflowId, runId);
       const handle = client.workflow.getHandle<DeleteImageWorkflow>(workflowId, description.runId);
       const status = description.status.name;
       if (status === 'RUNNING') {

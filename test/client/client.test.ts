@@ -17,7 +17,7 @@ import {
   TemporalRefusedError,
   TemporalUnavailableError,
 } from '../../src/client/index.js';
-import type { DeletionListItem, DeletionOutcome, DeletionStatus, ImgdelClient } from '../../src/client/index.js';
+import type { DeletionListItem, DeletionOutcome, DeletionStatus, ImgdelClient, StartedDeletion } from '../../src/client/index.js';
 import { deletionStartOptions } from '../../src/client/client.js';
 import { DEFAULTS } from '../../src/workflows/input.js';
 import { deletionStatusKey, imageIdKey, SEARCH_STATUS, WORKFLOW_TYPE } from '../../src/workflows/model.js';
@@ -487,6 +487,34 @@ describe('a parked deletion', () => {
     expect(outcome.status).toBe('abandoned');
     expect(outcome.error?.code).toBe('Abandoned');
     expect(outcome.regions.map((region) => `${region.regionId}:${region.status}`).sort()).toEqual(['cn-hangzhou:failed', 'cn-shanghai:deleted']);
+  });
+
+  it('reports the run it abandoned, even when a new deletion of the image starts as soon as that run ends', async () => {
+    const imageId = await seedImage(stack.admin, { regions: ['cn-shanghai', 'cn-hangzhou'] });
+    await stack.admin.addFault({ action: 'DeleteImage', imageId, regionId: 'cn-hangzhou', code: 'ImageNotAllowDelete', times: -1 });
+    const first = await imgdel.startDeletion({ imageId });
+    expect((await imgdel.waitForOutcome(imageId, { pollMs: 100 })).status).toBe('awaiting-retry');
+    // Another service starts the next deletion the moment the abandoned run's close event is seen.
+    let next: Promise<StartedDeletion> | undefined;
+    const racing = connectionWrapping('getWorkflowExecutionHistory', (call) => async (request) => {
+      const answer = await call(request);
+      const closeWait = typeof request === 'object' && request !== null && 'waitNewEvent' in request && request.waitNewEvent === true;
+      if (closeWait && next === undefined) {
+        next = imgdel.startDeletion({ imageId });
+        // Started before the abandon reads the outcome: the latest run is the new one by then.
+        await next;
+      }
+      return answer;
+    });
+    const abandoning = createImgdelClient({ connection: racing, env: stackEnv(stack) });
+    const outcome = await abandoning.abandon(imageId, 'superseded');
+    expect(next).toBeDefined();
+    const second = await next;
+    expect(second).toMatchObject({ started: true });
+    expect(second?.runId).not.toBe(first.runId);
+    // The abandoned run's report, not the new run's (running, or parked again by the same fault).
+    expect(outcome).toMatchObject({ status: 'abandoned', error: { code: 'Abandoned' } });
+    await stack.client.workflow.getHandle(first.workflowId).terminate('test cleanup');
   });
 });
 
