@@ -2,6 +2,8 @@
  * The CLI's exit codes. Scripts depend on them: never renumber.
  */
 import { ConfigError } from '../config.js';
+import { exitCodeForSignal } from '../signal-counter.js';
+import { CommandInterrupted } from './interrupted.js';
 import { isImgdelError, type ImgdelErrorCode } from '../client/errors.js';
 import type { DeletionStatus } from '../workflows/model.js';
 
@@ -59,8 +61,12 @@ const EXIT_CODE_FOR_ERROR: Partial<Record<ImgdelErrorCode, ExitCodeValue>> = {
   ProgressUnreadable: ExitCode.ProgressUnreadable,
 };
 
-/** By the error's code (not `instanceof`): not found, refused updates and anything else fail with 1. */
-export function exitCodeForError(error: unknown): ExitCodeValue {
+/**
+ * By the error's code (not `instanceof`): not found, refused updates and anything else fail with 1;
+ * a command stopped by a signal exits as the shell expects of one (130 for Ctrl-C).
+ */
+export function exitCodeForError(error: unknown): number {
+  if (error instanceof CommandInterrupted) return exitCodeForSignal(error.signal);
   if (error instanceof ConfigError) return ExitCode.Usage;
   if (isImgdelError(error)) return EXIT_CODE_FOR_ERROR[error.code] ?? ExitCode.Failed;
   return ExitCode.Failed;
@@ -68,6 +74,7 @@ export function exitCodeForError(error: unknown): ExitCodeValue {
 
 /** The `code` of the JSON error object printed with --json when there is no outcome to print. */
 export function errorCodeFor(error: unknown): string {
+  if (error instanceof CommandInterrupted) return 'Interrupted';
   if (error instanceof ConfigError) return 'InvalidConfiguration';
   if (isImgdelError(error)) return error.code;
   return 'Error';

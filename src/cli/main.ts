@@ -17,6 +17,8 @@ import { DEFAULTS, wholeNumberSchema, type DeleteImageInput } from '../workflows
 import { SEARCH_STATUS } from '../workflows/model.js';
 import type { DeletionStatus } from '../workflows/model.js';
 import { errorCodeFor, ExitCode, exitCodeForError, exitCodeForStatus } from './exit-codes.js';
+import { CommandInterrupted } from './interrupted.js';
+import { exitCodeForSignal, signalCounter } from '../signal-counter.js';
 import { rethrowInFlagTerms } from './input-problems.js';
 import { LiveProgress, renderList, renderOutcome, renderStarted } from './render.js';
 import type { TextSink } from './render.js';
@@ -29,6 +31,8 @@ export interface CliContext {
   connectTimeoutMs?: number;
   /** Poll interval of --wait (default 500 ms). */
   pollMs?: number;
+  /** Aborted (with a CommandInterrupted) by Ctrl-C: the command stops at once; what it started goes on. */
+  signal?: AbortSignal;
 }
 
 const STATUS_VALUES = Object.keys(SEARCH_STATUS) as DeletionStatus[];
@@ -87,7 +91,8 @@ const EXIT_CODES_HELP = `Exit codes:
   4  cannot reach Temporal
   5  no worker answered on the deletion's task queue within --worker-timeout (default 60 s)
   6  with --wait or --dry-run only: the progress query failed on the worker, the deletion's workflow
-     task is failing, or a worker answered with a report this imgdel cannot read (status exits 0)`;
+     task is failing, or a worker answered with a report this imgdel cannot read (status exits 0)
+  130  stopped by Ctrl-C (143: SIGTERM); only the command stopped, a deletion it started goes on`;
 
 const EXAMPLES = `
 Examples:
@@ -183,13 +188,18 @@ class Cli {
     this.context.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   }
 
-  /** Runs one command; any error becomes a message and an exit code. */
-  async run(json: boolean, action: () => Promise<void>): Promise<void> {
+  /** The signal every client call of this command takes (Ctrl-C). */
+  get signal(): { signal?: AbortSignal } {
+    return this.context.signal === undefined ? {} : { signal: this.context.signal };
+  }
+
+  /** Runs one command (about `imageId`, when it has one); any error becomes a message and an exit code. */
+  async run(json: boolean, action: () => Promise<void>, imageId?: string): Promise<void> {
     try {
       await action();
     } catch (error) {
       this.exitCode = exitCodeForError(error);
-      const message = error instanceof Error ? error.message : String(error);
+      const message = error instanceof CommandInterrupted ? error.explain(imageId) : error instanceof Error ? error.message : String(error);
       if (json) this.json({ error: { code: errorCodeFor(error), message } });
       this.err([`imgdel: ${message}`]);
     }
@@ -217,7 +227,7 @@ class Cli {
     workerTimeoutSeconds: number | undefined,
   ): Promise<{ outcome: DeletionOutcome; live?: LiveProgress }> {
     const client = this.client();
-    const common = { dryRun, ...this.pollOption(), ...workerTimeoutMs(workerTimeoutSeconds) };
+    const common = { dryRun, ...this.pollOption(), ...workerTimeoutMs(workerTimeoutSeconds), ...this.signal };
     if (json) {
       return { outcome: await client.waitForOutcome(imageId, common) };
     }
@@ -246,11 +256,11 @@ class Cli {
         ...(options.parkTimeout === undefined ? {} : { parkTimeoutSeconds: options.parkTimeout }),
       };
       const client = this.client();
-      const started = await client.startDeletion(input).catch(rethrowInFlagTerms);
+      const started = await client.startDeletion(input, this.signal).catch(rethrowInFlagTerms);
       if (!json) this.out(renderStarted(started));
       const start: StartFacts = { started: started.started, ...(started.alreadyDeleted === true ? { alreadyDeleted: true } : {}) };
       if (started.alreadyDeleted === true) {
-        this.finish(await client.outcome(imageId), json, undefined, start);
+        this.finish(await client.outcome(imageId, this.signal), json, undefined, start);
         return;
       }
       // A dry run's plan is its result: always wait for it (validation only, quick).
@@ -261,28 +271,28 @@ class Cli {
       }
       const outcome: DeletionOutcome = started.started
         ? { workflowId: started.workflowId, imageId, status: 'running', phase: 'validating', regions: [], templates: [] }
-        : await client.outcome(imageId);
+        : await client.outcome(imageId, this.signal);
       this.exitCode = exitCodeForStatus(outcome.status);
       if (json) this.json({ ...outcome, ...start });
       // Attached to a deletion that is parked (or has just ended): say so, and what to do, as the exit code does.
       else if (outcome.status !== 'running') this.out(renderOutcome(outcome));
       else this.out([`Follow it with: imgdel status ${imageId}   (or imgdel delete ${imageId} --wait)`]);
-    });
+    }, imageId);
   }
 
   async status(imageId: string, rawOptions: unknown): Promise<void> {
     const options = flagsSchema.parse(rawOptions);
     const json = options.json === true;
     await this.run(json, async () => {
-      this.finish(await this.client().outcome(imageId, { dryRun: options.dryRun === true }), json);
-    });
+      this.finish(await this.client().outcome(imageId, { dryRun: options.dryRun === true, ...this.signal }), json);
+    }, imageId);
   }
 
   async retry(imageId: string, rawOptions: unknown): Promise<void> {
     const options = flagsSchema.parse(rawOptions);
     const json = options.json === true;
     await this.run(json, async () => {
-      const afterRetry = await this.client().retry(imageId, workerTimeoutMs(options.workerTimeout));
+      const afterRetry = await this.client().retry(imageId, { ...workerTimeoutMs(options.workerTimeout), ...this.signal });
       if (options.wait === true) {
         if (!json) this.out([`Retrying the failed steps of ${imageId}…`]);
         const { outcome, live } = await this.wait(imageId, json, false, options.workerTimeout);
@@ -290,16 +300,18 @@ class Cli {
       } else {
         this.finish(afterRetry, json);
       }
-    });
+    }, imageId);
   }
 
   async abandon(imageId: string, rawOptions: unknown): Promise<void> {
     const options = abandonOptionsSchema.parse(rawOptions);
     const json = options.json === true;
     await this.run(json, async () => {
-      const outcome = await this.client().abandon(imageId, options.reason, workerTimeoutMs(options.workerTimeout)).catch(rethrowInFlagTerms);
+      const outcome = await this.client()
+        .abandon(imageId, options.reason, { ...workerTimeoutMs(options.workerTimeout), ...this.signal })
+        .catch(rethrowInFlagTerms);
       this.finish(outcome, json);
-    });
+    }, imageId);
   }
 
   async cancel(imageId: string, rawOptions: unknown): Promise<void> {
@@ -307,7 +319,7 @@ class Cli {
     const json = options.json === true;
     const dryRun = options.dryRun === true;
     await this.run(json, async () => {
-      const result = await this.client().cancel(imageId, { dryRun });
+      const result = await this.client().cancel(imageId, { dryRun, ...this.signal });
       this.exitCode = result.requested ? ExitCode.Ok : ExitCode.Failed;
       if (json) {
         this.json(result);
@@ -327,7 +339,7 @@ class Cli {
       }
       this.err([`imgdel: nothing to cancel: the ${dryRun ? 'dry run' : 'deletion'} of ${imageId} already ended.`]);
       if (result.outcome) this.out(renderOutcome(result.outcome));
-    });
+    }, imageId);
   }
 
   async list(rawOptions: unknown): Promise<void> {
@@ -346,7 +358,7 @@ class Cli {
         }
         status = parsed.data;
       }
-      const deletions = await this.client().list({ ...(status === undefined ? {} : { status }), limit: options.limit ?? DEFAULT_LIST_LIMIT });
+      const deletions = await this.client().list({ ...(status === undefined ? {} : { status }), limit: options.limit ?? DEFAULT_LIST_LIMIT, ...this.signal });
       if (json) this.json({ deletions });
       else this.out(renderList(deletions));
     });
@@ -516,13 +528,41 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   // A reader that stops early (`imgdel list | head -1`) is not an error of imgdel's.
   ignoreClosedOutput(process.stdout);
   ignoreClosedOutput(process.stderr);
-  const code = await runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env });
+  // The emulator command handles its own signals (a graceful stop of the server).
+  const interrupt = argv[0] === 'emulator' ? undefined : interruptOnSignals();
+  const code = await runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: interrupt?.signal });
+  interrupt?.release();
   // The emulator keeps serving until a signal; every other command ends here, once what it
   // printed has reached the pipe (process.exit would cut a JSON object a slow reader has not taken).
   if (argv[0] !== 'emulator' || code !== ExitCode.Ok) {
     await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
     process.exit(code);
   }
+}
+
+/**
+ * Ctrl-C (or SIGTERM) stops the command at once with a sentence saying what goes on, instead of
+ * the process dying mid-wait: the first signal aborts the command's signal, the same Ctrl-C
+ * relayed by npm is ignored, a second one exits at once.
+ */
+function interruptOnSignals(): { signal: AbortSignal; release: () => void } {
+  const controller = new AbortController();
+  const countSignal = signalCounter();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    const received = countSignal();
+    if (received === 'relayed') return;
+    if (received === 'again') process.exit(exitCodeForSignal(signal));
+    controller.abort(new CommandInterrupted(signal));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    release: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }
 
 /** Resolves once everything written to the stream so far has been handed to the OS. */

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CommandInterrupted } from '../../src/cli/interrupted.js';
 import { explain } from '../../src/cloud/errors.js';
 import { startTestStack, workflowExists } from '../helpers/stack.js';
 import { testNamespace } from '../helpers/temporal.js';
@@ -31,7 +32,12 @@ afterAll(async () => {
   await stack?.close();
 });
 
-function runBin(args: string[], extraEnv: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** `interruptWhen`: sends the command one SIGINT (a Ctrl-C) once its stdout so far passes the test. */
+function runBin(
+  args: string[],
+  extraEnv: Record<string, string>,
+  options: { interruptWhen?: (stdout: string) => boolean } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: REPO_ROOT,
@@ -40,7 +46,14 @@ function runBin(args: string[], extraEnv: Record<string, string>): Promise<{ cod
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    let interrupted = false;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (!interrupted && options.interruptWhen?.(stdout) === true) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));
@@ -108,6 +121,21 @@ describe('a namespace the server does not have: exit 2', () => {
       error: { code: 'NamespaceNotFound', message: expect.stringContaining('has no namespace "no-such-namespace"') as unknown },
     });
     expect(run.stderr).toContain('temporal operator namespace list');
+  });
+});
+
+describe('stopped by a signal', () => {
+  it('--json prints one Interrupted error object; the exit code is the signal\'s', async () => {
+    const stopped = await imgdel(['status', 'img-a1b2c3d4', '--json'], env, { signal: AbortSignal.abort(new CommandInterrupted('SIGTERM')) });
+    expect(stopped.code).toBe(143);
+    expect(JSON.parse(stopped.stdout)).toEqual({
+      error: {
+        code: 'Interrupted',
+        message:
+          'stopped by SIGTERM. Only this command stopped: what Temporal had already accepted goes on ' +
+          '(a deletion keeps running without it; imgdel cancel stops one): see imgdel status img-a1b2c3d4',
+      },
+    });
   });
 });
 
@@ -369,6 +397,21 @@ describe('the imgdel executable', () => {
     const deleted = await runBin(['delete', imageId, '--wait', '--json'], env);
     expect(deleted.code).toBe(0);
     expect(parseOutcomeJson(deleted.stdout).status).toBe('deleted');
+  });
+
+  it('Ctrl-C stops delete --wait at once (exit 130), saying only the command stopped; the deletion goes on', async () => {
+    const imageId = await seedImage(stack.admin, { regions: ['cn-shanghai'] });
+    // A slow region delete keeps the deletion running well past the Ctrl-C.
+    await stack.admin.addFault({ action: 'DeleteImage', imageId, latencyMs: 30_000, times: -1 });
+    const stopped = await runBin(['delete', imageId, '--wait'], env, { interruptWhen: (stdout) => stdout.includes(`Started the deletion of ${imageId}.`) });
+    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(stopped.stderr).toBe(
+      'imgdel: stopped by SIGINT. Only this command stopped: what Temporal had already accepted goes on ' +
+        `(a deletion keeps running without it; imgdel cancel stops one): see imgdel status ${imageId}\n`,
+    );
+    const handle = stack.client.workflow.getHandle(`delete-image-${imageId}`);
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+    await handle.terminate('test cleanup');
   });
 
   it('runs the emulator subcommand (its help, from emulatorCommand())', async () => {

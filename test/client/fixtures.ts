@@ -80,7 +80,11 @@ export interface CliRun {
 }
 
 /** Runs the CLI in this process, as `imgdel <argv>` would, capturing what it prints. */
-export async function imgdel(argv: string[], env: Record<string, string | undefined>, options: { tty?: boolean } = {}): Promise<CliRun> {
+export async function imgdel(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  options: { tty?: boolean; signal?: AbortSignal } = {},
+): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(argv, {
@@ -88,6 +92,7 @@ export async function imgdel(argv: string[], env: Record<string, string | undefi
     stderr: { write: (text: string) => (stderr += text) },
     env,
     pollMs: 100,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
   return { code, stdout, stderr };
 }
