@@ -23,6 +23,7 @@ import { installRuntime, metricsBindAddress } from './observability/metrics.js';
 import { configSecrets, redactedConfig } from './observability/redact.js';
 import { namespaceNotFoundMessage, nativeConnectionOptions, temporalRefusedMessage } from './temporal-connection.js';
 import { GrpcStatus, grpcCode, isRefusal, serverReason } from './grpc-status.js';
+import { TemporalUnavailableError } from './client/errors.js';
 import { resolveWorkflowSource, WORKFLOW_BUNDLER_OPTIONS, type WorkflowSource } from './workflow-source.js';
 import { ignoreClosedOutput } from './closed-output.js';
 import { isEntryPoint } from './entry-point.js';
@@ -31,6 +32,8 @@ import { nodeErrorCode } from './node-error.js';
 
 /** Exit status for configuration errors (sysexits EX_CONFIG), so supervisors can tell them apart. */
 export const CONFIG_ERROR_EXIT_CODE = 78;
+/** Exit status when Temporal cannot be reached at start (sysexits EX_UNAVAILABLE): worth restarting later. */
+export const TEMPORAL_UNAVAILABLE_EXIT_CODE = 69;
 
 /** The account whose images this worker deletes; the worker refuses to start without it. */
 export function requireAccountId(config: Config): string {
@@ -86,7 +89,13 @@ export async function createImgdelWorker(options: ImgdelWorkerOptions): Promise<
   const cloud = options.cloud ?? createAlibabaCloudAdapter(config.cloud, { onCall: cloudCallMetrics(Runtime.instance().metricMeter) });
 
   const ownsConnection = options.connection === undefined;
-  const connection = options.connection ?? (await NativeConnection.connect(target.connectionOptions));
+  const address = target.connectionOptions.address ?? config.temporal.address;
+  let connection: NativeConnection;
+  try {
+    connection = options.connection ?? (await NativeConnection.connect(target.connectionOptions));
+  } catch (error) {
+    throw connectFailure(error, address, target.namespace);
+  }
 
   const workflowOptions: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle' | 'bundlerOptions'> =
     workflowSource.kind === 'bundle'
@@ -95,7 +104,7 @@ export async function createImgdelWorker(options: ImgdelWorkerOptions): Promise<
 
   let worker: Worker;
   try {
-    await requireNamespace(connection, target.connectionOptions.address ?? config.temporal.address, target.namespace);
+    await requireNamespace(connection, address, target.namespace);
     worker = await Worker.create({
       connection,
       namespace: target.namespace,
@@ -190,6 +199,19 @@ async function requireNamespace(connection: NativeConnection, address: string, n
     if (isRefusal(error)) throw new ConfigError(temporalRefusedMessage(address, namespace, serverReason(error)));
     throw error;
   }
+}
+
+/**
+ * Why the worker could not connect, in words: the server refusing its credentials is a
+ * configuration error; anything else (nothing listening, DNS, TLS) means Temporal cannot be
+ * reached. Core reports both as a TransportError with only its Rust text, hence the text match.
+ */
+export function connectFailure(error: unknown, address: string, namespace: string): Error {
+  const text = error instanceof Error ? error.message : String(error);
+  const messages = [...text.matchAll(/message: \\?"([^"\\]*)/g)].map((match) => match[1] ?? '');
+  const reason = messages.filter((message) => message.trim() !== '').at(-1) ?? text;
+  if (/\b(Unauthenticated|PermissionDenied)\b/.test(text)) return new ConfigError(temporalRefusedMessage(address, namespace, reason));
+  return new TemporalUnavailableError(address, reason);
 }
 
 /** A health port another process holds (or one this process may not bind) is a configuration error naming IMGDEL_HEALTH_PORT. */
@@ -315,8 +337,9 @@ they are cancelled and their cloud calls abandoned (Temporal retries them elsewh
 exits at once, and so does the worker itself when activities still run once the grace time and one
 cloud call's timeouts (IMGDEL_CLOUD_CONNECT_TIMEOUT_MS + IMGDEL_CLOUD_READ_TIMEOUT_MS) and 5 s more
 have passed.
-Exit status: 0 after a clean shutdown, ${CONFIG_ERROR_EXIT_CODE} for a configuration error, 128 + the signal's
-number (130, 143) for a signal while it starts or a second signal, 1 otherwise.
+Exit status: 0 after a clean shutdown, ${CONFIG_ERROR_EXIT_CODE} for a configuration error, ${TEMPORAL_UNAVAILABLE_EXIT_CODE} when Temporal
+cannot be reached at start, 128 + the signal's number (130, 143) for a signal while it starts or a
+second signal, 1 otherwise.
 `;
 
 if (isEntryPoint(import.meta.url) && (process.argv.includes('--help') || process.argv.includes('-h'))) {
@@ -334,6 +357,10 @@ if (isEntryPoint(import.meta.url) && (process.argv.includes('--help') || process
       if (error instanceof ConfigError) {
         process.stderr.write(`imgdel worker: configuration error: ${error.message}\n`);
         process.exit(CONFIG_ERROR_EXIT_CODE);
+      }
+      if (error instanceof TemporalUnavailableError) {
+        process.stderr.write(`imgdel worker: ${error.message}\n`);
+        process.exit(TEMPORAL_UNAVAILABLE_EXIT_CODE);
       }
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
       process.stderr.write(`imgdel worker: failed: ${message}\n`);

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { CONFIG_ERROR_EXIT_CODE, createImgdelWorker } from '../../src/worker.js';
+import { TemporalUnavailableError } from '../../src/client/errors.js';
+import { CONFIG_ERROR_EXIT_CODE, connectFailure, createImgdelWorker, TEMPORAL_UNAVAILABLE_EXIT_CODE } from '../../src/worker.js';
 import { resolveWorkflowSource, WORKFLOWS_SOURCE_PATH } from '../../src/workflow-source.js';
 import { startWorkerProcess } from './worker-process.js';
 
@@ -17,12 +18,33 @@ describe('worker configuration errors', () => {
     expect(worker.output()).toMatch(/configuration error: IMGDEL_ACCOUNT_ID is not set/);
   });
 
-  it('logs why it failed as a structured ERROR line when Temporal cannot be reached, and exits 1', async () => {
+  it('says in one line that Temporal cannot be reached, logs it as a structured ERROR line, and exits 69', async () => {
     const worker = startWorkerProcess({ IMGDEL_ACCOUNT_ID: '1234567890123456', TEMPORAL_ADDRESS: '127.0.0.1:1' });
-    expect(await worker.exited).toBe(1);
+    expect(await worker.exited, worker.output()).toBe(TEMPORAL_UNAVAILABLE_EXIT_CODE);
     const failed = worker.logs.find((line) => line.level === 'ERROR' && line.message === 'imgdel worker failed');
     expect(failed, worker.output()).toBeDefined();
-    expect(JSON.stringify(failed)).toMatch(/127\.0\.0\.1:1|connect/i);
+    expect(JSON.stringify(failed)).toContain('cannot reach Temporal at 127.0.0.1:1');
+    // The server's words, not Core's Rust text, and no stack trace.
+    expect(worker.output()).toContain(
+      'imgdel worker: cannot reach Temporal at 127.0.0.1:1: Connection refused. Start it with `npm start` (or set TEMPORAL_ADDRESS / TEMPORAL_PROFILE to the server to use).\n',
+    );
+    expect(worker.output()).not.toContain('tonic::transport');
+  });
+
+  it('reads a refused connection as a configuration error, and anything else as Temporal out of reach', () => {
+    const refused = connectFailure(
+      new Error('tonic::transport::Error(Status { code: Unauthenticated, message: "invalid API key", source: None })'),
+      'temporal.example:7233',
+      'prod',
+    );
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect(refused.message).toMatch(/^Temporal at temporal\.example:7233 refused imgdel for namespace "prod" \(invalid API key\): check the credentials/);
+    const unreachable = connectFailure(new Error('tonic::transport::Error(Transport, hyper::Error(Connect, "dns error"))'), 'temporal.example:7233', 'prod');
+    expect(unreachable).toBeInstanceOf(TemporalUnavailableError);
+    // No message field to take: the whole text, so nothing is lost.
+    expect(unreachable.message).toContain('cannot reach Temporal at temporal.example:7233: tonic::transport::Error(Transport, hyper::Error(Connect, "dns error"))');
+    // A remote server is someone's to check, not `npm start`'s.
+    expect(unreachable.message).toContain('Check that the server is running and reachable from here');
   });
 
   it('--help lists every configuration variable and starts nothing', async () => {
