@@ -14,11 +14,16 @@ export const GrpcStatus = {
   UNAUTHENTICATED: 16,
 } as const;
 
-/** The gRPC status of a server error, also when the SDK wrapped it (ServiceError('Failed to …', { cause })). */
-export function grpcCode(error: unknown): number | undefined {
-  if (isGrpcServiceError(error)) return error.code;
-  if (error instanceof ServiceError && isGrpcServiceError(error.cause)) return error.cause.code;
+/** The gRPC error itself, also when the SDK wrapped it (ServiceError('Failed to …', { cause })). */
+function grpcErrorOf(error: unknown) {
+  if (isGrpcServiceError(error)) return error;
+  if (error instanceof ServiceError && isGrpcServiceError(error.cause)) return error.cause;
   return undefined;
+}
+
+/** The gRPC status of a server error, also when the SDK wrapped it. */
+export function grpcCode(error: unknown): number | undefined {
+  return grpcErrorOf(error)?.code;
 }
 
 /** The server refused the caller: credentials it does not accept, or not allowed to use the namespace. */
@@ -29,8 +34,7 @@ export function isRefusal(error: unknown): boolean {
 
 /** The server's own words for a gRPC error (its `details`, without the "7 PERMISSION_DENIED:" prefix), else the message. */
 export function serverReason(error: unknown): string {
-  const grpcError = isGrpcServiceError(error) ? error : error instanceof ServiceError && isGrpcServiceError(error.cause) ? error.cause : undefined;
-  const details = grpcError?.details.trim();
+  const details = grpcErrorOf(error)?.details.trim();
   if (details) return details.replace(/\.$/, '');
   return error instanceof Error ? error.message : String(error);
 }

@@ -220,10 +220,10 @@ const targetSettingsSchema = z.object({
  * Which deletion of an image a call addresses. Checked, not coerced: a JavaScript caller's
  * `dryRun: 'true'` would otherwise address (and `cancel` would cancel) the real deletion.
  */
-const targetOptionsSchema = z.object({ dryRun: z.boolean({ error: 'must be true or false' }).optional() });
-/** Checked so that a JavaScript caller's stray value fails here, not as a TypeError deep in the SDK. */
+/** Every call's signal, checked so that a JavaScript caller's stray value fails here, not as a TypeError deep in the SDK. */
 const abortOptionsSchema = z.object({ signal: z.instanceof(AbortSignal, { error: 'must be an AbortSignal' }).optional() });
-const listOptionsSchema = z.object({
+const targetOptionsSchema = abortOptionsSchema.extend({ dryRun: z.boolean({ error: 'must be true or false' }).optional() });
+const listOptionsSchema = abortOptionsSchema.extend({
   status: z.enum(DELETION_STATUSES).optional(),
   limit: z.number().int().positive().optional(),
 });
@@ -313,7 +313,6 @@ export class ImgdelClient {
   /** The progress of the running or last deletion of an image. */
   async getProgress(imageId: string, target: TargetOptions = {}): Promise<DeletionProgress> {
     checkedOptions(targetOptionsSchema, target, 'nothing was sent to Temporal');
-    checkedOptions(abortOptionsSchema, target, 'nothing was sent to Temporal');
     const snapshot = await this.snapshot(imageId, target);
     return snapshot.progress ?? outcomeAsProgress(snapshot.outcome);
   }
@@ -321,7 +320,6 @@ export class ImgdelClient {
   /** The running or last deletion of an image, as the CLI's JSON shape. */
   async outcome(imageId: string, target: TargetOptions = {}): Promise<DeletionOutcome> {
     checkedOptions(targetOptionsSchema, target, 'nothing was sent to Temporal');
-    checkedOptions(abortOptionsSchema, target, 'nothing was sent to Temporal');
     return (await this.snapshot(imageId, target)).outcome;
   }
 
@@ -331,8 +329,7 @@ export class ImgdelClient {
    */
   async waitForOutcome(imageId: string, options: WaitOptions = {}): Promise<DeletionOutcome> {
     checkedOptions(timingOptionsSchema, options, 'nothing was waited for');
-    checkedOptions(targetOptionsSchema, options, 'nothing was waited for');
-    const signal = checkedOptions(abortOptionsSchema, options, 'nothing was waited for').signal;
+    const signal = checkedOptions(targetOptionsSchema, options, 'nothing was waited for').signal;
     const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
     const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
     const target = { dryRun: options.dryRun === true, signal };
@@ -461,7 +458,6 @@ export class ImgdelClient {
    */
   async cancel(imageId: string, target: TargetOptions = {}): Promise<CancelResult> {
     checkedOptions(targetOptionsSchema, target, 'nothing was cancelled');
-    checkedOptions(abortOptionsSchema, target, 'nothing was cancelled');
     const dryRun = target.dryRun === true;
     const workflowId = checkedWorkflowId(imageId, dryRun);
     // The run that had ended before the request reached it, or undefined when the request landed.
@@ -486,7 +482,7 @@ export class ImgdelClient {
   /** Deletions found through the ImageId / DeletionStatus search attributes, newest first. */
   async list(options: ListOptions = {}): Promise<DeletionListItem[]> {
     const checked = checkedOptions(listOptionsSchema, options, 'nothing was listed');
-    const signal = checkedOptions(abortOptionsSchema, options, 'nothing was listed').signal;
+    const signal = checked.signal;
     const limit = checked.limit ?? DEFAULT_LIST_LIMIT;
     const query = listQuery(checked.status);
     return this.call(async (client) => {
