@@ -6,13 +6,25 @@ import { isGrpcServiceError, ServiceError } from '@temporalio/client';
 
 export const GrpcStatus = {
   CANCELLED: 1,
+  UNKNOWN: 2,
   DEADLINE_EXCEEDED: 4,
   NOT_FOUND: 5,
   PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
   FAILED_PRECONDITION: 9,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
   UNAVAILABLE: 14,
+  DATA_LOSS: 15,
   UNAUTHENTICATED: 16,
 } as const;
+
+/**
+ * The statuses that mean the server failed or is over its limits, not that the request was wrong:
+ * nothing the caller can correct in what it asked, only wait or tell the server's operator.
+ */
+const SERVER_FAILURES = ['UNKNOWN', 'RESOURCE_EXHAUSTED', 'UNIMPLEMENTED', 'INTERNAL', 'DATA_LOSS'] as const;
+export type ServerFailureStatus = (typeof SERVER_FAILURES)[number];
 
 /** The gRPC error itself, also when the SDK wrapped it (ServiceError('Failed to …', { cause })). */
 function grpcErrorOf(error: unknown) {
@@ -37,4 +49,10 @@ export function serverReason(error: unknown): string {
   const details = grpcErrorOf(error)?.details.trim();
   if (details) return details.replace(/\.$/, '');
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The status name when the server failed or is over its limits (SERVER_FAILURES), else undefined. */
+export function serverFailureStatus(error: unknown): ServerFailureStatus | undefined {
+  const code = grpcCode(error);
+  return SERVER_FAILURES.find((name) => GrpcStatus[name] === code);
 }

@@ -28,6 +28,11 @@ export const ExitCode = {
    * failing, or a worker answered with a report this imgdel cannot read.
    */
   ProgressUnreadable: 6,
+  /**
+   * Temporal answered with a failure of its own (RESOURCE_EXHAUSTED after the SDK's retries,
+   * INTERNAL, UNKNOWN, …): worth trying again; a start or Update it was handling may have taken effect.
+   */
+  TemporalServerError: 7,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -59,6 +64,7 @@ const EXIT_CODE_FOR_ERROR: Partial<Record<ImgdelErrorCode, ExitCodeValue>> = {
   ProgressQueryFailed: ExitCode.ProgressUnreadable,
   WorkflowTaskFailing: ExitCode.ProgressUnreadable,
   ProgressUnreadable: ExitCode.ProgressUnreadable,
+  TemporalServerError: ExitCode.TemporalServerError,
 };
 
 /**

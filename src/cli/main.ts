@@ -92,6 +92,8 @@ const EXIT_CODES_HELP = `Exit codes:
   5  no worker answered on the deletion's task queue within --worker-timeout (default 60 s)
   6  with --wait or --dry-run only: the progress query failed on the worker, the deletion's workflow
      task is failing, or a worker answered with a report this imgdel cannot read (status exits 0)
+  7  Temporal answered with a failure of its own (RESOURCE_EXHAUSTED, INTERNAL, ...): try again;
+     a start or update it was handling may have taken effect (see imgdel status)
   130  stopped by Ctrl-C (143: SIGTERM); only the command stopped, a deletion it started goes on`;
 
 const EXAMPLES = `

@@ -23,7 +23,7 @@ import {
 import type { ConnectionOptions, WorkflowExecutionDescription, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
 import { abortableSleep, unlessAborted } from '../abort.js';
-import { GrpcStatus, grpcCode, isRefusal, serverReason } from '../grpc-status.js';
+import { GrpcStatus, grpcCode, isRefusal, serverFailureStatus, serverReason } from '../grpc-status.js';
 import { StepCode } from '../cloud/errors.js';
 import { hostPort, loadClientConfig, nonEmptyText } from '../config.js';
 import { DEFAULTS, abandonRequestProblems, checkInput, describeInputProblems, inputProblemsOf, workflowIdFor } from '../workflows/input.js';
@@ -57,6 +57,7 @@ import {
   ProgressUnreadableError,
   RetryNotStartedError,
   TemporalRefusedError,
+  TemporalServerError,
   TemporalUnavailableError,
 } from './errors.js';
 import { outcomeFromFailure, outcomeFromProgress, parseProgress, readProgress, TemporalEndCode } from './outcome.js';
@@ -553,6 +554,8 @@ export class ImgdelClient {
       if (isUnavailable(error)) throw new TemporalUnavailableError(this.address, errorMessage(error));
       if (error instanceof SdkNamespaceNotFoundError) throw new NamespaceNotFoundError(this.address, this.namespace);
       if (isRefusal(error)) throw new TemporalRefusedError(this.address, this.namespace, serverReason(error));
+      const failure = serverFailureStatus(error);
+      if (failure !== undefined) throw new TemporalServerError(this.address, failure, serverReason(error));
       throw error;
     }
   }

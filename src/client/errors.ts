@@ -2,6 +2,7 @@
  * The errors the imgdel client throws. Each one says what went wrong in words a person
  * can act on; the CLI maps them to exit codes (src/cli/exit-codes.ts).
  */
+import type { ServerFailureStatus } from '../grpc-status.js';
 import { namespaceNotFoundMessage, temporalRefusedMessage } from '../temporal-connection.js';
 import type { InputProblem } from '../workflows/input.js';
 
@@ -19,6 +20,7 @@ export const IMGDEL_ERROR_CODES = [
   'TemporalUnavailable',
   'NamespaceNotFound',
   'TemporalRefused',
+  'TemporalServerError',
   'NoWorkerAnswered',
   'AbandonNotFinished',
   'ProgressQueryFailed',
@@ -155,6 +157,31 @@ export class TemporalRefusedError extends ImgdelError {
   ) {
     super(temporalRefusedMessage(address, namespace, reason), 'TemporalRefused');
     this.name = 'TemporalRefusedError';
+  }
+}
+
+/**
+ * The Temporal server answered with a failure of its own (RESOURCE_EXHAUSTED after the SDK's
+ * retries, INTERNAL, UNKNOWN, …), not a verdict on what was asked. Whether a start or an Update
+ * it was handling took effect is not known, so the message says to look before repeating it.
+ */
+export class TemporalServerError extends ImgdelError {
+  constructor(
+    readonly address: string,
+    readonly status: ServerFailureStatus,
+    /** The server's own reason. */
+    readonly reason: string,
+  ) {
+    const advice =
+      status === 'RESOURCE_EXHAUSTED'
+        ? 'The server is over a limit (a rate limit of the namespace, or its capacity): try again in a minute.'
+        : "The server failed on this request: try again, and if it persists, see the server's log (or tell its operator).";
+    super(
+      `Temporal at ${address} answered ${status} (${reason}). ${advice} ` +
+        'A start, retry, abandon or cancel it was handling may or may not have taken effect: check with imgdel status <image> before repeating one.',
+      'TemporalServerError',
+    );
+    this.name = 'TemporalServerError';
   }
 }
 

@@ -34,6 +34,7 @@ export {
   ProgressUnreadableError,
   RetryNotStartedError,
   TemporalRefusedError,
+  TemporalServerError,
   TemporalUnavailableError,
 } from './errors.js';
 export type { ImgdelErrorCode } from './errors.js';

@@ -10,6 +10,7 @@ import {
   InvalidDeletionInputError,
   NamespaceNotFoundError,
   TemporalRefusedError,
+  TemporalServerError,
   NoWorkerAnsweredError,
   NothingToRetryError,
   ProgressUnreadableError,
@@ -20,7 +21,7 @@ import { errorCodeFor, ExitCode, exitCodeForError, exitCodeForStatus } from '../
 
 describe('exit codes', () => {
   it('are the documented numbers', () => {
-    expect(ExitCode).toEqual({ Ok: 0, Failed: 1, Usage: 2, AwaitingRetry: 3, TemporalUnavailable: 4, NoWorker: 5, ProgressUnreadable: 6 });
+    expect(ExitCode).toEqual({ Ok: 0, Failed: 1, Usage: 2, AwaitingRetry: 3, TemporalUnavailable: 4, NoWorker: 5, ProgressUnreadable: 6, TemporalServerError: 7 });
   });
 
   it('follow the deletion status', () => {
@@ -49,6 +50,8 @@ describe('exit codes', () => {
     expect(exitCodeForError(new NamespaceNotFoundError('127.0.0.1:7233', 'nope'))).toBe(2);
     // So are credentials the server refuses.
     expect(exitCodeForError(new TemporalRefusedError('temporal.example:7233', 'prod', 'Request unauthorized'))).toBe(2);
+    // A failure of the server's own is worth trying again, unlike a refused or failed deletion.
+    expect(exitCodeForError(new TemporalServerError('temporal.example:7233', 'RESOURCE_EXHAUSTED', 'namespace rate limit exceeded'))).toBe(7);
     expect(exitCodeForError(new DeletionNotFoundError('img-a1b2', 'delete-image-img-a1b2', 'default'))).toBe(1);
     expect(exitCodeForError(new NothingToRetryError('img-a1b2', 'nothing failed'))).toBe(1);
     expect(exitCodeForError(new NoWorkerAnsweredError('img-a1b2', 'image-deletion', 60_000, 'retry'))).toBe(5);
@@ -68,6 +71,7 @@ describe('exit codes', () => {
       [new TemporalUnavailableError('127.0.0.1:1', 'refused'), 'TemporalUnavailable'],
       [new NamespaceNotFoundError('127.0.0.1:7233', 'nope'), 'NamespaceNotFound'],
       [new TemporalRefusedError('temporal.example:7233', 'prod', 'Request unauthorized'), 'TemporalRefused'],
+      [new TemporalServerError('temporal.example:7233', 'INTERNAL', 'shard closed'), 'TemporalServerError'],
       [new NoWorkerAnsweredError('img-a1b2', 'image-deletion', 60_000, 'retry'), 'NoWorkerAnswered'],
       [new AbandonNotFinishedError('img-a1b2', 'image-deletion', 60_000), 'AbandonNotFinished'],
       [new ProgressUnreadableError('img-a1b2', 'image-deletion', 'query-failed', 'boom'), 'ProgressQueryFailed'],

@@ -15,6 +15,7 @@ import {
   InvalidDeletionInputError,
   NothingToRetryError,
   TemporalRefusedError,
+  TemporalServerError,
   TemporalUnavailableError,
 } from '../../src/client/index.js';
 import type { DeletionListItem, DeletionOutcome, DeletionStatus, ImgdelClient, StartedDeletion } from '../../src/client/index.js';
@@ -592,5 +593,24 @@ describe('errors', () => {
         '(TEMPORAL_API_KEY, or TEMPORAL_TLS_CLIENT_CERT_PATH / TEMPORAL_TLS_CLIENT_KEY_PATH, or the TEMPORAL_PROFILE that sets them) and that they are allowed to use this namespace',
     );
     expect(await workflowExists(stack.client, deletionWorkflowId(imageId))).toBe(false);
+  });
+  it("names a failure of the server's own with its status and says to look before repeating", async () => {
+    const imageId = await seedImage(stack.admin);
+    await imgdel.startDeletion({ imageId });
+    // What the SDK hands over once its own retries of RESOURCE_EXHAUSTED are spent.
+    const limited = connectionWrapping('describeWorkflowExecution', () => () => {
+      throw grpcError(8, 'namespace rate limit exceeded.');
+    });
+    const overLimit = createImgdelClient({ connection: limited, env: stackEnv(stack) });
+    const error = await overLimit.outcome(imageId).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TemporalServerError);
+    expect(error).toMatchObject({ code: 'TemporalServerError', address: testTemporalAddress(), status: 'RESOURCE_EXHAUSTED', reason: 'namespace rate limit exceeded' });
+    expect((error as Error).message).toBe(
+      `Temporal at ${testTemporalAddress()} answered RESOURCE_EXHAUSTED (namespace rate limit exceeded). ` +
+        'The server is over a limit (a rate limit of the namespace, or its capacity): try again in a minute. ' +
+        'A start, retry, abandon or cancel it was handling may or may not have taken effect: check with imgdel status <image> before repeating one.',
+    );
+    // The deletion itself is untouched by the client's failed read.
+    expect((await imgdel.outcome(imageId)).workflowId).toBe(deletionWorkflowId(imageId));
   });
 });

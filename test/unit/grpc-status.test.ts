@@ -1,6 +1,6 @@
 import { ServiceError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import { GrpcStatus, grpcCode, isRefusal, serverReason } from '../../src/grpc-status.js';
+import { GrpcStatus, grpcCode, isRefusal, serverFailureStatus, serverReason } from '../../src/grpc-status.js';
 import { grpcError } from '../helpers/grpc-error.js';
 
 describe('grpc-status', () => {
@@ -23,5 +23,16 @@ describe('grpc-status', () => {
     expect(serverReason(new ServiceError('Failed to start Workflow', { cause: grpcError(16, ' invalid API key ') }))).toBe('invalid API key');
     expect(serverReason(grpcError(7, ''))).toBe('7 ');
     expect(serverReason(new Error('plain'))).toBe('plain');
+  });
+
+  it("names the server's own failures, and only those", () => {
+    expect(serverFailureStatus(grpcError(8, 'namespace rate limit exceeded'))).toBe('RESOURCE_EXHAUSTED');
+    expect(serverFailureStatus(new ServiceError('Failed to start Workflow', { cause: grpcError(13, 'shard closed') }))).toBe('INTERNAL');
+    expect(serverFailureStatus(grpcError(2, 'panic'))).toBe('UNKNOWN');
+    // Statuses the client answers otherwise (unreachable, refused, not found, bad request) are not server failures.
+    for (const code of [GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.PERMISSION_DENIED, GrpcStatus.NOT_FOUND, 3]) {
+      expect(serverFailureStatus(grpcError(code, 'x')), String(code)).toBeUndefined();
+    }
+    expect(serverFailureStatus(new Error('13 INTERNAL'))).toBeUndefined();
   });
 });
