@@ -72,8 +72,20 @@ const flagsSchema = z.object({
   json: z.boolean().optional(),
   dryRun: z.boolean().optional(),
   workerTimeout: z.number().optional(),
+  updateId: z.string().optional(),
 });
-const abandonOptionsSchema = z.object({ json: z.boolean().optional(), reason: z.string().optional(), workerTimeout: z.number().optional() });
+const abandonOptionsSchema = z.object({
+  json: z.boolean().optional(),
+  reason: z.string().optional(),
+  workerTimeout: z.number().optional(),
+  updateId: z.string().optional(),
+});
+/** The client checks the id itself (InvalidInput, exit 2); here it is only passed on when given. */
+function updateIdOption(updateId: string | undefined): { updateId?: string } {
+  return updateId === undefined ? {} : { updateId };
+}
+const UPDATE_ID_HELP =
+  'an id for this request: the same command repeated with the same id while the deletion runs (after an unclear error, say) is not applied twice';
 const cancelOptionsSchema = z.object({ json: z.boolean().optional(), dryRun: z.boolean().optional() });
 const LIST_LIMIT_MAX = 10_000;
 const listOptionsSchema = z.object({
@@ -294,7 +306,9 @@ class Cli {
     const options = flagsSchema.parse(rawOptions);
     const json = options.json === true;
     await this.run(json, async () => {
-      const afterRetry = await this.client().retry(imageId, { ...workerTimeoutMs(options.workerTimeout), ...this.signal });
+      const afterRetry = await this.client()
+        .retry(imageId, { ...workerTimeoutMs(options.workerTimeout), ...updateIdOption(options.updateId), ...this.signal })
+        .catch(rethrowInFlagTerms);
       if (options.wait === true) {
         if (!json) this.out([`Retrying the failed steps of ${imageId}…`]);
         const { outcome, live } = await this.wait(imageId, json, false, options.workerTimeout);
@@ -310,7 +324,7 @@ class Cli {
     const json = options.json === true;
     await this.run(json, async () => {
       const outcome = await this.client()
-        .abandon(imageId, options.reason, { ...workerTimeoutMs(options.workerTimeout), ...this.signal })
+        .abandon(imageId, options.reason, { ...workerTimeoutMs(options.workerTimeout), ...updateIdOption(options.updateId), ...this.signal })
         .catch(rethrowInFlagTerms);
       this.finish(outcome, json);
     }, imageId);
@@ -416,6 +430,7 @@ function buildProgram(context: CliContext, cli: Cli): Command {
     .option('--wait', 'show live progress until it ends or parks again')
     .option('--json', 'print one JSON object on stdout')
     .option('--worker-timeout <seconds>', WORKER_TIMEOUT_HELP, workerTimeoutArg)
+    .option('--update-id <id>', UPDATE_ID_HELP)
     .action((imageId: string, options: unknown) => cli.retry(imageId, options));
 
   program
@@ -425,6 +440,7 @@ function buildProgram(context: CliContext, cli: Cli): Command {
     .option('--reason <text>', 'why, at most 500 characters, kept in the report')
     .option('--json', 'print one JSON object on stdout')
     .option('--worker-timeout <seconds>', WORKER_TIMEOUT_HELP, workerTimeoutArg)
+    .option('--update-id <id>', UPDATE_ID_HELP)
     .action((imageId: string, options: unknown) => cli.abandon(imageId, options));
 
   program

@@ -110,6 +110,13 @@ export interface AbortOptions {
 export interface UpdateOptions extends AbortOptions {
   /** Give up (NoWorkerAnsweredError) when no worker has handled the update within this time. */
   workerTimeoutMs?: number;
+  /**
+   * The caller's id for this request (1–255 printable characters, no spaces). A call repeated with
+   * the same id while the deletion runs, e.g. after an error that left unknown whether the first
+   * reached Temporal, is not applied a second time: Temporal answers it with the first one's result.
+   * Without it every call is a request of its own.
+   */
+  updateId?: string;
 }
 
 export interface StartedDeletion {
@@ -224,6 +231,12 @@ const targetSettingsSchema = z.object({
 /** Every call's signal, checked so that a JavaScript caller's stray value fails here, not as a TypeError deep in the SDK. */
 const abortOptionsSchema = z.object({ signal: z.instanceof(AbortSignal, { error: 'must be an AbortSignal' }).optional() });
 const targetOptionsSchema = abortOptionsSchema.extend({ dryRun: z.boolean({ error: 'must be true or false' }).optional() });
+const updateOptionsSchema = abortOptionsSchema.extend({
+  updateId: z
+    .string({ error: 'must be text' })
+    .regex(/^[\x21-\x7e]{1,255}$/, { error: 'must be 1 to 255 printable characters without spaces' })
+    .optional(),
+});
 const listOptionsSchema = abortOptionsSchema.extend({
   status: z.enum(DELETION_STATUSES).optional(),
   limit: z.number().int().positive().optional(),
@@ -359,7 +372,7 @@ export class ImgdelClient {
   async retry(imageId: string, options: UpdateOptions = {}): Promise<DeletionOutcome> {
     const workflowId = checkedWorkflowId(imageId);
     checkedOptions(timingOptionsSchema, options, 'nothing was retried');
-    const signal = checkedOptions(abortOptionsSchema, options, 'nothing was retried').signal;
+    const { signal, updateId } = checkedOptions(updateOptionsSchema, options, 'nothing was retried');
     const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
     return this.call(async (client) => {
       const description = await this.describeExisting(client, imageId, workflowId);
@@ -375,7 +388,7 @@ export class ImgdelClient {
       }
       const handle = client.workflow.getHandle(workflowId, description.runId);
       try {
-        const answer = await withWorkerDeadline(client, workerTimeoutMs, () => handle.executeUpdate(retryUpdate), () =>
+        const answer = await withWorkerDeadline(client, workerTimeoutMs, () => handle.executeUpdate(retryUpdate, updateId === undefined ? {} : { updateId }), () =>
           new NoWorkerAnsweredError(imageId, description.taskQueue, workerTimeoutMs, 'the retry was not accepted; it may still run once a worker starts'),
           signal,
         );
@@ -401,7 +414,7 @@ export class ImgdelClient {
     const problems = abandonRequestProblems(reason === undefined ? {} : { reason });
     if (problems.length > 0) throw new InvalidDeletionInputError(describeInputProblems(problems), 'nothing was abandoned', problems);
     checkedOptions(timingOptionsSchema, options, 'nothing was abandoned');
-    const signal = checkedOptions(abortOptionsSchema, options, 'nothing was abandoned').signal;
+    const { signal, updateId } = checkedOptions(updateOptionsSchema, options, 'nothing was abandoned');
     const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
     const abandonedRun = await this.call(async (client) => {
       const description = await this.describeExisting(client, imageId, workflowId);
@@ -419,7 +432,7 @@ export class ImgdelClient {
         await withWorkerDeadline(
           client,
           workerTimeoutMs,
-          () => handle.executeUpdate(abandonUpdate, { args: [reason === undefined ? {} : { reason }] }),
+          () => handle.executeUpdate(abandonUpdate, { args: [reason === undefined ? {} : { reason }], ...(updateId === undefined ? {} : { updateId }) }),
           noWorker,
           signal,
         );

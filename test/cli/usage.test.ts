@@ -68,6 +68,14 @@ describe('delete names the flag a bad value came from', () => {
     expect(run.stderr).toContain('(run imgdel delete --help for usage)');
   });
 
+  it.each([['retry'], ['abandon']])('%s names --update-id when its value is not one', async (command) => {
+    const run = await imgdel([command, 'img-a1b2c3d4', '--update-id', 'retry 1', '--json'], UNREACHABLE);
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      error: { code: 'InvalidInput', message: expect.stringContaining('--update-id: must be 1 to 255 printable characters without spaces') },
+    });
+  });
+
   it('list --limit out of range says its range', async () => {
     const run = await imgdel(['list', '--limit', '0', '--json'], UNREACHABLE);
     expect(run.code).toBe(2);

@@ -374,6 +374,37 @@ describe('a parked deletion', () => {
     expect(finished.status).toBe('deleted');
   });
 
+  it('applies a retry repeated with the same update id once, and refuses an id with spaces', async () => {
+    const imageId = await seedImage(stack.admin);
+    await stack.admin.addFault({ action: 'DeleteImage', imageId, regionId: 'cn-hangzhou', code: 'ImageNotAllowDelete', times: -1 });
+    const started = await imgdel.startDeletion({ imageId });
+    expect((await imgdel.waitForOutcome(imageId, { pollMs: 100 })).status).toBe('awaiting-retry');
+
+    const badId = await imgdel.retry(imageId, { updateId: 'retry 1' }).catch((caught: unknown) => caught);
+    expect(badId).toBeInstanceOf(InvalidDeletionInputError);
+    expect((badId as Error).message).toContain('updateId: must be 1 to 255 printable characters without spaces');
+
+    await imgdel.retry(imageId, { updateId: 'catalog-retry-1' });
+    const parkedAgain = await imgdel.waitForOutcome(imageId, { pollMs: 100 });
+    expect(parkedAgain.status).toBe('awaiting-retry');
+    const attempts = parkedAgain.regions.find((region) => region.regionId === 'cn-hangzhou')?.attempts;
+    // The same request again (its caller could not tell whether the first got through): no second round.
+    await imgdel.retry(imageId, { updateId: 'catalog-retry-1' });
+    const afterRepeat = await imgdel.outcome(imageId);
+    expect(afterRepeat.status).toBe('awaiting-retry');
+    expect(afterRepeat.regions.find((region) => region.regionId === 'cn-hangzhou')?.attempts).toBe(attempts);
+    const accepted = async () =>
+      ((await stack.client.workflow.getHandle(started.workflowId).fetchHistory()).events ?? []).filter(
+        (event) => event.workflowExecutionUpdateAcceptedEventAttributes,
+      ).length;
+    expect(await accepted()).toBe(1);
+    // A new id is a new request.
+    await imgdel.retry(imageId, { updateId: 'catalog-retry-2' });
+    expect(await accepted()).toBe(2);
+    expect((await imgdel.waitForOutcome(imageId, { pollMs: 100 })).status).toBe('awaiting-retry');
+    await imgdel.abandon(imageId, 'test cleanup');
+  });
+
   it('says the retry runs when the worker answers it with a report this imgdel cannot read', async () => {
     const imageId = await seedImage(stack.admin, { regions: ['cn-shanghai', 'cn-hangzhou'] });
     await stack.admin.addFault({ action: 'DeleteImage', imageId, regionId: 'cn-hangzhou', code: 'ImageNotAllowDelete', times: 1 });
