@@ -85,7 +85,7 @@ function updateIdOption(updateId: string | undefined): { updateId?: string } {
   return updateId === undefined ? {} : { updateId };
 }
 const UPDATE_ID_HELP =
-  'an id for this request: the same command repeated with the same id while the deletion runs (after an unclear error, say) is not applied twice';
+  'an id for this request: the same command repeated with the same id (after an unclear error, say) is not applied twice, and answers how the deletion stands';
 const cancelOptionsSchema = z.object({ json: z.boolean().optional(), dryRun: z.boolean().optional() });
 const LIST_LIMIT_MAX = 10_000;
 const listOptionsSchema = z.object({

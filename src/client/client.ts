@@ -112,9 +112,10 @@ export interface UpdateOptions extends AbortOptions {
   workerTimeoutMs?: number;
   /**
    * The caller's id for this request (1–255 printable characters, no spaces). A call repeated with
-   * the same id while the deletion runs, e.g. after an error that left unknown whether the first
-   * reached Temporal, is not applied a second time: Temporal answers it with the first one's result.
-   * Without it every call is a request of its own.
+   * the same id, e.g. after an error that left unknown whether the first reached Temporal, is not
+   * applied a second time: while the deletion runs Temporal answers it with the first one's result;
+   * once the run has ended, a run that accepted the id answers with its outcome (instead of
+   * refusing an update to an ended deletion). Without it every call is a request of its own.
    */
   updateId?: string;
 }
@@ -178,6 +179,16 @@ async function endedBeforeCancelRequest(handle: WorkflowHandle): Promise<boolean
   if ((await handle.describe()).status.name === 'RUNNING') return false;
   const history = await handle.fetchHistory();
   return !(history.events ?? []).some((event) => event.workflowExecutionCancelRequestedEventAttributes);
+}
+
+/**
+ * Whether the run accepted an update with this id: a request repeated after its run ended, whose
+ * first call got through (the server deduplicates update ids only while the run is open).
+ */
+async function acceptedUpdate(handle: WorkflowHandle, updateId: string | undefined): Promise<boolean> {
+  if (updateId === undefined) return false;
+  const history = await handle.fetchHistory();
+  return (history.events ?? []).some((event) => event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.meta?.updateId === updateId);
 }
 
 /** A running deletion whose report could not be read: no step is known, `details` says why. */
@@ -374,8 +385,10 @@ export class ImgdelClient {
     checkedOptions(timingOptionsSchema, options, 'nothing was retried');
     const { signal, updateId } = checkedOptions(updateOptionsSchema, options, 'nothing was retried');
     const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
-    return this.call(async (client) => {
+    const answered = await this.call(async (client): Promise<DeletionOutcome | { appliedIn: string }> => {
       const description = await this.describeExisting(client, imageId, workflowId);
+      const handle = client.workflow.getHandle(workflowId, description.runId);
+      if (description.status.name !== 'RUNNING' && (await acceptedUpdate(handle, updateId))) return { appliedIn: description.runId };
       // A deletion (not a dry run) completes only once the image is deleted.
       if (description.status.name === 'COMPLETED') {
         throw new NothingToRetryError(imageId, `its deletion completed and the image is deleted; see imgdel status ${imageId}`);
@@ -386,7 +399,6 @@ export class ImgdelClient {
           `the deletion already ended (${describeEnd(description)}); see imgdel status ${imageId}, and to try again start a new one: imgdel delete ${imageId}`,
         );
       }
-      const handle = client.workflow.getHandle(workflowId, description.runId);
       try {
         const answer = await withWorkerDeadline(client, workerTimeoutMs, () => handle.executeUpdate(retryUpdate, updateId === undefined ? {} : { updateId }), () =>
           new NoWorkerAnsweredError(imageId, description.taskQueue, workerTimeoutMs, 'the retry was not accepted; it may still run once a worker starts'),
@@ -402,6 +414,9 @@ export class ImgdelClient {
         throw error;
       }
     }, signal);
+    // The same request again after the run ended: it was applied, so answer with where that run is now.
+    if ('appliedIn' in answered) return (await this.snapshot(imageId, { signal }, answered.appliedIn)).outcome;
+    return answered;
   }
 
   /**
@@ -418,14 +433,16 @@ export class ImgdelClient {
     const workerTimeoutMs = this.workerTimeout(options.workerTimeoutMs);
     const abandonedRun = await this.call(async (client) => {
       const description = await this.describeExisting(client, imageId, workflowId);
+      const handle = client.workflow.getHandle(workflowId, description.runId);
       if (description.status.name !== 'RUNNING') {
+        // The same request again, its first call having ended the run: answer with that ending.
+        if (await acceptedUpdate(handle, updateId)) return description.runId;
         throw new DeletionUpdateRefusedError(
           'abandon',
           imageId,
           `cannot abandon the deletion of ${imageId}: it already ended (${describeEnd(description)})`,
         );
       }
-      const handle = client.workflow.getHandle(workflowId, description.runId);
       const noWorker = () =>
         new NoWorkerAnsweredError(imageId, description.taskQueue, workerTimeoutMs, 'the abandon was not accepted; it may still apply once a worker starts');
       try {

@@ -374,7 +374,7 @@ describe('a parked deletion', () => {
     expect(finished.status).toBe('deleted');
   });
 
-  it('applies a retry repeated with the same update id once, and refuses an id with spaces', async () => {
+  it('applies a retry or an abandon repeated with the same update id once, also after the run ended, and refuses an id with spaces', async () => {
     const imageId = await seedImage(stack.admin);
     await stack.admin.addFault({ action: 'DeleteImage', imageId, regionId: 'cn-hangzhou', code: 'ImageNotAllowDelete', times: -1 });
     const started = await imgdel.startDeletion({ imageId });
@@ -402,7 +402,17 @@ describe('a parked deletion', () => {
     await imgdel.retry(imageId, { updateId: 'catalog-retry-2' });
     expect(await accepted()).toBe(2);
     expect((await imgdel.waitForOutcome(imageId, { pollMs: 100 })).status).toBe('awaiting-retry');
-    await imgdel.abandon(imageId, 'test cleanup');
+
+    // An abandon ends the run, so the server no longer deduplicates: the history answers instead.
+    expect((await imgdel.abandon(imageId, 'retired', { updateId: 'catalog-abandon-1' })).status).toBe('abandoned');
+    const repeated = await imgdel.abandon(imageId, 'retired', { updateId: 'catalog-abandon-1' });
+    expect(repeated).toMatchObject({ status: 'abandoned', workflowId: started.workflowId });
+    // A retry whose id the run accepted answers where the deletion stands now.
+    expect((await imgdel.retry(imageId, { updateId: 'catalog-retry-2' })).status).toBe('abandoned');
+    // Another id is another request, refused as any update to an ended deletion is.
+    expect(await imgdel.abandon(imageId, 'retired', { updateId: 'catalog-abandon-2' }).catch((caught: unknown) => caught)).toBeInstanceOf(DeletionUpdateRefusedError);
+    expect(await imgdel.retry(imageId, { updateId: 'catalog-retry-3' }).catch((caught: unknown) => caught)).toBeInstanceOf(NothingToRetryError);
+    expect(await accepted()).toBe(3);
   });
 
   it('says the retry runs when the worker answers it with a report this imgdel cannot read', async () => {
