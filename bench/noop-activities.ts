@@ -4,19 +4,36 @@
  */
 export interface NoopPlan {
   regions: string[];
+  pad?: string;
+}
+
+/** With `--noop-payload-bytes`, each answer carries this many bytes, so the baseline's history is as large as a deletion's. */
+interface Padded {
+  padBytes?: number;
+}
+
+/** The padding an answer carries: none unless the experiment asks for it. */
+function padding(padBytes: number | undefined): { pad?: string } {
+  return padBytes ? { pad: 'x'.repeat(padBytes) } : {};
 }
 
 export function createNoopActivities() {
   return {
-    async validateImage(request: { imageId: string; regions: string[] }): Promise<NoopPlan> {
-      return { regions: request.regions };
+    async validateImage(request: { imageId: string; regions: string[] } & Padded): Promise<NoopPlan> {
+      return { regions: request.regions, ...padding(request.padBytes) };
     },
-    async checkImageUsage(_request: { imageId: string; regions: string[] }): Promise<void> {},
-    async listTemplates(request: { imageId: string; templates: string[] }): Promise<string[]> {
-      return request.templates;
+    async checkImageUsage(request: { imageId: string; regions: string[] } & Padded): Promise<{ pad?: string } | undefined> {
+      return request.padBytes ? padding(request.padBytes) : undefined;
     },
-    async deleteTemplate(_templateId: string): Promise<void> {},
-    async deleteImageInRegion(_request: { imageId: string; regionId: string }): Promise<void> {},
+    async listTemplates(request: { imageId: string; templates: string[] } & Padded): Promise<{ templates: string[]; pad?: string } | string[]> {
+      return request.padBytes ? { templates: request.templates, ...padding(request.padBytes) } : request.templates;
+    },
+    async deleteTemplate(_templateId: string, padBytes?: number): Promise<{ pad?: string } | undefined> {
+      return padBytes ? padding(padBytes) : undefined;
+    },
+    async deleteImageInRegion(request: { imageId: string; regionId: string } & Padded): Promise<{ pad?: string } | undefined> {
+      return request.padBytes ? padding(request.padBytes) : undefined;
+    },
   };
 }
 

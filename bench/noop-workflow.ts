@@ -21,6 +21,11 @@ export interface NoopDeletionInput {
   regions: string[];
   templates: string[];
   statusWrites?: boolean;
+  /**
+   * An experiment (`--noop-payload-bytes`): every activity answer and the result carry this many
+   * bytes more, so the baseline's history is as large as a deletion's.
+   */
+  payloadBytes?: number;
 }
 
 /** What a deletion started by the imgdel client writes besides its activities: its final status. */
@@ -32,22 +37,29 @@ function writeFinalStatus(input: NoopDeletionInput): void {
   ]);
 }
 
-export async function noopDeletion(input: NoopDeletionInput): Promise<number> {
+export async function noopDeletion(input: NoopDeletionInput): Promise<number | { activities: number; pad: string }> {
   const resolved = resolveInput({ imageId: input.imageId });
   const options = activityOptionsFor(resolved);
   const reads = proxyActivities<NoopActivities>(options.reads);
   const templateActs = proxyActivities<NoopActivities>(options.templateDelete);
   const regionActs = proxyActivities<NoopActivities>(options.regionDelete);
 
-  const plan = await reads.validateImage({ imageId: input.imageId, regions: input.regions });
-  const [, templates] = await Promise.all([
-    reads.checkImageUsage({ imageId: input.imageId, regions: plan.regions }),
-    reads.listTemplates({ imageId: input.imageId, templates: input.templates }),
+  // Without the experiment, requests and answers are exactly what they always were.
+  const padBytes = input.payloadBytes ? input.payloadBytes : undefined;
+  const padded = padBytes === undefined ? {} : { padBytes };
+  const plan = await reads.validateImage({ imageId: input.imageId, regions: input.regions, ...padded });
+  const [, listed] = await Promise.all([
+    reads.checkImageUsage({ imageId: input.imageId, regions: plan.regions, ...padded }),
+    reads.listTemplates({ imageId: input.imageId, templates: input.templates, ...padded }),
   ]);
-  await runBounded(templates, resolved.regionConcurrency, (templateId) => templateActs.deleteTemplate(templateId));
+  const templates = Array.isArray(listed) ? listed : listed.templates;
+  await runBounded(templates, resolved.regionConcurrency, (templateId) =>
+    padBytes === undefined ? templateActs.deleteTemplate(templateId) : templateActs.deleteTemplate(templateId, padBytes),
+  );
   await runBounded(plan.regions, resolved.regionConcurrency, (regionId) =>
-    regionActs.deleteImageInRegion({ imageId: input.imageId, regionId }),
+    regionActs.deleteImageInRegion({ imageId: input.imageId, regionId, ...padded }),
   );
   writeFinalStatus(input);
-  return 1 + 2 + templates.length + plan.regions.length;
+  const activities = 1 + 2 + templates.length + plan.regions.length;
+  return padBytes === undefined ? activities : { activities, pad: 'x'.repeat(padBytes) };
 }

@@ -29,6 +29,7 @@ import {
   ISSUE_CRITICAL_PATH_MS,
   P1_CALL_LATENCY_MS,
   P2_BATCHES_PER_KIND,
+  P2_ORDERS,
   P3_QUOTA_PER_SECOND,
   runLatencyScenario,
   runQuotaScenario,
@@ -85,6 +86,8 @@ const argsSchema = z.object({
   'p3-region-deletes': count(5_000),
   'region-concurrency': count(32),
   'noop-status-writes': z.boolean().default(false),
+  'noop-payload-bytes': z.coerce.number().int().min(1).max(100_000).optional(),
+  'p2-order': z.enum(P2_ORDERS).default('abba-baab'),
   'worker-env': z
     .array(
       z
@@ -174,6 +177,12 @@ const OPTIONS = {
   'p3-region-deletes': { type: 'string', value: 'n', help: `P3 region deletes (full ${SIZES.full.p3RegionDeletes}, quick ${SIZES.quick.p3RegionDeletes})` },
   'region-concurrency': { type: 'string', value: 'n', help: "P1's regionConcurrency input (default: the workflow's default)" },
   'noop-status-writes': { type: 'boolean', help: "an experiment: P2's no-op baseline is started with imgdel's search attributes and writes its final status, as a deletion does" },
+  'p2-order': { type: 'string', value: 'order', help: "P2's batch order, abba-baab (A = the no-op; the default) or, an experiment, baab-abba" },
+  'noop-payload-bytes': {
+    type: 'string',
+    value: 'n',
+    help: "an experiment: each of the no-op's activity answers and its result carry n bytes more, so its history is as large as a deletion's",
+  },
   'worker-env': { type: 'string', multiple: true, value: 'NAME=value', help: 'extra environment for every worker process (repeatable)' },
   'server-dynamic-config': {
     type: 'string',
@@ -415,6 +424,8 @@ async function main(): Promise<void> {
       runThroughputScenario(context, { imgdel: throughputWorker, noop: noopWorker }, {
         deletions: sizes.p2Deletions,
         noopStatusWrites: args['noop-status-writes'],
+        noopPayloadBytes: args['noop-payload-bytes'] ?? 0,
+        order: args['p2-order'],
       }),
     );
     const cpuLine = (cpu: (typeof throughput.cpuMsPerWorkflow)['imgdel']) =>
@@ -457,9 +468,9 @@ async function main(): Promise<void> {
       },
       {
         id: 'P2',
-        scenario: `${sizes.p2Deletions} deletions (3 regions, 1 template) at once, no latency (ABBA BAAB, ${P2_BATCHES_PER_KIND} batches each)${
+        scenario: `${sizes.p2Deletions} deletions (3 regions, 1 template) at once, no latency (${args['p2-order'] === 'abba-baab' ? 'ABBA BAAB' : 'BAAB ABBA'}, ${P2_BATCHES_PER_KIND} batches each)${
           args['noop-status-writes'] ? '; the no-op also writes the status search attributes' : ''
-        }`,
+        }${args['noop-payload-bytes'] === undefined ? '' : `; the no-op's answers carry ${args['noop-payload-bytes']} bytes more each`}`,
         figures: {
           'ratio to no-op': round(throughput.ratio),
           'deletions/s': round(throughput.imgdel.perSecond),
@@ -480,6 +491,7 @@ async function main(): Promise<void> {
           historyBytesPerDeletion: Math.round(throughput.imgdel.meanHistoryBytes),
           historyBytesPerNoop: Math.round(throughput.noop.meanHistoryBytes),
           noopStatusWrites: args['noop-status-writes'],
+          noopPayloadBytes: args['noop-payload-bytes'] ?? 0,
           batches: throughput.batches,
           chart: chartPath,
           workerSettings: workerSettings.throughput,

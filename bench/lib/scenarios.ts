@@ -159,16 +159,31 @@ async function runDeletions(
   return Promise.all(handles.map(timingOf));
 }
 
+/** How the no-op baseline runs: as it always does, or with one of the experiments' additions. */
+interface NoopVariant {
+  /** Started with imgdel's search attributes and memo, and writes its final status (`--noop-status-writes`). */
+  statusWrites: boolean;
+  /** Bytes more in every activity answer and the result (`--noop-payload-bytes`; 0: none). */
+  payloadBytes: number;
+}
+
 async function runNoops(
   context: BenchContext,
   worker: WorkerProcess,
   ids: readonly string[],
   regions: readonly string[],
-  statusWrites: boolean,
+  variant: NoopVariant,
 ): Promise<ExecutionTiming[]> {
+  const { statusWrites, payloadBytes } = variant;
   const handles = await Promise.all(
     ids.map((imageId) => {
-      const input: NoopDeletionInput = { imageId, regions: [...regions], templates: [`${imageId}-template-0`], statusWrites };
+      const input: NoopDeletionInput = {
+        imageId,
+        regions: [...regions],
+        templates: [`${imageId}-template-0`],
+        statusWrites,
+        ...(payloadBytes > 0 ? { payloadBytes } : {}),
+      };
       const plain = { taskQueue: worker.taskQueue, workflowId: `noop-${imageId}`, args: [input] };
       // With status writes, started as a deletion is (search attributes, memo, summary).
       const options = statusWrites ? { ...deletionStartOptions(deletionInput(imageId, {}), worker.taskQueue, randomUUID()), ...plain } : plain;
@@ -201,9 +216,10 @@ async function warmUpNoop(
   context: BenchContext,
   worker: WorkerProcess,
   scenario: string,
-  { count = WARM_UP_RUNS, statusWrites }: { count?: number; statusWrites: boolean },
+  variant: NoopVariant,
+  count = WARM_UP_RUNS,
 ): Promise<void> {
-  await runNoops(context, worker, imageIds(context, scenario, count), P2_REGIONS, statusWrites);
+  await runNoops(context, worker, imageIds(context, scenario, count), P2_REGIONS, variant);
 }
 
 /** A figure for the report, rounded to `digits` decimals. */
@@ -490,6 +506,13 @@ function combine(batches: readonly BatchResult[]): BatchResult {
  */
 const BATCH_ORDER = ['noop', 'imgdel', 'imgdel', 'noop', 'imgdel', 'noop', 'noop', 'imgdel'] as const;
 export const P2_BATCHES_PER_KIND = BATCH_ORDER.filter((kind) => kind === 'imgdel').length;
+/**
+ * The same order with the kinds swapped (BAAB ABBA: the no-op first and last), an experiment
+ * (`--p2-order baab-abba`): whether the last batches cost the server more whatever their kind.
+ */
+const SWAPPED_BATCH_ORDER = BATCH_ORDER.map((kind) => (kind === 'noop' ? 'imgdel' : 'noop'));
+export const P2_ORDERS = ['abba-baab', 'baab-abba'] as const;
+export type P2Order = (typeof P2_ORDERS)[number];
 
 export async function runThroughputScenario(
   context: BenchContext,
@@ -498,10 +521,14 @@ export async function runThroughputScenario(
     deletions: number;
     /** The baseline also writes what imgdel writes besides its activities (an experiment). */
     noopStatusWrites: boolean;
+    /** The baseline's activity answers and result carry this many bytes more (an experiment). */
+    noopPayloadBytes: number;
+    /** `abba-baab` (A = no-op) unless an experiment swaps the kinds. */
+    order: P2Order;
   },
 ): Promise<ThroughputResult> {
-  const statusWrites = options.noopStatusWrites;
-  await warmUpNoop(context, workers.noop, 'wn', { statusWrites });
+  const variant: NoopVariant = { statusWrites: options.noopStatusWrites, payloadBytes: options.noopPayloadBytes };
+  await warmUpNoop(context, workers.noop, 'wn', variant);
   await warmUp(context, workers.imgdel, 'wb');
   // A long-running worker has its sockets open, its heaps grown and its concurrent paths
   // compiled; a batch started at once gets a fresh one there, so the first measured batch of
@@ -511,12 +538,13 @@ export async function runThroughputScenario(
   // (bench/README.md), since part of a batch's server work, such as its activities' heartbeat
   // timers firing 30 s after they started, lands in the batch after it.
   const warmUpSize = options.deletions;
-  await warmUpNoop(context, workers.noop, 'wnc', { count: warmUpSize, statusWrites });
+  await warmUpNoop(context, workers.noop, 'wnc', variant, warmUpSize);
   await warmUp(context, workers.imgdel, 'wbc', { count: warmUpSize, regions: P2_REGIONS });
   const results: { imgdel: BatchResult[]; noop: BatchResult[] } = { imgdel: [], noop: [] };
   const callsByAction = new Map<string, number>();
   const batches: ThroughputResult['batches'] = [];
-  for (const [index, kind] of BATCH_ORDER.entries()) {
+  const order = options.order === 'abba-baab' ? BATCH_ORDER : SWAPPED_BATCH_ORDER;
+  for (const [index, kind] of order.entries()) {
     const ids = imageIds(context, `${kind === 'noop' ? 'n' : 'b'}${index}`, options.deletions);
     if (kind === 'imgdel') {
       await seed(context, ids, P2_REGIONS, 1);
@@ -528,7 +556,7 @@ export async function runThroughputScenario(
     const serverCpuBefore = context.serverPid === undefined ? undefined : cpuSeconds(context.serverPid);
     const benchCpuBefore = process.cpuUsage();
     monitor.start();
-    const timings = kind === 'noop' ? await runNoops(context, worker, ids, P2_REGIONS, statusWrites) : await runDeletions(context, worker, ids);
+    const timings = kind === 'noop' ? await runNoops(context, worker, ids, P2_REGIONS, variant) : await runDeletions(context, worker, ids);
     const batch = batchResult(timings, monitor.stop());
     const benchCpu = process.cpuUsage(benchCpuBefore);
     const serverCpuAfter = context.serverPid === undefined ? undefined : cpuSeconds(context.serverPid);
@@ -562,7 +590,7 @@ export async function runThroughputScenario(
     };
     batches.push(entry);
     context.log(
-      `P2 ${kind} batch ${index + 1}/${BATCH_ORDER.length}: ${batch.count} in ${batch.durationMs} ms` +
+      `P2 ${kind} batch ${index + 1}/${order.length}: ${batch.count} in ${batch.durationMs} ms` +
         ` (slowest ${entry.slowestSeconds} s, ${workerWarnings} worker warnings)`,
     );
     if (straggler) {

@@ -7,7 +7,8 @@
 export async function runBounded<T>(
   items: readonly T[],
   concurrency: number,
-  task: (item: T) => Promise<void>,
+  /** Its result is not used (the caller keeps what it needs). */
+  task: (item: T) => Promise<unknown>,
   shouldStop: () => boolean = () => false,
 ): Promise<void> {
   const queue = [...items];
