@@ -12,9 +12,9 @@ interface Padded {
   padBytes?: number;
 }
 
-/** The padding an answer carries: none unless the experiment asks for it. */
-function padding(padBytes: number | undefined): { pad?: string } {
-  return padBytes ? { pad: 'x'.repeat(padBytes) } : {};
+/** The padding an answer carries; without the experiment none, so a void activity still answers nothing. */
+function padding(padBytes: number | undefined): { pad: string } | undefined {
+  return padBytes ? { pad: 'x'.repeat(padBytes) } : undefined;
 }
 
 export function createNoopActivities() {
@@ -22,17 +22,17 @@ export function createNoopActivities() {
     async validateImage(request: { imageId: string; regions: string[] } & Padded): Promise<NoopPlan> {
       return { regions: request.regions, ...padding(request.padBytes) };
     },
-    async checkImageUsage(request: { imageId: string; regions: string[] } & Padded): Promise<{ pad?: string } | undefined> {
-      return request.padBytes ? padding(request.padBytes) : undefined;
+    async checkImageUsage(request: { imageId: string; regions: string[] } & Padded): Promise<{ pad: string } | undefined> {
+      return padding(request.padBytes);
     },
     async listTemplates(request: { imageId: string; templates: string[] } & Padded): Promise<{ templates: string[]; pad?: string } | string[]> {
       return request.padBytes ? { templates: request.templates, ...padding(request.padBytes) } : request.templates;
     },
-    async deleteTemplate(_templateId: string, padBytes?: number): Promise<{ pad?: string } | undefined> {
-      return padBytes ? padding(padBytes) : undefined;
+    async deleteTemplate(_templateId: string, padBytes?: number): Promise<{ pad: string } | undefined> {
+      return padding(padBytes);
     },
-    async deleteImageInRegion(request: { imageId: string; regionId: string } & Padded): Promise<{ pad?: string } | undefined> {
-      return request.padBytes ? padding(request.padBytes) : undefined;
+    async deleteImageInRegion(request: { imageId: string; regionId: string } & Padded): Promise<{ pad: string } | undefined> {
+      return padding(request.padBytes);
     },
   };
 }

@@ -80,10 +80,6 @@ const abandonOptionsSchema = z.object({
   workerTimeout: z.number().optional(),
   updateId: z.string().optional(),
 });
-/** The client checks the id itself (InvalidInput, exit 2); here it is only passed on when given. */
-function updateIdOption(updateId: string | undefined): { updateId?: string } {
-  return updateId === undefined ? {} : { updateId };
-}
 const UPDATE_ID_HELP =
   'an id for this request: the same command repeated with the same id (after an unclear error, say) is not applied twice, and answers how the deletion stands';
 const cancelOptionsSchema = z.object({ json: z.boolean().optional(), dryRun: z.boolean().optional() });
@@ -307,7 +303,7 @@ class Cli {
     const json = options.json === true;
     await this.run(json, async () => {
       const afterRetry = await this.client()
-        .retry(imageId, { ...workerTimeoutMs(options.workerTimeout), ...updateIdOption(options.updateId), ...this.signal })
+        .retry(imageId, { ...workerTimeoutMs(options.workerTimeout), updateId: options.updateId, ...this.signal })
         .catch(rethrowInFlagTerms);
       if (options.wait === true) {
         if (!json) this.out([`Retrying the failed steps of ${imageId}…`]);
@@ -324,7 +320,7 @@ class Cli {
     const json = options.json === true;
     await this.run(json, async () => {
       const outcome = await this.client()
-        .abandon(imageId, options.reason, { ...workerTimeoutMs(options.workerTimeout), ...updateIdOption(options.updateId), ...this.signal })
+        .abandon(imageId, options.reason, { ...workerTimeoutMs(options.workerTimeout), updateId: options.updateId, ...this.signal })
         .catch(rethrowInFlagTerms);
       this.finish(outcome, json);
     }, imageId);

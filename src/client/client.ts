@@ -400,7 +400,7 @@ export class ImgdelClient {
         );
       }
       try {
-        const answer = await withWorkerDeadline(client, workerTimeoutMs, () => handle.executeUpdate(retryUpdate, updateId === undefined ? {} : { updateId }), () =>
+        const answer = await withWorkerDeadline(client, workerTimeoutMs, () => handle.executeUpdate(retryUpdate, { updateId }), () =>
           new NoWorkerAnsweredError(imageId, description.taskQueue, workerTimeoutMs, 'the retry was not accepted; it may still run once a worker starts'),
           signal,
         );
@@ -449,7 +449,7 @@ export class ImgdelClient {
         await withWorkerDeadline(
           client,
           workerTimeoutMs,
-          () => handle.executeUpdate(abandonUpdate, { args: [reason === undefined ? {} : { reason }], ...(updateId === undefined ? {} : { updateId }) }),
+          () => handle.executeUpdate(abandonUpdate, { args: [reason === undefined ? {} : { reason }], updateId }),
           noWorker,
           signal,
         );
