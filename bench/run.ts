@@ -28,8 +28,9 @@ import {
   CRITICAL_PATH_MS,
   ISSUE_CRITICAL_PATH_MS,
   P1_CALL_LATENCY_MS,
-  P2_BATCHES_PER_KIND,
   P2_ORDERS,
+  p2BatchesPerKind,
+  p2OrderLabel,
   P3_QUOTA_PER_SECOND,
   runLatencyScenario,
   runQuotaScenario,
@@ -177,7 +178,7 @@ const OPTIONS = {
   'p3-region-deletes': { type: 'string', value: 'n', help: `P3 region deletes (full ${SIZES.full.p3RegionDeletes}, quick ${SIZES.quick.p3RegionDeletes})` },
   'region-concurrency': { type: 'string', value: 'n', help: "P1's regionConcurrency input (default: the workflow's default)" },
   'noop-status-writes': { type: 'boolean', help: "an experiment: P2's no-op baseline is started with imgdel's search attributes and writes its final status, as a deletion does" },
-  'p2-order': { type: 'string', value: 'order', help: "P2's batch order, abba-baab (A = the no-op; the default) or, an experiment, baab-abba" },
+  'p2-order': { type: 'string', value: 'order', help: "P2's batch order, abba-baab (A = the no-op; the default) or, experiments, baab-abba (the kinds swapped) or abba-baab-abba (12 batches)" },
   'noop-payload-bytes': {
     type: 'string',
     value: 'n',
@@ -468,7 +469,7 @@ async function main(): Promise<void> {
       },
       {
         id: 'P2',
-        scenario: `${sizes.p2Deletions} deletions (3 regions, 1 template) at once, no latency (${args['p2-order'] === 'abba-baab' ? 'ABBA BAAB' : 'BAAB ABBA'}, ${P2_BATCHES_PER_KIND} batches each)${
+        scenario: `${sizes.p2Deletions} deletions (3 regions, 1 template) at once, no latency (${p2OrderLabel(args['p2-order'])}, ${p2BatchesPerKind(args['p2-order'])} batches each)${
           args['noop-status-writes'] ? '; the no-op also writes the status search attributes' : ''
         }${args['noop-payload-bytes'] === undefined ? '' : `; the no-op's answers carry ${args['noop-payload-bytes']} bytes more each`}`,
         figures: {
@@ -522,7 +523,7 @@ async function main(): Promise<void> {
       },
       {
         id: 'P5',
-        scenario: `the worker during P2 (${P2_BATCHES_PER_KIND} × ${sizes.p2Deletions} deletions); ${runtimeSummary}`,
+        scenario: `the worker during P2 (${p2BatchesPerKind(args['p2-order'])} × ${sizes.p2Deletions} deletions); ${runtimeSummary}`,
         figures: {
           'peak RSS MiB': mib(peakRssBytes),
           'CPU s per deletion': round(throughput.imgdel.worker.cpuSeconds / throughput.imgdel.count, 4),

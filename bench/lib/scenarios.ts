@@ -78,7 +78,7 @@ export const ISSUE_CRITICAL_PATH_MS = 4 * P1_CALL_LATENCY_MS;
 /** Seed bodies are capped at 1 MiB by the emulator: send large seeds in slices. */
 const SEED_SLICE = 200;
 
-function seedImage(imageId: string, regions: readonly string[]): SeedImage {
+export function seedImage(imageId: string, regions: readonly string[]): SeedImage {
   return {
     imageId,
     imageName: `bench ${imageId}`,
@@ -90,7 +90,7 @@ function seedImage(imageId: string, regions: readonly string[]): SeedImage {
   };
 }
 
-function seedTemplates(imageId: string, count: number): SeedTemplate[] {
+export function seedTemplates(imageId: string, count: number): SeedTemplate[] {
   return Array.from({ length: count }, (_, index) => ({
     templateId: `b-${imageId.slice(4)}t${index}`,
     templateName: `${imageId}-template-${index}`,
@@ -502,17 +502,32 @@ function combine(batches: readonly BatchResult[]): BatchResult {
 /**
  * Batches run as ABBA then BAAB (no-op = A): on a shared machine whose load drifts, a
  * linear drift then costs both sides alike, and four batches a side halve the spread of
- * two (batches of the same kind differ by up to 25 % here).
+ * two (batches of the same kind differ by up to 25 % here). Two experiments
+ * (`--p2-order`): the same order with the kinds swapped (BAAB ABBA: the no-op first and
+ * last), and ABBA BAAB ABBA, whose slow batches tell a batch that is slow for being last
+ * (the twelfth, a no-op) from one slow for following two of the other kind (the eighth,
+ * imgdel, as the last one is in the default order).
  */
-const BATCH_ORDER = ['noop', 'imgdel', 'imgdel', 'noop', 'imgdel', 'noop', 'noop', 'imgdel'] as const;
-export const P2_BATCHES_PER_KIND = BATCH_ORDER.filter((kind) => kind === 'imgdel').length;
-/**
- * The same order with the kinds swapped (BAAB ABBA: the no-op first and last), an experiment
- * (`--p2-order baab-abba`): whether the last batches cost the server more whatever their kind.
- */
-const SWAPPED_BATCH_ORDER = BATCH_ORDER.map((kind) => (kind === 'noop' ? 'imgdel' : 'noop'));
-export const P2_ORDERS = ['abba-baab', 'baab-abba'] as const;
-export type P2Order = (typeof P2_ORDERS)[number];
+type BatchKind = 'imgdel' | 'noop';
+const BATCH_ORDER: readonly BatchKind[] = ['noop', 'imgdel', 'imgdel', 'noop', 'imgdel', 'noop', 'noop', 'imgdel'];
+const swapped = (order: readonly BatchKind[]): BatchKind[] => order.map((kind) => (kind === 'noop' ? 'imgdel' : 'noop'));
+export const P2_BATCH_ORDERS = {
+  'abba-baab': BATCH_ORDER,
+  'baab-abba': swapped(BATCH_ORDER),
+  'abba-baab-abba': [...BATCH_ORDER, ...BATCH_ORDER.slice(0, 4)],
+} as const satisfies Record<string, readonly BatchKind[]>;
+export type P2Order = keyof typeof P2_BATCH_ORDERS;
+export const P2_ORDERS = Object.keys(P2_BATCH_ORDERS) as [P2Order, ...P2Order[]];
+
+/** How many batches of each kind an order runs. */
+export function p2BatchesPerKind(order: P2Order): number {
+  return P2_BATCH_ORDERS[order].filter((kind) => kind === 'imgdel').length;
+}
+
+/** The order as the report names it: `abba-baab` is "ABBA BAAB". */
+export function p2OrderLabel(order: P2Order): string {
+  return order.toUpperCase().replaceAll('-', ' ');
+}
 
 export async function runThroughputScenario(
   context: BenchContext,
@@ -543,7 +558,7 @@ export async function runThroughputScenario(
   const results: { imgdel: BatchResult[]; noop: BatchResult[] } = { imgdel: [], noop: [] };
   const callsByAction = new Map<string, number>();
   const batches: ThroughputResult['batches'] = [];
-  const order = options.order === 'abba-baab' ? BATCH_ORDER : SWAPPED_BATCH_ORDER;
+  const order = P2_BATCH_ORDERS[options.order];
   for (const [index, kind] of order.entries()) {
     const ids = imageIds(context, `${kind === 'noop' ? 'n' : 'b'}${index}`, options.deletions);
     if (kind === 'imgdel') {
