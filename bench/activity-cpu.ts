@@ -20,7 +20,7 @@ import { EmulatorAdmin } from '../src/emulator/admin-client.js';
 import { EMULATOR_DEFAULTS } from '../src/emulator/defaults.js';
 import { cloudCallMetrics } from '../src/observability/cloud-metrics.js';
 import { startEmulatorProcess } from './lib/emulator-process.js';
-import { P2_REGIONS, seedImage, seedTemplates } from './lib/scenarios.js';
+import { P2_REGIONS, seed } from './lib/scenarios.js';
 import { createNoopActivities } from './noop-activities.js';
 
 const argsSchema = z.object({
@@ -89,13 +89,7 @@ async function main(): Promise<void> {
 
   const seeded = async (tag: string): Promise<string[]> => {
     const ids = Array.from({ length: args.deletions }, (_, index) => `img-act${tag}${String(index).padStart(5, '0')}`);
-    for (let offset = 0; offset < ids.length; offset += 200) {
-      const slice = ids.slice(offset, offset + 200);
-      await admin.seed({
-        images: slice.map((imageId) => seedImage(imageId, REGIONS)),
-        templates: slice.flatMap((imageId) => seedTemplates(imageId, 1)),
-      });
-    }
+    await seed({ admin }, ids, REGIONS, 1);
     return ids;
   };
 

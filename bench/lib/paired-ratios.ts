@@ -3,8 +3,11 @@
  * imgdel batch and one no-op batch run back to back. The ratio of each pair shows how far the
  * figure moves within one run on this machine, beside the ratio over all batches.
  */
+/** The two kinds of P2 batch: deletions, and the no-op baseline. */
+export type BatchKind = 'imgdel' | 'noop';
+
 export interface BatchRate {
-  kind: 'imgdel' | 'noop';
+  kind: BatchKind;
   perSecond: number;
 }
 

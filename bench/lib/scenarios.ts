@@ -13,7 +13,7 @@ import type { DeleteImageInput } from '../../src/workflows/input.js';
 import { WORKFLOW_TYPE, type DeletionProgress } from '../../src/workflows/model.js';
 import { NOOP_WORKFLOW_TYPE, type NoopDeletionInput } from '../noop-workflow.js';
 import { ProcessMonitor, cpuSeconds, type MemoryWindow } from './proc-stats.js';
-import { pairedRatios } from './paired-ratios.js';
+import { pairedRatios, type BatchKind } from './paired-ratios.js';
 import type { WorkerProcess } from './worker-process.js';
 
 export interface BenchContext {
@@ -78,7 +78,7 @@ export const ISSUE_CRITICAL_PATH_MS = 4 * P1_CALL_LATENCY_MS;
 /** Seed bodies are capped at 1 MiB by the emulator: send large seeds in slices. */
 const SEED_SLICE = 200;
 
-export function seedImage(imageId: string, regions: readonly string[]): SeedImage {
+function seedImage(imageId: string, regions: readonly string[]): SeedImage {
   return {
     imageId,
     imageName: `bench ${imageId}`,
@@ -90,7 +90,7 @@ export function seedImage(imageId: string, regions: readonly string[]): SeedImag
   };
 }
 
-export function seedTemplates(imageId: string, count: number): SeedTemplate[] {
+function seedTemplates(imageId: string, count: number): SeedTemplate[] {
   return Array.from({ length: count }, (_, index) => ({
     templateId: `b-${imageId.slice(4)}t${index}`,
     templateName: `${imageId}-template-${index}`,
@@ -101,7 +101,13 @@ export function seedTemplates(imageId: string, count: number): SeedTemplate[] {
   }));
 }
 
-async function seed(context: BenchContext, imageIds: readonly string[], regions: readonly string[], templatesPerImage: number): Promise<void> {
+/** Seeds benchmark images (each in `regions`, with `templatesPerImage` templates) into the emulator. */
+export async function seed(
+  context: Pick<BenchContext, 'admin'>,
+  imageIds: readonly string[],
+  regions: readonly string[],
+  templatesPerImage: number,
+): Promise<void> {
   for (let offset = 0; offset < imageIds.length; offset += SEED_SLICE) {
     const slice = imageIds.slice(offset, offset + SEED_SLICE);
     await context.admin.seed({
@@ -444,7 +450,7 @@ export interface ThroughputResult {
   noop: BatchResult;
   /** Every batch in the order it ran (ABBA BAAB). */
   batches: Array<{
-    kind: 'imgdel' | 'noop';
+    kind: BatchKind;
     count: number;
     durationMs: number;
     perSecond: number;
@@ -471,7 +477,7 @@ export interface ThroughputResult {
   /** Cloud calls the emulator answered per imgdel deletion, in all and per action. */
   cloudCallsPerDeletion: { total: number; byAction: Record<string, number> };
   /** CPU milliseconds per workflow by process, over all batches of each kind: where one costs more. */
-  cpuMsPerWorkflow: Record<'imgdel' | 'noop', { worker: number; server?: number; benchProcess: number }>;
+  cpuMsPerWorkflow: Record<BatchKind, { worker: number; server?: number; benchProcess: number }>;
 }
 
 /** Merges the batches of one kind: counts and durations add up, memory peaks take the maximum. */
@@ -508,7 +514,6 @@ function combine(batches: readonly BatchResult[]): BatchResult {
  * (the twelfth, a no-op) from one slow for following two of the other kind (the eighth,
  * imgdel, as the last one is in the default order).
  */
-type BatchKind = 'imgdel' | 'noop';
 const BATCH_ORDER: readonly BatchKind[] = ['noop', 'imgdel', 'imgdel', 'noop', 'imgdel', 'noop', 'noop', 'imgdel'];
 const swapped = (order: readonly BatchKind[]): BatchKind[] => order.map((kind) => (kind === 'noop' ? 'imgdel' : 'noop'));
 export const P2_BATCH_ORDERS = {
@@ -637,7 +642,7 @@ export async function runThroughputScenario(
 
 function cpuMsPerWorkflow(
   batches: ThroughputResult['batches'],
-  kind: 'imgdel' | 'noop',
+  kind: BatchKind,
 ): ThroughputResult['cpuMsPerWorkflow'][typeof kind] {
   const ofKind = batches.filter((batch) => batch.kind === kind);
   const count = ofKind.reduce((sum, batch) => sum + batch.count, 0);

@@ -3,7 +3,7 @@
  * pair: how far the figure moves within one run.
  */
 import { describe, expect, it } from 'vitest';
-import { pairedRatios } from '../../bench/lib/paired-ratios.js';
+import { pairedRatios, type BatchKind } from '../../bench/lib/paired-ratios.js';
 import { P2_BATCH_ORDERS, P2_ORDERS, p2BatchesPerKind, p2OrderLabel } from '../../bench/lib/scenarios.js';
 
 describe('pairedRatios', () => {
@@ -37,7 +37,7 @@ describe('pairedRatios', () => {
     expect(pairedRatios(batches.map((kind) => ({ kind, perSecond: kind === 'imgdel' ? 8 : 10 })))).toEqual(
       Array.from({ length: batches.length / 2 }, () => 0.8),
     );
-    const positions = (kind: 'imgdel' | 'noop') => batches.flatMap((batchKind, index) => (batchKind === kind ? [index + 1] : []));
+    const positions = (kind: BatchKind) => batches.flatMap((batchKind, index) => (batchKind === kind ? [index + 1] : []));
     expect(positions('imgdel')).toHaveLength(p2BatchesPerKind(order));
     expect(positions('noop')).toHaveLength(p2BatchesPerKind(order));
     const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
